@@ -1,0 +1,54 @@
+"""Reads shared by the CLI and the web: finding and listing assets."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from rushes.catalog.models import Arrival, Asset, Project
+from rushes.errors import NotFoundError
+
+MIN_PREFIX = 6
+
+
+def find_asset(session: Session, prefix: str) -> Asset:
+    """An asset by its SHA-256 or a unique prefix of it (at least six hex digits)."""
+    prefix = prefix.strip().lower()
+    if len(prefix) < MIN_PREFIX or any(c not in "0123456789abcdef" for c in prefix):
+        raise NotFoundError(f"{prefix!r}: give at least {MIN_PREFIX} hex digits of a SHA-256")
+    found = session.scalars(
+        select(Asset)
+        .where(Asset.sha256.startswith(prefix, autoescape=True))
+        .options(selectinload(Asset.arrivals).selectinload(Arrival.project))
+        .limit(2)
+    ).all()
+    if not found:
+        raise NotFoundError(f"no asset with a SHA-256 starting {prefix}")
+    if len(found) > 1:
+        raise NotFoundError(f"{prefix} names more than one asset; give more digits")
+    return found[0]
+
+
+def list_assets(
+    session: Session, *, project: str | None = None, limit: int = 100, offset: int = 0
+) -> Sequence[Asset]:
+    """Assets newest capture first (then by arrival), optionally of one project."""
+    query = select(Asset)
+    if project is not None:
+        in_project = (
+            select(Arrival.asset_sha256)
+            .join(Project, Project.id == Arrival.project_id)
+            .where(Project.slug == project)
+        )
+        query = query.where(Asset.sha256.in_(in_project))
+    query = query.order_by(
+        Asset.captured_at.desc().nulls_last(), Asset.first_received_at.desc(), Asset.sha256
+    )
+    return session.scalars(query.limit(limit).offset(offset)).all()
+
+
+def count_assets(session: Session) -> dict[str, int]:
+    rows = session.execute(select(Asset.kind, func.count()).group_by(Asset.kind)).all()
+    return {kind: count for kind, count in rows}

@@ -1,0 +1,306 @@
+"""The `rushes` command. It only presents and orchestrates; the work lives in the modules below.
+
+Progress bars go to stderr and results to stdout, so output can be piped or saved.
+Exit codes: 0 all well, 1 something failed (named in the output), 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+from sqlalchemy.engine import make_url
+
+from rushes import TOOL, custody
+from rushes import settings as settings_module
+from rushes.base import Base, open_base
+from rushes.catalog.queries import find_asset, list_assets
+from rushes.errors import RushesError
+from rushes.ingest import Ingest, walk
+from rushes.verify import total_bytes, verify
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+
+@contextmanager
+def _base() -> Iterator[Base]:
+    try:
+        base = open_base()
+    except RushesError as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        yield base
+    finally:
+        base.close()
+
+
+def _bytes_progress(files: int) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TextColumn("{task.fields[files]}/" + str(files) + " files"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=False,
+        disable=not err.is_terminal,
+    )
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(message=TOOL)
+def main() -> None:
+    """rushes: footage kept as evidence, reviewed as rushes, counted as the record."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--project", "-p", required=True, help="Project slug; created on first use.")
+@click.option("--crew", default="", help="Who filmed it.")
+@click.option("--source", default="", help='Where it came from, e.g. "card 3, Rahed".')
+def ingest(paths: tuple[Path, ...], project: str, crew: str, source: str) -> None:
+    """Copy files and folders into the vault, hash them and record their custody."""
+    with _base() as base:
+        candidates = list(walk(paths))
+        runner = Ingest(
+            base.catalog,
+            base.vault,
+            project=project,
+            crew=crew,
+            source=source,
+            actor=base.settings.actor,
+        )
+        total = sum(c.size for c in candidates)
+        with _bytes_progress(len(candidates)) as progress:
+            task = progress.add_task("ingest", total=total, files=0)
+
+            def advance(size: int) -> None:
+                progress.update(task, advance=size, files=progress.tasks[task].fields["files"] + 1)
+
+            report = runner.run(candidates, progress=advance)
+    table = Table(title="ingest", show_lines=False)
+    for column in ("status", "file", "sha256", "reason"):
+        table.add_column(column, overflow="fold")
+    for outcome in report.outcomes:
+        if outcome.status in ("new", "duplicate") or outcome.reason:
+            table.add_row(
+                outcome.status, escape(outcome.path), outcome.sha256[:16], escape(outcome.reason)
+            )
+    out.print(table)
+    counts = ", ".join(
+        f"{report.count(s)} {s}"
+        for s in ("new", "duplicate", "unchanged", "skipped", "failed", "not attempted")
+        if report.count(s)
+    )
+    out.print(f"{len(report.outcomes)} files: {counts or 'nothing to do'}")
+    if report.aborted:
+        out.print(f"[bold red]stopped:[/] {escape(report.aborted)}")
+    if not report.ok:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--project", "-p", default=None, help="Only this project's assets.")
+@click.option("--limit", default=100, show_default=True)
+@click.option("--offset", default=0)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def assets(project: str | None, limit: int, offset: int, as_json: bool) -> None:
+    """List assets, newest capture first."""
+    with _base() as base, base.catalog.read() as session:
+        rows = list_assets(session, project=project, limit=limit, offset=offset)
+        if as_json:
+            for asset in rows:
+                out.print_json(json.dumps(_asset_summary(asset)), indent=None)
+            return
+        table = Table()
+        for column in ("sha256", "kind", "size", "captured", "duration", "problem"):
+            table.add_column(column)
+        for asset in rows:
+            summary = _asset_summary(asset)
+            table.add_row(
+                asset.sha256[:16],
+                asset.kind,
+                f"{asset.size:,}",
+                summary["captured_at"] or "",
+                f"{summary['duration_s']:.1f} s" if summary["duration_s"] else "",
+                escape(asset.probe_error or ""),
+            )
+        out.print(table)
+
+
+def _asset_summary(asset: Any) -> dict[str, Any]:
+    media = asset.media or {}
+    return {
+        "sha256": asset.sha256,
+        "kind": asset.kind,
+        "size": asset.size,
+        "captured_at": media.get("created_at"),
+        "duration_s": media.get("duration_s"),
+        "probe_error": asset.probe_error,
+    }
+
+
+@main.command()
+@click.argument("sha256")
+@click.option("--json", "as_json", is_flag=True, help="Everything as one JSON document.")
+def show(sha256: str, as_json: bool) -> None:
+    """Show one asset: hashes, media details, arrivals and custody events."""
+    with _base() as base, base.catalog.read() as session:
+        try:
+            asset = find_asset(session, sha256)
+        except RushesError as exc:
+            raise click.ClickException(str(exc)) from exc
+        events = [custody.as_record(e) for e in custody.events(session, asset.sha256)]
+        doc = {
+            "sha256": asset.sha256,
+            "sha512": asset.sha512,
+            "size": asset.size,
+            "kind": asset.kind,
+            "captured_at": asset.captured_at.isoformat() if asset.captured_at else None,
+            "captured_offset": asset.captured_offset,
+            "probe_error": asset.probe_error,
+            "media": asset.media,
+            "vault": base.vault.backend.locate(asset.sha256),
+            "arrivals": [
+                {
+                    "project": a.project.slug,
+                    "crew": a.crew,
+                    "source": a.source,
+                    "path": a.path,
+                    "received_at": a.received_at.isoformat(),
+                    "actor": a.actor,
+                    "duplicate": a.duplicate,
+                }
+                for a in asset.arrivals
+            ],
+            "custody": events,
+        }
+    if as_json:
+        out.print_json(json.dumps(doc))
+        return
+    for key in ("sha256", "sha512", "size", "kind", "captured_at", "captured_offset", "vault"):
+        out.print(f"[bold]{key}:[/] {escape(str(doc[key]))}")
+    if asset.probe_error:
+        out.print(f"[bold red]not analysed:[/] {escape(asset.probe_error)}")
+    if asset.media:
+        out.print("[bold]media:[/]")
+        out.print_json(json.dumps(asset.media))
+    table = Table(title="arrivals")
+    for column in ("received", "project", "crew", "source", "path", "duplicate"):
+        table.add_column(column, overflow="fold")
+    for a in doc["arrivals"]:
+        table.add_row(
+            a["received_at"],
+            escape(a["project"]),
+            escape(a["crew"]),
+            escape(a["source"]),
+            escape(a["path"]),
+            "yes" if a["duplicate"] else "",
+        )
+    out.print(table)
+    table = Table(title="custody")
+    for column in ("seq", "at", "verb", "actor", "tool"):
+        table.add_column(column)
+    for e in events:
+        table.add_row(str(e["seq"]), e["at"], e["verb"], escape(e["actor"]), e["tool"])
+    out.print(table)
+
+
+@main.command(name="verify")
+def verify_command() -> None:
+    """Re-hash every original and check the custody chain; exit 1 naming any failure."""
+    with _base() as base, _bytes_progress(0) as progress:
+        task = progress.add_task("verify", total=total_bytes(base.catalog), files=0)
+        report = verify(
+            base.catalog,
+            base.vault,
+            actor=base.settings.actor,
+            progress=lambda size: progress.update(task, advance=size),
+        )
+    chain = report.chain
+    out.print(f"originals checked: {report.checked}, failed: {len(report.failures)}")
+    for failure in report.failures:
+        out.print(f"[bold red]FAILED[/] {failure.sha256}: {escape(failure.problem)}")
+    for sha in report.unknown_in_vault:
+        out.print(f"[yellow]not in the catalog[/] {sha}: ingest its source again to file it")
+    state = "[green]intact[/]" if chain.ok else "[bold red]BROKEN[/]"
+    out.print(f"custody chain: {chain.events} events, {state}, head {chain.head_hash}")
+    for problem in chain.problems:
+        out.print(f"[bold red]FAILED[/] custody: {escape(problem)}")
+    if not report.ok:
+        sys.exit(1)
+
+
+@main.group(name="custody")
+def custody_group() -> None:
+    """The custody log."""
+
+
+@custody_group.command(name="export")
+@click.option("--asset", default=None, help="Only this asset's events (hash or prefix).")
+@click.option("--output", "-o", type=click.File("w", encoding="utf-8"), default="-")
+def custody_export(asset: str | None, output: Any) -> None:
+    """Write custody events as JSON Lines."""
+    with _base() as base, base.catalog.read() as session:
+        sha = None
+        if asset:
+            try:
+                sha = find_asset(session, asset).sha256
+            except RushesError as exc:
+                raise click.ClickException(str(exc)) from exc
+        count = custody.export_jsonl(session, output, sha)
+    err.print(f"{count} events")
+
+
+@main.command()
+@click.option("--host", default=None, help="Default: the RUSHES_HOST setting.")
+@click.option("--port", default=None, type=int, help="Default: the RUSHES_PORT setting.")
+def serve(host: str | None, port: int | None) -> None:
+    """Run the base server (status page and JSON API)."""
+    import uvicorn
+
+    from rushes.web.app import create_app
+
+    try:
+        config = settings_module.load()
+        app = create_app(open_base(config))
+    except RushesError as exc:
+        raise click.ClickException(str(exc)) from exc
+    host, port = host or config.host, port or config.port
+    err.print(f"rushes base on http://{host}:{port}/  data: {config.data_dir}")
+    uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+@main.command(name="settings")
+def settings_command() -> None:
+    """Every setting, its environment variable, current value and meaning."""
+    current = settings_module.load()
+    table = Table()
+    for column in ("variable", "value", "help"):
+        table.add_column(column, overflow="fold")
+    for setting in settings_module.SETTINGS:
+        value = str(getattr(current, setting.name))
+        if setting.name == "database_url":
+            value = make_url(value).render_as_string(hide_password=True)
+        table.add_row(
+            settings_module.ENV_PREFIX + setting.name.upper(), escape(value), setting.help
+        )
+    out.print(table)

@@ -1,0 +1,183 @@
+"""The custody log: every touch of an original, as an append-only hash chain.
+
+Each event's hash is SHA-256 over its canonical JSON form (`canonical_bytes`), which includes
+the previous event's hash, so editing, deleting or reordering any event breaks the chain from
+that point on. The head row in the catalog records the last link, so a deleted tail shows too.
+The format needs nothing beyond Python's standard library to check (see docs/evidence-model.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, TextIO
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rushes import TOOL
+from rushes.catalog import CustodyEvent, CustodyHead
+
+GENESIS = "0" * 64
+_MAX_PROBLEMS = 100
+
+
+class Verb(StrEnum):
+    """What happened. Kept close to PREMIS event types so archivists recognise them."""
+
+    RECEIVED = "received"
+    DUPLICATE_RECEIVED = "duplicate-received"
+    PROBED = "probed"
+    PROBE_FAILED = "probe-failed"
+    FIXITY_OK = "fixity-ok"
+    FIXITY_FAILED = "fixity-failed"
+    ORIGINAL_DOWNLOADED = "original-downloaded"
+    EXPORTED = "exported"
+    DELETED = "deleted"
+    CHAIN_VERIFIED = "chain-verified"
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def canonical_bytes(event: dict[str, Any]) -> bytes:
+    """The exact bytes an event's hash is taken over: every field but `hash` itself."""
+    body = {k: event[k] for k in ("seq", "at", "asset", "verb", "actor", "tool", "details")}
+    body["prev_hash"] = event["prev_hash"]
+    return canonical_json(body).encode("utf-8")
+
+
+def event_hash(event: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical_bytes(event)).hexdigest()
+
+
+def as_record(event: CustodyEvent) -> dict[str, Any]:
+    """The event as exported (JSON Lines) and as hashed."""
+    return {
+        "seq": event.seq,
+        "at": event.at,
+        "asset": event.asset_sha256,
+        "verb": event.verb,
+        "actor": event.actor,
+        "tool": event.tool,
+        "details": json.loads(event.details),
+        "prev_hash": event.prev_hash,
+        "hash": event.hash,
+    }
+
+
+def _timestamp(moment: datetime | None = None) -> str:
+    moment = (moment or datetime.now(UTC)).astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def append(
+    session: Session,
+    verb: Verb,
+    *,
+    actor: str,
+    asset: str | None = None,
+    details: dict[str, Any] | None = None,
+    tool: str = TOOL,
+) -> CustodyEvent:
+    """Append one event inside the caller's transaction; it lands only if that commits."""
+    head = session.execute(
+        select(CustodyHead)
+        .where(CustodyHead.id == 1)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+    record = {
+        "seq": head.seq + 1,
+        "at": _timestamp(),
+        "asset": asset,
+        "verb": str(verb),
+        "actor": actor,
+        "tool": tool,
+        "details": details or {},
+        "prev_hash": head.hash,
+    }
+    digest = event_hash(record)
+    event = CustodyEvent(
+        seq=record["seq"],
+        at=record["at"],
+        asset_sha256=asset,
+        verb=record["verb"],
+        actor=actor,
+        tool=tool,
+        details=canonical_json(record["details"]),
+        prev_hash=head.hash,
+        hash=digest,
+    )
+    session.add(event)
+    head.seq, head.hash = record["seq"], digest
+    session.flush()
+    return event
+
+
+@dataclass
+class ChainReport:
+    events: int = 0
+    head_seq: int = 0
+    head_hash: str = GENESIS
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def problem(self, text: str) -> None:
+        if len(self.problems) < _MAX_PROBLEMS:
+            self.problems.append(text)
+        elif len(self.problems) == _MAX_PROBLEMS:
+            self.problems.append("… more problems not listed")
+
+
+def events(session: Session, asset: str | None = None) -> Iterator[CustodyEvent]:
+    query = select(CustodyEvent).order_by(CustodyEvent.seq)
+    if asset is not None:
+        query = query.where(CustodyEvent.asset_sha256 == asset)
+    yield from session.scalars(query.execution_options(yield_per=1000))
+
+
+def verify_chain(session: Session) -> ChainReport:
+    """Walk the whole chain and name every event that does not check out."""
+    head = session.get(CustodyHead, 1)
+    report = ChainReport(head_seq=head.seq if head else 0, head_hash=head.hash if head else "")
+    expected_seq, prev = 1, GENESIS
+    for event in events(session):
+        report.events += 1
+        record = as_record(event)
+        if event.seq != expected_seq:
+            report.problem(
+                f"events {expected_seq}..{event.seq - 1} are missing (deleted from the log)"
+                if event.seq > expected_seq
+                else f"event {event.seq} is out of order"
+            )
+        if event.prev_hash != prev:
+            report.problem(f"event {event.seq}: link to the previous event is broken")
+        if event_hash(record) != event.hash:
+            report.problem(f"event {event.seq} ({event.verb}): content does not match its hash")
+        expected_seq, prev = event.seq + 1, event.hash
+    if head is None:
+        report.problem("the chain head is missing")
+    elif (head.seq, head.hash) != (expected_seq - 1, prev):
+        report.problem(
+            f"the chain head names event {head.seq} but the log ends at event "
+            f"{expected_seq - 1}: events were removed or the head was altered"
+        )
+    return report
+
+
+def export_jsonl(session: Session, out: TextIO, asset: str | None = None) -> int:
+    """Write events as JSON Lines, one canonical object per line; returns the count."""
+    count = 0
+    for event in events(session, asset):
+        out.write(canonical_json(as_record(event)) + "\n")
+        count += 1
+    return count

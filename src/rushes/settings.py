@@ -1,0 +1,103 @@
+"""Every setting in one declarative table, read from the environment, then a file, then a default.
+
+The file is TOML (`rushes.toml` in the working directory, or the path in `RUSHES_CONFIG`), with
+keys named like the settings in lower case without the prefix: `data_dir = "/srv/rushes"`.
+Embedded defaults give a working base on one laptop: SQLite and a vault folder in ./rushes-data.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rushes.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    type: type
+    default: Any
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("data_dir", Path, Path("rushes-data"), "Folder for the vault and the SQLite catalog."),
+    Setting(
+        "database_url",
+        str,
+        "",
+        "SQLAlchemy URL of the catalog, e.g. postgresql+psycopg://host/db. "
+        "Empty: SQLite at DATA_DIR/catalog.sqlite3.",
+    ),
+    Setting("vault_dir", Path, None, "Folder of the local vault. Empty: DATA_DIR/vault."),
+    Setting("host", str, "127.0.0.1", "Address `rushes serve` listens on."),
+    Setting("port", int, 8000, "Port `rushes serve` listens on."),
+    Setting("actor", str, "", "Who is acting, for the custody log. Empty: the OS user name."),
+)
+
+ENV_PREFIX = "RUSHES_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    vault_dir: Path
+    host: str
+    port: int
+    actor: str
+
+
+def _config_file(environ: os._Environ[str] | dict[str, str]) -> dict[str, Any]:
+    path = Path(environ.get("RUSHES_CONFIG", "rushes.toml"))
+    if not path.is_file():
+        if "RUSHES_CONFIG" in environ:
+            raise ConfigError(f"RUSHES_CONFIG names {path}, which is not a file")
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+
+
+def _convert(setting: Setting, raw: Any, origin: str) -> Any:
+    try:
+        return setting.type(raw)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{origin}: {raw!r} is not a valid {setting.type.__name__}") from exc
+
+
+def load(environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
+    """Resolve every setting; derived defaults (database, vault) follow the data folder."""
+    env = os.environ if environ is None else environ
+    from_file = _config_file(env)
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        env_name = ENV_PREFIX + setting.name.upper()
+        if env.get(env_name):
+            values[setting.name] = _convert(setting, env[env_name], env_name)
+        elif setting.name in from_file:
+            values[setting.name] = _convert(setting, from_file[setting.name], setting.name)
+        else:
+            values[setting.name] = setting.default
+    data_dir = values["data_dir"].expanduser().absolute()
+    values["data_dir"] = data_dir
+    if not values["database_url"]:
+        values["database_url"] = f"sqlite:///{data_dir / 'catalog.sqlite3'}"
+    values["vault_dir"] = (values["vault_dir"] or data_dir / "vault").expanduser().absolute()
+    if not values["actor"]:
+        values["actor"] = _os_user()
+    return Settings(**values)
+
+
+def _os_user() -> str:
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_name
+    except (ImportError, KeyError):
+        return os.environ.get("USER", "unknown")

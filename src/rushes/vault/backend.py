@@ -1,0 +1,49 @@
+"""The seam between the vault and where bytes live: a local folder now, S3-compatible later.
+
+A backend never sees source names, only content hashes, so a hostile file name cannot reach
+the storage layer. Writes go to a staging area first; `commit` publishes atomically and never
+overwrites, which is what makes the store write-once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+
+class Staging(Protocol):
+    """A partly written original that is not yet in the store."""
+
+    def write(self, data: bytes) -> None: ...
+
+
+class Backend(Protocol):
+    def stage(self) -> Staging:
+        """Open a new staging area for one incoming original."""
+
+    def commit(self, staging: Staging, sha256: str) -> bool:
+        """Make the staged bytes durable under `sha256`; False if that hash was stored already.
+
+        Either way the staging area is gone afterwards.
+        """
+
+    def discard(self, staging: Staging) -> None:
+        """Throw away a staging area (failed or abandoned write)."""
+
+    def exists(self, sha256: str) -> bool: ...
+
+    def open(self, sha256: str) -> BinaryIO:
+        """Open a stored original for reading; raises FileNotFoundError if it is missing."""
+
+    def size(self, sha256: str) -> int: ...
+
+    def local_path(self, sha256: str) -> Path:
+        """A file on this machine holding the original, for decoders that need a path
+        (a remote backend would fetch a cached copy)."""
+
+    def locate(self, sha256: str) -> str:
+        """Where the original lives, for messages and operators."""
+
+    def hashes(self) -> Iterator[str]:
+        """Every hash stored, in no particular order."""

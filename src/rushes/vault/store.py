@@ -1,0 +1,147 @@
+"""The vault: originals stored once per SHA-256 of their raw bytes, never modified.
+
+`put_file` reads the source once, hashing SHA-256 and SHA-512 and writing the staging copy in
+the same pass, and refuses a source that changed while it was read (a card still being copied,
+a file being appended to), so the stored bytes are exactly the bytes the hash names.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import stat
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from rushes.errors import SourceChangedError, VaultError
+from rushes.vault.backend import Backend
+from rushes.vault.pump import pump
+
+
+@dataclass(frozen=True)
+class Stored:
+    sha256: str
+    sha512: str
+    size: int
+    created: bool  # False: these bytes were in the vault already
+
+
+@dataclass(frozen=True)
+class Fixity:
+    sha256: str
+    ok: bool
+    problem: str = ""  # "missing", "size 10 instead of 12", "content hash is …"
+
+
+@dataclass(frozen=True)
+class SourceStat:
+    size: int
+    mtime_ns: int
+
+
+class Vault:
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+
+    def put_stream(
+        self, stream: BinaryIO, before_commit: Callable[[int], None] | None = None
+    ) -> Stored:
+        """Store everything `stream` yields. `before_commit(size)` may veto by raising, in which
+        case nothing is kept."""
+        staging = self.backend.stage()
+        h256, h512 = hashlib.sha256(), hashlib.sha512()
+        try:
+            size = pump(stream.read, [h256.update, h512.update, staging.write])
+            if before_commit:
+                before_commit(size)
+        except BaseException:
+            self.backend.discard(staging)
+            raise
+        sha256 = h256.hexdigest()
+        created = self.backend.commit(staging, sha256)
+        return Stored(sha256, h512.hexdigest(), size, created)
+
+    def put_file(self, path: Path) -> tuple[Stored, SourceStat]:
+        """Store one source file, refusing it if it changed or vanished while it was read."""
+        fd = _open_regular(path)
+        with os.fdopen(fd, "rb", buffering=0) as source:
+            before = os.fstat(fd)
+
+            def unchanged(size: int) -> None:
+                after = os.fstat(fd)
+                if _changed(before, after) or size != after.st_size:
+                    raise SourceChangedError(
+                        f"{display_path(path)} changed while it was read ({before.st_size} bytes "
+                        f"before, {after.st_size} after); run ingest again once the copy has "
+                        "finished"
+                    )
+                try:
+                    now = os.stat(path)
+                except FileNotFoundError as exc:
+                    raise SourceChangedError(
+                        f"{display_path(path)} vanished while it was read"
+                    ) from exc
+                if (now.st_dev, now.st_ino) != (after.st_dev, after.st_ino):
+                    raise SourceChangedError(f"{display_path(path)} was replaced while it was read")
+
+            stored = self.put_stream(source, before_commit=unchanged)
+        return stored, SourceStat(before.st_size, before.st_mtime_ns)
+
+    def check(self, sha256: str, expected_size: int | None, sha512: str | None) -> Fixity:
+        """Re-hash a stored original and compare it with its name and its recorded digests."""
+        try:
+            source = self.backend.open(sha256)
+        except FileNotFoundError:
+            return Fixity(sha256, False, f"missing from the vault ({self.backend.locate(sha256)})")
+        h256, h512 = hashlib.sha256(), hashlib.sha512()
+        with source:
+            size = pump(source.read, [h256.update, h512.update])
+        if expected_size is not None and size != expected_size:
+            return Fixity(sha256, False, f"size is {size} bytes, recorded {expected_size}")
+        if h256.hexdigest() != sha256:
+            return Fixity(sha256, False, f"content SHA-256 is now {h256.hexdigest()}")
+        if sha512 and h512.hexdigest() != sha512:
+            return Fixity(sha256, False, "SHA-512 differs from the one recorded at arrival")
+        return Fixity(sha256, True)
+
+    def open(self, sha256: str) -> BinaryIO:
+        return self.backend.open(sha256)
+
+    def local_path(self, sha256: str) -> Path:
+        return self.backend.local_path(sha256)
+
+    def hashes(self) -> Iterator[str]:
+        return self.backend.hashes()
+
+
+def _open_regular(path: Path) -> int:
+    """Open without blocking on FIFOs or devices, and only keep regular files."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        reason = {
+            errno.ENOENT: "does not exist (vanished?)",
+            errno.EACCES: "permission denied",
+            errno.ELOOP: "is a symlink loop",
+        }.get(exc.errno or 0, exc.strerror or str(exc))
+        raise VaultError(f"cannot read {display_path(path)}: {reason}") from exc
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise VaultError(f"{display_path(path)} is not a regular file")
+    os.set_blocking(fd, True)
+    return fd
+
+
+def _changed(before: os.stat_result, after: os.stat_result) -> bool:
+    return (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns)
+
+
+def display_path(path: Path | str | bytes) -> str:
+    """A file name safe to print: non-UTF-8 bytes and control characters escaped."""
+    raw = os.fsencode(path)
+    text = raw.decode("utf-8", "backslashreplace")
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)

@@ -1,0 +1,1 @@
+"""The base's web face: pages and JSON API on FastAPI."""

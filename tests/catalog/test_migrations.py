@@ -1,0 +1,31 @@
+"""Migrations build the schema the models describe, on both databases."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from rushes.catalog import open_catalog
+from rushes.catalog.database import HEAD_REVISION, MIGRATIONS
+from rushes.catalog.models import Base
+
+
+def test_head_revision_constant_matches_alembic() -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(config).get_current_head() == HEAD_REVISION
+
+
+def test_migrated_schema_matches_the_models(db_url: str) -> None:
+    catalog = open_catalog(db_url)
+    try:
+        assert catalog.revision() == HEAD_REVISION
+        with catalog.engine.connect() as connection:
+            diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        assert diff == []
+        catalog.migrate()  # opening again is a no-op
+        assert catalog.revision() == HEAD_REVISION
+    finally:
+        catalog.close()

@@ -1,0 +1,102 @@
+"""Shared fixtures: a catalog on each real database, an opened base, and the real CLI.
+
+Every test that touches the catalog runs twice, on SQLite and on PostgreSQL (a fresh database
+on the loopback server per test, dropped afterwards). `make test` starts PostgreSQL if needed.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from rushes.base import Base, open_base
+from rushes.settings import load
+
+FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "video" / "threatexchange"
+PG_ADMIN = os.environ.get("RUSHES_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+RUSHES = [sys.executable, "-m", "rushes"]
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir() -> Path:
+    if not FIXTURES.is_dir():
+        pytest.fail(f"the shared footage is missing at {FIXTURES} (clone beside ../shared)")
+    return FIXTURES
+
+
+def _pg_database() -> Iterator[str]:
+    name = f"rushes_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + (
+            f"/{name}"
+        )
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'catalog.sqlite3'}"
+    else:
+        yield from _pg_database()
+
+
+@dataclass
+class Env:
+    """A base's environment: where its data lives and which database it uses."""
+
+    data_dir: Path
+    database_url: str
+
+    @property
+    def vars(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "RUSHES_DATA_DIR": str(self.data_dir),
+            "RUSHES_DATABASE_URL": self.database_url,
+            "RUSHES_ACTOR": "tester",
+            "COLUMNS": "200",
+        }
+
+    @property
+    def vault(self) -> Path:
+        return self.data_dir / "vault"
+
+    def open(self) -> Base:
+        return open_base(load(self.vars))
+
+    def run(self, *args: str, check: bool = True, **kwargs: object) -> subprocess.CompletedProcess:
+        """Run the real `rushes` command in a subprocess."""
+        result = subprocess.run(
+            [*RUSHES, *args], env=self.vars, capture_output=True, text=True, **kwargs
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"rushes {' '.join(args)} exited {result.returncode}\n"
+                f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+            )
+        return result
+
+
+@pytest.fixture
+def env(tmp_path: Path, db_url: str) -> Env:
+    return Env(tmp_path / "data", db_url)
+
+
+@pytest.fixture
+def base(env: Env) -> Iterator[Base]:
+    opened = env.open()
+    yield opened
+    opened.close()

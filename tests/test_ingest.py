@@ -1,0 +1,226 @@
+"""`rushes ingest` and `rushes verify` through the real command, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import time
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from rushes import custody
+from rushes.catalog import Arrival, Asset
+from tests.clips import make_photo, make_video, random_bytes_file, truncate_copy
+from tests.conftest import RUSHES, Env
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def vault_is_whole(env: Env) -> list[str]:
+    """Every stored original hashes to its name, and nothing is left in staging."""
+    names = []
+    for path in (env.vault / "originals").glob("??/??/*"):
+        assert sha256_of(path) == path.name, f"{path} does not hash to its name"
+        names.append(path.name)
+    assert [p.name for p in (env.vault / "tmp").iterdir()] == []
+    return names
+
+
+def assets_json(env: Env) -> list[dict]:
+    out = env.run("assets", "--json", "--limit", "1000").stdout
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def test_fixture_card_ingests_verifies_and_a_corrupted_original_is_named(
+    env: Env, fixtures_dir: Path
+) -> None:
+    first = env.run(
+        "ingest", str(fixtures_dir), "-p", "aleppo", "--crew", "Rahed", "--source", "c3"
+    )
+    assert "16 files: 16 new" in first.stdout  # 14 clips, their LICENSE and README
+    again = env.run("ingest", str(fixtures_dir), "-p", "aleppo", "--crew", "Rahed")
+    assert "16 files: 16 unchanged" in again.stdout
+    expected = {sha256_of(p) for p in fixtures_dir.iterdir()}
+    assert set(vault_is_whole(env)) == expected
+    listed = assets_json(env)
+    assert {a["sha256"] for a in listed} == expected
+    kinds = sorted(a["kind"] for a in listed)
+    assert kinds == ["other"] * 2 + ["video"] * 14
+
+    verified = env.run("verify")
+    assert "originals checked: 16, failed: 0" in verified.stdout
+    assert "intact" in verified.stdout
+
+    victim = sha256_of(fixtures_dir / "chair-22-sd-grey-bar.mp4")
+    stored = env.vault / "originals" / victim[:2] / victim[2:4] / victim
+    stored.chmod(0o644)
+    data = bytearray(stored.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    stored.write_bytes(bytes(data))
+    failed = env.run("verify", check=False)
+    assert failed.returncode == 1
+    assert f"FAILED {victim}: content SHA-256 is now" in failed.stdout
+    shown = json.loads(env.run("show", victim[:10], "--json").stdout)
+    assert [e["verb"] for e in shown["custody"]] == [
+        "received",
+        "probed",
+        "fixity-ok",
+        "fixity-failed",
+    ]
+
+
+def test_same_bytes_from_another_card_are_a_duplicate_arrival(env: Env, tmp_path: Path) -> None:
+    card1, card2 = tmp_path / "card1", tmp_path / "card2"
+    card1.mkdir(), card2.mkdir()
+    clip = make_video(card1 / "MVI_0001.MP4")
+    shutil.copy(clip, card2 / "forwarded.mp4")
+    env.run("ingest", str(card1), "-p", "p", "--crew", "Rahed")
+    out = env.run("ingest", str(card2), "-p", "p", "--crew", "Omar").stdout
+    assert "1 files: 1 duplicate" in out
+    shown = json.loads(env.run("show", sha256_of(clip), "--json").stdout)
+    assert [(a["crew"], a["duplicate"]) for a in shown["arrivals"]] == [
+        ("Rahed", False),
+        ("Omar", True),
+    ]
+    assert [e["verb"] for e in shown["custody"]] == ["received", "probed", "duplicate-received"]
+    assert len(vault_is_whole(env)) == 1
+
+
+def test_capture_time_place_and_device_are_recorded(env: Env, tmp_path: Path) -> None:
+    card = tmp_path / "card"
+    card.mkdir()
+    taken = datetime(2016, 4, 12, 10, 33, 21, tzinfo=timezone(timedelta(hours=3)))
+    clip = make_video(
+        card / "strike.mp4", gps=(36.2021, 37.1343), creation_time=taken, make="Apple", model="X"
+    )
+    photo = make_photo(card / "IMG_1.jpg", gps=(36.2, 37.13), taken_at=taken, make="Canon")
+    env.run("ingest", str(card), "-p", "p")
+    with env.open() as opened, opened.catalog.read() as session:
+        video = session.get(Asset, sha256_of(clip))
+        image = session.get(Asset, sha256_of(photo))
+        assert video.kind == "video" and image.kind == "image"
+        assert video.captured_at == taken.astimezone(UTC)
+        assert image.captured_at == taken.astimezone(UTC) and image.captured_offset == "+03:00"
+        assert video.media["location"]["latitude"] == pytest.approx(36.2021, abs=1e-4)
+        assert image.media["device"]["make"] == "Canon"
+
+
+def test_bad_input_is_named_and_every_readable_file_is_kept(env: Env, tmp_path: Path) -> None:
+    card = tmp_path / "card"
+    (card / "DCIM").mkdir(parents=True)
+    good = make_video(card / "DCIM" / "good.mp4")
+    keep = {
+        "empty": card / "empty.mov",
+        "text": card / "notes.txt",
+        "random": random_bytes_file(card / "random.mp4", 5000),
+        "truncated": truncate_copy(good, card / "DCIM" / "truncated.mp4", 0.4),
+        "dotdot": card / "..",  # replaced below by a file whose name has ../ inside
+    }
+    keep["empty"].write_bytes(b"")
+    keep["text"].write_text("not a video")
+    del keep["dotdot"]
+    hostile = [
+        b"..%2F..%2Fetc%2Fpasswd.mp4",
+        b"\x1b[31mred\x1b[0m\x07bell.mov",
+        b"\xff\xfe not utf-8 \xc3(.mp4",
+        b"l" * 250 + b".mp4",
+        b"new\nline.mp4",
+    ]
+    for i, name in enumerate(hostile):
+        path = os.path.join(os.fsencode(card), name)
+        with open(path, "wb") as f:
+            f.write(f"hostile {i}".encode())
+        keep[f"hostile{i}"] = Path(os.fsdecode(path))
+    os.symlink(card / "loop-b", card / "loop-a")
+    os.symlink(card / "loop-a", card / "loop-b")
+    os.symlink(card / "gone.mp4", card / "broken.mp4")
+    os.symlink(card / "DCIM", card / "dcim-link")
+    os.mkfifo(card / "pipe.mp4")
+
+    result = env.run("ingest", str(card), "-p", "p", check=False)
+    assert result.returncode == 1, result.stdout
+    out = result.stdout
+    assert "symlink loop" in out and "broken symlink" in out
+    assert "symlink to a folder, not followed" in out and "not a regular file" in out
+    assert "\x1b" not in out and "\x07" not in out  # control characters are escaped
+    assert "\\x1b[31mred" in out and "\\xff\\xfe not utf-8" in out
+
+    stored = set(vault_is_whole(env))
+    assert {sha256_of(p) for p in [good, *keep.values()]} <= stored
+    with env.open() as opened, opened.catalog.read() as session:
+        truncated = session.get(Asset, sha256_of(keep["truncated"]))
+        text = session.get(Asset, sha256_of(keep["text"]))
+        assert text.probe_error and text.kind == "other"
+        assert truncated.kind == "video" or truncated.probe_error
+        raw = [a.path_bytes for a in session.query(Arrival)]
+        assert os.path.join(os.fsencode(card), hostile[2]) in raw  # exact bytes kept
+
+
+def test_permission_denied_is_a_per_file_failure(env: Env, tmp_path: Path) -> None:
+    """Root reads everything, so ingest runs without the capabilities that bypass permissions."""
+    card = tmp_path / "card"
+    card.mkdir()
+    (card / "ok.mov").write_bytes(b"readable")
+    (card / "secret.mov").write_bytes(b"unreadable")
+    (card / "secret.mov").chmod(0o000)
+    caps = "-dac_override,-dac_read_search"
+    result = subprocess.run(
+        [
+            "setpriv",
+            "--bounding-set",
+            caps,
+            "--inh-caps",
+            caps,
+            *RUSHES,
+            "ingest",
+            str(card),
+            "-p",
+            "p",
+        ],
+        env=env.vars,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "1 new" in result.stdout and "1 failed" in result.stdout
+    assert "permission denied" in result.stdout
+
+
+def test_killed_ingest_leaves_nothing_partial_and_a_rerun_finishes(
+    env: Env, tmp_path: Path
+) -> None:
+    card = tmp_path / "card"
+    card.mkdir()
+    rng = random.Random(7)
+    files = [
+        random_bytes_file(card / f"clip{i:02}.mov", rng.randint(1, 6) << 20, seed=i)
+        for i in range(16)
+    ]
+    args = [*RUSHES, "ingest", str(card), "-p", "p", "--source", "card 1"]
+    for delay in (0.4, 0.9, 1.3, 1.8, 2.4):
+        proc = subprocess.Popen(
+            args, env=env.vars, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        time.sleep(delay + rng.random() * 0.3)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        for path in (env.vault / "originals").glob("??/??/*"):
+            assert sha256_of(path) == path.name, "a partial original reached the vault"
+
+    final = env.run("ingest", str(card), "-p", "p", "--source", "card 1")
+    assert "16 files:" in final.stdout and "failed" not in final.stdout
+    assert set(vault_is_whole(env)) == {sha256_of(p) for p in files}
+    with env.open() as opened, opened.catalog.read() as session:
+        arrivals = session.query(Arrival).all()
+        assert len(arrivals) == 16  # each file arrived once, however often the run was killed
+        assert custody.verify_chain(session).ok
+    assert env.run("verify").returncode == 0

@@ -1,0 +1,180 @@
+"""The vault keeps exactly the bytes it was given, once, read-only, and nothing half-written."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rushes.errors import SourceChangedError, VaultError, VaultFullError
+from rushes.vault import LocalBackend, Vault, open_local
+from rushes.vault.pump import CHUNK
+
+
+def stored_bytes(vault: Vault, sha256: str) -> bytes:
+    with vault.open(sha256) as f:
+        return f.read()
+
+
+def staging_files(root: Path) -> list[Path]:
+    return list((root / "tmp").iterdir())
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=4096))
+def test_any_bytes_round_trip_with_hashlib_digests(tmp_path: Path, data: bytes) -> None:
+    vault = open_local(tmp_path / "vault")
+    stored = vault.put_stream(io.BytesIO(data))
+    assert stored.sha256 == hashlib.sha256(data).hexdigest()
+    assert stored.sha512 == hashlib.sha512(data).hexdigest()
+    assert stored.size == len(data)
+    assert stored_bytes(vault, stored.sha256) == data
+    assert staging_files(tmp_path / "vault") == []
+
+
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.binary(min_size=0, max_size=300_000))
+def test_digest_equals_sha256sum(tmp_path: Path, data: bytes) -> None:
+    source = tmp_path / "source.bin"
+    source.write_bytes(data)
+    stored, _ = open_local(tmp_path / "vault").put_file(source)
+    tool = subprocess.run(["sha256sum", str(source)], capture_output=True, text=True, check=True)
+    assert stored.sha256 == tool.stdout.split()[0]
+
+
+def test_multi_chunk_file_is_byte_exact(tmp_path: Path) -> None:
+    data = os.urandom(2 * CHUNK + 12345)
+    source = tmp_path / "big.bin"
+    source.write_bytes(data)
+    vault = open_local(tmp_path / "vault")
+    stored, seen = vault.put_file(source)
+    assert stored.created and seen.size == len(data)
+    assert stored_bytes(vault, stored.sha256) == data
+
+
+def test_same_bytes_are_stored_once_and_read_only(tmp_path: Path) -> None:
+    vault = open_local(tmp_path / "vault")
+    first = vault.put_stream(io.BytesIO(b"one original"))
+    again = vault.put_stream(io.BytesIO(b"one original"))
+    assert first.created and not again.created
+    path = vault.local_path(first.sha256)
+    assert path.stat().st_mode & 0o777 == 0o444
+    assert list(vault.hashes()) == [first.sha256]
+    assert path.relative_to(tmp_path / "vault").parts[:3] == (
+        "originals",
+        first.sha256[:2],
+        first.sha256[2:4],
+    )
+
+
+def test_failure_mid_stream_leaves_nothing(tmp_path: Path) -> None:
+    class Broken(io.RawIOBase):
+        calls = 0
+
+        def read(self, size: int = -1) -> bytes:
+            self.calls += 1
+            if self.calls > 2:
+                raise OSError(5, "Input/output error")
+            return b"x" * size
+
+    vault = open_local(tmp_path / "vault")
+    with pytest.raises(OSError, match="Input/output"):
+        vault.put_stream(Broken())  # type: ignore[arg-type]
+    assert staging_files(tmp_path / "vault") == []
+    assert list(vault.hashes()) == []
+
+
+def test_abandoned_staging_is_swept_but_live_staging_is_not(tmp_path: Path) -> None:
+    backend = LocalBackend(tmp_path / "vault")
+    live = backend.stage()
+    live.write(b"in progress")
+    dead = tmp_path / "vault" / "tmp" / "deadbeef.part"
+    dead.write_bytes(b"left by a killed process")
+    LocalBackend(tmp_path / "vault")  # a new process opening the vault sweeps on start
+    assert not dead.exists()
+    assert live.path.exists()
+    backend.discard(live)
+
+
+def test_source_that_grows_while_read_is_refused(tmp_path: Path) -> None:
+    source = tmp_path / "growing.mov"
+    source.write_bytes(os.urandom(4 * CHUNK))
+    stop = threading.Event()
+
+    def append() -> None:
+        with open(source, "ab") as f:
+            while not stop.is_set():
+                f.write(b"more")
+                f.flush()
+
+    writer = threading.Thread(target=append)
+    writer.start()
+    try:
+        with pytest.raises(SourceChangedError, match="changed while it was read"):
+            open_local(tmp_path / "vault").put_file(source)
+    finally:
+        stop.set()
+        writer.join()
+    assert staging_files(tmp_path / "vault") == []
+
+
+def test_source_that_vanishes_while_read_is_refused(tmp_path: Path) -> None:
+    source = tmp_path / "vanishing.mov"
+    source.write_bytes(os.urandom(8 * CHUNK))
+    vault = open_local(tmp_path / "vault")
+    original_write = vault.backend.stage
+
+    def stage_then_delete():  # the source disappears as soon as the copy starts
+        staging = original_write()
+        source.unlink()
+        return staging
+
+    vault.backend.stage = stage_then_delete  # type: ignore[method-assign]
+    with pytest.raises(SourceChangedError, match="vanished"):
+        vault.put_file(source)
+    assert list(vault.hashes()) == []
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: None, "does not exist"),
+        (lambda p: p.mkdir(), "not a regular file"),
+        (lambda p: os.mkfifo(p), "not a regular file"),
+        (lambda p: (os.symlink(p.with_name("b"), p), os.symlink(p, p.with_name("b"))), "loop"),
+    ],
+    ids=["missing", "folder", "fifo", "symlink-loop"],
+)
+def test_unreadable_sources_get_clear_errors(tmp_path: Path, make, message: str) -> None:
+    source = tmp_path / "a"
+    make(source)
+    with pytest.raises(VaultError, match=message):
+        open_local(tmp_path / "vault").put_file(source)
+
+
+def test_full_disk_keeps_nothing_partial(tmp_path: Path) -> None:
+    """A real full disk: the vault on a 1 MiB tmpfs (the suite runs as root in CI)."""
+    if os.geteuid() != 0:
+        pytest.fail("this test mounts a tmpfs and must run as root (as CI does)")
+    root = tmp_path / "small"
+    root.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(root)], check=True)
+    try:
+        vault = open_local(root / "vault")
+        small = vault.put_stream(io.BytesIO(b"fits"))
+        with pytest.raises(VaultFullError, match="full"):
+            vault.put_stream(io.BytesIO(os.urandom(3 << 20)))
+        assert staging_files(root / "vault") == []
+        assert list(vault.hashes()) == [small.sha256]
+        assert stored_bytes(vault, small.sha256) == b"fits"
+    finally:
+        subprocess.run(["umount", str(root)], check=True)
