@@ -51,6 +51,7 @@ def main() -> None:
         card.mkdir()
         paths = make_files(card, args.files, args.mib)
         total = sum(p.stat().st_size for p in paths)
+        os.sync()  # the sources' own writeback must not compete with the vault's writes
         warm(paths)
 
         started = time.perf_counter()
@@ -59,7 +60,7 @@ def main() -> None:
 
         warm(paths)
         base = open_base(load({"RUSHES_DATA_DIR": str(root / "data")}))
-        runner = Ingest(base.catalog, base.vault, project="bench", actor="bench")
+        runner = Ingest(base, project="bench", actor="bench")
         started = time.perf_counter()
         report = runner.run(walk([card]))
         ingest = time.perf_counter() - started

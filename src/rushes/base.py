@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
 
 from rushes import settings as settings_module
 from rushes.catalog import Catalog, open_catalog
+from rushes.derivatives import Derivatives
+from rushes.errors import ConfigError
 from rushes.settings import Settings
 from rushes.vault import Vault, open_local
 
@@ -15,6 +20,7 @@ class Base:
     settings: Settings
     catalog: Catalog
     vault: Vault
+    derivatives: Derivatives
 
     def close(self) -> None:
         self.catalog.close()
@@ -26,6 +32,20 @@ class Base:
         self.close()
 
 
-def open_base(settings: Settings | None = None) -> Base:
+def open_base(settings: Settings | None = None, *, create: bool = True) -> Base:
+    """Open the base; `create=False` (read-only commands) refuses to make a new, empty one."""
     settings = settings or settings_module.load()
-    return Base(settings, open_catalog(settings.database_url), open_local(settings.vault_dir))
+    if (
+        not create
+        and settings.database_url.startswith("sqlite")
+        and not Path(make_url(settings.database_url).database or "").is_file()
+    ):
+        raise ConfigError(
+            f"no rushes base in {settings.data_dir} (set RUSHES_DATA_DIR, or ingest first)"
+        )
+    return Base(
+        settings,
+        open_catalog(settings.database_url, create=create),
+        open_local(settings.vault_dir),
+        Derivatives(settings.derivatives_dir),
+    )

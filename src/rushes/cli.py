@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
+    MofNCompleteColumn,
     Progress,
     TextColumn,
     TimeRemainingColumn,
@@ -26,29 +28,68 @@ from rich.progress import (
 )
 from rich.table import Table
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from rushes import TOOL, custody
 from rushes import settings as settings_module
 from rushes.base import Base, open_base
-from rushes.catalog.queries import find_asset, list_assets
+from rushes.catalog import Asset
+from rushes.catalog.queries import cluster_of, find_asset, list_assets, near_duplicates_of
 from rushes.errors import RushesError
 from rushes.ingest import Ingest, walk
+from rushes.pipeline.runner import (
+    Result,
+    local_executor,
+    pending_count,
+    process,
+    queue_missing,
+    requeue,
+)
+from rushes.pipeline.steps import STEPS
+from rushes.vault import display_path
 from rushes.verify import total_bytes, verify
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
+# No emoji codes and no highlighting: names from a card are printed exactly as they are.
+out = Console(highlight=False, soft_wrap=True, emoji=False)
+err = Console(stderr=True, highlight=False, emoji=False)
+_LIMITS = {"project": 100, "crew": 200, "source": 500}
 
 
 @contextmanager
-def _base() -> Iterator[Base]:
+def _base(create: bool = False) -> Iterator[Base]:
+    """Open the base; only commands that take footage in (`ingest`, `serve`) may create one."""
     try:
-        base = open_base()
-    except RushesError as exc:
+        base = open_base(create=create)
+    except (RushesError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
+    except DBAPIError as exc:
+        raise click.ClickException(f"cannot reach the catalog: {exc.orig}") from exc
     try:
         yield base
     finally:
         base.close()
+
+
+def _label(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """Labels go into the custody log: valid text of a sane length, or a usage error."""
+    limit = _LIMITS[param.name or ""]
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise click.BadParameter("is not valid UTF-8 text") from exc
+    if len(value) > limit:
+        raise click.BadParameter(f"is longer than {limit} characters")
+    if any(not c.isprintable() for c in value):
+        raise click.BadParameter("contains control characters")
+    return value
+
+
+def _find(session: Session, prefix: str) -> Asset:
+    try:
+        return find_asset(session, prefix)
+    except RushesError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def _bytes_progress(files: int) -> Progress:
@@ -73,16 +114,19 @@ def main() -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--project", "-p", required=True, help="Project slug; created on first use.")
-@click.option("--crew", default="", help="Who filmed it.")
-@click.option("--source", default="", help='Where it came from, e.g. "card 3, Rahed".')
+@click.option(
+    "--project", "-p", required=True, callback=_label, help="Project slug; created on first use."
+)
+@click.option("--crew", default="", callback=_label, help="Who filmed it.")
+@click.option(
+    "--source", default="", callback=_label, help='Where it came from, e.g. "card 3, Rahed".'
+)
 def ingest(paths: tuple[Path, ...], project: str, crew: str, source: str) -> None:
     """Copy files and folders into the vault, hash them and record their custody."""
-    with _base() as base:
+    with _base(create=True) as base:
         candidates = list(walk(paths))
         runner = Ingest(
-            base.catalog,
-            base.vault,
+            base,
             project=project,
             crew=crew,
             source=source,
@@ -111,6 +155,8 @@ def ingest(paths: tuple[Path, ...], project: str, crew: str, source: str) -> Non
         if report.count(s)
     )
     out.print(f"{len(report.outcomes)} files: {counts or 'nothing to do'}")
+    if report.count("new"):
+        out.print("new originals are queued for the pipeline: run `rushes process`")
     if report.aborted:
         out.print(f"[bold red]stopped:[/] {escape(report.aborted)}")
     if not report.ok:
@@ -119,8 +165,8 @@ def ingest(paths: tuple[Path, ...], project: str, crew: str, source: str) -> Non
 
 @main.command()
 @click.option("--project", "-p", default=None, help="Only this project's assets.")
-@click.option("--limit", default=100, show_default=True)
-@click.option("--offset", default=0)
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--offset", default=0, type=click.IntRange(0))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def assets(project: str | None, limit: int, offset: int, as_json: bool) -> None:
     """List assets, newest capture first."""
@@ -164,10 +210,7 @@ def _asset_summary(asset: Any) -> dict[str, Any]:
 def show(sha256: str, as_json: bool) -> None:
     """Show one asset: hashes, media details, arrivals and custody events."""
     with _base() as base, base.catalog.read() as session:
-        try:
-            asset = find_asset(session, sha256)
-        except RushesError as exc:
-            raise click.ClickException(str(exc)) from exc
+        asset = _find(session, sha256)
         events = [custody.as_record(e) for e in custody.events(session, asset.sha256)]
         doc = {
             "sha256": asset.sha256,
@@ -209,10 +252,7 @@ def show(sha256: str, as_json: bool) -> None:
     for a in doc["arrivals"]:
         table.add_row(
             a["received_at"],
-            escape(a["project"]),
-            escape(a["crew"]),
-            escape(a["source"]),
-            escape(a["path"]),
+            *(escape(display_path(a[k])) for k in ("project", "crew", "source", "path")),
             "yes" if a["duplicate"] else "",
         )
     out.print(table)
@@ -220,7 +260,9 @@ def show(sha256: str, as_json: bool) -> None:
     for column in ("seq", "at", "verb", "actor", "tool"):
         table.add_column(column)
     for e in events:
-        table.add_row(str(e["seq"]), e["at"], e["verb"], escape(e["actor"]), e["tool"])
+        table.add_row(
+            str(e["seq"]), e["at"], e["verb"], escape(display_path(e["actor"])), e["tool"]
+        )
     out.print(table)
 
 
@@ -239,14 +281,104 @@ def verify_command() -> None:
     out.print(f"originals checked: {report.checked}, failed: {len(report.failures)}")
     for failure in report.failures:
         out.print(f"[bold red]FAILED[/] {failure.sha256}: {escape(failure.problem)}")
+    for sha in report.unrecorded:
+        out.print(f"[bold red]FAILED[/] {sha}: in the catalog with no matching arrival in the log")
     for sha in report.unknown_in_vault:
         out.print(f"[yellow]not in the catalog[/] {sha}: ingest its source again to file it")
     state = "[green]intact[/]" if chain.ok else "[bold red]BROKEN[/]"
-    out.print(f"custody chain: {chain.events} events, {state}, head {chain.head_hash}")
+    out.print(
+        f"custody chain: {chain.events} events, {state}, "
+        f"head: event {chain.head_seq} {chain.head_hash or '(missing)'}"
+    )
     for problem in chain.problems:
         out.print(f"[bold red]FAILED[/] custody: {escape(problem)}")
     if not report.ok:
         sys.exit(1)
+
+
+@main.command(name="process")
+@click.option(
+    "--step",
+    "steps",
+    multiple=True,
+    type=click.Choice([s.name for s in STEPS]),
+    help="Only this step (repeatable). Default: every step.",
+)
+@click.option("--redo", is_flag=True, help="Run the steps again even where they are done.")
+@click.option("--outdated", is_flag=True, help="Run again where an older version made them.")
+def process_command(steps: tuple[str, ...], redo: bool, outdated: bool) -> None:
+    """Run the media pipeline over the archive: thumbnails, fingerprints, near-duplicates,
+    shots, proxies. Resumes where a killed run stopped."""
+    names = list(steps) or [s.name for s in STEPS]
+    with _base() as base:
+        queue_missing(base)
+        if redo or outdated:
+            requeue(base, names, outdated_only=outdated and not redo)
+        total = pending_count(base, names)
+        failed: list[Result] = []
+        progress = Progress(
+            TextColumn("[bold]process"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            disable=not err.is_terminal,
+        )
+        with progress:
+            task = progress.add_task("process", total=total)
+
+            def show(result: Result) -> None:
+                if result.status != "pending":
+                    progress.advance(task)
+                if result.status == "failed":
+                    failed.append(result)
+
+            while pending_count(base, names):
+                try:
+                    with local_executor(base.settings) as executor:
+                        process(base, executor, steps=names, on_result=show)
+                except BrokenProcessPool:
+                    continue  # a worker crashed; its job is retried or failed, the rest go on
+    for result in failed:
+        out.print(
+            f"[bold red]FAILED[/] {result.step} {result.sha256[:16]}: {escape(result.note or '')}"
+        )
+    out.print(f"{total} steps run, {len(failed)} failed")
+    if failed:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("sha256")
+@click.option("--json", "as_json", is_flag=True, help="As one JSON document.")
+def dups(sha256: str, as_json: bool) -> None:
+    """Other copies of a clip: near-duplicates with the matching segments, and its cluster."""
+    with _base() as base, base.catalog.read() as session:
+        asset = _find(session, sha256)
+        copies = near_duplicates_of(session, asset.sha256)
+        cluster = cluster_of(session, asset.sha256)
+    if as_json:
+        out.print_json(
+            json.dumps({"sha256": asset.sha256, "copies": copies, "cluster": sorted(cluster)})
+        )
+        return
+    if not copies:
+        out.print(f"{asset.sha256[:16]}: no other copies found")
+        return
+    table = Table(title=f"other copies of {asset.sha256[:16]}")
+    for column in ("sha256", "score", "mirrored", "this clip", "other clip"):
+        table.add_column(column)
+    for copy in copies:
+        spans = copy["segments"]
+        table.add_row(
+            copy["sha256"][:16],
+            f"{copy['score']:.2f}",
+            "yes" if copy["mirrored"] else "",
+            "\n".join(f"{s[0]:.1f}-{s[1]:.1f} s" for s in spans),
+            "\n".join(f"{s[2]:.1f}-{s[3]:.1f} s" for s in spans),
+        )
+    out.print(table)
+    out.print(f"cluster: {len(cluster)} assets")
 
 
 @main.group(name="custody")
@@ -260,12 +392,7 @@ def custody_group() -> None:
 def custody_export(asset: str | None, output: Any) -> None:
     """Write custody events as JSON Lines."""
     with _base() as base, base.catalog.read() as session:
-        sha = None
-        if asset:
-            try:
-                sha = find_asset(session, asset).sha256
-            except RushesError as exc:
-                raise click.ClickException(str(exc)) from exc
+        sha = _find(session, asset).sha256 if asset else None
         count = custody.export_jsonl(session, output, sha)
     err.print(f"{count} events")
 
@@ -274,16 +401,18 @@ def custody_export(asset: str | None, output: Any) -> None:
 @click.option("--host", default=None, help="Default: the RUSHES_HOST setting.")
 @click.option("--port", default=None, type=int, help="Default: the RUSHES_PORT setting.")
 def serve(host: str | None, port: int | None) -> None:
-    """Run the base server (status page and JSON API)."""
+    """Run the base server (status page and JSON API) and the media pipeline behind it."""
     import uvicorn
 
     from rushes.web.app import create_app
 
     try:
         config = settings_module.load()
-        app = create_app(open_base(config))
-    except RushesError as exc:
+        app = create_app(open_base(config), background=True)
+    except (RushesError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
+    except DBAPIError as exc:
+        raise click.ClickException(f"cannot reach the catalog: {exc.orig}") from exc
     host, port = host or config.host, port or config.port
     err.print(f"rushes base on http://{host}:{port}/  data: {config.data_dir}")
     uvicorn.run(app, host=host, port=port, log_level="info")
@@ -292,7 +421,10 @@ def serve(host: str | None, port: int | None) -> None:
 @main.command(name="settings")
 def settings_command() -> None:
     """Every setting, its environment variable, current value and meaning."""
-    current = settings_module.load()
+    try:
+        current = settings_module.load()
+    except RushesError as exc:
+        raise click.ClickException(str(exc)) from exc
     table = Table()
     for column in ("variable", "value", "help"):
         table.add_column(column, overflow="fold")

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from rushes import TOOL
 from rushes.catalog import CustodyEvent, CustodyHead
+from rushes.errors import CustodyError
 
 GENESIS = "0" * 64
 _MAX_PROBLEMS = 100
@@ -38,11 +39,14 @@ class Verb(StrEnum):
     ORIGINAL_DOWNLOADED = "original-downloaded"
     EXPORTED = "exported"
     DELETED = "deleted"
+    REPAIRED = "repaired"
     CHAIN_VERIFIED = "chain-verified"
 
 
 def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
 
 
 def canonical_bytes(event: dict[str, Any]) -> bytes:
@@ -76,6 +80,21 @@ def _timestamp(moment: datetime | None = None) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def lock_head(session: Session) -> CustodyHead:
+    """Lock the chain head for the rest of the transaction (a row lock on PostgreSQL; SQLite
+    write transactions already hold the database lock). Writers that read before they write
+    take it first, so two of them cannot both decide an asset is new."""
+    head = session.execute(
+        select(CustodyHead)
+        .where(CustodyHead.id == 1)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if head is None:
+        raise CustodyError("the custody chain head is missing: the log was tampered with")
+    return head
+
+
 def append(
     session: Session,
     verb: Verb,
@@ -86,12 +105,7 @@ def append(
     tool: str = TOOL,
 ) -> CustodyEvent:
     """Append one event inside the caller's transaction; it lands only if that commits."""
-    head = session.execute(
-        select(CustodyHead)
-        .where(CustodyHead.id == 1)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one()
+    head = lock_head(session)
     record = {
         "seq": head.seq + 1,
         "at": _timestamp(),
@@ -131,6 +145,10 @@ class ChainReport:
     def ok(self) -> bool:
         return not self.problems
 
+    @property
+    def head_missing(self) -> bool:
+        return self.head_hash == ""
+
     def problem(self, text: str) -> None:
         if len(self.problems) < _MAX_PROBLEMS:
             self.problems.append(text)
@@ -152,7 +170,6 @@ def verify_chain(session: Session) -> ChainReport:
     expected_seq, prev = 1, GENESIS
     for event in events(session):
         report.events += 1
-        record = as_record(event)
         if event.seq != expected_seq:
             report.problem(
                 f"events {expected_seq}..{event.seq - 1} are missing (deleted from the log)"
@@ -161,8 +178,13 @@ def verify_chain(session: Session) -> ChainReport:
             )
         if event.prev_hash != prev:
             report.problem(f"event {event.seq}: link to the previous event is broken")
-        if event_hash(record) != event.hash:
-            report.problem(f"event {event.seq} ({event.verb}): content does not match its hash")
+        try:
+            intact = event_hash(as_record(event)) == event.hash
+        except ValueError:
+            report.problem(f"event {event.seq}: details are not valid JSON (edited)")
+        else:
+            if not intact:
+                report.problem(f"event {event.seq} ({event.verb}): content does not match its hash")
         expected_seq, prev = event.seq + 1, event.hash
     if head is None:
         report.problem("the chain head is missing")

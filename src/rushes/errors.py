@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 
 class RushesError(Exception):
     """Base of every error rushes raises on purpose."""
@@ -33,3 +35,14 @@ class ProbeError(RushesError):
 
 class CustodyError(RushesError):
     """The custody chain does not verify."""
+
+
+def os_reason(exc: OSError) -> str:
+    """A short, plain reason for an operating-system error on a source file."""
+    return {
+        errno.ENOENT: "does not exist (or a broken symlink)",
+        errno.EACCES: "permission denied",
+        errno.EPERM: "permission denied",
+        errno.ELOOP: "symlink loop",
+        errno.EIO: "input/output error (failing card or disk?)",
+    }.get(exc.errno or 0, exc.strerror or str(exc))

@@ -3,31 +3,33 @@
 Order matters for crash safety: the original is durable in the vault before the catalog hears
 of it, and the catalog records the arrival and its custody event in one transaction. A run
 killed at any point leaves nothing partial; running the same command again finishes the job.
-A file already ingested from the same path with the same size and time is not read again, so
-re-running over a large drive is cheap.
+A file already ingested from the same card label and path, with the same size, time and the
+same first and last 64 KiB, is not read again, so re-running over a large drive is cheap.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from rushes import custody
+from rushes.base import Base
 from rushes.catalog import Arrival, Asset, Catalog, Project
 from rushes.custody import Verb
-from rushes.errors import ProbeError, RushesError, VaultFullError
-from rushes.media import probe
-from rushes.vault import Stored, Vault, display_path
+from rushes.errors import RushesError, VaultFullError, os_reason
+from rushes.pipeline.runner import queue, run_inline
+from rushes.vault import Stored, display_path
 
 Progress = Callable[[int], None]
+_SAMPLE = 64 << 10
 
 
 @dataclass(frozen=True)
@@ -63,39 +65,56 @@ class Report:
 
 
 def walk(paths: Iterable[Path]) -> Iterator[Candidate]:
-    """Every regular file under `paths`. Folder symlinks are not followed (no loops)."""
+    """Every regular file under `paths`, depth-first in byte order of names.
+
+    Folder symlinks are not followed (no loops), and file symlinks only when they point to a
+    file inside one of `paths`: a hostile card cannot pull the host's files into the vault.
+    """
+    roots = [Path(os.path.realpath(p)) for p in paths]
     for path in paths:
         try:
             st = os.stat(path)
         except OSError as exc:
-            yield Candidate(path, problem=_os_reason(exc))
+            yield Candidate(path, problem=os_reason(exc))
             continue
-        if stat.S_ISDIR(st.st_mode):
-            yield from _walk_dir(path)
-        else:
+        if not stat.S_ISDIR(st.st_mode):
             yield _candidate(path, st)
-
-
-def _walk_dir(folder: Path) -> Iterator[Candidate]:
-    try:
-        entries = sorted(os.scandir(folder), key=lambda e: os.fsencode(e.name))
-    except OSError as exc:
-        yield Candidate(folder, problem=f"cannot list folder: {_os_reason(exc)}")
-        return
-    for entry in entries:
-        path = Path(entry.path)
-        try:
-            if entry.is_dir(follow_symlinks=False):
-                yield from _walk_dir(path)
+            continue
+        stack = [path]
+        while stack:
+            folder = stack.pop()
+            try:
+                entries = sorted(os.scandir(folder), key=lambda e: os.fsencode(e.name))
+            except OSError as exc:
+                yield Candidate(folder, problem=f"cannot list folder: {os_reason(exc)}")
                 continue
-            st = os.stat(path)  # follows a file symlink to what it names
-        except OSError as exc:
-            yield Candidate(path, problem=_os_reason(exc))
-            continue
+            subfolders = []
+            for entry in entries:
+                found = _entry(Path(entry.path), entry, roots)
+                if found is None:
+                    subfolders.append(Path(entry.path))
+                else:
+                    yield found
+            stack.extend(reversed(subfolders))
+
+
+def _entry(path: Path, entry: os.DirEntry[str], roots: list[Path]) -> Candidate | None:
+    """The candidate for one folder entry; None for a real subfolder to descend into."""
+    try:
+        if entry.is_dir(follow_symlinks=False):
+            return None
+        st = os.stat(path)  # follows a file symlink to what it names
+    except OSError as exc:
+        return Candidate(path, problem=os_reason(exc))
+    if entry.is_symlink():
+        target = Path(os.path.realpath(path))
         if stat.S_ISDIR(st.st_mode):
-            yield Candidate(path, skipped=True, problem="symlink to a folder, not followed")
-        else:
-            yield _candidate(path, st)
+            return Candidate(path, skipped=True, problem="symlink to a folder, not followed")
+        if not any(target.is_relative_to(root) for root in roots):
+            return Candidate(
+                path, skipped=True, problem="symlink to a file outside the card, not followed"
+            )
+    return _candidate(path, st)
 
 
 def _candidate(path: Path, st: os.stat_result) -> Candidate:
@@ -104,14 +123,21 @@ def _candidate(path: Path, st: os.stat_result) -> Candidate:
     return Candidate(path, size=st.st_size)
 
 
-def _os_reason(exc: OSError) -> str:
-    if exc.errno == 40:  # ELOOP
-        return "symlink loop"
-    if isinstance(exc, FileNotFoundError):
-        return "does not exist (or a broken symlink)"
-    if isinstance(exc, PermissionError):
-        return "permission denied"
-    return exc.strerror or str(exc)
+def sample_digest(path: Path, size: int) -> str:
+    """SHA-256 of the size and the first and last 64 KiB: cheap evidence that a file at a
+    path is still the one ingested from there, not another card's file of the same name."""
+    digest = hashlib.sha256(str(size).encode())
+    with open(path, "rb") as f:
+        digest.update(f.read(_SAMPLE))
+        if size > 2 * _SAMPLE:
+            f.seek(size - _SAMPLE)
+        digest.update(f.read(_SAMPLE))
+    return digest.hexdigest()
+
+
+def path_key(raw_path: bytes) -> str:
+    """Source paths can be longer than an index allows; look them up by their hash."""
+    return hashlib.sha256(raw_path).hexdigest()
 
 
 class Ingest:
@@ -119,17 +145,16 @@ class Ingest:
 
     def __init__(
         self,
-        catalog: Catalog,
-        vault: Vault,
+        base: Base,
         *,
         project: str,
         crew: str = "",
         source: str = "",
         actor: str,
     ) -> None:
-        self.catalog, self.vault = catalog, vault
+        self.base, self.catalog, self.vault = base, base.catalog, base.vault
         self.crew, self.source, self.actor = crew, source, actor
-        self.project_id = ensure_project(catalog, project)
+        self.project_id = ensure_project(self.catalog, project)
 
     def run(self, candidates: Iterable[Candidate], progress: Progress | None = None) -> Report:
         report = Report()
@@ -137,8 +162,10 @@ class Ingest:
         for index, candidate in enumerate(pending):
             try:
                 report.outcomes.append(self.take(candidate))
-            except VaultFullError as exc:
-                report.aborted = str(exc)
+            except (VaultFullError, DBAPIError) as exc:
+                report.aborted = (
+                    str(exc) if isinstance(exc, VaultFullError) else f"catalog error: {exc.orig}"
+                )
                 report.outcomes.append(self._failed(candidate, str(exc)))
                 report.outcomes += [
                     Outcome(display_path(c.path), "not attempted", size=c.size)
@@ -147,57 +174,60 @@ class Ingest:
                 break
             if progress:
                 progress(candidate.size)
-        probe_pending(self.catalog, self.vault, self.actor)
+        if not report.aborted:
+            run_inline(self.base, ["probe"], {o.sha256 for o in report.outcomes if o.sha256})
         return report
 
     def take(self, candidate: Candidate) -> Outcome:
-        """Ingest one file; every problem becomes a failed outcome except a full vault."""
+        """Ingest one file; every problem becomes a failed outcome except a full vault or a
+        failing catalog, which stop the run."""
         shown = display_path(candidate.path)
         if candidate.problem:
             status = "skipped" if candidate.skipped else "failed"
             return Outcome(shown, status, reason=candidate.problem)
         raw_path = os.fsencode(candidate.path.absolute())
         try:
-            if self._unchanged(raw_path, candidate.path):
+            st = os.stat(candidate.path)
+            sample = sample_digest(candidate.path, st.st_size)
+            if self._unchanged(raw_path, st, sample):
                 return Outcome(shown, "unchanged", size=candidate.size)
             stored, source = self.vault.put_file(candidate.path)
-            status = self._record(stored, raw_path, source.mtime_ns)
-        except VaultFullError:
-            raise
+            with self.catalog.write() as session:
+                status = record_arrival(
+                    session,
+                    stored,
+                    project_id=self.project_id,
+                    crew=self.crew,
+                    source=self.source,
+                    raw_path=raw_path,
+                    mtime_ns=source.mtime_ns,
+                    sample=sample,
+                    actor=self.actor,
+                )
         except (RushesError, OSError) as exc:
-            return self._failed(candidate, str(exc))
+            if isinstance(exc, VaultFullError):
+                raise
+            reason = str(exc) if isinstance(exc, RushesError) else f"cannot read: {os_reason(exc)}"
+            return self._failed(candidate, reason)
         return Outcome(shown, status, stored.sha256, stored.size)
 
     def _failed(self, candidate: Candidate, reason: str) -> Outcome:
         return Outcome(display_path(candidate.path), "failed", size=candidate.size, reason=reason)
 
-    def _unchanged(self, raw_path: bytes, path: Path) -> bool:
-        st = os.stat(path)
+    def _unchanged(self, raw_path: bytes, st: os.stat_result, sample: str) -> bool:
+        """Ingested before from this card and path, and still the same file."""
         with self.catalog.read() as session:
-            return (
-                session.scalar(
-                    select(Arrival.id).where(
-                        Arrival.project_id == self.project_id,
-                        Arrival.path_bytes == raw_path,
-                        Arrival.size == st.st_size,
-                        Arrival.mtime_ns == st.st_mtime_ns,
-                    )
+            found = session.scalar(
+                select(Arrival.id).where(
+                    Arrival.project_id == self.project_id,
+                    Arrival.path_key == path_key(raw_path),
+                    Arrival.source == self.source,
+                    Arrival.size == st.st_size,
+                    Arrival.mtime_ns == st.st_mtime_ns,
+                    Arrival.sample == sample,
                 )
-                is not None
             )
-
-    def _record(self, stored: Stored, raw_path: bytes, mtime_ns: int) -> str:
-        with self.catalog.write() as session:
-            return record_arrival(
-                session,
-                stored,
-                project_id=self.project_id,
-                crew=self.crew,
-                source=self.source,
-                raw_path=raw_path,
-                mtime_ns=mtime_ns,
-                actor=self.actor,
-            )
+        return found is not None
 
 
 def record_arrival(
@@ -209,14 +239,18 @@ def record_arrival(
     source: str,
     raw_path: bytes,
     mtime_ns: int | None,
+    sample: str | None,
     actor: str,
 ) -> str:
     """Record bytes already durable in the vault; returns "new" or "duplicate"."""
+    custody.lock_head(session)  # one writer at a time, on PostgreSQL as on SQLite
     asset = session.get(Asset, stored.sha256)
     new = asset is None
     if asset is None:
         asset = Asset(sha256=stored.sha256, sha512=stored.sha512, size=stored.size)
         session.add(asset)
+        session.flush()
+        queue(session, stored.sha256)
     shown = display_path(raw_path)
     session.add(
         Arrival(
@@ -226,8 +260,10 @@ def record_arrival(
             source=source,
             path=shown,
             path_bytes=raw_path,
+            path_key=path_key(raw_path),
             size=stored.size,
             mtime_ns=mtime_ns,
+            sample=sample,
             actor=actor,
             duplicate=not new,
         )
@@ -247,6 +283,15 @@ def record_arrival(
             "sha512": stored.sha512,
         },
     )
+    repair = stored.repair or ("missing from the vault" if stored.created and not new else "")
+    if repair:
+        custody.append(
+            session,
+            Verb.REPAIRED,
+            actor=actor,
+            asset=stored.sha256,
+            details={"problem": repair, "restored_from": shown},
+        )
     return "new" if new else "duplicate"
 
 
@@ -257,6 +302,7 @@ def ensure_project(catalog: Catalog, slug: str) -> int:
     if found is not None:
         return found
     with catalog.write() as session:
+        custody.lock_head(session)
         found = session.scalar(select(Project.id).where(Project.slug == slug))
         if found is None:
             project = Project(slug=slug, name=slug)
@@ -264,59 +310,3 @@ def ensure_project(catalog: Catalog, slug: str) -> int:
             session.flush()
             found = project.id
         return found
-
-
-def probe_pending(catalog: Catalog, vault: Vault, actor: str) -> int:
-    """Probe every asset not yet described, including those a killed run left behind."""
-    with catalog.read() as session:
-        pending = session.scalars(
-            select(Asset.sha256).where(Asset.media.is_(None), Asset.probe_error.is_(None))
-        ).all()
-    for sha256 in pending:
-        probe_asset(catalog, vault, sha256, actor)
-    return len(pending)
-
-
-def probe_asset(catalog: Catalog, vault: Vault, sha256: str, actor: str) -> None:
-    """Describe a stored original. A file we cannot decode stays preserved, with the reason."""
-    try:
-        info = probe(vault.local_path(sha256))
-    except ProbeError as exc:
-        with catalog.write() as session:
-            asset = session.get(Asset, sha256)
-            if asset is not None:
-                asset.kind, asset.probe_error = "other", str(exc)
-            custody.append(
-                session, Verb.PROBE_FAILED, actor=actor, asset=sha256, details={"reason": str(exc)}
-            )
-        return
-    media = info.as_dict()
-    captured = _captured(media)
-    with catalog.write() as session:
-        asset = session.get(Asset, sha256)
-        if asset is None:
-            return
-        asset.kind, asset.media, asset.probe_error = info.kind, media, None
-        asset.captured_at, asset.captured_offset = captured
-        custody.append(
-            session,
-            Verb.PROBED,
-            actor=actor,
-            asset=sha256,
-            details={"kind": info.kind, "container": media.get("container")},
-        )
-
-
-def _captured(media: dict[str, Any]) -> tuple[datetime | None, str | None]:
-    """Capture time in UTC, and the local offset the device wrote ("+03:00"), if it wrote one.
-
-    A file that only carries UTC (most MP4 writers) has no local offset to keep.
-    """
-    utc, local = media.get("created_at_utc"), media.get("created_at")
-    if not utc:
-        return None, None
-    moment = datetime.fromisoformat(utc)
-    if not local or local.endswith("Z"):
-        return moment, None
-    offset = datetime.fromisoformat(local).strftime("%z")
-    return moment, f"{offset[:3]}:{offset[3:]}"

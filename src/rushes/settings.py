@@ -34,6 +34,14 @@ SETTINGS: tuple[Setting, ...] = (
         "Empty: SQLite at DATA_DIR/catalog.sqlite3.",
     ),
     Setting("vault_dir", Path, None, "Folder of the local vault. Empty: DATA_DIR/vault."),
+    Setting(
+        "derivatives_dir",
+        Path,
+        None,
+        "Folder of proxies and thumbnails (disposable). Empty: DATA_DIR/derivatives.",
+    ),
+    Setting("workers", int, 0, "Pipeline worker processes. 0: one per CPU core."),
+    Setting("step_timeout", int, 3600, "Seconds one pipeline step may run before it is stopped."),
     Setting("host", str, "127.0.0.1", "Address `rushes serve` listens on."),
     Setting("port", int, 8000, "Port `rushes serve` listens on."),
     Setting("actor", str, "", "Who is acting, for the custody log. Empty: the OS user name."),
@@ -47,6 +55,9 @@ class Settings:
     data_dir: Path
     database_url: str
     vault_dir: Path
+    derivatives_dir: Path
+    workers: int
+    step_timeout: int
     host: str
     port: int
     actor: str
@@ -75,6 +86,9 @@ def load(environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
     """Resolve every setting; derived defaults (database, vault) follow the data folder."""
     env = os.environ if environ is None else environ
     from_file = _config_file(env)
+    unknown = set(from_file) - {setting.name for setting in SETTINGS}
+    if unknown:
+        raise ConfigError(f"unknown settings in the config file: {', '.join(sorted(unknown))}")
     values: dict[str, Any] = {}
     for setting in SETTINGS:
         env_name = ENV_PREFIX + setting.name.upper()
@@ -89,6 +103,10 @@ def load(environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
     if not values["database_url"]:
         values["database_url"] = f"sqlite:///{data_dir / 'catalog.sqlite3'}"
     values["vault_dir"] = (values["vault_dir"] or data_dir / "vault").expanduser().absolute()
+    values["derivatives_dir"] = (
+        (values["derivatives_dir"] or data_dir / "derivatives").expanduser().absolute()
+    )
+    values["workers"] = values["workers"] or os.cpu_count() or 1
     if not values["actor"]:
         values["actor"] = _os_user()
     return Settings(**values)

@@ -8,13 +8,16 @@ them.
 
 from __future__ import annotations
 
+import contextlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
+from sqlalchemy.orm import Session
 
 from rushes import custody
-from rushes.catalog import Asset, Catalog
+from rushes.catalog import Asset, Catalog, CustodyEvent
 from rushes.custody import ChainReport, Verb
 from rushes.vault import Fixity, Vault
 
@@ -26,11 +29,12 @@ class VerifyReport:
     checked: int = 0
     failures: list[Fixity] = field(default_factory=list)
     unknown_in_vault: list[str] = field(default_factory=list)
+    unrecorded: list[str] = field(default_factory=list)  # assets with no matching arrival event
     chain: ChainReport = field(default_factory=ChainReport)
 
     @property
     def ok(self) -> bool:
-        return not self.failures and self.chain.ok
+        return not self.failures and not self.unrecorded and self.chain.ok
 
 
 def total_bytes(catalog: Catalog) -> int:
@@ -42,10 +46,12 @@ def verify(
     catalog: Catalog, vault: Vault, *, actor: str, progress: Callable[[int], None] | None = None
 ) -> VerifyReport:
     report = VerifyReport()
-    with catalog.read() as session:
+    with catalog.snapshot() as session:
         report.chain = custody.verify_chain(session)
         known = list(session.execute(select(Asset.sha256, Asset.size, Asset.sha512)))
+        report.unrecorded = _unrecorded(session, known)
     results: list[Fixity] = []
+    record = not report.chain.head_missing
     for sha256, size, sha512 in known:
         result = vault.check(sha256, size, sha512)
         results.append(result)
@@ -54,12 +60,14 @@ def verify(
             report.failures.append(result)
         if progress:
             progress(size)
-        if len(results) >= _BATCH:
+        if record and len(results) >= _BATCH:
             _record(catalog, results, actor)
             results = []
-    _record(catalog, results, actor)
-    known_hashes = {sha for sha, _, _ in known}
-    report.unknown_in_vault = sorted(set(vault.hashes()) - known_hashes)
+    if record:
+        _record(catalog, results, actor)
+    report.unknown_in_vault = sorted(set(vault.hashes()) - {sha for sha, _, _ in known})
+    if report.chain.head_missing:
+        return report  # nothing can be appended to a chain without a head; the report says so
     with catalog.write() as session:
         custody.append(
             session,
@@ -73,6 +81,24 @@ def verify(
             },
         )
     return report
+
+
+def _unrecorded(session: Session, known: list[Row[tuple[str, int, str]]]) -> list[str]:
+    """Assets whose arrival is not in the custody log with the same size and SHA-512: rows
+    written into the catalog behind the log's back."""
+    received: dict[str, list[dict[str, object]]] = {}
+    for event in session.scalars(
+        select(CustodyEvent).where(CustodyEvent.verb == Verb.RECEIVED.value)
+    ):
+        with contextlib.suppress(ValueError):
+            received.setdefault(event.asset_sha256 or "", []).append(json.loads(event.details))
+    return [
+        sha
+        for sha, size, sha512 in known
+        if not any(
+            d.get("sha512") == sha512 and d.get("size") == size for d in received.get(sha, [])
+        )
+    ]
 
 
 def _record(catalog: Catalog, results: list[Fixity], actor: str) -> None:

@@ -178,3 +178,30 @@ def test_full_disk_keeps_nothing_partial(tmp_path: Path) -> None:
         assert stored_bytes(vault, small.sha256) == b"fits"
     finally:
         subprocess.run(["umount", str(root)], check=True)
+
+
+def test_a_good_copy_repairs_a_damaged_original_and_the_damage_is_kept(tmp_path: Path) -> None:
+    vault = open_local(tmp_path / "vault")
+    data = os.urandom(100_000)
+    stored = vault.put_stream(io.BytesIO(data))
+    path = vault.local_path(stored.sha256)
+    path.chmod(0o644)
+    damaged = bytearray(data)
+    damaged[500] ^= 0xFF
+    path.write_bytes(bytes(damaged))
+    again = vault.put_stream(io.BytesIO(data))
+    assert not again.created and again.repair == "stored copy no longer matched its hash"
+    assert stored_bytes(vault, stored.sha256) == data
+    (kept,) = (tmp_path / "vault" / "quarantine").iterdir()
+    assert kept.read_bytes() == bytes(damaged) and kept.name.startswith(stored.sha256)
+    assert vault.check(stored.sha256, len(data), stored.sha512).ok
+
+
+def test_unreadable_original_is_a_named_fixity_failure(tmp_path: Path) -> None:
+    vault = open_local(tmp_path / "vault")
+    stored = vault.put_stream(io.BytesIO(b"evidence"))
+    path = vault.local_path(stored.sha256)
+    path.unlink()
+    path.mkdir()  # a folder where the file was: open succeeds, reading fails with EISDIR
+    result = vault.check(stored.sha256, stored.size, stored.sha512)
+    assert not result.ok and result.problem.startswith("unreadable")

@@ -55,7 +55,7 @@ def test_status_page_and_api_list_assets_without_sensitive_metadata(
         model="iPhone 6",
     )
     (card / "<img src=x onerror=alert(1)>.txt").write_text("not media")
-    Ingest(base.catalog, base.vault, project="p", actor="t").run(walk([card]))
+    Ingest(base, project="p", actor="t").run(walk([card]))
 
     page = httpx.get(server + "/")
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]

@@ -23,7 +23,7 @@ from rushes.errors import ConfigError
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest migration's revision. Opening a current catalog then needs no Alembic import
 # (most of a CLI call's start-up); tests/catalog/test_migrations.py keeps this in step.
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 _BUSY_TIMEOUT_MS = 30_000
 
 
@@ -56,13 +56,26 @@ class Catalog:
 
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
-        with self.engine.begin() as connection:
+        # Serialise concurrent first opens: IMMEDIATE on SQLite, an advisory lock on PostgreSQL;
+        # the second opener then finds the schema current and does nothing.
+        with self.engine.execution_options(sqlite_begin="IMMEDIATE").begin() as connection:
+            if self.dialect == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(727368)"))
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 
     @contextmanager
     def read(self) -> Iterator[Session]:
         with self._reader() as session:
+            yield session
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Session]:
+        """A read that sees one consistent state across all its statements (REPEATABLE READ on
+        PostgreSQL; a SQLite read transaction is one already). For checks like `verify`."""
+        with self._reader() as session:
+            if self.dialect == "postgresql":
+                session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
             yield session
 
     @contextmanager
@@ -75,8 +88,13 @@ class Catalog:
         self.engine.dispose()
 
 
-def open_catalog(url: str) -> Catalog:
+def open_catalog(url: str, *, create: bool = True) -> Catalog:
+    """Open and upgrade the catalog; with `create=False`, refuse an empty database (a command
+    pointed at the wrong place must not report on a new, empty base)."""
     catalog = Catalog(url)
+    if not create and catalog.revision() is None:
+        catalog.close()
+        raise ConfigError(f"no rushes catalog in {make_url(url).render_as_string()}")
     catalog.migrate()
     return catalog
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from rushes.catalog.models import Arrival, Asset, Project
+from rushes.catalog.models import Arrival, Asset, NearDuplicate, Project
 from rushes.errors import NotFoundError
 
 MIN_PREFIX = 6
@@ -52,3 +53,39 @@ def list_assets(
 def count_assets(session: Session) -> dict[str, int]:
     rows = session.execute(select(Asset.kind, func.count()).group_by(Asset.kind)).all()
     return {kind: count for kind, count in rows}
+
+
+def near_duplicates_of(session: Session, sha256: str) -> list[dict[str, Any]]:
+    """Clips that share moments with this one, best first; segments as (this, other) seconds."""
+    rows = session.scalars(
+        select(NearDuplicate).where(
+            or_(NearDuplicate.asset_a == sha256, NearDuplicate.asset_b == sha256)
+        )
+    ).all()
+    copies = []
+    for row in rows:
+        mine_first = row.asset_a == sha256
+        spans = row.segments["segments"]
+        copies.append(
+            {
+                "sha256": row.asset_b if mine_first else row.asset_a,
+                "score": row.score,
+                "mirrored": row.segments["mirrored"],
+                "segments": spans if mine_first else [[s[2], s[3], s[0], s[1]] for s in spans],
+            }
+        )
+    return sorted(copies, key=lambda c: -c["score"])
+
+
+def cluster_of(session: Session, sha256: str) -> set[str]:
+    """Every asset linked to this one through a chain of near-duplicate pairs."""
+    members, frontier = {sha256}, [sha256]
+    while frontier:
+        linked = session.execute(
+            select(NearDuplicate.asset_a, NearDuplicate.asset_b).where(
+                or_(NearDuplicate.asset_a.in_(frontier), NearDuplicate.asset_b.in_(frontier))
+            )
+        ).all()
+        frontier = [s for pair in linked for s in pair if s not in members]
+        members.update(frontier)
+    return members

@@ -22,8 +22,10 @@ class Backend(Protocol):
     def stage(self) -> Staging:
         """Open a new staging area for one incoming original."""
 
-    def commit(self, staging: Staging, sha256: str) -> bool:
-        """Make the staged bytes durable under `sha256`; False if that hash was stored already.
+    def commit(self, staging: Staging, sha256: str) -> tuple[bool, str]:
+        """Make the staged bytes durable under `sha256`. Returns (created, repair): created is
+        False if that hash was stored already; repair says what was wrong with a stored copy
+        that no longer matched its hash and was replaced (kept aside, never deleted).
 
         Either way the staging area is gone afterwards.
         """
@@ -31,12 +33,8 @@ class Backend(Protocol):
     def discard(self, staging: Staging) -> None:
         """Throw away a staging area (failed or abandoned write)."""
 
-    def exists(self, sha256: str) -> bool: ...
-
     def open(self, sha256: str) -> BinaryIO:
         """Open a stored original for reading; raises FileNotFoundError if it is missing."""
-
-    def size(self, sha256: str) -> int: ...
 
     def local_path(self, sha256: str) -> Path:
         """A file on this machine holding the original, for decoders that need a path

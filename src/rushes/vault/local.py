@@ -9,17 +9,25 @@ can tell an abandoned temp file (lock free) from one being written (lock held) a
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
+import hashlib
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from rushes.errors import VaultError, VaultFullError
+from rushes.vault.pump import pump
 
 _HEX = frozenset("0123456789abcdef")
+
+
+_INIT_GRACE_S = 60
+_SYNC_EVERY = 64 << 20  # flush as we go: the disk works while the hashes run, not after
 
 
 class LocalStaging:
@@ -32,12 +40,17 @@ class LocalStaging:
         fcntl.flock(self.fd, fcntl.LOCK_EX)
         self.path = tmp / f"{name}.part"
         os.rename(fresh, self.path)
+        self.unsynced = 0
 
     def write(self, data: bytes) -> None:
         view = memoryview(data)
         try:
             while view:
                 view = view[os.write(self.fd, view) :]
+            self.unsynced += len(data)
+            if self.unsynced >= _SYNC_EVERY:
+                os.fdatasync(self.fd)
+                self.unsynced = 0
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise VaultFullError(
@@ -57,6 +70,7 @@ class LocalBackend:
         self.root = root
         self.originals = root / "originals"
         self.tmp = root / "tmp"
+        self.quarantine = root / "quarantine"
         try:
             self.originals.mkdir(parents=True, exist_ok=True)
             self.tmp.mkdir(parents=True, exist_ok=True)
@@ -65,8 +79,14 @@ class LocalBackend:
         self.sweep_abandoned()
 
     def sweep_abandoned(self) -> list[Path]:
-        """Delete `.part` files whose writer died (their flock is free). Returns what went."""
+        """Delete staging files whose writer died: `.part` files whose flock is free, and
+        `.init` files (killed before locking) older than a minute. Returns what went."""
         removed = []
+        for path in self.tmp.glob("*.init"):
+            with contextlib.suppress(FileNotFoundError):
+                if time.time() - path.stat().st_mtime > _INIT_GRACE_S:
+                    path.unlink()
+                    removed.append(path)
         for path in self.tmp.glob("*.part"):
             try:
                 fd = os.open(path, os.O_RDONLY)
@@ -93,17 +113,20 @@ class LocalBackend:
         except OSError as exc:
             raise VaultError(f"cannot write in the vault at {self.tmp}: {exc.strerror}") from exc
 
-    def commit(self, staging: LocalStaging, sha256: str) -> bool:  # type: ignore[override]
+    def commit(self, staging: LocalStaging, sha256: str) -> tuple[bool, str]:  # type: ignore[override]
         target = self.path(sha256)
         try:
             os.fsync(staging.fd)
             os.fchmod(staging.fd, 0o444)
-            target.parent.mkdir(parents=True, exist_ok=True)
+            self._make_dirs(target.parent)
             try:
                 os.link(staging.path, target)
-                created = True
+                created, repair = True, ""
             except FileExistsError:
-                created = False
+                created, repair = False, self._damage(target, sha256)
+                if repair:
+                    self._quarantine(target)
+                    os.link(staging.path, target)
             _fsync_dir(target.parent)
         except OSError as exc:
             self.discard(staging)
@@ -111,20 +134,43 @@ class LocalBackend:
                 raise VaultFullError(f"the disk under the vault ({self.root}) is full") from exc
             raise VaultError(f"cannot store {sha256} in {self.root}: {exc.strerror}") from exc
         self.discard(staging)
-        return created
+        return created, repair
+
+    def _make_dirs(self, folder: Path) -> None:
+        """Create the shard folders, fsyncing each new entry's parent so a power cut cannot
+        lose a folder the catalog already relies on."""
+        missing = []
+        while not folder.exists():
+            missing.append(folder)
+            folder = folder.parent
+        for path in reversed(missing):
+            with contextlib.suppress(FileExistsError):
+                path.mkdir()
+            _fsync_dir(path.parent)
+
+    def _damage(self, target: Path, sha256: str) -> str:
+        """What is wrong with the stored copy ("" if it still hashes to its name)."""
+        digest = hashlib.sha256()
+        try:
+            with open(target, "rb", buffering=0) as stored:
+                pump(stored.read, [digest.update])
+        except OSError as exc:
+            return f"stored copy unreadable: {exc.strerror}"
+        return "" if digest.hexdigest() == sha256 else "stored copy no longer matched its hash"
+
+    def _quarantine(self, target: Path) -> None:
+        """Keep a damaged copy aside (never delete what may be evidence of the damage)."""
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        self.quarantine.mkdir(exist_ok=True)
+        os.rename(target, self.quarantine / f"{target.name}.{stamp}.{uuid.uuid4().hex[:8]}")
+        _fsync_dir(self.quarantine)
 
     def discard(self, staging: LocalStaging) -> None:  # type: ignore[override]
         staging.path.unlink(missing_ok=True)
         staging.close()
 
-    def exists(self, sha256: str) -> bool:
-        return self.path(sha256).is_file()
-
     def open(self, sha256: str) -> BinaryIO:
         return open(self.path(sha256), "rb", buffering=0)  # noqa: SIM115 - caller closes
-
-    def size(self, sha256: str) -> int:
-        return self.path(sha256).stat().st_size
 
     def local_path(self, sha256: str) -> Path:
         return self.path(sha256)

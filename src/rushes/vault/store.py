@@ -7,7 +7,6 @@ a file being appended to), so the stored bytes are exactly the bytes the hash na
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import os
 import stat
@@ -16,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from rushes.errors import SourceChangedError, VaultError
+from rushes.errors import SourceChangedError, VaultError, os_reason
 from rushes.vault.backend import Backend
 from rushes.vault.pump import pump
 
@@ -27,6 +26,7 @@ class Stored:
     sha512: str
     size: int
     created: bool  # False: these bytes were in the vault already
+    repair: str = ""  # what was wrong with the stored copy these bytes replaced
 
 
 @dataclass(frozen=True)
@@ -61,8 +61,8 @@ class Vault:
             self.backend.discard(staging)
             raise
         sha256 = h256.hexdigest()
-        created = self.backend.commit(staging, sha256)
-        return Stored(sha256, h512.hexdigest(), size, created)
+        created, repair = self.backend.commit(staging, sha256)
+        return Stored(sha256, h512.hexdigest(), size, created, repair)
 
     def put_file(self, path: Path) -> tuple[Stored, SourceStat]:
         """Store one source file, refusing it if it changed or vanished while it was read."""
@@ -96,9 +96,14 @@ class Vault:
             source = self.backend.open(sha256)
         except FileNotFoundError:
             return Fixity(sha256, False, f"missing from the vault ({self.backend.locate(sha256)})")
+        except OSError as exc:
+            return Fixity(sha256, False, f"unreadable: {exc.strerror or exc}")
         h256, h512 = hashlib.sha256(), hashlib.sha512()
-        with source:
-            size = pump(source.read, [h256.update, h512.update])
+        try:
+            with source:
+                size = pump(source.read, [h256.update, h512.update])
+        except OSError as exc:
+            return Fixity(sha256, False, f"unreadable: {exc.strerror or exc}")
         if expected_size is not None and size != expected_size:
             return Fixity(sha256, False, f"size is {size} bytes, recorded {expected_size}")
         if h256.hexdigest() != sha256:
@@ -122,12 +127,7 @@ def _open_regular(path: Path) -> int:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
-        reason = {
-            errno.ENOENT: "does not exist (vanished?)",
-            errno.EACCES: "permission denied",
-            errno.ELOOP: "is a symlink loop",
-        }.get(exc.errno or 0, exc.strerror or str(exc))
-        raise VaultError(f"cannot read {display_path(path)}: {reason}") from exc
+        raise VaultError(f"cannot read {display_path(path)}: {os_reason(exc)}") from exc
     mode = os.fstat(fd).st_mode
     if not stat.S_ISREG(mode):
         os.close(fd)

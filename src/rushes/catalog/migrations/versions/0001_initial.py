@@ -75,8 +75,10 @@ def upgrade() -> None:
         sa.Column("source", sa.String(length=500), nullable=False),
         sa.Column("path", sa.Text(), nullable=False),
         sa.Column("path_bytes", sa.LargeBinary(), nullable=False),
+        sa.Column("path_key", sa.String(length=64), nullable=False),
         sa.Column("size", sa.BigInteger(), nullable=False),
         sa.Column("mtime_ns", sa.BigInteger(), nullable=True),
+        sa.Column("sample", sa.String(length=64), nullable=True),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("actor", sa.String(length=200), nullable=False),
         sa.Column("duplicate", sa.Boolean(), nullable=False),
@@ -95,7 +97,7 @@ def upgrade() -> None:
             batch_op.f("ix_arrivals_asset_sha256"), ["asset_sha256"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_arrivals_project_id"), ["project_id"], unique=False)
-        batch_op.create_index("ix_arrivals_quick_check", ["project_id", "path_bytes"], unique=False)
+        batch_op.create_index("ix_arrivals_quick_check", ["project_id", "path_key"], unique=False)
 
 
 def downgrade() -> None:

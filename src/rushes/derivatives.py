@@ -1,0 +1,42 @@
+"""Files made from originals (proxies, thumbnails): `derivatives/ab/<sha256>/<name>`.
+
+Unlike the vault this folder is disposable: anything here can be deleted and rebuilt by the
+pipeline, and nothing in it is evidence.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{0,99}$")
+
+
+class Derivatives:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def folder(self, sha256: str) -> Path:
+        if not re.fullmatch(r"[0-9a-f]{64}", sha256):
+            raise ValueError(f"not a SHA-256 hex digest: {sha256!r}")
+        return self.root / sha256[:2] / sha256
+
+    def path(self, sha256: str, name: str) -> Path:
+        if not _NAME.match(name):
+            raise ValueError(f"not a derivative name: {name!r}")
+        return self.folder(sha256) / name
+
+    def prepare(self, sha256: str) -> Path:
+        folder = self.folder(sha256)
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def clear(self, sha256: str, prefix: str) -> None:
+        """Remove one step's earlier output before it runs again."""
+        folder = self.folder(sha256)
+        for path in folder.glob(f"{prefix}*"):
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)

@@ -1,0 +1,386 @@
+"""Review proxies: small H.264 MP4s that a director abroad can scrub in a browser on a poor link.
+
+Timing contract: a proxy frame shown at time ``t`` is the original frame at ``t + origin``, where
+``origin`` is the original's start time (0 for nearly every phone MP4), the same place players
+put the original's zero. Source timestamps are kept, not regenerated: the encoder works in the
+source stream's time base and every frame keeps its own PTS, so variable frame rate footage and
+gaps survive and a note taken against the proxy points at the same original frame.
+
+The picture is turned upright (the display matrix is applied, so no player has to), scaled to a
+rung with even sides and square pixels, and keyed at least once a second so browsers can seek.
+The MP4 index goes first (``+faststart``) so playback starts before the download ends. The file
+is written beside ``dst`` and renamed into place, so a reader never sees half a proxy.
+
+Damaged sources give as much proxy as can be decoded plus a ``problem`` saying what is missing.
+Limits: the time budget is checked between packets and the I/O timeout covers reads, so a single
+decoder call that never returns is not interrupted in-process; a caller that must bound that
+too runs this in a worker process it can kill.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+from av.video.frame import PictureType
+from av.video.reformatter import VideoReformatter
+
+from rushes.errors import ProbeError
+
+#: Picture heights of the proxy ladder: 360 for review, 234 for the worst links.
+RUNGS = (360, 234)
+#: Longest stretch between keyframes, in seconds: what a browser decodes to land on a seek.
+KEY_INTERVAL = 1.0
+#: x264 speed/size trade-off. At veryfast, encoding 360p costs less than decoding a 1080p
+#: original, so a slower preset would slow the whole job for a few percent of size.
+PRESET = "veryfast"
+#: Constant quality; VBV caps below keep bursts within a poor link.
+CRF = 28
+AUDIO_KBPS = 64
+_AAC_RATES = (48_000, 44_100, 32_000, 24_000, 22_050, 16_000)
+_AAC_FRAME = 1024
+_IO_TIMEOUT = 30.0  # seconds one open or read may stall before FFmpeg gives up
+
+
+@dataclass(frozen=True)
+class Orientation:
+    """How to turn a stored picture upright, read from its display matrix.
+
+    Applied to arrays indexed ``[row, column]``: transpose first, then reverse rows/columns.
+    The eight combinations cover every rotation by a quarter turn, mirrored or not.
+    """
+
+    transpose: bool = False
+    flip_rows: bool = False
+    flip_cols: bool = False
+
+    @classmethod
+    def of(cls, frame: av.VideoFrame) -> Orientation:
+        """Read the frame's DISPLAYMATRIX side data (the decoder copies the container's)."""
+        side = frame.side_data.get("DISPLAYMATRIX")
+        if side is None:
+            return cls()
+        # FFmpeg maps a stored pixel (x, y) to display (a*x + c*y, b*x + d*y), y pointing down.
+        a, b, _, c, d = np.frombuffer(side, dtype=np.int32)[:5].tolist()
+        if abs(a) >= abs(b):  # nearest quarter turn keeps the axes
+            return cls(False, flip_rows=d < 0, flip_cols=a < 0)
+        return cls(True, flip_rows=b < 0, flip_cols=c < 0)
+
+    @property
+    def identity(self) -> bool:
+        return not (self.transpose or self.flip_rows or self.flip_cols)
+
+    def size(self, width: int, height: int) -> tuple[int, int]:
+        """Upright (width, height) of a stored picture of this size."""
+        return (height, width) if self.transpose else (width, height)
+
+    def apply(self, array: np.ndarray) -> np.ndarray:
+        """Turn an image array (rows, columns[, channels]) upright."""
+        if self.transpose:
+            array = array.swapaxes(0, 1)
+        if self.flip_rows:
+            array = array[::-1]
+        if self.flip_cols:
+            array = array[:, ::-1]
+        return np.ascontiguousarray(array)
+
+    def apply_frame(self, frame: av.VideoFrame) -> av.VideoFrame:
+        """Turn a yuv420p frame upright, plane by plane (cheap once the frame is small)."""
+        if self.identity:
+            return frame
+        w, h = frame.width, frame.height
+        flat = frame.to_ndarray().reshape(-1)
+        luma, chroma = w * h, (w // 2) * (h // 2)
+        planes = (
+            flat[:luma].reshape(h, w),
+            flat[luma : luma + chroma].reshape(h // 2, w // 2),
+            flat[luma + chroma :].reshape(h // 2, w // 2),
+        )
+        upright_w, _ = self.size(w, h)
+        packed = np.concatenate([self.apply(p).reshape(-1) for p in planes])
+        return av.VideoFrame.from_ndarray(packed.reshape(-1, upright_w), format="yuv420p")
+
+
+@dataclass(frozen=True)
+class Proxy:
+    """A proxy that was written, and what of the original it lacks, if anything."""
+
+    path: Path
+    width: int
+    height: int
+    frames: int
+    duration: float  # seconds of picture, from proxy time 0 to the end of the last frame
+    audio: bool
+    origin: Fraction  # original time (s) shown at proxy time 0
+    problem: str | None = None  # why part of the original is missing from the proxy
+
+    @property
+    def complete(self) -> bool:
+        return self.problem is None
+
+
+def make_proxy(
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str],
+    *,
+    height: int = 360,
+    crf: int = CRF,
+    timeout: float | None = None,
+    threads: int = 0,
+) -> Proxy:
+    """Write an upright H.264/AAC MP4 proxy of ``src`` at ``dst``; see the module docstring.
+
+    ``height`` is the upright picture height (a small source is not enlarged). ``timeout`` is
+    the wall-clock budget in seconds (default: 60 s plus four times the duration); past it the
+    proxy stops where it is and says so. ``threads`` = 0 lets FFmpeg choose; 1 keeps the job on
+    one core, for workers that run several jobs side by side.
+
+    Raises ProbeError when ``src`` cannot be opened or yields no picture at all.
+    """
+    src, dst = Path(src), Path(dst)
+    if height < 16 or height % 2:
+        raise ValueError(f"proxy height must be an even number of pixels >= 16, not {height}")
+    first = _first_picture(src)
+    # Not mkstemp: its 0600 mode would survive the rename and hide the proxy from the web server.
+    part = dst.with_name(f".{dst.name}.{secrets.token_hex(4)}.part")
+    try:
+        with _open(src) as inp:
+            proxy = _Transcoder(inp, part, first, height, crf, threads).run(dst, timeout)
+        os.replace(part, dst)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    return proxy
+
+
+def proxy_size(width: int, height: int, target: int) -> tuple[int, int]:
+    """Even (width, height) for an upright square-pixel picture, ``target`` lines at most."""
+    out_h = min(target, height - height % 2)
+    out_w = round(width * out_h / height / 2) * 2
+    return max(out_w, 2), max(out_h, 2)
+
+
+def _open(src: Path) -> av.container.InputContainer:
+    try:
+        return av.open(str(src), timeout=_IO_TIMEOUT)
+    except OSError:  # missing or unreadable: a file problem, not a media one
+        raise
+    except av.FFmpegError as e:
+        raise ProbeError(f"{src}: not readable as media ({e}); the original is unchanged") from e
+
+
+@dataclass(frozen=True)
+class _First:
+    """What the encoder needs before the first packet is muxed."""
+
+    orientation: Orientation
+    width: int  # upright, in square pixels, before scaling
+    height: int
+
+
+def _first_picture(src: Path) -> _First:
+    """Decode the first frame on a separate open, so the main pass needs no rewind."""
+    with _open(src) as inp:
+        if not inp.streams.video:
+            raise ProbeError(f"{src}: has no video stream, so no picture proxy can be made")
+        stream = inp.streams.best("video")
+        sar = stream.sample_aspect_ratio or Fraction(1)
+        try:
+            for frame in inp.decode(stream):
+                orientation = Orientation.of(frame)
+                width = round(frame.width * sar)
+                return _First(orientation, *orientation.size(width, frame.height))
+        except av.FFmpegError as e:
+            raise ProbeError(f"{src}: the picture cannot be decoded ({e})") from e
+    raise ProbeError(f"{src}: the video stream holds no decodable picture")
+
+
+class _Transcoder:
+    """One pass over the source: decode, scale, turn upright, encode, mux."""
+
+    def __init__(
+        self,
+        inp: av.container.InputContainer,
+        part: Path,
+        first: _First,
+        height: int,
+        crf: int,
+        threads: int,
+    ) -> None:
+        self.inp, self.part, self.first, self.threads = inp, part, first, threads
+        self.video = inp.streams.best("video")
+        self.video.codec_context.thread_type = "AUTO"
+        self.video.codec_context.thread_count = threads
+        audio = inp.streams.best("audio")
+        self.audio = audio if audio is not None and audio.codec_context is not None else None
+        starts = [
+            s.start_time * s.time_base
+            for s in (self.video, self.audio)
+            if s is not None and s.start_time is not None
+        ]
+        self.origin = min(starts, default=Fraction(0))
+        self.size = proxy_size(first.width, first.height, height)
+        self.crf = crf
+        self.scaler = VideoReformatter()
+        self.next_key = 0.0
+        self.last_pts: int | None = None
+        self.frames = 0
+        self.end = 0.0
+        self.errors = {"video": 0, "audio": 0}
+        self.untimed = 0
+        self.notes: list[str] = []
+
+    def run(self, dst: Path, timeout: float | None) -> Proxy:
+        duration = self.inp.duration / av.time_base if self.inp.duration else 0.0
+        budget = timeout if timeout is not None else 60.0 + 4 * duration
+        deadline = time.monotonic() + budget
+        # The movie timescale is what edit lists (a start offset, AAC priming) are counted in;
+        # the default, 1000, would round a picture that starts late to the millisecond.
+        options = {"movflags": "+faststart", "movie_timescale": str(self._timescale())}
+        with av.open(str(self.part), "w", format="mp4", container_options=options) as out:
+            self.out = out
+            self.v_out = self._add_video()
+            self.a_out = self._add_audio() if self.audio is not None else None
+            self._pump(deadline, budget)
+            self.out.mux(self.v_out.encode())
+            if self.a_out is not None:
+                self._audio_frames(None)
+                self.out.mux(self.a_out.encode())
+        if self.frames == 0:
+            raise ProbeError(f"{self.inp.name}: no picture could be decoded; " + self._problem())
+        self._check_end()
+        w, h = self.size
+        has_audio = self.a_out is not None
+        return Proxy(
+            dst, w, h, self.frames, self.end, has_audio, self.origin, self._problem() or None
+        )
+
+    def _timescale(self) -> int:
+        ticks = self.video.time_base.denominator
+        return ticks if ticks < 2**31 else 90_000
+
+    def _add_video(self) -> av.video.stream.VideoStream:
+        w, h = self.size
+        rate = self.video.average_rate or self.video.guessed_rate or Fraction(30)
+        kbps = round(700 * (h / 360) ** 2)  # ~700 kbit/s peak at 360p, by area below it
+        stream = self.out.add_stream(
+            "libx264",
+            rate=rate,
+            options={
+                "preset": PRESET,
+                "crf": str(self.crf),
+                "maxrate": f"{kbps}k",
+                "bufsize": f"{2 * kbps}k",
+                "forced-idr": "1",  # the keyframes forced below are real seek points
+            },
+        )
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        # Keep the source's clock: no timestamp is ever rounded to a nominal frame rate.
+        stream.time_base = self.video.time_base
+        stream.codec_context.time_base = self.video.time_base
+        # Keyframes come from timestamps (VFR-proof); this only bounds broken clocks.
+        stream.codec_context.gop_size = max(1, math.ceil(2 * KEY_INTERVAL * rate))
+        stream.codec_context.thread_count = self.threads
+        return stream
+
+    def _add_audio(self) -> av.audio.stream.AudioStream:
+        rate = self.audio.codec_context.sample_rate
+        rate = rate if rate in _AAC_RATES else 48_000
+        stream = self.out.add_stream("aac", rate=rate, layout="mono")
+        stream.bit_rate = AUDIO_KBPS * 1000
+        self.resampler = av.AudioResampler(
+            format="fltp", layout="mono", rate=rate, frame_size=_AAC_FRAME
+        )
+        return stream
+
+    def _pump(self, deadline: float, budget: float) -> None:
+        streams = [s for s in (self.video, self.audio) if s is not None]
+        packets = self.inp.demux(streams)
+        while True:
+            if time.monotonic() > deadline:
+                self.notes.append(f"stopped at {self.end:.2f} s: over the {budget:.0f} s budget")
+                return
+            try:
+                packet = next(packets)
+            except StopIteration:
+                return
+            except av.FFmpegError as e:
+                self.notes.append(f"source unreadable after {self.end:.2f} s ({e})")
+                return
+            try:
+                frames = packet.decode()
+            except av.FFmpegError:
+                self.errors[packet.stream.type] += 1
+                continue
+            for frame in frames:
+                if isinstance(frame, av.VideoFrame):
+                    self._video_frame(frame)
+                else:
+                    self._audio_frames(frame)
+
+    def _video_frame(self, frame: av.VideoFrame) -> None:
+        pts = frame.pts if frame.pts is not None else frame.dts
+        if pts is None or (self.last_pts is not None and pts <= self.last_pts):
+            self.untimed += 1  # no place on the original's clock: leave it out
+            return
+        self.last_pts = pts
+        w, h = self.first.orientation.size(*self.size)
+        scaled = self.scaler.reformat(
+            frame,
+            w,
+            h,
+            "yuv420p",
+            interpolation="AREA",
+            dst_color_range="MPEG",  # what browsers assume for H.264
+            threads=self.threads,
+        )
+        upright = self.first.orientation.apply_frame(scaled)
+        tb = self.video.time_base
+        upright.pts = pts - round(self.origin / tb)
+        upright.time_base = tb
+        at = float(upright.pts * tb)
+        if at >= self.next_key:
+            upright.pict_type = PictureType.I
+            self.next_key = (math.floor(at / KEY_INTERVAL) + 1) * KEY_INTERVAL
+        self.out.mux(self.v_out.encode(upright))
+        self.frames += 1
+        period = frame.duration * tb if frame.duration else 0
+        self.end = at + float(period)
+
+    def _audio_frames(self, frame: av.AudioFrame | None) -> None:
+        if frame is not None and frame.pts is not None:
+            frame.pts -= round(self.origin / frame.time_base)
+        try:
+            for resampled in self.resampler.resample(frame):
+                self.out.mux(self.a_out.encode(resampled))
+        except av.FFmpegError:
+            self.errors["audio"] += 1
+
+    def _check_end(self) -> None:
+        tb = self.video.time_base
+        if self.video.duration:
+            expected = float((self.video.start_time or 0) * tb + self.video.duration * tb)
+            slack = 2 / float(self.video.average_rate or 30)
+        elif self.inp.duration:
+            expected, slack = self.inp.duration / av.time_base, 1.0
+        else:
+            return
+        expected -= float(self.origin)
+        if self.end < expected - slack:
+            self.notes.append(f"picture ends at {self.end:.2f} s of {expected:.2f} s")
+
+    def _problem(self) -> str:
+        notes = list(self.notes)
+        for kind, count in self.errors.items():
+            if count:
+                notes.append(f"{count} {kind} packet(s) could not be decoded")
+        if self.untimed:
+            notes.append(f"{self.untimed} frame(s) without a usable timestamp left out")
+        return "; ".join(notes)

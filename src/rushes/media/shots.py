@@ -1,0 +1,405 @@
+"""Shot boundaries in edited video (news compilations): hard cuts, fades through black, dissolves.
+
+Each frame is decoded once and shrunk to a thumbnail 64 pixels on its short side; all the rest
+is NumPy over those thumbnails, so decoding is the cost. Boundaries are exact frames: a
+shot's first frame index and its PTS in the stream's time base, the keys the rest of rushes uses.
+
+- Cut: a jump in pixels or in colour histogram that stands out from the frames around it
+  (the adaptive ratio of PySceneDetect's AdaptiveDetector, two frames either side), big enough
+  in absolute terms, and not a flash (the picture after it does not return to the one before).
+- Fade: a dip to a flat, near-black frame between two lit pictures. The boundary is the first
+  frame after the darkest point, i.e. the incoming shot's first frame.
+- Dissolve: a window whose frames are straight-line blends of its two ends, where the ends are
+  different scenes (their coarse layout and colours differ, and no small shift maps one onto the
+  other). The boundary is the first frame that is at least half the incoming shot.
+
+Unedited phone footage must give no boundaries at all, so every test errs towards missing a
+transition rather than inventing one: dissolves between shots in fast motion, fades to white
+and wipes are not found. Thresholds were set on the ThreatExchange phone clips and edits of
+them (tests/media/edits.py). Memory is about 3.5 KB a frame (an hour at 30 fps: ~400 MB).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+from av.video.reformatter import VideoReformatter
+
+from rushes.errors import ProbeError
+
+_SIDE = 64  # short side of the analysis thumbnail, in pixels
+_WINDOW = 2  # frames either side for the adaptive ratio
+
+# Cuts: either the colour histogram or the pixels must jump (0-255 pixel scale, L1 histograms).
+_CUT_RATIO = 3.0
+_CUT_HIST = 0.8
+_CUT_PIXELS = 30.0
+_FLASH = 2  # longest flash (frames) that is not taken for two cuts
+# Fades: the darkest frame must be flat and near black; lit pictures on both sides.
+_DARK_MEAN, _DARK_STD = 48.0, 8.0
+_BLACK_STD = 3.0
+_LIT_STD = 15.0
+_FADE_REACH = 60  # frames either side of the dark run to look for lit pictures
+# Dissolves: half-widths tried, and what a blend between two different scenes looks like.
+_DISSOLVE_HALF_WIDTHS = (5, 8, 12)
+_DISSOLVE_CHANGE = 0.45  # mean change between the ends, in standard deviations
+_DISSOLVE_RESIDUAL = 0.6  # off-blend residual, as a fraction of that change
+_DISSOLVE_HIST = 0.6
+_DISSOLVE_COARSE = 7.0  # mean change of the 4x4-block layout (luma and chroma), 0-255 scale
+_DISSOLVE_COARSE_RESIDUAL = 0.2  # the layout must blend almost exactly in a straight line
+_DISSOLVE_SHIFTED = 0.35  # change left after the best shift of up to 10% of the width
+
+_PRIORITY = {"fade": 0, "cut": 1, "dissolve": 2}
+
+
+@dataclass(frozen=True)
+class Shot:
+    """Frames ``start`` to ``end`` (exclusive), and how the shot begins."""
+
+    start: int
+    end: int
+    start_pts: int
+    end_pts: int  # PTS where the next shot starts, or where the last frame ends
+    time_base: Fraction
+    transition: str  # "start" for the first shot, else "cut", "fade" or "dissolve"
+
+    @property
+    def start_time(self) -> float:
+        return float(self.start_pts * self.time_base)
+
+    @property
+    def end_time(self) -> float:
+        return float(self.end_pts * self.time_base)
+
+
+def detect_shots(
+    path: str | os.PathLike[str], *, min_shot: float = 0.4, threads: int = 0
+) -> list[Shot]:
+    """Split the video stream of ``path`` into shots; one shot if it was never edited.
+
+    ``min_shot`` (seconds) is the shortest shot kept: of two boundaries closer than that, the
+    better-explained one wins (fade, then cut, then dissolve). ``threads`` = 0 lets FFmpeg pick.
+    Raises ProbeError if ``path`` has no decodable video.
+    """
+    frames = _Frames.read(Path(path), threads)
+    cuts = _cuts(frames)
+    fades, in_fade = _fades(frames)
+    in_fade[list(cuts)] = True
+    found = {**_dissolves(frames, in_fade), **cuts, **fades}
+    min_frames = max(1, round(min_shot * frames.rate))
+    kept: dict[int, str] = {}
+    for index in sorted(found):
+        kind = found[index]
+        if index < min_frames or index > len(frames.pts) - min_frames:
+            continue
+        last = max(kept, default=None)
+        if last is not None and index - last < min_frames:
+            if _PRIORITY[kind] >= _PRIORITY[kept[last]]:
+                continue
+            del kept[last]
+        kept[index] = kind
+    return frames.shots(kept)
+
+
+@dataclass
+class _Frames:
+    """Per-frame thumbnails and statistics of one decoding pass."""
+
+    pts: np.ndarray  # int64
+    end_pts: int
+    time_base: Fraction
+    rate: float
+    thumbs: np.ndarray  # (n, h, w) luma at half the analysis size, uint8
+    coarse: np.ndarray  # (n, k) 4x4-block means of luma and chroma, float32
+    hists: np.ndarray  # (n, 64) histograms of luma (32 bins) and chroma (16 + 16), sums to 3
+    pixels: np.ndarray  # (n,) mean absolute YUV change from the previous frame
+    mean: np.ndarray  # (n,) luma mean
+    std: np.ndarray  # (n,) luma standard deviation
+
+    @classmethod
+    def read(cls, path: Path, threads: int) -> _Frames:
+        try:
+            container = av.open(str(path))
+        except OSError:
+            raise
+        except av.FFmpegError as e:
+            raise ProbeError(f"{path}: not readable as media ({e})") from e
+        with container:
+            if not container.streams.video:
+                raise ProbeError(f"{path}: has no video stream to find shots in")
+            stream = container.streams.best("video")
+            stream.codec_context.thread_type = "AUTO"
+            stream.codec_context.thread_count = threads
+            rows = _decode(container, stream, threads)
+            if not rows:
+                raise ProbeError(f"{path}: the video stream holds no decodable picture")
+            rate = float(stream.average_rate or stream.guessed_rate or 30)
+            tb = stream.time_base
+        pts, ends, thumbs, coarse, hists, pixels, mean, std = zip(*rows, strict=True)
+        return cls(
+            np.array(pts, np.int64),
+            ends[-1],
+            tb,
+            rate,
+            np.stack(thumbs),
+            np.stack(coarse),
+            np.stack(hists),
+            np.array(pixels, np.float32),
+            np.array(mean, np.float32),
+            np.array(std, np.float32),
+        )
+
+    def dark(self) -> np.ndarray:
+        return (self.mean <= _DARK_MEAN) & (self.std <= _DARK_STD)
+
+    def shots(self, boundaries: dict[int, str]) -> list[Shot]:
+        starts = [0, *sorted(boundaries)]
+        ends = [*starts[1:], len(self.pts)]
+        return [
+            Shot(
+                start,
+                end,
+                int(self.pts[start]),
+                int(self.pts[end]) if end < len(self.pts) else self.end_pts,
+                self.time_base,
+                boundaries.get(start, "start"),
+            )
+            for start, end in zip(starts, ends, strict=True)
+        ]
+
+
+def _decode(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream, threads: int
+) -> list[tuple]:
+    """Decode every frame once; keep only what the detectors need (integer maths, few passes)."""
+    scaler = VideoReformatter()
+    rows: list[tuple] = []
+    previous: np.ndarray | None = None
+    last_pts: int | None = None
+    for frame in _frames(container, stream):
+        pts = frame.pts if frame.pts is not None else frame.dts
+        if pts is None or (last_pts is not None and pts <= last_pts):
+            continue
+        last_pts = pts
+        w, h = _thumb_size(frame.width, frame.height)
+        small = scaler.reformat(frame, w, h, "yuv420p", interpolation="AREA", threads=threads)
+        flat = small.to_ndarray().reshape(-1).astype(np.int32)  # Y, then U, then V
+        luma = w * h
+        y = flat[:luma]
+        y_half = (y.reshape(h // 2, 2, w // 2, 2).sum(axis=(1, 3)) + 2) >> 2
+        change = 0.0
+        if previous is not None:
+            step = np.abs(flat - previous)
+            change = (int(step[:luma].sum()) + 4 * int(step[luma:].sum())) / luma
+        previous = flat
+        mean = int(y.sum()) / luma
+        variance = max(int(np.dot(y, y)) / luma - mean * mean, 0.0)
+        chroma = flat[luma:].reshape(2, h // 2, w // 2)
+        rows.append(
+            (
+                pts,
+                pts + (frame.duration or 0),
+                y_half.astype(np.uint8),
+                _blocks(np.concatenate([y_half[None], chroma])),
+                _histogram(flat, luma),
+                change,
+                mean,
+                variance**0.5,
+            )
+        )
+    return rows
+
+
+def _frames(container: av.container.InputContainer, stream: av.video.stream.VideoStream):
+    """Frames in order, skipping packets that fail to decode (damaged footage still splits)."""
+    for packet in container.demux(stream):
+        try:
+            yield from packet.decode()
+        except av.InvalidDataError:
+            continue
+
+
+def _thumb_size(width: int, height: int) -> tuple[int, int]:
+    """Short side _SIDE, both divisible by 8 for the half-size and block grids."""
+    if width >= height:
+        return round(_SIDE * width / height / 8) * 8, _SIDE
+    return _SIDE, round(_SIDE * height / width / 8) * 8
+
+
+def _blocks(planes: np.ndarray) -> np.ndarray:
+    c, h, w = planes.shape
+    sums = planes.reshape(c, h // 4, 4, w // 4, 4).sum(axis=(2, 4))
+    return (sums.reshape(-1) / 16).astype(np.float32)
+
+
+def _histogram(flat: np.ndarray, luma: int) -> np.ndarray:
+    """Luma in 32 bins, then U and V in 16 each, each part summing to 1; one bincount."""
+    quarter = luma // 4
+    codes = flat >> 4
+    codes[:luma] = flat[:luma] >> 3
+    codes[luma : luma + quarter] += 32
+    codes[luma + quarter :] += 48
+    counts = np.bincount(codes, minlength=64)
+    return np.concatenate([counts[:32] / luma, counts[32:] / quarter]).astype(np.float32)
+
+
+def _ratio(signal: np.ndarray, floor: float) -> np.ndarray:
+    """Each value over the mean of its neighbours (_WINDOW either side, itself excluded)."""
+    n = len(signal)
+    padded = np.pad(signal, _WINDOW, mode="edge")
+    total = sum(padded[_WINDOW + o : _WINDOW + o + n] for o in range(-_WINDOW, _WINDOW + 1) if o)
+    return signal / np.maximum(total / (2 * _WINDOW), floor)
+
+
+def _cuts(frames: _Frames) -> dict[int, str]:
+    hist = np.r_[0, np.abs(np.diff(frames.hists, axis=0)).sum(axis=1)]
+    pixels = frames.pixels
+    # A histogram jump needs some pixel change too: the last frame of a dissolve into a flat
+    # graphic moves every pixel a little and the histogram a lot.
+    by_hist = (hist >= _CUT_HIST) & (_ratio(hist, 0.02) >= _CUT_RATIO) & (pixels >= _CUT_PIXELS / 2)
+    by_pixels = (pixels >= _CUT_PIXELS) & (_ratio(pixels, 0.5) >= _CUT_RATIO)
+    dark = frames.dark()
+    cuts = {}
+    for i in np.flatnonzero(by_hist | by_pixels):
+        if i == 0 or dark[i] or dark[i - 1] or _flash(frames.hists, i, hist[i]):
+            continue
+        cuts[int(i)] = "cut"
+    return cuts
+
+
+def _flash(hists: np.ndarray, i: int, jump: float) -> bool:
+    """A jump into or out of a frame or two that the picture around them skips: a flash."""
+    into = hists[i + 1 : i + 1 + _FLASH]  # the picture after i comes back to the one before
+    back = hists[max(0, i - 1 - _FLASH) : i - 1]  # or i goes back to the one before the flash
+    return any(
+        len(near) and float(np.abs(near - ref).sum(axis=1).min()) < 0.3 * jump
+        for near, ref in ((into, hists[i - 1]), (back, hists[i]))
+    )
+
+
+def _fades(frames: _Frames) -> tuple[dict[int, str], np.ndarray]:
+    """Fade boundaries, and a mask of every frame in a fade (its ramps and its dark run)."""
+    dark = frames.dark()
+    lit = frames.std >= _LIT_STD
+    level = frames.mean + frames.std
+    fades, ramps = {}, dark.copy()
+    edges = np.flatnonzero(np.diff(np.r_[0, dark.astype(np.int8), 0]))
+    for start, stop in zip(edges[::2], edges[1::2], strict=True):
+        run = level[start:stop]
+        darkest = start + int(np.flatnonzero(run <= run.min() + 0.5)[-1])
+        if frames.std[darkest] > _BLACK_STD:
+            continue
+        before = lit[max(0, start - _FADE_REACH) : start]
+        after = lit[stop : stop + _FADE_REACH]
+        if before.any() and after.any():
+            fades[int(darkest) + 1] = "fade"
+            first, last = start, stop
+            while first > 0 and level[first - 1] > level[first]:
+                first -= 1
+            while last < len(level) and level[last] > level[last - 1]:
+                last += 1
+            ramps[first:last] = True
+    return fades, ramps
+
+
+def _dissolves(frames: _Frames, blocked: np.ndarray) -> dict[int, str]:
+    """Windows that are straight-line blends between two different scenes.
+
+    Of overlapping windows, the one whose ends differ most gives the boundary: its ends are
+    the pure shots either side, so its blend factor crosses one half where the dissolve does.
+    """
+    thumbs = frames.thumbs.reshape(len(frames.thumbs), -1).astype(np.float32)
+    thumbs -= thumbs.mean(axis=1, keepdims=True)
+    thumbs /= thumbs.std(axis=1, keepdims=True) + 4  # flat frames stay near zero
+    windows = sorted(
+        (w for k in _DISSOLVE_HALF_WIDTHS for w in _blend_windows(frames, thumbs, blocked, k)),
+        reverse=True,
+    )
+    shape = frames.thumbs.shape[1:]
+    found: list[int] = []
+    reach = max(_DISSOLVE_HALF_WIDTHS)
+    for _, boundary, first, last in windows:
+        if any(abs(boundary - b) <= reach for b in found):
+            continue
+        # Last and dearest test, so run only for windows that would be kept.
+        if _shifted_change(thumbs[first], thumbs[last], shape) >= _DISSOLVE_SHIFTED:
+            found.append(boundary)
+    return dict.fromkeys(found, "dissolve")
+
+
+def _blend_windows(
+    frames: _Frames, thumbs: np.ndarray, blocked: np.ndarray, k: int
+) -> list[tuple[float, int, int, int]]:
+    """(layout change, boundary, first, last frame) of each half-width-k window like a dissolve.
+
+    The layout (block means, raw) blends exactly linearly, so its blend factor says where the
+    midpoint is; the pictures are compared normalised, so lighting alone is no change. Cheap
+    tests run first, on every window; the dearer ones only on the windows still in the running.
+    """
+    n = len(thumbs)
+    if n < 2 * k + 1:
+        return []
+    centres = np.arange(k, n - k)
+    hist = np.abs(frames.hists[centres + k] - frames.hists[centres - k]).sum(axis=1)
+    layout_ends = np.abs(frames.coarse[centres + k] - frames.coarse[centres - k]).mean(axis=1)
+    spans = np.lib.stride_tricks.sliding_window_view(blocked, 2 * k + 1)
+    centres = centres[
+        (hist >= _DISSOLVE_HIST) & (layout_ends >= _DISSOLVE_COARSE) & ~spans.any(axis=1)
+    ]
+    layout_change, layout_alphas, layout_residual = _blend_fit(frames.coarse, centres, k)
+    keep = (layout_residual <= _DISSOLVE_COARSE_RESIDUAL) & (
+        np.abs(layout_alphas[:, k] - 0.5) <= 0.25
+    )
+    centres, layout_change, layout_alphas = centres[keep], layout_change[keep], layout_alphas[keep]
+    change, alphas, residual = _blend_fit(thumbs, centres, k)
+    keep = (
+        (change >= _DISSOLVE_CHANGE)
+        & (residual <= _DISSOLVE_RESIDUAL)
+        & (np.diff(alphas, axis=1).max(axis=1, initial=0) <= 0.5)
+    )
+    found = []
+    for c in np.flatnonzero(keep):
+        i = int(centres[c])
+        half = int(np.flatnonzero(layout_alphas[c] >= 0.5)[0])
+        found.append((float(layout_change[c]), i - k + half, i - k, i + k))
+    return found
+
+
+def _blend_fit(
+    series: np.ndarray, centres: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fit each window centre±k as a straight blend of its two ends.
+
+    Returns the mean change between the ends, each frame's blend factor (n, 2k+1), and the
+    mean distance off the blend relative to the change.
+    """
+    first, last = series[centres - k], series[centres + k]
+    span = last - first
+    change = np.abs(span).mean(axis=1)
+    energy = np.maximum((span * span).sum(axis=1), 1e-6)
+    alphas = np.empty((len(centres), 2 * k + 1), np.float32)
+    residual = np.zeros(len(centres), np.float32)
+    for o in range(-k, k + 1):
+        offset = series[centres + o] - first
+        alphas[:, o + k] = (offset * span).sum(axis=1) / energy
+        residual += np.abs(offset - alphas[:, o + k, None] * span).mean(axis=1)
+    return change, alphas, residual / (2 * k + 1) / np.maximum(change, 1e-6)
+
+
+def _shifted_change(a: np.ndarray, b: np.ndarray, shape: tuple[int, int]) -> float:
+    """Mean change between two thumbnails after the best shift of up to a tenth of the width."""
+    h, w = shape
+    a, b = a.reshape(h, w), b.reshape(h, w)
+    reach = max(1, round(max(h, w) / 10))
+    best = np.inf
+    for dy in range(-reach, reach + 1):
+        for dx in range(-reach, reach + 1):
+            pa = a[max(0, dy) : h + min(0, dy), max(0, dx) : w + min(0, dx)]
+            pb = b[max(0, -dy) : h + min(0, -dy), max(0, -dx) : w + min(0, -dx)]
+            best = min(best, float(np.abs(pa - pb).mean()))
+    return best

@@ -1,0 +1,1 @@
+"""The media pipeline: probe → thumbnails → fingerprint → near-duplicates → shots → proxy."""

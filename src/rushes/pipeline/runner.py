@@ -1,0 +1,301 @@
+"""Run pipeline steps on any `concurrent.futures.Executor`, with all state in the catalog.
+
+Each (asset, step) is a row in `steps`: pending → running → done | failed | skipped. The
+coordinator claims ready rows (their needs done) under a lease naming the worker, submits
+`execute` to the executor, and collects results. `execute` opens the base from the settings
+it is given, so it runs the same in a local process pool or on a Dask cluster's executor
+(`distributed.Client(...).get_executor()`). After a crash, `recover` returns the rows of dead
+local workers (and any whose lease ran out) to pending, so work resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import socket
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy.orm import Session, aliased
+
+from rushes.base import Base, open_base
+from rushes.catalog import Asset, utcnow
+from rushes.catalog.models import StepState
+from rushes.pipeline.steps import BY_NAME, STEPS, Step, Work
+from rushes.settings import Settings
+
+FINISHED = ("done", "failed", "skipped")
+MAX_ATTEMPTS = 3
+_LEASE_MARGIN = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Result:
+    sha256: str
+    step: str
+    status: str  # done | failed | skipped
+    note: str | None = None
+
+
+def queue(session: Session, sha256: str, steps: Iterable[Step] = STEPS) -> None:
+    """Put every step of a newly arrived asset in the queue (inside the arrival's transaction)."""
+    for step in steps:
+        if session.get(StepState, (sha256, step.name)) is None:
+            session.add(StepState(asset_sha256=sha256, step=step.name, status="pending"))
+
+
+def queue_missing(base: Base) -> int:
+    """Queue the steps an asset has no row for: assets from before a step existed."""
+    added = 0
+    with base.catalog.write() as session:
+        for step in STEPS:
+            missing = select(Asset.sha256).where(
+                ~exists().where(
+                    and_(StepState.asset_sha256 == Asset.sha256, StepState.step == step.name)
+                )
+            )
+            for sha256 in session.scalars(missing).all():
+                session.add(StepState(asset_sha256=sha256, step=step.name, status="pending"))
+                added += 1
+    return added
+
+
+def requeue(
+    base: Base, steps: Iterable[str], *, outdated_only: bool, assets: Iterable[str] | None = None
+) -> int:
+    """Send finished steps back to the queue: all of them (`--redo`) or those whose recorded
+    version is not the current one (`--outdated`)."""
+    count = 0
+    with base.catalog.write() as session:
+        for name in steps:
+            query = update(StepState).where(StepState.step == name, StepState.status.in_(FINISHED))
+            if outdated_only:
+                query = query.where(StepState.tool_version != BY_NAME[name].version)
+            if assets is not None:
+                query = query.where(StepState.asset_sha256.in_(list(assets)))
+            count += session.execute(query.values(status="pending", error=None)).rowcount
+    return count
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def recover(base: Base) -> int:
+    """Return to pending the rows whose worker is gone: a local process that no longer exists,
+    or any worker whose lease has run out."""
+    host = socket.gethostname()
+    now = utcnow()
+    reset = 0
+    with base.catalog.write() as session:
+        for row in session.scalars(select(StepState).where(StepState.status == "running")):
+            name, _, pid = (row.worker or "").rpartition(":")
+            dead_here = name == host and pid.isdigit() and not _alive(int(pid))
+            if dead_here or row.lease_until is None or row.lease_until < now:
+                row.status, row.worker, row.lease_until = "pending", None, None
+                reset += 1
+    return reset
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def claim(
+    base: Base, limit: int, steps: Iterable[str], assets: Iterable[str] | None = None
+) -> list[tuple[str, str]]:
+    """Mark up to `limit` ready rows as running and return them; settle rows that cannot run."""
+    chosen: list[tuple[str, str]] = []
+    asset_list = list(assets) if assets is not None else None
+    with base.catalog.write() as session:
+        for name in steps:
+            step = BY_NAME[name]
+            _skip_blocked(session, step, asset_list)
+            if len(chosen) >= limit:
+                continue
+            need = aliased(StepState)
+            query = select(StepState, Asset.kind).join(
+                Asset, Asset.sha256 == StepState.asset_sha256
+            )
+            query = query.where(StepState.step == name, StepState.status == "pending")
+            if step.needs:
+                query = query.where(
+                    ~exists().where(
+                        and_(
+                            need.asset_sha256 == StepState.asset_sha256,
+                            need.step.in_(step.needs),
+                            need.status != "done",
+                        )
+                    )
+                )
+            if asset_list is not None:
+                query = query.where(StepState.asset_sha256.in_(asset_list))
+            query = query.order_by(StepState.asset_sha256).limit(limit - len(chosen))
+            for row, kind in session.execute(query.with_for_update(skip_locked=True, of=StepState)):
+                if step.kinds is not None and kind not in step.kinds:
+                    _settle(row, "skipped", f"not for {kind} assets", step)
+                    continue
+                row.status, row.worker, row.started_at = "running", worker_id(), utcnow()
+                row.lease_until = utcnow() + timedelta(seconds=base.settings.step_timeout)
+                row.lease_until += _LEASE_MARGIN
+                row.attempts += 1
+                chosen.append((row.asset_sha256, name))
+    return chosen
+
+
+def _skip_blocked(session: Session, step: Step, assets: list[str] | None) -> None:
+    """A step whose need failed or was skipped cannot run: say so instead of waiting forever."""
+    if not step.needs:
+        return
+    need = aliased(StepState)
+    query = (
+        select(StepState, need.step, need.status)
+        .join(need, need.asset_sha256 == StepState.asset_sha256)
+        .where(
+            StepState.step == step.name,
+            StepState.status == "pending",
+            need.step.in_(step.needs),
+            need.status.in_(("failed", "skipped")),
+        )
+    )
+    if assets is not None:
+        query = query.where(StepState.asset_sha256.in_(assets))
+    for row, need_name, need_status in session.execute(query):
+        _settle(row, "skipped", f"{need_name} {need_status}", step)
+
+
+def _settle(row: StepState, status: str, note: str | None, step: Step) -> None:
+    row.status, row.error, row.tool_version = status, note, step.version
+    row.worker, row.lease_until, row.finished_at = None, None, utcnow()
+
+
+_OPENED: dict[Settings, Base] = {}
+
+
+def execute(settings: Settings, sha256: str, name: str) -> Result:
+    """Run one step in this worker; record done or failed with the reason. Never raises for
+    a failure of the step itself, so one bad file cannot stop the run."""
+    base = _OPENED.get(settings) or _OPENED.setdefault(settings, open_base(settings))
+    step = BY_NAME[name]
+    with base.catalog.read() as session:
+        kind = session.get(Asset, sha256).kind
+    try:
+        with _deadline(settings.step_timeout):
+            note = step.run(Work(base, sha256, kind))
+        status = "done"
+    except Exception as exc:  # noqa: BLE001 - any failure is recorded against the asset
+        status, note = "failed", f"{type(exc).__name__}: {exc}" if not str(exc) else str(exc)
+    with base.catalog.write() as session:
+        row = session.get(StepState, (sha256, name))
+        _settle(row, status, note, step)
+    return Result(sha256, name, status, note)
+
+
+class StepTimeout(Exception):
+    pass
+
+
+@contextmanager
+def _deadline(seconds: int) -> Iterator[None]:
+    """Bound a step's wall-clock time where signals allow it (a pool worker's main thread);
+    the media functions also bound their own decoding loops."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(_signum: int, _frame: object) -> None:
+        raise StepTimeout(f"stopped after {seconds} s (RUSHES_STEP_TIMEOUT)")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def local_executor(settings: Settings) -> ProcessPoolExecutor:
+    """A process pool sized by RUSHES_WORKERS. Spawned, not forked: a fork would share the
+    parent's database connections."""
+    return ProcessPoolExecutor(
+        max_workers=settings.workers, mp_context=multiprocessing.get_context("spawn")
+    )
+
+
+def process(
+    base: Base,
+    executor: Executor,
+    *,
+    steps: Iterable[str] | None = None,
+    assets: Iterable[str] | None = None,
+    on_result: Callable[[Result], None] | None = None,
+    capacity: int | None = None,
+    stop: threading.Event | None = None,
+) -> list[Result]:
+    """Run every ready step until none is left (or `stop` is set); returns what was done."""
+    names = [s.name for s in STEPS if steps is None or s.name in set(steps)]
+    asset_list = list(assets) if assets is not None else None
+    capacity = capacity or base.settings.workers * 2
+    recover(base)
+    inflight: dict[Future[Result], tuple[str, str]] = {}
+    results: list[Result] = []
+    while True:
+        if not (stop and stop.is_set()) and len(inflight) < capacity:
+            for sha, name in claim(base, capacity - len(inflight), names, asset_list):
+                inflight[executor.submit(execute, base.settings, sha, name)] = (sha, name)
+        if not inflight:
+            return results
+        finished, _ = wait(inflight, return_when=FIRST_COMPLETED)
+        for future in finished:
+            sha, name = inflight.pop(future)
+            try:
+                result = future.result()
+            except Exception as exc:  # noqa: BLE001 - the worker itself died (e.g. a decoder crash)
+                result = _worker_died(base, sha, name, exc)
+            results.append(result)
+            if on_result:
+                on_result(result)
+
+
+def _worker_died(base: Base, sha256: str, name: str, exc: BaseException) -> Result:
+    """A crashed worker takes its neighbours' jobs down too: retry each a few times, so only
+    the file that really kills the decoder ends up failed."""
+    note = f"worker died: {type(exc).__name__}: {exc}"
+    with base.catalog.write() as session:
+        row = session.get(StepState, (sha256, name))
+        if row.attempts < MAX_ATTEMPTS:
+            row.status, row.worker, row.lease_until = "pending", None, None
+            return Result(sha256, name, "pending", note)
+        _settle(row, "failed", note, BY_NAME[name])
+    return Result(sha256, name, "failed", note)
+
+
+def run_inline(base: Base, steps: Iterable[str], assets: Iterable[str]) -> list[Result]:
+    """Run steps in this process, one at a time (ingest probes what it just stored)."""
+    _OPENED.setdefault(base.settings, base)
+    names, asset_list = list(steps), list(assets)
+    results = []
+    while claimed := claim(base, 50, names, asset_list):
+        results += [execute(base.settings, sha, name) for sha, name in claimed]
+    return results
+
+
+def pending_count(base: Base, steps: Iterable[str] | None = None) -> int:
+    with base.catalog.read() as session:
+        query = select(func.count()).where(StepState.status.in_(("pending", "running")))
+        if steps is not None:
+            query = query.where(StepState.step.in_(list(steps)))
+        return session.scalar(query) or 0

@@ -1,0 +1,261 @@
+"""The built-in pipeline steps. Each is a `Step`: a name, a version, what it needs first,
+which kinds of asset it applies to, and a function of one asset.
+
+A step's function runs in a worker process, reads the original from the vault, writes its
+output (derivative files, catalog rows) replacing any earlier output, and returns a note when
+it could only do part of its job. It is idempotent, so a crash-and-retry is always safe. Bump
+`version` when a step's output would change: `rushes process --outdated` re-runs it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, or_
+
+from rushes import custody
+from rushes.base import Base
+from rushes.catalog import Asset
+from rushes.catalog.models import (
+    Derivative,
+    Fingerprint,
+    NearDuplicate,
+    ShotBoundary,
+)
+from rushes.custody import Verb
+from rushes.errors import ProbeError
+from rushes.media import probe
+from rushes.media.fingerprint import Fingerprint as Hashes
+from rushes.media.fingerprint import fingerprint
+from rushes.media.matching import Match, match
+from rushes.media.proxy import RUNGS, make_proxy
+from rushes.media.shots import detect_shots
+from rushes.media.thumbnails import make_thumbnails
+from rushes.pipeline.candidates import candidates
+
+
+@dataclass(frozen=True)
+class Work:
+    """One step's job: an asset of the base, and where its derivatives go."""
+
+    base: Base
+    sha256: str
+    kind: str
+
+    @property
+    def source(self) -> Path:
+        return self.base.vault.local_path(self.sha256)
+
+    @property
+    def actor(self) -> str:
+        return self.base.settings.actor
+
+    @property
+    def timeout(self) -> float:
+        return float(self.base.settings.step_timeout)
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    version: str
+    needs: tuple[str, ...]
+    kinds: frozenset[str] | None  # None: every kind
+    run: Callable[[Work], str | None]
+
+
+VISUAL = frozenset({"video"})
+
+
+def run_probe(work: Work) -> str | None:
+    """Describe the original. One that cannot be decoded stays preserved, with the reason."""
+    try:
+        info = probe(work.source)
+    except ProbeError as exc:
+        reason = str(exc).replace(str(work.source), "the original")  # no server paths shown
+        with work.base.catalog.write() as session:
+            asset = session.get(Asset, work.sha256)
+            asset.kind, asset.media, asset.probe_error = "other", None, reason
+            custody.append(
+                session,
+                Verb.PROBE_FAILED,
+                actor=work.actor,
+                asset=work.sha256,
+                details={"reason": reason},
+            )
+        return reason
+    media = info.as_dict()
+    with work.base.catalog.write() as session:
+        asset = session.get(Asset, work.sha256)
+        asset.kind, asset.media, asset.probe_error = info.kind, media, None
+        asset.captured_at, asset.captured_offset = captured(media)
+        custody.append(
+            session,
+            Verb.PROBED,
+            actor=work.actor,
+            asset=work.sha256,
+            details={"kind": info.kind, "container": info.container},
+        )
+    return None
+
+
+def captured(media: dict[str, Any]) -> tuple[datetime | None, str | None]:
+    """Capture time in UTC, and the local offset the device wrote ("+03:00"), if it wrote one.
+
+    A file that only carries UTC (most MP4 writers) has no local offset to keep.
+    """
+    utc, local = media.get("created_at_utc"), media.get("created_at")
+    if not utc:
+        return None, None
+    moment = datetime.fromisoformat(utc)
+    if not local or local.endswith("Z"):
+        return moment, None
+    offset = datetime.fromisoformat(local).utcoffset()
+    if offset is None or offset.total_seconds() % 60:
+        return moment, None  # no offset, or one with seconds no real time zone has
+    minutes = int(offset.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    return moment, f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def run_thumbnails(work: Work) -> str | None:
+    for prefix in ("poster", "strip-"):
+        work.base.derivatives.clear(work.sha256, prefix)
+    made = make_thumbnails(work.source, work.base.derivatives.prepare(work.sha256))
+    rows = [
+        Derivative(
+            asset_sha256=work.sha256,
+            name=t.path.name,
+            kind=kind,
+            media_type="image/webp",
+            size=t.path.stat().st_size,
+            details={"time": t.time, "width": t.width, "height": t.height},
+        )
+        for kind, t in [("poster", made.poster)] + [("strip", s) for s in made.strip]
+        if t is not None
+    ]
+    _replace_derivatives(work, ("poster", "strip"), rows)
+    return made.problem
+
+
+def run_proxy(work: Work) -> str | None:
+    folder = work.base.derivatives.prepare(work.sha256)
+    rows, problems = [], []
+    for height in RUNGS:
+        name = f"proxy-{height}.mp4"
+        made = make_proxy(work.source, folder / name, height=height, timeout=work.timeout)
+        rows.append(
+            Derivative(
+                asset_sha256=work.sha256,
+                name=name,
+                kind="proxy",
+                media_type="video/mp4",
+                size=made.path.stat().st_size,
+                details={
+                    "width": made.width,
+                    "height": made.height,
+                    "frames": made.frames,
+                    "duration": made.duration,
+                    "audio": made.audio,
+                    "origin": str(made.origin),
+                    "problem": made.problem,
+                },
+            )
+        )
+        if made.problem:
+            problems.append(f"{height}p: {made.problem}")
+    _replace_derivatives(work, ("proxy",), rows)
+    return "; ".join(problems) or None
+
+
+def _replace_derivatives(work: Work, kinds: tuple[str, ...], rows: list[Derivative]) -> None:
+    with work.base.catalog.write() as session:
+        session.execute(
+            delete(Derivative).where(
+                Derivative.asset_sha256 == work.sha256, Derivative.kind.in_(kinds)
+            )
+        )
+        session.add_all(rows)
+
+
+def run_fingerprint(work: Work) -> str | None:
+    hashes = fingerprint(work.source, timeout_s=work.timeout)
+    with work.base.catalog.write() as session:
+        session.merge(
+            Fingerprint(
+                asset_sha256=work.sha256,
+                data=hashes.to_bytes(),
+                frames=len(hashes),
+                tool_version=FINGERPRINT.version,
+            )
+        )
+    return None if len(hashes) else "no frame could be hashed (black or unreadable picture)"
+
+
+def run_near_duplicates(work: Work) -> str | None:
+    """Match this clip against every fingerprinted clip the candidate search proposes."""
+    with work.base.catalog.read() as session:
+        own = session.get(Fingerprint, work.sha256)
+        mine = Hashes.from_bytes(own.data)
+        rows = []
+        for other_sha, other_data in candidates(session, work.sha256, mine):
+            found = match(mine, Hashes.from_bytes(other_data))
+            if found is not None:
+                rows.append(_pair(work.sha256, other_sha, found))
+    with work.base.catalog.write() as session:
+        session.execute(
+            delete(NearDuplicate).where(
+                or_(NearDuplicate.asset_a == work.sha256, NearDuplicate.asset_b == work.sha256)
+            )
+        )
+        session.add_all(rows)
+    return None
+
+
+def _pair(sha: str, other: str, found: Match) -> NearDuplicate:
+    """Store the pair once, as (a, b) with a < b, segments in that orientation."""
+    flip = sha > other
+    spans = [(s.a_start, s.a_end, s.b_start, s.b_end) for s in found.segments]
+    segments = [[b0, b1, a0, a1] if flip else [a0, a1, b0, b1] for a0, a1, b0, b1 in spans]
+    a, b = (other, sha) if flip else (sha, other)
+    return NearDuplicate(
+        asset_a=a,
+        asset_b=b,
+        score=round(found.score, 4),
+        segments={"mirrored": found.mirrored, "segments": segments},
+    )
+
+
+def run_shots(work: Work) -> str | None:
+    shots = detect_shots(work.source)
+    with work.base.catalog.write() as session:
+        session.execute(delete(ShotBoundary).where(ShotBoundary.asset_sha256 == work.sha256))
+        session.add_all(
+            ShotBoundary(
+                asset_sha256=work.sha256,
+                index=i,
+                start_frame=s.start,
+                start_pts=s.start_pts,
+                end_frame=s.end,
+                end_pts=s.end_pts,
+                time_base=str(s.time_base),
+                transition=s.transition,
+            )
+            for i, s in enumerate(shots)
+        )
+    return None
+
+
+PROBE = Step("probe", "1", (), None, run_probe)
+THUMBNAILS = Step("thumbnails", "1", ("probe",), VISUAL, run_thumbnails)
+FINGERPRINT = Step("fingerprint", "1", ("probe",), VISUAL, run_fingerprint)
+NEAR_DUPLICATES = Step("near-duplicates", "1", ("fingerprint",), VISUAL, run_near_duplicates)
+SHOTS = Step("shots", "1", ("probe",), VISUAL, run_shots)
+PROXY = Step("proxy", "1", ("probe",), VISUAL, run_proxy)
+
+STEPS: tuple[Step, ...] = (PROBE, THUMBNAILS, FINGERPRINT, NEAR_DUPLICATES, SHOTS, PROXY)
+BY_NAME = {step.name: step for step in STEPS}

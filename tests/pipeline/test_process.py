@@ -1,0 +1,176 @@
+"""`rushes process` over real footage, through the real command and a real process pool."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import av
+import pytest
+from sqlalchemy import select
+
+from rushes.catalog.models import Derivative, StepState
+from rushes.catalog.queries import cluster_of
+from rushes.pipeline.runner import StepTimeout, _deadline
+from tests.clips import make_audio, make_video, truncate_copy
+from tests.conftest import RUSHES, Env
+
+
+def sha_of(env: Env, path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def states(env: Env) -> dict[tuple[str, str], StepState]:
+    with env.open() as base, base.catalog.read() as session:
+        return {(r.asset_sha256, r.step): r for r in session.scalars(select(StepState))}
+
+
+@pytest.fixture(scope="module")
+def processed(tmp_path_factory: pytest.TempPathFactory, fixtures_dir: Path) -> Env:
+    """The 14 real clips ingested and processed once (SQLite), shared by the tests below."""
+    root = tmp_path_factory.mktemp("processed")
+    env = Env(root / "data", f"sqlite:///{root / 'catalog.sqlite3'}")
+    env.run("ingest", str(fixtures_dir), "-p", "p")
+    result = env.run("process")
+    assert "0 failed" in result.stdout, result.stdout
+    return env
+
+
+def test_fixture_families_form_two_clusters(processed: Env, fixtures_dir: Path) -> None:
+    chair = {sha_of(processed, p) for p in fixtures_dir.glob("chair-*.mp4")}
+    pattern = {sha_of(processed, p) for p in fixtures_dir.glob("pattern-*.mp4")}
+    loners = {
+        sha_of(processed, fixtures_dir / f"{n}.mp4")
+        for n in ("doorknob-hd-no-bar", "test-padded-dimensions")
+    }
+    with processed.open() as base, base.catalog.read() as session:
+        assert cluster_of(session, next(iter(chair))) == chair
+        assert cluster_of(session, next(iter(pattern))) == pattern
+        for sha in loners:
+            assert cluster_of(session, sha) == {sha}
+
+
+def test_dups_lists_other_copies_with_segments(processed: Env, fixtures_dir: Path) -> None:
+    trim = sha_of(processed, fixtures_dir / "chair-19-sd-bar.mp4")
+    full = sha_of(processed, fixtures_dir / "chair-orig-22-sd-bar.mp4")
+    found = json.loads(processed.run("dups", trim[:12], "--json").stdout)
+    copy = next(c for c in found["copies"] if c["sha256"] == full)
+    covered = sum(s[1] - s[0] for s in copy["segments"])
+    assert covered > 15  # most of the 19 s trim is found inside the 22 s original
+    table = processed.run("dups", trim[:12]).stdout
+    assert full[:16] in table and "cluster: 7 assets" in table
+
+
+def test_every_video_has_thumbnails_and_proxies(processed: Env, fixtures_dir: Path) -> None:
+    with processed.open() as base, base.catalog.read() as session:
+        rows = session.scalars(select(Derivative)).all()
+        by_asset: dict[str, set[str]] = {}
+        for row in rows:
+            by_asset.setdefault(row.asset_sha256, set()).add(row.name)
+            assert base.derivatives.path(row.asset_sha256, row.name).stat().st_size == row.size
+    for clip in fixtures_dir.glob("*.mp4"):
+        names = by_asset[sha_of(processed, clip)]
+        assert {"proxy-360.mp4", "proxy-234.mp4", "poster.webp"} <= names
+        assert sum(n.startswith("strip-") for n in names) >= 4
+    proxy = processed.data_dir / "derivatives"
+    sample = next(proxy.glob("*/*/proxy-360.mp4"))
+    with av.open(str(sample)) as container:
+        assert container.streams.video[0].codec_context.height == 360
+
+
+def test_text_files_are_kept_and_their_media_steps_skipped(
+    processed: Env, fixtures_dir: Path
+) -> None:
+    rows = states(processed)
+    licence = sha_of(processed, fixtures_dir / "LICENSE.txt")
+    assert rows[(licence, "probe")].status == "done"
+    assert rows[(licence, "proxy")].status == "skipped"
+    assert rows[(licence, "proxy")].error == "not for other assets"
+
+
+def test_bad_media_gets_reasons_and_nothing_blocks(env: Env, tmp_path: Path) -> None:
+    card = tmp_path / "card"
+    card.mkdir()
+    good = make_video(card / "good.mp4", seconds=2)
+    truncate_copy(
+        make_video(tmp_path / "long.mp4", seconds=3, faststart=True), card / "cut.mp4", 0.5
+    )
+    make_audio(card / "voice.m4a")
+    make_video(card / "one-frame.mp4", seconds=1 / 30, audio=False)
+    (card / "junk.mp4").write_bytes(b"\x00" * 3000)
+    env.run("ingest", str(card), "-p", "p")
+    result = env.run("process", check=False)
+    rows = states(env)
+    unfinished = [k for k, r in rows.items() if r.status in ("pending", "running")]
+    assert unfinished == []
+    junk = sha_of(env, card / "junk.mp4")
+    assert rows[(junk, "probe")].error and rows[(junk, "fingerprint")].status == "skipped"
+    voice = sha_of(env, card / "voice.m4a")
+    assert rows[(voice, "thumbnails")].error == "not for audio assets"
+    assert all(
+        rows[(sha_of(env, good), s)].status == "done"
+        for s in ("thumbnails", "fingerprint", "near-duplicates", "shots", "proxy")
+    )
+    failed = [(k, r.error) for k, r in rows.items() if r.status == "failed"]
+    assert result.returncode == (1 if failed else 0), (result.stdout, failed)
+    for (_, step), error in failed:
+        assert error, f"{step} failed without a reason"
+
+
+def test_redo_and_outdated_rerun_one_step(env: Env, tmp_path: Path) -> None:
+    card = tmp_path / "card"
+    card.mkdir()
+    make_video(card / "a.mp4")
+    env.run("ingest", str(card), "-p", "p")
+    env.run("process", "--step", "probe", "--step", "fingerprint")
+    before = {k: r.attempts for k, r in states(env).items()}
+    assert env.run("process", "--step", "fingerprint", "--outdated").stdout.startswith("0 steps")
+    env.run("process", "--step", "fingerprint", "--redo")
+    after = states(env)
+    for (sha, step), row in after.items():
+        if step == "fingerprint":
+            assert row.attempts == before[(sha, step)] + 1 and row.status == "done"
+        if step == "proxy":
+            assert row.status == "pending"  # not asked for
+
+
+def test_killed_process_run_resumes_where_it_stopped(
+    env: Env, fixtures_dir: Path, tmp_path: Path
+) -> None:
+    card = tmp_path / "card"
+    card.mkdir()
+    for name in ("chair-19-sd-bar", "pattern-sd-grey-bar", "doorknob-hd-no-bar"):
+        shutil.copy(fixtures_dir / f"{name}.mp4", card)
+    env.run("ingest", str(card), "-p", "p")
+    proc = subprocess.Popen(
+        [*RUSHES, "process"],
+        env=env.vars,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if any(r.status == "done" and s != "probe" for (_, s), r in states(env).items()):
+            break
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)  # the coordinator and its workers, mid-run
+    proc.wait()
+    assert any(r.status in ("running", "pending") for r in states(env).values())
+    env.run("process")
+    rows = states(env)
+    assert {r.status for r in rows.values()} == {"done"}
+    assert max(r.attempts for r in rows.values()) <= 2
+
+
+def test_step_deadline_interrupts_a_hung_step() -> None:
+    started = time.monotonic()
+    with pytest.raises(StepTimeout, match="stopped after 1 s"), _deadline(1):
+        time.sleep(30)  # stands in for a decoder that never returns to Python
+    assert time.monotonic() - started < 3
