@@ -261,22 +261,27 @@ def test_another_file_at_the_same_path_size_and_time_is_not_skipped(
 def test_symlinks_out_of_the_card_and_deep_folders(env: Env, tmp_path: Path) -> None:
     card = tmp_path / "card"
     card.mkdir()
-    deep = str(card)
+    levels = [str(card)]
     for _ in range(1200):  # deeper than Python's recursion limit
-        deep += "/a"
-        os.mkdir(deep)
-    deep = Path(deep)
-    (deep / "bottom.mov").write_bytes(b"deep down")
-    (card / "top.mov").write_bytes(b"on top")
-    secret = tmp_path / "host-secret"
-    secret.write_bytes(b"not from the card")
-    os.symlink(secret, card / "MVI_0001.MP4")
-    os.symlink(card / "top.mov", card / "alias.mov")  # inside the card: followed
-    out = env.run("ingest", str(card), "-p", "p").stdout
-    assert "symlink to a file outside the card, not followed" in out
-    stored = set(vault_is_whole(env))
-    assert sha256_of(secret) not in stored
-    assert {sha256_of(card / "top.mov"), sha256_of(deep / "bottom.mov")} <= stored
+        levels.append(levels[-1] + "/a")
+        os.mkdir(levels[-1])
+    deep = Path(levels[-1])
+    try:
+        (deep / "bottom.mov").write_bytes(b"deep down")
+        (card / "top.mov").write_bytes(b"on top")
+        secret = tmp_path / "host-secret"
+        secret.write_bytes(b"not from the card")
+        os.symlink(secret, card / "MVI_0001.MP4")
+        os.symlink(card / "top.mov", card / "alias.mov")  # inside the card: followed
+        out = env.run("ingest", str(card), "-p", "p").stdout
+        assert "symlink to a file outside the card, not followed" in out
+        stored = set(vault_is_whole(env))
+        assert sha256_of(secret) not in stored
+        assert {sha256_of(card / "top.mov"), sha256_of(deep / "bottom.mov")} <= stored
+    finally:  # bottom-up: shutil.rmtree (and so pytest's cleanup) recurses and would fail
+        (deep / "bottom.mov").unlink(missing_ok=True)
+        for level in reversed(levels[1:]):
+            os.rmdir(level)
 
 
 def test_labels_that_cannot_go_into_the_log_are_usage_errors(env: Env, tmp_path: Path) -> None:
