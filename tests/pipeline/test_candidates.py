@@ -1,0 +1,157 @@
+"""The candidate search: anchors in a FAISS index against the brute-force rule it stands for."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import delete
+
+from rushes.base import Base
+from rushes.catalog.models import Asset
+from rushes.catalog.models import Fingerprint as FingerprintRow
+from rushes.media.fingerprint import Fingerprint, fingerprint
+from rushes.media.matching import SEED_BITS
+from rushes.pipeline.candidates import MIN_HITS, AnchorIndex, anchors, candidates, index_for
+
+CLIPS = (
+    "chair-orig-22-sd-bar",
+    "chair-19-sd-bar",
+    "chair-22-sd-grey-bar",
+    "chair-22-with-small-logo-bar",
+    "doorknob-hd-no-bar",
+)
+CHAIRS = {name for name in CLIPS if name.startswith("chair")}
+
+
+@pytest.fixture(scope="module")
+def prints(fixtures_dir: Path) -> dict[str, Fingerprint]:
+    return {name: fingerprint(fixtures_dir / f"{name}.mp4") for name in CLIPS}
+
+
+def mirror(fp: Fingerprint) -> Fingerprint:
+    """The fingerprint of the same video flipped left-right."""
+    return dataclasses.replace(fp, hashes=fp.mirrored, mirrored=fp.hashes)
+
+
+def distances(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return np.unpackbits(x[:, None, :] ^ y[None, :, :], axis=2).sum(axis=2)
+
+
+def brute_force(query: Fingerprint, stored: dict[str, Fingerprint], *, thin: bool) -> set[str]:
+    """The rule, by brute force: MIN_HITS frames (or anchors) close to a query frame."""
+    both = np.concatenate([query.hashes, query.mirrored])
+    found = set()
+    for name, fp in stored.items():
+        frames = fp.hashes[anchors(fp)] if thin else fp.hashes
+        close = int((distances(frames, both).min(axis=1) <= SEED_BITS).sum())
+        if close >= min(MIN_HITS, len(frames)):
+            found.add(name)
+    return found
+
+
+def test_anchors_find_what_brute_force_finds_on_real_clips(
+    prints: dict[str, Fingerprint],
+) -> None:
+    index = AnchorIndex(block=64)  # several blocks, searched by two threads
+    for name, fp in prints.items():
+        index.add(name, fp)
+    for name, fp in prints.items():
+        query = np.concatenate([fp.hashes, fp.mirrored])
+        found = set(index.search(query, exclude=name))
+        others = {n: f for n, f in prints.items() if n != name}
+        assert found == brute_force(fp, others, thin=False), name  # recall 1.0 of the old rule
+        if name in CHAIRS:
+            assert found == CHAIRS - {name}
+        else:
+            assert not found
+
+
+def test_a_mirrored_copy_is_found(prints: dict[str, Fingerprint]) -> None:
+    index = AnchorIndex()
+    index.add("flipped", mirror(prints["chair-orig-22-sd-bar"]))
+    index.add("doorknob", prints["doorknob-hd-no-bar"])
+    for name in CHAIRS:
+        fp = prints[name]
+        assert index.search(np.concatenate([fp.hashes, fp.mirrored])) == ["flipped"], name
+
+
+def test_synthetic_anchors_at_the_threshold() -> None:
+    rng = np.random.default_rng(7)
+    query = rng.integers(0, 256, (30, 32), dtype=np.uint8)
+    index = AnchorIndex(block=100)
+    expected = set()
+    for clip in range(400):
+        codes = rng.integers(0, 256, (rng.integers(1, 6), 32), dtype=np.uint8)
+        close = rng.integers(0, len(codes) + 1)  # anchors planted near a query hash
+        for row in range(close):
+            bits = np.unpackbits(query[rng.integers(len(query))])
+            flip = rng.choice(256, size=int(rng.choice([0, 20, 40, 63, 64, 65, 70])), replace=False)
+            bits[flip] ^= 1
+            codes[row] = np.packbits(bits)
+        hits = int((distances(codes, query).min(axis=1) <= SEED_BITS).sum())
+        if hits >= min(MIN_HITS, len(codes)):
+            expected.add(f"c{clip}")
+        index.add_codes(f"c{clip}", codes)
+    assert len(expected) > 50
+    assert set(index.search(query)) == expected
+    assert set(AnchorIndex(block=100, threads=1).search(query)) == set()
+    index.discard("c0")
+    assert set(index.search(query)) == expected - {"c0"}
+
+
+def store(base: Base, sha: str, fp: Fingerprint) -> None:
+    with base.catalog.write() as session:
+        if session.get(Asset, sha) is None:
+            session.add(Asset(sha256=sha, sha512="0" * 128, size=1, kind="video"))
+            session.flush()
+        session.merge(
+            FingerprintRow(
+                asset_sha256=sha, data=fp.to_bytes(), frames=len(fp), tool_version="test"
+            )
+        )
+
+
+def found(base: Base, sha: str, fp: Fingerprint) -> set[str]:
+    with base.catalog.read() as session:
+        return {other for other, _ in candidates(session, sha, fp)}
+
+
+def test_candidates_follow_the_catalog_incrementally(
+    base: Base, prints: dict[str, Fingerprint]
+) -> None:
+    sha = {name: f"{i:064x}" for i, name in enumerate(CLIPS)}
+    orig, trim, logo = prints["chair-orig-22-sd-bar"], prints["chair-19-sd-bar"], None
+    store(base, sha["chair-orig-22-sd-bar"], orig)
+    store(base, sha["doorknob-hd-no-bar"], prints["doorknob-hd-no-bar"])
+    assert found(base, sha["chair-orig-22-sd-bar"], orig) == set()
+    with base.catalog.read() as session:
+        index = index_for(session)
+    built = index.anchors
+
+    store(base, sha["chair-19-sd-bar"], trim)
+    assert found(base, sha["chair-orig-22-sd-bar"], orig) == {sha["chair-19-sd-bar"]}
+    assert index.anchors == built + len(anchors(trim))  # added, not rebuilt
+    logo = prints["chair-22-with-small-logo-bar"]
+    store(base, sha["chair-22-with-small-logo-bar"], logo)
+    assert found(base, sha["chair-19-sd-bar"], trim) == {
+        sha["chair-orig-22-sd-bar"],
+        sha["chair-22-with-small-logo-bar"],
+    }
+    with base.catalog.read() as session:
+        rows = dict(candidates(session, sha["chair-19-sd-bar"], trim))
+    assert rows[sha["chair-orig-22-sd-bar"]] == orig.to_bytes()
+
+    # A deleted fingerprint is no longer proposed; a replaced one is re-read.
+    with base.catalog.write() as session:
+        session.execute(
+            delete(FingerprintRow).where(FingerprintRow.asset_sha256 == sha["chair-19-sd-bar"])
+        )
+    assert found(base, sha["chair-orig-22-sd-bar"], orig) == {sha["chair-22-with-small-logo-bar"]}
+    store(base, sha["doorknob-hd-no-bar"], mirror(orig))
+    assert found(base, sha["chair-orig-22-sd-bar"], orig) == {
+        sha["chair-22-with-small-logo-bar"],
+        sha["doorknob-hd-no-bar"],
+    }
