@@ -316,6 +316,7 @@ def process_command(steps: tuple[str, ...], redo: bool, outdated: bool) -> None:
             requeue(base, names, outdated_only=outdated and not redo)
         total = pending_count(base, names)
         failed: list[Result] = []
+        ran: list[Result] = []
         progress = Progress(
             TextColumn("[bold]process"),
             BarColumn(),
@@ -333,17 +334,22 @@ def process_command(steps: tuple[str, ...], redo: bool, outdated: bool) -> None:
                 if result.status == "failed":
                     failed.append(result)
 
-            while pending_count(base, names):
+            while True:
                 try:
                     with local_executor(base.settings) as executor:
-                        process(base, executor, steps=names, on_result=show)
+                        ran += process(base, executor, steps=names, on_result=show)
+                    break
                 except BrokenProcessPool:
                     continue  # a worker crashed; its job is retried or failed, the rest go on
+        waiting = pending_count(base, names)
     for result in failed:
         out.print(
             f"[bold red]FAILED[/] {result.step} {result.sha256[:16]}: {escape(result.note or '')}"
         )
-    out.print(f"{total} steps run, {len(failed)} failed")
+    done = sum(1 for r in ran if r.status != "pending")
+    out.print(f"{done} steps run, {len(failed)} failed")
+    if waiting:
+        out.print(f"{waiting} steps wait for steps not run here: run `rushes process` for all")
     if failed:
         sys.exit(1)
 

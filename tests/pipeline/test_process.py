@@ -140,6 +140,16 @@ def test_redo_and_outdated_rerun_one_step(env: Env, tmp_path: Path) -> None:
             assert row.status == "pending"  # not asked for
 
 
+def test_a_step_whose_need_is_not_run_waits_and_says_so(env: Env, tmp_path: Path) -> None:
+    card = tmp_path / "card"
+    card.mkdir()
+    make_video(card / "a.mp4")
+    env.run("ingest", str(card), "-p", "p")
+    result = env.run("process", "--step", "near-duplicates", timeout=120)
+    assert "0 steps run, 0 failed" in result.stdout
+    assert "1 steps wait for steps not run here" in result.stdout
+
+
 def test_killed_process_run_resumes_where_it_stopped(
     env: Env, fixtures_dir: Path, tmp_path: Path
 ) -> None:

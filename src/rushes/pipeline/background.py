@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from rushes.base import Base
@@ -22,18 +23,25 @@ class BackgroundProcessor(threading.Thread):
 
     def run(self) -> None:
         queue_missing(self.base)
-        while not self.stopping.is_set():
-            try:
-                if pending_count(self.base):
-                    with local_executor(self.base.settings) as executor:
+        executor: ProcessPoolExecutor | None = None  # spawned once, kept between polls
+        try:
+            while not self.stopping.is_set():
+                try:
+                    if pending_count(self.base):
+                        executor = executor or local_executor(self.base.settings)
                         results = process(self.base, executor, stop=self.stopping)
-                    log.info("pipeline: %d steps finished", len(results))
-            except BrokenProcessPool:
-                log.warning("pipeline: a worker crashed; retrying its jobs")
-                continue
-            except Exception:  # noqa: BLE001 - keep serving; the next poll tries again
-                log.exception("pipeline: run failed")
-            self.stopping.wait(POLL_SECONDS)
+                        if results:
+                            log.info("pipeline: %d steps finished", len(results))
+                except BrokenProcessPool:
+                    log.warning("pipeline: a worker crashed; retrying its jobs")
+                    executor = None
+                    continue
+                except Exception:  # noqa: BLE001 - keep serving; the next poll tries again
+                    log.exception("pipeline: run failed")
+                self.stopping.wait(POLL_SECONDS)
+        finally:
+            if executor:
+                executor.shutdown(cancel_futures=True)
 
     def stop(self) -> None:
         self.stopping.set()
