@@ -192,7 +192,7 @@ def assets(project: str | None, limit: int, offset: int, as_json: bool) -> None:
         out.print(table)
 
 
-def _asset_summary(asset: Any) -> dict[str, Any]:
+def _asset_summary(asset: Asset) -> dict[str, Any]:
     media = asset.media or {}
     return {
         "sha256": asset.sha256,

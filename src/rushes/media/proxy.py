@@ -33,6 +33,7 @@ from av.video.frame import PictureType
 from av.video.reformatter import VideoReformatter
 
 from rushes.errors import ProbeError
+from rushes.media.container import open_input
 
 #: Picture heights of the proxy ladder: 360 for review, 234 for the worst links.
 RUNGS = (360, 234)
@@ -151,7 +152,7 @@ def make_proxy(
     # Not mkstemp: its 0600 mode would survive the rename and hide the proxy from the web server.
     part = dst.with_name(f".{dst.name}.{secrets.token_hex(4)}.part")
     try:
-        with _open(src) as inp:
+        with open_input(src, timeout=_IO_TIMEOUT) as inp:
             proxy = _Transcoder(inp, part, first, height, crf, threads).run(dst, timeout)
         os.replace(part, dst)
     except BaseException:
@@ -167,15 +168,6 @@ def proxy_size(width: int, height: int, target: int) -> tuple[int, int]:
     return max(out_w, 2), max(out_h, 2)
 
 
-def _open(src: Path) -> av.container.InputContainer:
-    try:
-        return av.open(str(src), timeout=_IO_TIMEOUT)
-    except OSError:  # missing or unreadable: a file problem, not a media one
-        raise
-    except av.FFmpegError as e:
-        raise ProbeError(f"{src}: not readable as media ({e}); the original is unchanged") from e
-
-
 @dataclass(frozen=True)
 class _First:
     """What the encoder needs before the first packet is muxed."""
@@ -187,7 +179,7 @@ class _First:
 
 def _first_picture(src: Path) -> _First:
     """Decode the first frame on a separate open, so the main pass needs no rewind."""
-    with _open(src) as inp:
+    with open_input(src, timeout=_IO_TIMEOUT) as inp:
         if not inp.streams.video:
             raise ProbeError(f"{src}: has no video stream, so no picture proxy can be made")
         stream = inp.streams.best("video")

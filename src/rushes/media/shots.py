@@ -31,6 +31,7 @@ import numpy as np
 from av.video.reformatter import VideoReformatter
 
 from rushes.errors import ProbeError
+from rushes.media.container import open_input
 
 _SIDE = 64  # short side of the analysis thumbnail, in pixels
 _WINDOW = 2  # frames either side for the adaptive ratio
@@ -123,13 +124,7 @@ class _Frames:
 
     @classmethod
     def read(cls, path: Path, threads: int) -> _Frames:
-        try:
-            container = av.open(str(path))
-        except OSError:
-            raise
-        except av.FFmpegError as e:
-            raise ProbeError(f"{path}: not readable as media ({e})") from e
-        with container:
+        with open_input(path) as container:
             if not container.streams.video:
                 raise ProbeError(f"{path}: has no video stream to find shots in")
             stream = container.streams.best("video")

@@ -23,7 +23,7 @@ import av
 import numpy as np
 from PIL import Image
 
-from rushes.errors import ProbeError
+from rushes.media.container import open_input
 from rushes.media.proxy import Orientation
 
 STRIP_HEIGHT = 90
@@ -70,13 +70,7 @@ def make_thumbnails(
     if image_format not in _IMAGE_FORMATS:
         raise ValueError(f"image_format must be one of {sorted(_IMAGE_FORMATS)}")
     src, out_dir = Path(src), Path(out_dir)
-    try:
-        container = av.open(str(src))
-    except OSError:
-        raise
-    except av.FFmpegError as e:
-        raise ProbeError(f"{src}: not readable as media ({e})") from e
-    with container:
+    with open_input(src) as container:
         if not container.streams.video:
             return Thumbnails(None, (), "no video stream (audio only): nothing to show")
         stream = container.streams.best("video")

@@ -189,11 +189,9 @@ def execute(settings: Settings, sha256: str, name: str) -> Result:
     a failure of the step itself, so one bad file cannot stop the run."""
     base = _OPENED.get(settings) or _OPENED.setdefault(settings, open_base(settings))
     step = BY_NAME[name]
-    with base.catalog.read() as session:
-        kind = session.get(Asset, sha256).kind
     try:
         with _deadline(settings.step_timeout):
-            note = step.run(Work(base, sha256, kind))
+            note = step.run(Work(base, sha256))
         status = "done"
     except Exception as exc:  # noqa: BLE001 - any failure is recorded against the asset
         status, note = "failed", f"{type(exc).__name__}: {exc}" if not str(exc) else str(exc)

@@ -44,7 +44,6 @@ class Work:
 
     base: Base
     sha256: str
-    kind: str
 
     @property
     def source(self) -> Path:
