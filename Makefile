@@ -16,6 +16,7 @@ serve: $(STAMP)
 
 test: $(STAMP)
 	scripts/ensure-postgres
+	scripts/ensure-chromium
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

@@ -2,11 +2,13 @@
 
     .venv/bin/python bench/media.py [--clip PATH]
 
-Proxy (goal: >= 5x realtime for 1080p -> 360p on one core): a 30 s 1080p30 phone-like clip
-(H.264 at 16 Mb/s, a keyframe a second, no B-frames, AAC stereo) made from the fixture clips
-upscaled. Timed on one thread (decoder, scaler and x264 all single-threaded) as CPU seconds,
-so other work on the machine does not count; the full decode alone of the same file is printed
-as the ceiling. Wall-clock speed with FFmpeg's own threading is printed too.
+Proxy (goal: >= 5x realtime for 1080p -> 360p on one core, where the issue's machine decoded
+that file alone at 7.6x, so a proxy at >= 0.66 of the speed of the full decode): a 30 s 1080p30
+phone-like clip (H.264 at 16 Mb/s, a keyframe a second, no B-frames, AAC stereo) made from the
+fixture clips upscaled. Timed on one thread (decoder, scaler and x264 all single-threaded) as
+CPU seconds, best of two, so other work on the machine counts little; the full decode alone of
+the same file, timed the same way in the same run, is the baseline and the ceiling. Wall-clock
+speed with FFmpeg's own threading, and the sound-only proxy of the clip's sound, are printed too.
 
 Shots (goal: F1 >= PySceneDetect's AdaptiveDetector at >= 1.5x its speed): the synthetic edits
 of tests/media/edits.py, one decoder thread each, CPU seconds. PySceneDetect is optional (it
@@ -30,12 +32,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # for tests.media.edits
 
-from rushes.media.proxy import make_proxy  # noqa: E402
+from rushes.media.proxy import make_audio_proxy, make_proxy  # noqa: E402
 from rushes.media.shots import detect_shots  # noqa: E402
 from tests.media.edits import EDITS, FIXTURES, f1, make_edit  # noqa: E402
 
 SOURCES = ("chair-orig-22-sd-bar", "pattern-longer-no-bar", "doorknob-hd-no-bar")
 SECONDS = 30
+ISSUE_DECODE_SPEED = 7.6  # the full decode's speed (x realtime) where the 5x goal was set
 
 
 def make_clip(path: Path) -> None:
@@ -99,19 +102,24 @@ def bench_proxy(clip: Path, scratch: Path) -> None:
     with av.open(str(clip)) as container:
         duration = container.duration / av.time_base
     print(f"1080p30 H.264 16 Mb/s + AAC, {duration:.1f} s")
-    seconds, _ = cpu(lambda: decode_all(clip), repeat=2)
-    print(f"  full decode only, 1 thread:   {duration / seconds:5.1f}x realtime (the ceiling)")
+    decode, _ = cpu(lambda: decode_all(clip), repeat=2)
+    print(f"  full decode only, 1 thread:   {duration / decode:5.1f}x realtime (the ceiling)")
+    share = 5 / ISSUE_DECODE_SPEED
     for height in (360, 234):
         seconds, proxy = cpu(
-            lambda h=height: make_proxy(clip, scratch / "p.mp4", height=h, threads=1)
+            lambda h=height: make_proxy(clip, scratch / "p.mp4", height=h, threads=1), repeat=2
         )
         size = (scratch / "p.mp4").stat().st_size * 8 / duration / 1000
         print(
             f"proxy 1080p→{height}p: {duration / seconds:5.1f}× realtime on one core "
-            f"(goal ≥ 5×), {proxy.width}x{proxy.height}, {size:.0f} kb/s"
+            f"(goal ≥ 5×), {decode / seconds:.2f} of the full decode's speed (goal ≥ {share:.2f}), "
+            f"{proxy.width}x{proxy.height}, {size:.0f} kb/s"
         )
     seconds = wall(lambda: make_proxy(clip, scratch / "p.mp4"))
     print(f"proxy 1080p→360p, FFmpeg threads (wall): {duration / seconds:5.1f}× realtime")
+    seconds, _ = cpu(lambda: make_audio_proxy(clip, scratch / "p.m4a"), repeat=2)
+    size = (scratch / "p.m4a").stat().st_size * 8 / duration / 1000
+    print(f"sound-only proxy: {duration / seconds:5.0f}× realtime on one core, {size:.0f} kb/s")
 
 
 def bench_shots(scratch: Path) -> None:

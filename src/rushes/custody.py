@@ -30,6 +30,7 @@ _MAX_PROBLEMS = 100
 class Verb(StrEnum):
     """What happened. Kept close to PREMIS event types so archivists recognise them."""
 
+    MANIFESTED = "manifested"  # hashed by the crew's field kit; the bytes are still in the field
     RECEIVED = "received"
     DUPLICATE_RECEIVED = "duplicate-received"
     PROBED = "probed"

@@ -37,6 +37,22 @@ class CustodyError(RushesError):
     """The custody chain does not verify."""
 
 
+class InvalidInput(RushesError):
+    """A request or command gave a value rushes cannot accept; the message says which."""
+
+
+class AccessDenied(RushesError):
+    """Signed in, but this role may not do that."""
+
+
+class LoginThrottled(RushesError):
+    """Too many failed sign-ins for this name or address; try again later."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many failed sign-ins; try again in {retry_after} s")
+        self.retry_after = retry_after
+
+
 def os_reason(exc: OSError) -> str:
     """A short, plain reason for an operating-system error on a source file."""
     return {

@@ -24,7 +24,7 @@ from rushes import custody
 from rushes.base import Base
 from rushes.catalog import Arrival, Asset, Catalog, Project
 from rushes.custody import Verb
-from rushes.errors import RushesError, VaultFullError, os_reason
+from rushes.errors import InvalidInput, RushesError, VaultFullError, os_reason
 from rushes.pipeline.runner import queue, run_inline
 from rushes.vault import Stored, display_path
 
@@ -225,6 +225,7 @@ class Ingest:
                     Arrival.size == st.st_size,
                     Arrival.mtime_ns == st.st_mtime_ns,
                     Arrival.sample == sample,
+                    Arrival.via == "ingest",
                 )
             )
         return found is not None
@@ -241,47 +242,40 @@ def record_arrival(
     mtime_ns: int | None,
     sample: str | None,
     actor: str,
+    via: str = "ingest",
 ) -> str:
-    """Record bytes already durable in the vault; returns "new" or "duplicate"."""
+    """Record bytes already durable in the vault; returns "new" or "duplicate".
+
+    Bytes of an original known so far only from a field kit's manifest count as new: this is
+    their first arrival, and the manifest's entry is now backed by the original.
+    """
     custody.lock_head(session)  # one writer at a time, on PostgreSQL as on SQLite
     asset = session.get(Asset, stored.sha256)
-    new = asset is None
+    new = asset is None or not asset.in_vault
     if asset is None:
         asset = Asset(sha256=stored.sha256, sha512=stored.sha512, size=stored.size)
         session.add(asset)
         session.flush()
+    if new:
+        asset.sha512, asset.in_vault = stored.sha512, True
         queue(session, stored.sha256)
-    shown = display_path(raw_path)
-    session.add(
+    shown = _log_arrival(
+        session,
         Arrival(
             asset=asset,
             project_id=project_id,
             crew=crew,
             source=source,
-            path=shown,
             path_bytes=raw_path,
-            path_key=path_key(raw_path),
             size=stored.size,
             mtime_ns=mtime_ns,
             sample=sample,
             actor=actor,
             duplicate=not new,
-        )
-    )
-    project = session.get(Project, project_id)
-    custody.append(
-        session,
+            via=via,
+        ),
         Verb.RECEIVED if new else Verb.DUPLICATE_RECEIVED,
-        actor=actor,
-        asset=stored.sha256,
-        details={
-            "project": project.slug if project else None,
-            "crew": crew,
-            "source": source,
-            "path": shown,
-            "size": stored.size,
-            "sha512": stored.sha512,
-        },
+        sha512=stored.sha512,
     )
     repair = stored.repair or ("missing from the vault" if stored.created and not new else "")
     if repair:
@@ -310,3 +304,86 @@ def ensure_project(catalog: Catalog, slug: str) -> int:
             session.flush()
             found = project.id
         return found
+
+
+def record_manifest(
+    session: Session,
+    *,
+    sha256: str,
+    size: int,
+    project_id: int,
+    crew: str,
+    source: str,
+    raw_path: bytes,
+    mtime_ns: int | None,
+    actor: str,
+) -> str:
+    """Record one entry of a field kit's manifest: an original hashed on the card, whose bytes
+    are still in the field. Custody starts here, before any byte leaves the city.
+
+    Returns "new" (first word of this original), "known" (the base has it or its entry) or
+    "listed" (this very entry came before: a manifest sent again after a cut link).
+    """
+    custody.lock_head(session)
+    asset = session.get(Asset, sha256)
+    if asset is not None and asset.size != size:
+        raise InvalidInput(
+            f"{display_path(raw_path)}: the base holds {sha256[:12]} with {asset.size} bytes, "
+            f"the manifest says {size}; hash the file again"
+        )
+    key = path_key(raw_path)
+    repeat = session.scalar(
+        select(Arrival.id).where(
+            Arrival.project_id == project_id,
+            Arrival.path_key == key,
+            Arrival.asset_sha256 == sha256,
+            Arrival.crew == crew,
+            Arrival.via == "manifest",
+        )
+    )
+    if repeat is not None:
+        return "listed"
+    new = asset is None
+    if asset is None:
+        asset = Asset(sha256=sha256, sha512=None, size=size, in_vault=False)
+        session.add(asset)
+        session.flush()
+    arrival = Arrival(
+        asset=asset,
+        project_id=project_id,
+        crew=crew,
+        source=source,
+        path_bytes=raw_path,
+        size=size,
+        mtime_ns=mtime_ns,
+        actor=actor,
+        duplicate=not new,
+        via="manifest",
+    )
+    _log_arrival(session, arrival, Verb.MANIFESTED, sha512=None)
+    return "new" if new else "known"
+
+
+def _log_arrival(session: Session, arrival: Arrival, verb: Verb, *, sha512: str | None) -> str:
+    """Add the arrival (its printable path and lookup key filled in) with its custody event,
+    in the caller's transaction; returns the printable path."""
+    arrival.path = display_path(arrival.path_bytes)
+    arrival.path_key = path_key(arrival.path_bytes)
+    session.add(arrival)
+    project = session.get(Project, arrival.project_id)
+    custody.append(
+        session,
+        verb,
+        actor=arrival.actor,
+        asset=arrival.asset.sha256,
+        details={
+            "project": project.slug if project else None,
+            "crew": arrival.crew,
+            "source": arrival.source,
+            "path": arrival.path,
+            "size": arrival.size,
+            "sha512": sha512,
+            "via": arrival.via,
+        },
+    )
+    return arrival.path

@@ -42,9 +42,33 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("workers", int, 0, "Pipeline worker processes. 0: one per CPU core."),
     Setting("step_timeout", int, 3600, "Seconds one pipeline step may run before it is stopped."),
+    Setting(
+        "dask_scheduler",
+        str,
+        "",
+        "Dask scheduler (tcp://host:8786) to run pipeline steps on. Empty: a local process pool.",
+    ),
     Setting("host", str, "127.0.0.1", "Address `rushes serve` listens on."),
     Setting("port", int, 8000, "Port `rushes serve` listens on."),
     Setting("actor", str, "", "Who is acting, for the custody log. Empty: the OS user name."),
+    Setting(
+        "upload_dir",
+        Path,
+        None,
+        "Folder of unfinished field uploads (tus). Empty: DATA_DIR/uploads.",
+    ),
+    Setting(
+        "upload_limit",
+        int,
+        64 * 2**30,
+        "Largest file a field upload may declare, in bytes, unless its project sets its own.",
+    ),
+    Setting(
+        "field_dir",
+        Path,
+        Path("~/.rushes-field"),
+        "The field kit's folder on a crew laptop: its manifest, proxies and login.",
+    ),
 )
 
 ENV_PREFIX = "RUSHES_"
@@ -58,9 +82,13 @@ class Settings:
     derivatives_dir: Path
     workers: int
     step_timeout: int
+    dask_scheduler: str
     host: str
     port: int
     actor: str
+    upload_dir: Path
+    upload_limit: int
+    field_dir: Path
 
 
 def _config_file(environ: os._Environ[str] | dict[str, str]) -> dict[str, Any]:
@@ -106,6 +134,8 @@ def load(environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
     values["derivatives_dir"] = (
         (values["derivatives_dir"] or data_dir / "derivatives").expanduser().absolute()
     )
+    values["upload_dir"] = (values["upload_dir"] or data_dir / "uploads").expanduser().absolute()
+    values["field_dir"] = values["field_dir"].expanduser().absolute()
     values["workers"] = values["workers"] or os.cpu_count() or 1
     if not values["actor"]:
         values["actor"] = _os_user()

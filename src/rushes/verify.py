@@ -30,6 +30,7 @@ class VerifyReport:
     failures: list[Fixity] = field(default_factory=list)
     unknown_in_vault: list[str] = field(default_factory=list)
     unrecorded: list[str] = field(default_factory=list)  # assets with no matching arrival event
+    in_field: int = 0  # listed by a field kit's manifest; bytes not here yet, nothing to check
     chain: ChainReport = field(default_factory=ChainReport)
 
     @property
@@ -39,7 +40,8 @@ class VerifyReport:
 
 def total_bytes(catalog: Catalog) -> int:
     with catalog.read() as session:
-        return session.scalar(select(func.coalesce(func.sum(Asset.size), 0))) or 0
+        query = select(func.coalesce(func.sum(Asset.size), 0)).where(Asset.in_vault)
+        return session.scalar(query) or 0
 
 
 def verify(
@@ -48,8 +50,16 @@ def verify(
     report = VerifyReport()
     with catalog.snapshot() as session:
         report.chain = custody.verify_chain(session)
-        known = list(session.execute(select(Asset.sha256, Asset.size, Asset.sha512)))
-        report.unrecorded = _unrecorded(session, known)
+        known = list(
+            session.execute(select(Asset.sha256, Asset.size, Asset.sha512).where(Asset.in_vault))
+        )
+        in_field = list(
+            session.execute(select(Asset.sha256, Asset.size, Asset.sha512).where(~Asset.in_vault))
+        )
+        report.in_field = len(in_field)
+        report.unrecorded = _unrecorded(session, known, Verb.RECEIVED) + _unrecorded(
+            session, in_field, Verb.MANIFESTED
+        )
     results: list[Fixity] = []
     record = not report.chain.head_missing
     for sha256, size, sha512 in known:
@@ -83,13 +93,13 @@ def verify(
     return report
 
 
-def _unrecorded(session: Session, known: list[Row[tuple[str, int, str]]]) -> list[str]:
-    """Assets whose arrival is not in the custody log with the same size and SHA-512: rows
-    written into the catalog behind the log's back."""
+def _unrecorded(
+    session: Session, known: list[Row[tuple[str, int, str | None]]], verb: Verb
+) -> list[str]:
+    """Assets whose arrival (or, still in the field, whose manifest entry) is not in the custody
+    log with the same size and SHA-512: rows written into the catalog behind the log's back."""
     received: dict[str, list[dict[str, object]]] = {}
-    for event in session.scalars(
-        select(CustodyEvent).where(CustodyEvent.verb == Verb.RECEIVED.value)
-    ):
+    for event in session.scalars(select(CustodyEvent).where(CustodyEvent.verb == verb.value)):
         with contextlib.suppress(ValueError):
             received.setdefault(event.asset_sha256 or "", []).append(json.loads(event.details))
     return [

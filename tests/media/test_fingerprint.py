@@ -17,6 +17,7 @@ import pytest
 from rushes.errors import ProbeError
 from rushes.media.fingerprint import Fingerprint, fingerprint
 from rushes.media.matching import Match, Segment, cluster, match
+from tests.clips import make_video
 from tests.media import transforms
 
 SOURCE = "chair-orig-22-sd-bar"
@@ -152,6 +153,16 @@ def test_keyframes_only_fingerprint_finds_a_dense_copy(
     # Bounds are as fine as the keyframes: two seconds apart in this clip.
     assert (seg.a_start, seg.a_end) == pytest.approx((start, start + span), abs=2.0)
     assert seg.b_start - seg.a_start == pytest.approx(3.5 - start, abs=0.1)
+
+
+def test_auto_decodes_only_the_keyframes_of_heavy_video(tmp_path: Path) -> None:
+    # More pixels a second than 720p30, with a keyframe every half second.
+    path = make_video(
+        tmp_path / "heavy.mp4", seconds=1.5, size=(960, 540), fps=60, gop=30, audio=False
+    )
+    auto = fingerprint(path)
+    assert np.array_equal(auto.pts, fingerprint(path, sampling="keyframes").pts)
+    assert auto.seconds.tolist() == pytest.approx([0.0, 0.5, 1.0])
 
 
 def test_keyframes_too_far_apart_are_filled_in(

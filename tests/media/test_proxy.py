@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from rushes.errors import ProbeError
-from rushes.media.proxy import KEY_INTERVAL, Orientation, Proxy, make_proxy
-from tests.clips import make_audio, make_video, random_bytes_file, truncate_copy
+from rushes.media.proxy import KEY_INTERVAL, Orientation, Proxy, make_audio_proxy, make_proxy
+from tests.clips import AUDIO_SUFFIXES, make_audio, make_video, random_bytes_file, truncate_copy
 
 DOORKNOB = "doorknob-hd-no-bar.mp4"  # 1280x720, 4.3 s, with audio
 CHAIR = "chair-19-sd-bar.mp4"  # 480x720, 18.8 s, index (moov) first
@@ -22,6 +22,15 @@ def frame_times(path: Path) -> list[Fraction]:
     with av.open(str(path)) as c:
         stream = c.streams.video[0]
         return [f.pts * stream.time_base for f in c.decode(stream)]
+
+
+def sound(path: Path) -> tuple[Fraction, np.ndarray]:
+    """The time of the first decoded sample, and all samples mixed to mono at 48 kHz."""
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=48_000)
+    with av.open(str(path)) as c:
+        frames = list(c.decode(audio=0))
+    chunks = [r.to_ndarray().ravel() for f in frames for r in resampler.resample(f)]
+    return frames[0].pts * frames[0].time_base, np.concatenate(chunks)
 
 
 def top_level_atoms(path: Path) -> list[str]:
@@ -177,9 +186,42 @@ def test_time_budget_stops_with_a_reason(fixtures_dir: Path, tmp_path: Path) -> 
     assert 0 < proxy.frames < 564
 
 
+@pytest.mark.parametrize("suffix", sorted({".m4a", ".mp3"} & set(AUDIO_SUFFIXES)))
+def test_sound_only_proxy_keeps_its_times(tmp_path: Path, suffix: str) -> None:
+    src = make_audio(tmp_path / f"voice{suffix}", seconds=2)
+    proxy = make_audio_proxy(src, tmp_path / "proxy.m4a")
+    assert proxy.complete and proxy.audio and (proxy.width, proxy.frames) == (0, 0)
+    assert proxy.duration == pytest.approx(2.0, abs=0.03)
+    with av.open(str(proxy.path)) as c:
+        assert not c.streams.video
+        audio = c.streams.audio[0].codec_context
+        assert (audio.name, audio.layout.nb_channels) == ("aac", 1)
+    atoms = top_level_atoms(proxy.path)
+    assert atoms.index("moov") < atoms.index("mdat"), atoms
+    # Proxy time t plays the original's sample at t + origin: the tones line up to the sample.
+    start, original = sound(src)
+    assert proxy.origin == start and sound(proxy.path)[0] == 0
+    shown = sound(proxy.path)[1]
+    window = original[12_000:60_000]
+    lags = range(-480, 481)
+    best = max(lags, key=lambda lag: float(window @ shown[12_000 + lag : 60_000 + lag]))
+    assert best == 0
+
+
+def test_truncated_sound_gives_partial_proxy_and_reason(tmp_path: Path) -> None:
+    # FLAC states its length up front, so the proxy knows what it is missing.
+    src = make_audio(tmp_path / "voice.flac", seconds=3)
+    proxy = make_audio_proxy(truncate_copy(src, tmp_path / "cut.flac", 0.5), tmp_path / "p.m4a")
+    assert 1.3 < proxy.duration < 1.6
+    assert proxy.problem.startswith("sound ends at 1.") and "of 3.00 s" in proxy.problem
+
+
 def test_nothing_to_proxy(tmp_path: Path) -> None:
     with pytest.raises(ProbeError, match="no video stream"):
         make_proxy(make_audio(tmp_path / "a.m4a"), tmp_path / "a.mp4")
+    with pytest.raises(ProbeError, match="no sound stream"):
+        make_audio_proxy(make_video(tmp_path / "mute.mp4", audio=False), tmp_path / "m.m4a")
     with pytest.raises(ProbeError, match="not readable as media"):
         make_proxy(random_bytes_file(tmp_path / "x.mp4"), tmp_path / "proxy.mp4")
-    assert not (tmp_path / "a.mp4").exists() and not list(tmp_path.glob(".*part"))
+    assert not (tmp_path / "a.mp4").exists() and not (tmp_path / "m.m4a").exists()
+    assert not list(tmp_path.glob(".*part"))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 import av
 import pytest
 
 from rushes.errors import ProbeError
-from rushes.media.shots import Shot, detect_shots
+from rushes.media.shots import _CHUNK, _CONTEXT, Shot, detect_shots
 from tests.clips import make_audio
 from tests.media.edits import EDITS, Edit, Piece, f1, make_edit, make_flash
 
@@ -95,3 +96,29 @@ def test_a_flash_is_not_a_cut(tmp_path: Path, frames: int) -> None:
 def test_no_video(tmp_path: Path) -> None:
     with pytest.raises(ProbeError, match="no video stream"):
         detect_shots(make_audio(tmp_path / "a.m4a"))
+
+
+def test_a_long_edit_is_split_across_chunks(
+    edits: dict[str, tuple[Edit, list[Shot]]], tmp_path: Path
+) -> None:
+    """Every edit twice over, in one file longer than the frames decided at once: boundaries
+    near and across the chunk joins are found as in a short file (the joins between edits are
+    cuts)."""
+    path, truth, offset = tmp_path / "long.mp4", [], 0
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=30, options={"preset": "ultrafast"})
+        stream.width, stream.height, stream.pix_fmt = 320, 180, "yuv420p"
+        for edit, _ in [*edits.values(), *edits.values()]:
+            truth += [offset] if offset else []  # the join with the edit before
+            truth += [offset + b for b in edit.boundaries]
+            with av.open(str(edit.path)) as source:
+                for frame in source.decode(video=0):
+                    frame.pts, frame.time_base = offset, Fraction(1, 30)
+                    out.mux(stream.encode(frame))
+                    offset += 1
+        out.mux(stream.encode())
+    assert offset > _CHUNK + 2 * _CONTEXT
+    shots = detect_shots(path)
+    assert f1(boundaries(shots), tuple(truth)) >= 0.95
+    assert shots[0].start == 0 and shots[-1].end == offset
+    assert all(a.end == b.start for a, b in zip(shots, shots[1:], strict=False))

@@ -10,17 +10,20 @@ import pytest
 from PIL import Image
 
 from rushes.errors import ProbeError
-from rushes.media.thumbnails import make_thumbnails
+from rushes.media.thumbnails import SNAP_S, make_thumbnails
 from tests.clips import make_audio, make_video, random_bytes_file
 
 
 def test_strip_and_poster_of_a_phone_clip(fixtures_dir: Path, tmp_path: Path) -> None:
-    result = make_thumbnails(fixtures_dir / "chair-orig-22-sd-bar.mp4", tmp_path, count=6)
+    src = fixtures_dir / "chair-orig-22-sd-bar.mp4"  # a keyframe every 2 s
+    result = make_thumbnails(src, tmp_path, count=6)
     assert result.problem is None and len(result.strip) == 6
-    times = [t.time for t in result.strip]
-    gaps = np.diff(times)
-    assert times[0] > 0 and gaps.min() > 0
-    assert gaps.max() - gaps.min() < 0.1  # evenly spaced, to the frame
+    with av.open(str(src)) as c:
+        stream = c.streams.video[0]
+        spacing = float(stream.duration * stream.time_base) / 6
+    for i, thumb in enumerate(result.strip):
+        target = spacing * (i + 0.5)  # the middle of its slice, or at most SNAP_S before
+        assert target - SNAP_S - 1e-6 <= thumb.time <= target + 1 / 30
     for thumb in (*result.strip, result.poster):
         with Image.open(thumb.path) as image:
             image.load()  # decodes, so a truncated file would fail here
@@ -28,8 +31,19 @@ def test_strip_and_poster_of_a_phone_clip(fixtures_dir: Path, tmp_path: Path) ->
             assert image.size == (thumb.width, thumb.height)
     assert {t.height for t in result.strip} == {90}
     assert (result.poster.width, result.poster.height) == (240, 360)
-    assert result.poster.time in times
+    assert result.poster.time in [t.time for t in result.strip]
     assert not list(tmp_path.glob(".*"))  # no temporary files left behind
+
+
+def test_dense_keyframes_are_shown_as_they_are(tmp_path: Path) -> None:
+    src = make_video(tmp_path / "phone.mp4", seconds=4, gop=12, audio=False)
+    result = make_thumbnails(src, tmp_path / "out", count=4)
+    with av.open(str(src)) as c:
+        stream = c.streams.video[0]
+        keys = {float(p.pts * stream.time_base) for p in c.demux(stream) if p.is_keyframe}
+    # The keyframe before each slice's middle (0.5 s, 1.5 s ...), not the frames after it.
+    assert [t.time for t in result.strip] == pytest.approx([0.4, 1.2, 2.4, 3.2])
+    assert {t.time for t in result.strip} <= keys
 
 
 def test_pictures_are_upright(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -100,6 +101,46 @@ def test_synthetic_anchors_at_the_threshold() -> None:
     assert set(AnchorIndex(block=100, threads=1).search(query)) == set()
     index.discard("c0")
     assert set(index.search(query)) == expected - {"c0"}
+
+
+def test_a_large_index_moves_to_an_inverted_file_that_keeps_near_pairs() -> None:
+    """Past `ivf_min` anchors the index trains an inverted file and keeps adding to it: what it
+    proposes is always right, and it misses few copies (none, mostly) up to 40 bits away."""
+    rng = np.random.default_rng(11)
+    index = AnchorIndex(ivf_min=50_000)
+    noise = rng.integers(0, 256, (60_000, 1, 32), dtype=np.uint8)
+    index.add_many((f"r{i}", codes) for i, codes in enumerate(noise))
+    assert index.kind == "ivf" and index.anchors == 60_000
+    query = rng.integers(0, 256, (40, 32), dtype=np.uint8)
+    for clip in range(200):  # added one by one, after training
+        bits = np.unpackbits(query[rng.integers(len(query))])
+        bits[rng.choice(256, size=int(rng.integers(0, 41)), replace=False)] ^= 1
+        index.add_codes(f"c{clip}", np.packbits(bits)[None])
+    found = set(index.search(query))
+    assert found <= {f"c{clip}" for clip in range(200)}  # no random anchor is within 64 bits
+    assert len(found) >= 196, 200 - len(found)
+    index.discard("c0")
+    assert "c0" not in index.search(query)
+
+
+def test_a_long_static_shot_is_searched_in_bounded_memory() -> None:
+    """Hours of one still picture are within SEED_BITS of themselves everywhere: the search
+    must not hold every (query hash, anchor) pair at once (9,000 frames once took 5.8 GB)."""
+    rng = np.random.default_rng(3)
+    bits = np.unpackbits(rng.integers(0, 256, 32, dtype=np.uint8))
+    frames = np.repeat(bits[None], 6_000, axis=0)
+    frames[np.arange(6_000), rng.integers(0, 256, 6_000)] ^= 1  # a bit of sensor noise
+    frames = np.packbits(frames, axis=1)
+    index = AnchorIndex()
+    index.add_codes("itself", frames)
+    index.add_codes("copy", frames[::2])
+    tracemalloc.start()
+    try:
+        assert index.search(frames, exclude="itself") == ["copy"]
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 * 2**20, f"{peak / 2**20:.0f} MB"  # all pairs at once: ~3 GB
 
 
 def store(base: Base, sha: str, fp: Fingerprint) -> None:

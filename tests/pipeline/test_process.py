@@ -15,7 +15,7 @@ import av
 import pytest
 from sqlalchemy import select
 
-from rushes.catalog.models import Derivative, StepState
+from rushes.catalog.models import Asset, Derivative, StepState
 from rushes.catalog.queries import cluster_of
 from rushes.pipeline.runner import StepTimeout, _deadline
 from tests.clips import make_audio, make_video, truncate_copy
@@ -54,6 +54,11 @@ def test_fixture_families_form_two_clusters(processed: Env, fixtures_dir: Path) 
         assert cluster_of(session, next(iter(pattern))) == pattern
         for sha in loners:
             assert cluster_of(session, sha) == {sha}
+        labels = dict(session.execute(select(Asset.sha256, Asset.cluster)).all())
+    # Lists fold copies by this label: each family carries its smallest hash, loners none.
+    assert {labels[s] for s in chair} == {min(chair)}
+    assert {labels[s] for s in pattern} == {min(pattern)}
+    assert {labels[s] for s in loners} == {None}
 
 
 def test_dups_lists_other_copies_with_segments(processed: Env, fixtures_dir: Path) -> None:

@@ -39,7 +39,26 @@ def test_serve_processes_new_footage_in_the_background(env: Env, tmp_path: Path)
                 break
             time.sleep(0.5)
         assert statuses == {"done"}
-        assert httpx.get(f"http://127.0.0.1:{port}/api/status").json()["assets"] == 1
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz").json()["status"] == "ok"
+        # An empty base prints a one-time link that makes the first admin.
+        assert server.stdout is not None
+        printed = []  # up to uvicorn's own banner, which comes after the link
+        while not printed or "Uvicorn running on" not in printed[-1]:
+            printed.append(server.stdout.readline())
+        link = next(line for line in printed if "/setup?token=" in line).split()[-1]
+        assert link.startswith(f"http://127.0.0.1:{port}/setup?token=")
+        token = link.split("token=")[1]
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+            assert client.get(link).status_code == 200
+            made = client.post(
+                "/setup", data={"token": token, "username": "ada", "password": "a long password"}
+            )
+            assert made.status_code == 303 and made.headers["location"] == "/admin"
+            assert client.get("/admin").status_code == 200
+            again = client.post(
+                "/setup", data={"token": token, "username": "eve", "password": "a long password"}
+            )
+            assert again.status_code == 410
     finally:
         server.send_signal(signal.SIGTERM)
         output, _ = server.communicate(timeout=60)

@@ -3,13 +3,14 @@ brought them. The schema is created and upgraded by the Alembic migrations besid
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -58,6 +60,7 @@ class Project(Base):
     slug: Mapped[str] = mapped_column(String(100), unique=True)
     name: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    upload_limit: Mapped[int | None] = mapped_column(BigInteger, default=None)  # bytes per file
 
 
 class Asset(Base):
@@ -66,14 +69,19 @@ class Asset(Base):
     __tablename__ = "assets"
 
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
-    sha512: Mapped[str] = mapped_column(String(128))
+    sha512: Mapped[str | None] = mapped_column(String(128))  # None until the bytes arrive
     size: Mapped[int] = mapped_column(BigInteger)
+    # False while only the field kit's manifest (and perhaps a proxy) has arrived: the
+    # original is still on a card in the field, named by the hash the crew computed there.
+    in_vault: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     kind: Mapped[str] = mapped_column(String(16), default="unknown")  # video|audio|image|other
     media: Mapped[dict[str, Any] | None] = mapped_column(default=None)  # probe result
     probe_error: Mapped[str | None] = mapped_column(Text, default=None)
     captured_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
     captured_offset: Mapped[str | None] = mapped_column(String(6), default=None)  # "+03:00"
     first_received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The smallest SHA-256 of its near-duplicate cluster, so lists can fold copies into one card.
+    cluster: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
 
     arrivals: Mapped[list[Arrival]] = relationship(
         back_populates="asset", order_by="Arrival.id", cascade="all, delete-orphan"
@@ -84,7 +92,10 @@ class Arrival(Base):
     """One time a copy of an original reached the base: from which card, crew and path."""
 
     __tablename__ = "arrivals"
-    __table_args__ = (Index("ix_arrivals_quick_check", "project_id", "path_key"),)
+    __table_args__ = (
+        Index("ix_arrivals_quick_check", "project_id", "path_key"),
+        Index("ix_arrivals_project_asset", "project_id", "asset_sha256", "crew"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     asset_sha256: Mapped[str] = mapped_column(ForeignKey("assets.sha256"), index=True)
@@ -100,6 +111,8 @@ class Arrival(Base):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     actor: Mapped[str] = mapped_column(String(200))
     duplicate: Mapped[bool] = mapped_column(Boolean, default=False)
+    via: Mapped[str] = mapped_column(String(20), default="ingest", server_default="ingest")
+    # ingest (a card or drive on the base) | upload (tus) | manifest (hashed in the field)
 
     asset: Mapped[Asset] = relationship(back_populates="arrivals")
     project: Mapped[Project] = relationship()
@@ -200,3 +213,184 @@ class ShotBoundary(Base):
     end_pts: Mapped[int] = mapped_column(BigInteger)
     time_base: Mapped[str] = mapped_column(String(20))  # "1/15360"
     transition: Mapped[str] = mapped_column(String(10))  # how it begins: start|cut|fade|dissolve
+
+
+# The review room: accounts, membership, notes, assignments, selects.
+# Positions inside media are exact: frame numbers counted at `rate` (the asset's frame rate as
+# "num/den"; "1000/1", milliseconds, for sound), shown as SMPTE timecode.
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(200))  # argon2id, with its parameters
+    site_admin: Mapped[bool] = mapped_column(Boolean, default=False)  # creates projects, users
+    blur_thumbnails: Mapped[bool] = mapped_column(Boolean, default=False)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Membership(Base):
+    """A user's role in one project: admin, director, investigator or crew."""
+
+    __tablename__ = "memberships"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+    role: Mapped[str] = mapped_column(String(20))
+
+    project: Mapped[Project] = relationship()
+    user: Mapped[User] = relationship()
+
+
+class WebSession(Base):
+    """A signed-in browser. Only the SHA-256 of the cookie is stored, never the cookie."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+
+
+class ApiToken(Base):
+    """A bearer token for the field kit: one user, one project; stored as its SHA-256."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class SetupToken(Base):
+    """The one-time link that creates the first admin of an empty base."""
+
+    __tablename__ = "setup_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class LoginFailure(Base):
+    """A failed sign-in, kept a while so guessing is slowed for every server process."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class Note(Base):
+    """A time-coded comment on an asset at a frame or over a range, or a reply to one."""
+
+    __tablename__ = "notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    asset_sha256: Mapped[str] = mapped_column(ForeignKey("assets.sha256"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("notes.id"), default=None, index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    addressed_to_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id"), default=None, index=True
+    )
+    category: Mapped[str] = mapped_column(String(20), default="story")
+    body: Mapped[str] = mapped_column(Text)
+    start: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    end: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    rate: Mapped[str | None] = mapped_column(String(20), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(default=None)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+
+    author: Mapped[User] = relationship(foreign_keys=[author_id])
+    addressed_to: Mapped[User | None] = relationship(foreign_keys=[addressed_to_id])
+    resolved_by: Mapped[User | None] = relationship(foreign_keys=[resolved_by_id])
+
+
+class Assignment(Base):
+    """A story line or task for crew ("follow Khaled"), with its assignees and assets."""
+
+    __tablename__ = "assignments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    brief: Mapped[str] = mapped_column(Text, default="")
+    due_on: Mapped[date | None] = mapped_column(Date, default=None)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    assignees: Mapped[list[User]] = relationship(secondary="assignment_users", order_by="User.id")
+
+
+class AssignmentUser(Base):
+    __tablename__ = "assignment_users"
+
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+
+
+class AssignmentAsset(Base):
+    __tablename__ = "assignment_assets"
+
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), primary_key=True)
+    asset_sha256: Mapped[str] = mapped_column(
+        ForeignKey("assets.sha256"), primary_key=True, index=True
+    )
+
+
+class Select(Base):
+    """A circled take: a range of an asset headed for the edit, in the project's order."""
+
+    __tablename__ = "selects"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    asset_sha256: Mapped[str] = mapped_column(ForeignKey("assets.sha256"), index=True)
+    start: Mapped[int] = mapped_column(BigInteger)
+    end: Mapped[int] = mapped_column(BigInteger)
+    rate: Mapped[str] = mapped_column(String(20))
+    rating: Mapped[int] = mapped_column(Integer, default=0)  # 0 unrated, 1-5 stars
+    label: Mapped[str] = mapped_column(String(200), default="")
+    position: Mapped[int] = mapped_column(Integer)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class GraphicFlag(Base):
+    """A reviewer marked this asset graphic in this project: thumbnails blur until clicked."""
+
+    __tablename__ = "graphic_flags"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), primary_key=True)
+    asset_sha256: Mapped[str] = mapped_column(ForeignKey("assets.sha256"), primary_key=True)
+    flagged_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    flagged_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OriginalRequest(Base):
+    """A reviewer asked for an original still in the field: the crew's next sync sends it first."""
+
+    __tablename__ = "original_requests"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), primary_key=True)
+    asset_sha256: Mapped[str] = mapped_column(ForeignKey("assets.sha256"), primary_key=True)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)

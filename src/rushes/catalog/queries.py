@@ -1,11 +1,12 @@
-"""Reads shared by the CLI and the web: finding and listing assets."""
+"""Reads shared by the CLI and the web (finding and listing assets), and the cluster labels
+that let a list fold copies of one clip into a single card."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from rushes.catalog.models import Arrival, Asset, NearDuplicate, Project
@@ -89,3 +90,20 @@ def cluster_of(session: Session, sha256: str) -> set[str]:
         frontier = [s for pair in linked for s in pair if s not in members]
         members.update(frontier)
     return members
+
+
+def relabel_clusters(session: Session, sha256: str) -> None:
+    """After this asset's pairs changed: label its cluster, and the one it was in, afresh.
+
+    A label is the smallest SHA-256 of the connected component (None for a clip with no
+    copies), so it is the same whichever member was processed last.
+    """
+    previous = session.scalar(select(Asset.cluster).where(Asset.sha256 == sha256))
+    touched = {sha256}
+    if previous is not None:
+        touched.update(session.scalars(select(Asset.sha256).where(Asset.cluster == previous)))
+    while touched:
+        members = cluster_of(session, touched.pop())
+        touched -= members
+        label = min(members) if len(members) > 1 else None
+        session.execute(update(Asset).where(Asset.sha256.in_(members)).values(cluster=label))

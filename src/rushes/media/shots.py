@@ -7,8 +7,9 @@ shot's first frame index and its PTS in the stream's time base, the keys the res
 - Cut: a jump in pixels or in colour histogram that stands out from the frames around it
   (the adaptive ratio of PySceneDetect's AdaptiveDetector, two frames either side), big enough
   in absolute terms, and not a flash (the picture after it does not return to the one before).
-- Fade: a dip to a flat, near-black frame between two lit pictures. The boundary is the first
-  frame after the darkest point, i.e. the incoming shot's first frame.
+- Fade: a dip to a flat, near-black frame between two lit pictures, dark for at most
+  `_FADE_LONGEST` frames. The boundary is the first frame after the darkest point, i.e. the
+  incoming shot's first frame.
 - Dissolve: a window whose frames are straight-line blends of its two ends, where the ends are
   different scenes (their coarse layout and colours differ, and no small shift maps one onto the
   other). The boundary is the first frame that is at least half the incoming shot.
@@ -16,15 +17,22 @@ shot's first frame index and its PTS in the stream's time base, the keys the res
 Unedited phone footage must give no boundaries at all, so every test errs towards missing a
 transition rather than inventing one: dissolves between shots in fast motion, fades to white
 and wipes are not found. Thresholds were set on the ThreatExchange phone clips and edits of
-them (tests/media/edits.py). Memory is about 3.5 KB a frame (an hour at 30 fps: ~400 MB).
+them (tests/media/edits.py).
+
+Memory does not grow with the video: every test looks at most a few hundred frames away, so
+frames are decided a chunk at a time over a sliding window of 2,560 frames (about 3.5 KB a
+frame, and the chunk's arrays: ~60 MB at most, measured on a 10-hour file), and only the
+boundaries found are kept. An 8K frame is shrunk as soon as it is decoded.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import NamedTuple
 
 import av
 import numpy as np
@@ -35,6 +43,11 @@ from rushes.media.container import open_input
 
 _SIDE = 64  # short side of the analysis thumbnail, in pixels
 _WINDOW = 2  # frames either side for the adaptive ratio
+# Boundaries are decided _CHUNK frames at a time, seeing _CONTEXT frames either side: enough for
+# every test below (the widest: a fade's dark run, lit pictures and ramps either side of it, and
+# the dissolve windows those ramps block), so a chunk decides what the whole video would.
+_CHUNK = 2048
+_CONTEXT = 256
 
 # Cuts: either the colour histogram or the pixels must jump (0-255 pixel scale, L1 histograms).
 _CUT_RATIO = 3.0
@@ -45,7 +58,8 @@ _FLASH = 2  # longest flash (frames) that is not taken for two cuts
 _DARK_MEAN, _DARK_STD = 48.0, 8.0
 _BLACK_STD = 3.0
 _LIT_STD = 15.0
-_FADE_REACH = 60  # frames either side of the dark run to look for lit pictures
+_FADE_REACH = 60  # frames either side of the dark run to look for lit pictures and ramps
+_FADE_LONGEST = 90  # a longer dark run is footage (lens covered, night), not a fade
 # Dissolves: half-widths tried, and what a blend between two different scenes looks like.
 _DISSOLVE_HALF_WIDTHS = (5, 8, 12)
 _DISSOLVE_CHANGE = 0.45  # mean change between the ends, in standard deviations
@@ -87,16 +101,23 @@ def detect_shots(
     better-explained one wins (fade, then cut, then dissolve). ``threads`` = 0 lets FFmpeg pick.
     Raises ProbeError if ``path`` has no decodable video.
     """
-    frames = _Frames.read(Path(path), threads)
-    cuts = _cuts(frames)
-    fades, in_fade = _fades(frames)
-    in_fade[list(cuts)] = True
-    found = {**_dissolves(frames, in_fade), **cuts, **fades}
-    min_frames = max(1, round(min_shot * frames.rate))
+    path = Path(path)
+    with open_input(path) as container:
+        if not container.streams.video:
+            raise ProbeError(f"{path}: has no video stream to find shots in")
+        stream = container.streams.best("video")
+        stream.codec_context.thread_type = "AUTO"
+        stream.codec_context.thread_count = threads
+        scan = _scan(_decode(container, stream, threads))
+        if not scan.frames:
+            raise ProbeError(f"{path}: the video stream holds no decodable picture")
+        rate = float(stream.average_rate or stream.guessed_rate or 30)
+        time_base = stream.time_base
+    min_frames = max(1, round(min_shot * rate))
     kept: dict[int, str] = {}
-    for index in sorted(found):
-        kind = found[index]
-        if index < min_frames or index > len(frames.pts) - min_frames:
+    for index in sorted(scan.found):
+        kind = scan.found[index][0]
+        if index < min_frames or index > scan.frames - min_frames:
             continue
         last = max(kept, default=None)
         if last is not None and index - last < min_frames:
@@ -104,43 +125,78 @@ def detect_shots(
                 continue
             del kept[last]
         kept[index] = kind
-    return frames.shots(kept)
+    starts = [0, *sorted(kept)]
+    pts = {0: scan.first_pts, scan.frames: scan.end_pts}
+    pts.update((index, scan.found[index][1]) for index in kept)
+    return [
+        Shot(start, end, pts[start], pts[end], time_base, kept.get(start, "start"))
+        for start, end in zip(starts, [*starts[1:], scan.frames], strict=True)
+    ]
+
+
+class _Scan(NamedTuple):
+    found: dict[int, tuple[str, int]]  # boundary frame -> (kind, its PTS), before min_shot
+    frames: int
+    first_pts: int
+    end_pts: int  # where the last frame ends
+
+
+def _scan(rows: Iterator[_Row]) -> _Scan:
+    """Decide boundaries `_CHUNK` frames at a time, each chunk seen with `_CONTEXT` frames
+    either side, so memory stays the same for a clip of ten seconds or ten hours."""
+    found: dict[int, tuple[str, int]] = {}
+    window: list[_Row] = []
+    first = decided = 0  # frame numbers of window[0] and of the next frame to decide
+    first_pts = None
+    for row in rows:
+        first_pts = row[0] if first_pts is None else first_pts
+        window.append(row)
+        if len(window) == decided - first + _CHUNK + _CONTEXT:
+            found |= _decide(window, first, decided, decided + _CHUNK)
+            decided += _CHUNK
+            drop = max(0, decided - _CONTEXT - first)
+            del window[:drop]
+            first += drop
+    if window:
+        found |= _decide(window, first, decided, first + len(window))
+    return _Scan(found, first + len(window), first_pts or 0, window[-1][1] if window else 0)
+
+
+def _decide(window: list[_Row], first: int, lo: int, hi: int) -> dict[int, tuple[str, int]]:
+    """Boundaries at frames ``lo`` to ``hi`` of the window starting at frame ``first``."""
+    frames = _Frames.of(window)
+    cuts = _cuts(frames)
+    fades, in_fade = _fades(frames)
+    in_fade[list(cuts)] = True
+    found = {**_dissolves(frames, in_fade), **cuts, **fades}
+    return {
+        first + i: (kind, int(frames.pts[i])) for i, kind in found.items() if lo <= first + i < hi
+    }
+
+
+#: One decoded frame: pts, end pts, luma at half the analysis size (uint8), 4x4-block means of
+#: luma and chroma, histograms of luma (32 bins) and chroma (16 + 16) summing to 3, mean
+#: absolute YUV change from the previous frame, luma mean and standard deviation.
+_Row = tuple[int, int, np.ndarray, np.ndarray, np.ndarray, float, float, float]
 
 
 @dataclass
 class _Frames:
-    """Per-frame thumbnails and statistics of one decoding pass."""
+    """The per-frame statistics of a window of frames, as arrays."""
 
     pts: np.ndarray  # int64
-    end_pts: int
-    time_base: Fraction
-    rate: float
-    thumbs: np.ndarray  # (n, h, w) luma at half the analysis size, uint8
-    coarse: np.ndarray  # (n, k) 4x4-block means of luma and chroma, float32
-    hists: np.ndarray  # (n, 64) histograms of luma (32 bins) and chroma (16 + 16), sums to 3
-    pixels: np.ndarray  # (n,) mean absolute YUV change from the previous frame
-    mean: np.ndarray  # (n,) luma mean
-    std: np.ndarray  # (n,) luma standard deviation
+    thumbs: np.ndarray  # (n, h, w) uint8
+    coarse: np.ndarray  # (n, k) float32
+    hists: np.ndarray  # (n, 64) float32
+    pixels: np.ndarray  # (n,)
+    mean: np.ndarray  # (n,)
+    std: np.ndarray  # (n,)
 
     @classmethod
-    def read(cls, path: Path, threads: int) -> _Frames:
-        with open_input(path) as container:
-            if not container.streams.video:
-                raise ProbeError(f"{path}: has no video stream to find shots in")
-            stream = container.streams.best("video")
-            stream.codec_context.thread_type = "AUTO"
-            stream.codec_context.thread_count = threads
-            rows = _decode(container, stream, threads)
-            if not rows:
-                raise ProbeError(f"{path}: the video stream holds no decodable picture")
-            rate = float(stream.average_rate or stream.guessed_rate or 30)
-            tb = stream.time_base
-        pts, ends, thumbs, coarse, hists, pixels, mean, std = zip(*rows, strict=True)
+    def of(cls, rows: list[_Row]) -> _Frames:
+        pts, _, thumbs, coarse, hists, pixels, mean, std = zip(*rows, strict=True)
         return cls(
             np.array(pts, np.int64),
-            ends[-1],
-            tb,
-            rate,
             np.stack(thumbs),
             np.stack(coarse),
             np.stack(hists),
@@ -152,28 +208,12 @@ class _Frames:
     def dark(self) -> np.ndarray:
         return (self.mean <= _DARK_MEAN) & (self.std <= _DARK_STD)
 
-    def shots(self, boundaries: dict[int, str]) -> list[Shot]:
-        starts = [0, *sorted(boundaries)]
-        ends = [*starts[1:], len(self.pts)]
-        return [
-            Shot(
-                start,
-                end,
-                int(self.pts[start]),
-                int(self.pts[end]) if end < len(self.pts) else self.end_pts,
-                self.time_base,
-                boundaries.get(start, "start"),
-            )
-            for start, end in zip(starts, ends, strict=True)
-        ]
-
 
 def _decode(
     container: av.container.InputContainer, stream: av.video.stream.VideoStream, threads: int
-) -> list[tuple]:
+) -> Iterator[_Row]:
     """Decode every frame once; keep only what the detectors need (integer maths, few passes)."""
     scaler = VideoReformatter()
-    rows: list[tuple] = []
     previous: np.ndarray | None = None
     last_pts: int | None = None
     for frame in _frames(container, stream):
@@ -195,19 +235,16 @@ def _decode(
         mean = int(y.sum()) / luma
         variance = max(int(np.dot(y, y)) / luma - mean * mean, 0.0)
         chroma = flat[luma:].reshape(2, h // 2, w // 2)
-        rows.append(
-            (
-                pts,
-                pts + (frame.duration or 0),
-                y_half.astype(np.uint8),
-                _blocks(np.concatenate([y_half[None], chroma])),
-                _histogram(flat, luma),
-                change,
-                mean,
-                variance**0.5,
-            )
+        yield (
+            pts,
+            pts + (frame.duration or 0),
+            y_half.astype(np.uint8),
+            _blocks(np.concatenate([y_half[None], chroma])),
+            _histogram(flat, luma),
+            change,
+            mean,
+            variance**0.5,
         )
-    return rows
 
 
 def _frames(container: av.container.InputContainer, stream: av.video.stream.VideoStream):
@@ -285,6 +322,8 @@ def _fades(frames: _Frames) -> tuple[dict[int, str], np.ndarray]:
     fades, ramps = {}, dark.copy()
     edges = np.flatnonzero(np.diff(np.r_[0, dark.astype(np.int8), 0]))
     for start, stop in zip(edges[::2], edges[1::2], strict=True):
+        if stop - start > _FADE_LONGEST:
+            continue
         run = level[start:stop]
         darkest = start + int(np.flatnonzero(run <= run.min() + 0.5)[-1])
         if frames.std[darkest] > _BLACK_STD:
@@ -294,9 +333,9 @@ def _fades(frames: _Frames) -> tuple[dict[int, str], np.ndarray]:
         if before.any() and after.any():
             fades[int(darkest) + 1] = "fade"
             first, last = start, stop
-            while first > 0 and level[first - 1] > level[first]:
+            while first > max(0, start - _FADE_REACH) and level[first - 1] > level[first]:
                 first -= 1
-            while last < len(level) and level[last] > level[last - 1]:
+            while last < min(len(level), stop + _FADE_REACH) and level[last] > level[last - 1]:
                 last += 1
             ramps[first:last] = True
     return fades, ramps

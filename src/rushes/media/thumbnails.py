@@ -1,8 +1,10 @@
 """Poster frame and contact strip: the small pictures a review page shows before any video loads.
 
 Cheap on purpose: for each strip position the demuxer seeks to the keyframe before it and
-only the frames from there to the target are decoded, never the whole clip. With phone footage
-(a keyframe every second or two) that is a handful of frames per picture. Pictures are turned
+decodes from there, never the whole clip, and stops at the first frame no more than `SNAP_S`
+(and half the pictures' spacing) before the position. With phone footage (a keyframe a second)
+that is the keyframe itself: one intra picture per position instead of half a GOP on average,
+for a strip that is evenly spaced to within a second rather than to the frame. Pictures are turned
 upright with the same display-matrix reading as the proxy, and written as WebP (about a third
 smaller than JPEG at the same quality, and shown by every current browser), each file renamed
 into place once complete.
@@ -29,6 +31,7 @@ from rushes.media.proxy import Orientation
 STRIP_HEIGHT = 90
 POSTER_HEIGHT = 360
 QUALITY = 70
+SNAP_S = 1.0  # a frame this far before a strip position (at most half a spacing) stands for it
 _IMAGE_FORMATS = {"webp": "WEBP", "jpeg": "JPEG"}
 
 
@@ -60,9 +63,11 @@ def make_thumbnails(
 ) -> Thumbnails:
     """Write ``poster.<ext>`` and ``strip-NN.<ext>`` for ``count`` evenly spaced times.
 
-    The times are the middles of ``count`` equal slices of the video, so the first and last
-    pictures are not the (often black or shaky) first and last frames. Fewer pictures are
-    written when the clip has fewer distinct frames than ``count``.
+    The targets are the middles of ``count`` equal slices of the video, so the first and last
+    pictures are not the (often black or shaky) first and last frames; each picture is the first
+    frame from the keyframe before its target on that is at most `SNAP_S` (and half a slice)
+    before the target. Fewer pictures are written when the clip has fewer distinct frames than
+    ``count``.
     Raises ProbeError when ``src`` is not readable as media.
     """
     if count < 1:
@@ -74,7 +79,9 @@ def make_thumbnails(
         if not container.streams.video:
             return Thumbnails(None, (), "no video stream (audio only): nothing to show")
         stream = container.streams.best("video")
-        stream.codec_context.thread_type = "AUTO"
+        # One thread: with frame threads the first picture only comes out after several more
+        # frames are decoded, which is most of the work when one keyframe is all that is needed.
+        stream.codec_context.thread_count = 1
         frames = _pick(container, stream, count)
         sar = stream.sample_aspect_ratio or 1
     if not frames:
@@ -104,18 +111,23 @@ def _pick(
     else:
         length = 0
     targets = [start + round(length * (i + 0.5) / count) for i in range(count)]
+    snap = min(round(SNAP_S / tb), length // (2 * count))
     frames: list[av.VideoFrame] = []
     for target in targets:
-        frame = _frame_at(container, stream, target)
+        frame = _frame_at(container, stream, target, snap)
         if frame is not None and (not frames or frame.pts > frames[-1].pts):
             frames.append(frame)
     return frames
 
 
 def _frame_at(
-    container: av.container.InputContainer, stream: av.video.stream.VideoStream, target: int
+    container: av.container.InputContainer,
+    stream: av.video.stream.VideoStream,
+    target: int,
+    snap: int,
 ) -> av.VideoFrame | None:
-    """The first frame at or after ``target``, decoding on from the keyframe before it.
+    """The first frame at most ``snap`` ticks before ``target`` or after it, decoding on from
+    the keyframe before it.
 
     Falls back to the last frame decoded when the stream ends first (a target past the end).
     """
@@ -130,7 +142,7 @@ def _frame_at(
                 if frame.pts is None:
                     continue
                 last = frame
-                if frame.pts >= target:
+                if frame.pts >= target - snap:
                     return frame
     except av.FFmpegError:
         pass  # damaged from here on: show what was decoded before the damage

@@ -1,15 +1,16 @@
 """Keep the pipeline running inside `rushes serve`: poll for queued steps, process them on a
-local process pool, stop cleanly with the server."""
+local process pool (or the Dask cluster in the settings), stop cleanly with the server."""
 
 from __future__ import annotations
 
 import logging
 import threading
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import ExitStack
 
 from rushes.base import Base
-from rushes.pipeline.runner import local_executor, pending_count, process, queue_missing
+from rushes.pipeline.runner import executor_for, pending_count, process, queue_missing
 
 log = logging.getLogger("rushes.pipeline")
 POLL_SECONDS = 5.0
@@ -23,25 +24,25 @@ class BackgroundProcessor(threading.Thread):
 
     def run(self) -> None:
         queue_missing(self.base)
-        executor: ProcessPoolExecutor | None = None  # spawned once, kept between polls
-        try:
+        executor: Executor | None = None  # opened once, kept between polls
+        with ExitStack() as opened:
             while not self.stopping.is_set():
                 try:
                     if pending_count(self.base):
-                        executor = executor or local_executor(self.base.settings)
+                        executor = executor or opened.enter_context(
+                            executor_for(self.base.settings)
+                        )
                         results = process(self.base, executor, stop=self.stopping)
                         if results:
                             log.info("pipeline: %d steps finished", len(results))
                 except BrokenProcessPool:
                     log.warning("pipeline: a worker crashed; retrying its jobs")
+                    opened.close()
                     executor = None
                     continue
                 except Exception:  # noqa: BLE001 - keep serving; the next poll tries again
                     log.exception("pipeline: run failed")
                 self.stopping.wait(POLL_SECONDS)
-        finally:
-            if executor:
-                executor.shutdown(cancel_futures=True)
 
     def stop(self) -> None:
         self.stopping.set()

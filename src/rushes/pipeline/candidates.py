@@ -11,20 +11,29 @@ shares with the query spans two anchors, i.e. about 2-3 s; `match` itself needs 
 shared footage, so a shorter overlap than that is the one thing thinning can lose. Every frame
 of the query is searched, so the dense side finds the sparse side's anchors.
 
-The search. The anchors are held in blocks of `BLOCK`, each a FAISS `IndexBinaryFlat` over the
-first 128 bits of every anchor; every query hash is range-searched within `PREFIX_BITS` of
-those in every block, and what passes is checked on all 256 bits against `SEED_BITS`. That is a
-brute-force scan (no hit is ever proposed that the rule would not propose, and a true one is
-missed only near the threshold, about once in 6,000 pairs), over half the bytes, in blocks
-small enough to stay in the CPU cache, searched by two threads. Sub-linear binary indexes were
-measured and rejected at this radius (64 of 256 bits, a quarter of the hash): multi-index
-hashing (`IndexBinaryMultiHash`, 16 tables x 16 bits) is fast with no bit flips but then only
-finds pairs that share one identical 16-bit chunk (by that arithmetic about 2 in 3 pairs at 40
-bits, 1 in 7 at 64), and with one flip it cost as much as the scan; HNSW graphs had poor recall
-on these codes. See bench/neardup_index.py for the figures at 1,000,000 clips. There is no
-numpy path for small archives because there is no crossover: for 40 query hashes the blocked
-scan took 0.12 ms on 1,000 anchors and 1 ms on 20,000, against 2 ms and 40 ms for numpy's
-bitwise_count.
+The search. Every query hash is range-searched within `PREFIX_BITS` of the first 128 bits of
+the anchors, and what passes is checked on all 256 bits against `SEED_BITS` (a true pair is
+missed there only near the threshold, about once in 6,000). Up to `IVF_MIN` anchors that is a
+brute-force scan of FAISS `IndexBinaryFlat` blocks of `BLOCK`, small enough to stay in the CPU
+cache: it proposes exactly what the rule proposes, and costs about 25 ms of CPU for 40 query
+hashes at 1,000,000 anchors (bench/neardup_index.py), so at `IVF_MIN` (about 580 hours of
+footage) half the 50 ms latency goal on two idle cores. From there on the prefixes move into
+one `IndexBinaryIVF` of `NLIST` lists trained on a sample of them, and a query scans the
+`NPROBE` lists nearest to each hash, a quarter of the archive: at 1,000,000 anchors that
+halves the CPU time (13 ms) and keeps all pairs up to 32 bits apart and 99% of those up to 40,
+but only about 95% of those 41-64 bits apart. A clip needs just `MIN_HITS` of its anchors hit,
+so a copy sharing several seconds is still proposed; but exact is better for evidence while the
+archive can afford it.
+
+Measured at 1,000,000 anchors and rejected at this radius (64 of 256 bits, a quarter of the
+hash): multi-index hashing (`IndexBinaryMultiHash`, 16 tables x 16 bits) finds with no bit
+flips only pairs that share one identical 16-bit chunk (70% of pairs 0-64 bits apart), and
+with one flip it costs more than the scan (76 ms); an 8-byte prefix lets 100 times more
+unrelated pairs through to the full check (49 ms against 29); 4-bit fast-scan PQ
+(`IndexPQFastScan` with a binary codebook: exact Hamming distances) scanned no faster (23 ms);
+HNSW graphs had poor recall on these codes. There is no numpy path for small archives because
+there is no crossover: for 40 query hashes the blocked scan took 0.12 ms on 1,000 anchors and
+1 ms on 20,000, against 2 ms and 40 ms for numpy's bitwise_count.
 
 The index. One `AnchorIndex` per database and process, built from the catalog's
 `fingerprints` table on first use and then kept up to date incrementally: before each query a
@@ -53,14 +62,25 @@ from rushes.media.matching import SEED_BITS
 MIN_HITS = 2  # anchors of a clip that must be close to the query
 ANCHOR_S = 1.0  # one anchor per this many seconds of a stored clip
 BLOCK = 16_384  # anchors per FAISS block: 256 KiB of prefixes, which stay in the L2 cache
-# The blocks hold the first 128 bits of each anchor; a pair within PREFIX_BITS there is then
+# The index holds the first 128 bits of each anchor; a pair within PREFIX_BITS there is then
 # checked on all 256. Pairs within SEED_BITS (64) have about 32 of their differing bits in
 # either half (standard deviation 3.5), so at 44 a true pair is missed about once in 6,000,
 # only when it is near the threshold already; unrelated hashes, 64 +- 5.7 bits apart on half
 # the hash, pass the prefix about 3 times in 10,000. Scanning half the bytes halves the time.
 PREFIX_BYTES = 16
 PREFIX_BITS = 44
-THREADS = 2  # blocks are searched by this many threads (FAISS releases the GIL)
+# From IVF_MIN anchors, an inverted file: NLIST lists, NPROBE of them scanned per query hash
+# (a quarter: see the module's docstring for what that keeps), trained on TRAIN_PER_LIST
+# sample anchors a list (FAISS asks for 39 at least; 1 to 2 s for 1,024 lists).
+IVF_MIN = 128 * BLOCK  # 2,097,152
+NLIST = 1024
+NPROBE = 256
+TRAIN_PER_LIST = 40
+THREADS = 2  # query hashes are split between this many threads (FAISS releases the GIL)
+# Query hashes range-searched at once: at most 64 x BLOCK pairs come back from a block, ~50 MB
+# with their full codes, however long the query clip is and however alike its frames (a static
+# 10-hour shot is within SEED_BITS of itself everywhere: 9,000 frames at once took 5.8 GB).
+QUERY_BATCH = 64
 _LOAD_BATCH = 500  # fingerprints read from the catalog at once
 
 
@@ -77,13 +97,15 @@ def anchors(fp: Hashes) -> np.ndarray:
 class AnchorIndex:
     """The anchors of many clips, searchable within `SEED_BITS` of a set of query hashes."""
 
-    def __init__(self, block: int = BLOCK, threads: int = THREADS) -> None:
+    def __init__(self, block: int = BLOCK, threads: int = THREADS, ivf_min: int = IVF_MIN) -> None:
         self._block = block
         self._threads = threads
-        self._blocks: list[faiss.IndexBinaryFlat] = []
-        # Per block: its anchors' full codes and clip numbers, in parts as they were added.
-        self._parts: list[list[tuple[np.ndarray, np.ndarray]]] = []
-        self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._ivf_min = ivf_min
+        self._blocks: list[faiss.IndexBinaryFlat] = []  # until the inverted file is trained
+        self._ivf: faiss.IndexBinaryIVF | None = None
+        self._full = np.zeros((0, 4), np.uint64)  # anchor number -> its 256 bits, as 4 words
+        self._owner = np.zeros(0, np.int64)  # anchor number -> its clip number
+        self._size = 0  # anchors held (the arrays above grow by doubling)
         self._ids: list[str] = []  # clip number -> asset sha256
         self._counts: list[int] = []  # clip number -> its anchors
         self._live: dict[str, tuple[int, int]] = {}  # sha256 -> (clip number, frames)
@@ -97,7 +119,12 @@ class AnchorIndex:
 
     @property
     def anchors(self) -> int:
-        return sum(b.ntotal for b in self._blocks)
+        return self._size
+
+    @property
+    def kind(self) -> str:
+        """How a query is searched: "flat" (exact) or "ivf" (the inverted file)."""
+        return "flat" if self._ivf is None else "ivf"
 
     def __contains__(self, sha256: str) -> bool:
         return sha256 in self._live
@@ -121,13 +148,8 @@ class AnchorIndex:
 
     def add_codes(self, sha256: str, codes: np.ndarray, frames: int | None = None) -> None:
         """Index these 32-byte anchor hashes as one clip (the benchmark's entry point)."""
-        self.discard(sha256)
-        number = len(self._ids)
-        self._ids.append(sha256)
-        self._counts.append(len(codes))
-        self._live[sha256] = (number, len(codes) if frames is None else frames)
-        self._frames += self._live[sha256][1]
-        codes = np.ascontiguousarray(codes, np.uint8).reshape(-1, 32)
+        codes = np.asarray(codes, np.uint8).reshape(-1, 32)
+        number = self._register(sha256, len(codes), frames)
         self._append(codes, np.full(len(codes), number, np.int64))
 
     def add_many(self, items: Iterable[tuple[str, np.ndarray]]) -> None:
@@ -135,38 +157,66 @@ class AnchorIndex:
         batch: list[np.ndarray] = []
         numbers: list[int] = []
         for sha256, codes in items:
-            codes = np.asarray(codes, np.uint8).reshape(-1, 32)
-            self.discard(sha256)
-            numbers.append(len(self._ids))
-            self._ids.append(sha256)
-            self._counts.append(len(codes))
-            self._live[sha256] = (numbers[-1], len(codes))
-            self._frames += len(codes)
-            batch.append(codes)
-        if not batch:
-            return
-        codes = np.concatenate(batch)
-        owner = np.repeat(np.asarray(numbers, np.int64), [len(c) for c in batch])
-        del batch
-        self._append(codes, owner)
+            batch.append(np.asarray(codes, np.uint8).reshape(-1, 32))
+            numbers.append(self._register(sha256, len(batch[-1]), None))
+        if batch:
+            owner = np.repeat(np.asarray(numbers, np.int64), [len(c) for c in batch])
+            self._append(np.concatenate(batch), owner)
+
+    def _register(self, sha256: str, count: int, frames: int | None) -> int:
+        """A new clip number for ``sha256`` (its earlier anchors, if any, no longer count)."""
+        self.discard(sha256)
+        number = len(self._ids)
+        self._ids.append(sha256)
+        self._counts.append(count)
+        self._live[sha256] = (number, count if frames is None else frames)
+        self._frames += self._live[sha256][1]
+        return number
 
     def _append(self, codes: np.ndarray, owner: np.ndarray) -> None:
+        """Store anchors under the next anchor numbers and index their prefixes."""
+        _one_omp_thread()  # training and IVF assignment; OpenMP teams crawl on a busy machine
+        start, end = self._size, self._size + len(codes)
+        if end > len(self._full):
+            grown = max(end, 2 * len(self._full))
+            self._full = np.resize(self._full, (grown, 4))
+            self._owner = np.resize(self._owner, grown)
+        self._full[start:end] = np.ascontiguousarray(codes).view(np.uint64)
+        self._owner[start:end] = owner
+        self._size = end
+        if self._ivf is not None:
+            self._ivf.add(self._prefixes(start, end))
+        elif end >= self._ivf_min:
+            self._train()
+        else:
+            self._fill_blocks(start, end)
+
+    def _prefixes(self, start: int, end: int) -> np.ndarray:
+        return np.ascontiguousarray(self._full[start:end].view(np.uint8)[:, :PREFIX_BYTES])
+
+    def _fill_blocks(self, start: int, end: int) -> None:
         """Add anchors to the last block, opening new ones as blocks fill up."""
-        at = 0
-        while at < len(codes):
+        while start < end:
             if not self._blocks or self._blocks[-1].ntotal >= self._block:
                 self._blocks.append(faiss.IndexBinaryFlat(8 * PREFIX_BYTES))
-                self._parts.append([])
-            last = len(self._blocks) - 1
-            room = self._block - self._blocks[last].ntotal
-            part = np.ascontiguousarray(codes[at : at + room])
-            self._blocks[last].add(np.ascontiguousarray(part[:, :PREFIX_BYTES]))
-            self._parts[last].append((part.view(np.uint64), owner[at : at + room]))
-            self._cache.pop(last, None)
-            at += len(part)
+            stop = min(end, start + self._block - self._blocks[-1].ntotal)
+            self._blocks[-1].add(self._prefixes(start, stop))
+            start = stop
+
+    def _train(self) -> None:
+        """Move every anchor into an inverted file trained on a sample of them."""
+        ivf = faiss.index_binary_factory(8 * PREFIX_BYTES, f"BIVF{NLIST}")
+        sample = np.random.default_rng(0).choice(
+            self._size, min(self._size, TRAIN_PER_LIST * NLIST), replace=False
+        )
+        ivf.train(self._prefixes(0, self._size)[np.sort(sample)])
+        ivf.nprobe = NPROBE
+        for start in range(0, self._size, self._block):
+            ivf.add(self._prefixes(start, min(self._size, start + self._block)))
+        self._ivf, self._blocks = ivf, []
 
     def discard(self, sha256: str) -> None:
-        """Forget a clip: its anchors stay in their block but no longer count."""
+        """Forget a clip: its anchors stay in the index but no longer count."""
         entry = self._live.pop(sha256, None)
         if entry is not None:
             self._frames -= entry[1]
@@ -174,59 +224,47 @@ class AnchorIndex:
     def search(self, codes: np.ndarray, exclude: str | None = None) -> list[str]:
         """Clips with at least `MIN_HITS` anchors (all, if fewer) within SEED_BITS of ``codes``."""
         codes = np.ascontiguousarray(codes, np.uint8).reshape(-1, 32)
-        if not len(codes) or not self._blocks:
+        if not len(codes) or not self._size:
             return []
-        if self._threads > 1 and len(self._blocks) > 1:
+        skip = self._live[exclude][0] if exclude in self._live else -1
+        step = min(QUERY_BATCH, -(-len(codes) // self._threads))
+        parts = [codes[at : at + step] for at in range(0, len(codes), step)]
+        if len(parts) > 1:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self._threads, initializer=_one_omp_thread)
-            parts = [range(k, len(self._blocks), self._threads) for k in range(self._threads)]
-            found = [
-                clip
-                for part in self._pool.map(lambda p: self._hit_clips(codes, p), parts)
-                for clip in part
-            ]
+            hit = list(self._pool.map(lambda part: self._hit_anchors(part, skip), parts))
         else:
             _one_omp_thread()
-            found = self._hit_clips(codes, range(len(self._blocks)))
-        if not found:
-            return []
-        # Each element of found is one anchor that some query hash came close to.
-        numbers, hits = np.unique(np.concatenate(found), return_counts=True)
-        counts = np.asarray(self._counts, np.int64)[numbers]
-        keep = numbers[hits >= np.minimum(MIN_HITS, counts)]
+            hit = [self._hit_anchors(parts[0], skip)]
+        # Each anchor some query hash came close to, once.
+        numbers, hits = np.unique(self._owner[np.unique(np.concatenate(hit))], return_counts=True)
+        counts = np.array([self._counts[n] for n in numbers.tolist()], np.int64)  # few clips
         result = []
-        for number in keep.tolist():
+        for number in numbers[hits >= np.minimum(MIN_HITS, counts)].tolist():
             sha = self._ids[number]
-            if sha != exclude and self._live.get(sha, (None,))[0] == number:
+            if self._live.get(sha, (None,))[0] == number:
                 result.append(sha)
         return result
 
-    def _hit_clips(self, codes: np.ndarray, blocks: Iterable[int]) -> list[np.ndarray]:
-        """Clip numbers of the anchors hit, one entry per anchor, over ``blocks``."""
+    def _hit_anchors(self, codes: np.ndarray, skip: int) -> np.ndarray:
+        """Numbers of the anchors within SEED_BITS of ``codes`` (at most `QUERY_BATCH` of
+        them), leaving out clip number ``skip`` (the query's own) before the full check."""
         prefix = np.ascontiguousarray(codes[:, :PREFIX_BYTES])
         words = codes.view(np.uint64)
-        out = []
-        for b in blocks:
+        searched = [(0, self._ivf)] if self._ivf is not None else enumerate(self._blocks)
+        found = [np.zeros(0, np.int64)]
+        for b, index in searched:
             # Binary range search keeps distances strictly below the radius.
-            lims, _, labels = self._blocks[b].range_search(prefix, PREFIX_BITS + 1)
+            lims, _, labels = index.range_search(prefix, PREFIX_BITS + 1)
             if not lims[-1]:
                 continue
-            full, owner = self._block_arrays(b)
+            labels += b * self._block  # a block's labels count from its first anchor
             asked = np.repeat(np.arange(len(codes)), np.diff(lims).astype(np.int64))
-            close = np.bitwise_count(full[labels] ^ words[asked]).sum(axis=1) <= SEED_BITS
-            if close.any():
-                out.append(owner[np.unique(labels[close])])
-        return out
-
-    def _block_arrays(self, b: int) -> tuple[np.ndarray, np.ndarray]:
-        """Block ``b``'s full codes (as four 64-bit words) and clip numbers."""
-        cached = self._cache.get(b)
-        if cached is None:
-            parts = self._parts[b]
-            cached = (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
-            self._parts[b] = [cached]
-            self._cache[b] = cached
-        return cached
+            todo = self._owner[labels] != skip
+            labels, asked = labels[todo], asked[todo]
+            close = np.bitwise_count(self._full[labels] ^ words[asked]).sum(axis=1) <= SEED_BITS
+            found.append(np.unique(labels[close]))
+        return np.unique(np.concatenate(found))
 
     def refresh(self, session: Session) -> None:
         """Bring the index up to date with the catalog's fingerprints table."""

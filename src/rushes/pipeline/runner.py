@@ -4,8 +4,10 @@ Each (asset, step) is a row in `steps`: pending → running → done | failed | 
 coordinator claims ready rows (their needs done) under a lease naming the worker, submits
 `execute` to the executor, and collects results. `execute` opens the base from the settings
 it is given, so it runs the same in a local process pool or on a Dask cluster's executor
-(`distributed.Client(...).get_executor()`). After a crash, `recover` returns the rows of dead
-local workers (and any whose lease ran out) to pending, so work resumes where it stopped.
+(`distributed.Client(...).get_executor(pure=False)`: a step writes to the catalog, so equal
+arguments do not make equal results). `executor_for` picks one from the settings. After a
+crash, `recover` returns the rows of dead local workers (and any whose lease ran out) to
+pending, so work resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from sqlalchemy.orm import Session, aliased
 from rushes.base import Base, open_base
 from rushes.catalog import Asset, utcnow
 from rushes.catalog.models import StepState
+from rushes.errors import ConfigError
 from rushes.pipeline.steps import BY_NAME, STEPS, Step, Work
 from rushes.settings import Settings
 
@@ -231,6 +234,39 @@ def local_executor(settings: Settings) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(
         max_workers=settings.workers, mp_context=multiprocessing.get_context("spawn")
     )
+
+
+@contextmanager
+def executor_for(settings: Settings) -> Iterator[Executor]:
+    """The Dask cluster at RUSHES_DASK_SCHEDULER, else a local pool; steps not yet started are
+    cancelled on the way out (a stopping server does not wait for the queue)."""
+    if not settings.dask_scheduler:
+        pool = local_executor(settings)
+        try:
+            yield pool
+        finally:
+            pool.shutdown(cancel_futures=True)
+        return
+    try:
+        from distributed import Client
+    except ImportError as exc:
+        raise ConfigError(
+            "RUSHES_DASK_SCHEDULER is set but Dask is not installed: "
+            "pip install 'dask[distributed]'"
+        ) from exc
+    try:
+        client = Client(settings.dask_scheduler)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot reach the Dask scheduler at {settings.dask_scheduler} "
+            f"(RUSHES_DASK_SCHEDULER): {exc}"
+        ) from exc
+    with client:
+        executor = client.get_executor(pure=False)
+        try:
+            yield executor
+        finally:
+            executor.shutdown(wait=False)
 
 
 def process(

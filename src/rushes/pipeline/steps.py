@@ -26,13 +26,14 @@ from rushes.catalog.models import (
     NearDuplicate,
     ShotBoundary,
 )
+from rushes.catalog.queries import relabel_clusters
 from rushes.custody import Verb
 from rushes.errors import ProbeError
 from rushes.media import probe
 from rushes.media.fingerprint import Fingerprint as Hashes
 from rushes.media.fingerprint import fingerprint
 from rushes.media.matching import Match, match
-from rushes.media.proxy import RUNGS, make_proxy
+from rushes.media.proxy import RUNGS, Proxy, make_audio_proxy, make_proxy
 from rushes.media.shots import detect_shots
 from rushes.media.thumbnails import make_thumbnails
 from rushes.pipeline.candidates import candidates
@@ -142,33 +143,44 @@ def run_thumbnails(work: Work) -> str | None:
 
 
 def run_proxy(work: Work) -> str | None:
+    """A 360p and a 234p video proxy, or for a sound recording one sound-only proxy."""
+    with work.base.catalog.read() as session:
+        kind = session.get(Asset, work.sha256).kind
     folder = work.base.derivatives.prepare(work.sha256)
+    if kind == "audio":
+        made = make_audio_proxy(work.source, folder / "proxy.m4a", timeout=work.timeout)
+        rows = [_proxy_row(work, made, "audio/mp4")]
+        _replace_derivatives(work, ("proxy",), rows)
+        return made.problem
     rows, problems = [], []
     for height in RUNGS:
-        name = f"proxy-{height}.mp4"
-        made = make_proxy(work.source, folder / name, height=height, timeout=work.timeout)
-        rows.append(
-            Derivative(
-                asset_sha256=work.sha256,
-                name=name,
-                kind="proxy",
-                media_type="video/mp4",
-                size=made.path.stat().st_size,
-                details={
-                    "width": made.width,
-                    "height": made.height,
-                    "frames": made.frames,
-                    "duration": made.duration,
-                    "audio": made.audio,
-                    "origin": str(made.origin),
-                    "problem": made.problem,
-                },
-            )
+        made = make_proxy(
+            work.source, folder / f"proxy-{height}.mp4", height=height, timeout=work.timeout
         )
+        rows.append(_proxy_row(work, made, "video/mp4"))
         if made.problem:
             problems.append(f"{height}p: {made.problem}")
     _replace_derivatives(work, ("proxy",), rows)
     return "; ".join(problems) or None
+
+
+def _proxy_row(work: Work, made: Proxy, media_type: str) -> Derivative:
+    return Derivative(
+        asset_sha256=work.sha256,
+        name=made.path.name,
+        kind="proxy",
+        media_type=media_type,
+        size=made.path.stat().st_size,
+        details={
+            "width": made.width,
+            "height": made.height,
+            "frames": made.frames,
+            "duration": made.duration,
+            "audio": made.audio,
+            "origin": str(made.origin),
+            "problem": made.problem,
+        },
+    )
 
 
 def _replace_derivatives(work: Work, kinds: tuple[str, ...], rows: list[Derivative]) -> None:
@@ -206,12 +218,17 @@ def run_near_duplicates(work: Work) -> str | None:
             if found is not None:
                 rows.append(_pair(work.sha256, other_sha, found))
     with work.base.catalog.write() as session:
+        # Two clips processed at once on PostgreSQL would both write their shared pair and
+        # relabel the same cluster: take the catalog's writer lock so they go one after another.
+        custody.lock_head(session)
         session.execute(
             delete(NearDuplicate).where(
                 or_(NearDuplicate.asset_a == work.sha256, NearDuplicate.asset_b == work.sha256)
             )
         )
         session.add_all(rows)
+        session.flush()
+        relabel_clusters(session, work.sha256)
     return None
 
 
@@ -254,7 +271,7 @@ THUMBNAILS = Step("thumbnails", "1", ("probe",), VISUAL, run_thumbnails)
 FINGERPRINT = Step("fingerprint", "1", ("probe",), VISUAL, run_fingerprint)
 NEAR_DUPLICATES = Step("near-duplicates", "1", ("fingerprint",), VISUAL, run_near_duplicates)
 SHOTS = Step("shots", "1", ("probe",), VISUAL, run_shots)
-PROXY = Step("proxy", "1", ("probe",), VISUAL, run_proxy)
+PROXY = Step("proxy", "2", ("probe",), frozenset({"video", "audio"}), run_proxy)
 
 STEPS: tuple[Step, ...] = (PROBE, THUMBNAILS, FINGERPRINT, NEAR_DUPLICATES, SHOTS, PROXY)
 BY_NAME = {step.name: step for step in STEPS}

@@ -47,20 +47,21 @@ class Vault:
         self.backend = backend
 
     def put_stream(
-        self, stream: BinaryIO, before_commit: Callable[[int], None] | None = None
+        self, stream: BinaryIO, before_commit: Callable[[int, str], None] | None = None
     ) -> Stored:
-        """Store everything `stream` yields. `before_commit(size)` may veto by raising, in which
-        case nothing is kept."""
+        """Store everything `stream` yields. `before_commit(size, sha256)` may veto by raising
+        (a source that changed, bytes that are not what their sender declared), in which case
+        nothing is kept."""
         staging = self.backend.stage()
         h256, h512 = hashlib.sha256(), hashlib.sha512()
         try:
             size = pump(stream.read, [h256.update, h512.update, staging.write])
+            sha256 = h256.hexdigest()
             if before_commit:
-                before_commit(size)
+                before_commit(size, sha256)
         except BaseException:
             self.backend.discard(staging)
             raise
-        sha256 = h256.hexdigest()
         created, repair = self.backend.commit(staging, sha256)
         return Stored(sha256, h512.hexdigest(), size, created, repair)
 
@@ -70,7 +71,7 @@ class Vault:
         with os.fdopen(fd, "rb", buffering=0) as source:
             before = os.fstat(fd)
 
-            def unchanged(size: int) -> None:
+            def unchanged(size: int, _sha256: str) -> None:
                 after = os.fstat(fd)
                 if _changed(before, after) or size != after.st_size:
                     raise SourceChangedError(

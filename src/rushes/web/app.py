@@ -1,7 +1,7 @@
 """Build the FastAPI application around an opened base.
 
-Until accounts exist (the review room), nothing here shows location or device details: the
-API returns the public form of each asset's media description only.
+Every page and API route except sign-in, setup, the health check and static files needs an
+account; what each role may see and do is decided in `rushes.review.access`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,19 @@ from fastapi.staticfiles import StaticFiles
 from rushes import __version__
 from rushes.base import Base
 from rushes.pipeline.background import BackgroundProcessor
-from rushes.web import assets, status
+from rushes.upload import create_upload_app
+from rushes.web import (
+    accounts,
+    admin,
+    assignments,
+    browse,
+    errors,
+    field,
+    me,
+    player,
+    selects,
+    status,
+)
 
 STATIC = Path(__file__).with_name("static")
 
@@ -37,7 +49,9 @@ def create_app(base: Base, *, background: bool = False) -> FastAPI:
         title="rushes", version=__version__, docs_url=None, redoc_url=None, lifespan=lifespan
     )
     app.state.base = base
-    app.include_router(status.router)
-    app.include_router(assets.router)
+    for module in (accounts, admin, status, browse, player, assignments, selects, me, field):
+        app.include_router(module.router)
+    errors.install(app)
+    app.mount("/files", create_upload_app(base))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

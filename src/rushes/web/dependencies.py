@@ -1,17 +1,21 @@
-"""Request-scoped access to the base for route modules."""
+"""Request-scoped access to the base, the catalog and templates for route modules."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from rushes.base import Base
+from rushes.media.timecode import smpte
 
 templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
+templates.env.filters["smpte"] = smpte
 
 
 def get_base(request: Request) -> Base:
@@ -21,3 +25,32 @@ def get_base(request: Request) -> Base:
 def read_session(request: Request) -> Iterator[Session]:
     with get_base(request).catalog.read() as session:
         yield session
+
+
+def write_session(request: Request) -> Iterator[Session]:
+    with get_base(request).catalog.write() as session:
+        yield session
+
+
+# Sessions end with the route function, before the response is sent: a client that acts on a
+# response (a redirect after sign-in, say) must find the write committed.
+Reading = Annotated[Session, Depends(read_session, scope="function")]
+Writing = Annotated[Session, Depends(write_session, scope="function")]
+
+
+def page(
+    request: Request,
+    name: str,
+    context: dict[str, Any],
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """Render a template with the signed-in identity and CSRF token every page needs."""
+    identity = getattr(request.state, "identity", None)
+    return templates.TemplateResponse(
+        request,
+        name,
+        {"identity": identity, "csrf": identity.csrf if identity else "", **context},
+        status_code=status,
+        headers=headers,
+    )

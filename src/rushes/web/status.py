@@ -1,21 +1,22 @@
-"""The status page and health check."""
+"""The health check (public) and the base's status page and API (site admins)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from rushes import __version__
 from rushes.catalog import CustodyHead, Project
-from rushes.catalog.queries import count_assets, list_assets
-from rushes.web.dependencies import read_session, templates
+from rushes.catalog.models import StepState
+from rushes.catalog.queries import count_assets
+from rushes.web.auth import SiteAdmin
+from rushes.web.dependencies import Reading, page
 
 router = APIRouter()
-DbSession = Annotated[Session, Depends(read_session)]
 
 
 def _status(session: Session) -> dict[str, Any]:
@@ -28,18 +29,23 @@ def _status(session: Session) -> dict[str, Any]:
         "projects": session.scalar(select(func.count()).select_from(Project)),
         "custody_events": head.seq if head else 0,
         "custody_head": head.hash if head else None,
+        "pipeline_waiting": session.scalar(
+            select(func.count()).where(StepState.status.in_(("pending", "running")))
+        ),
     }
 
 
+@router.get("/healthz")
+def health(session: Reading) -> dict[str, str]:
+    session.scalar(select(1))
+    return {"status": "ok", "version": __version__}
+
+
 @router.get("/api/status")
-def api_status(session: DbSession) -> dict[str, Any]:
+def api_status(_admin: SiteAdmin, session: Reading) -> dict[str, Any]:
     return _status(session)
 
 
-@router.get("/", response_class=HTMLResponse)
-def status_page(request: Request, session: DbSession) -> HTMLResponse:
-    return templates.TemplateResponse(
-        request,
-        "status.html",
-        {"status": _status(session), "assets": list_assets(session, limit=50)},
-    )
+@router.get("/status", response_class=HTMLResponse)
+def status_page(request: Request, _admin: SiteAdmin, session: Reading) -> HTMLResponse:
+    return page(request, "status.html", {"status": _status(session)})

@@ -1,0 +1,117 @@
+"""Who may see and do what, per project.
+
+Roles are per project. Directors (editors too) and investigators see the whole project; crew see
+their own uploads (arrivals whose crew label is their username) and what is assigned or
+addressed to them. Location and device details, and the originals that carry them, are for
+admins and investigators only: a director's screen is shared far more widely than an
+investigator's. Nobody sees another project: an outsider gets the same 404 as a missing thing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import Select, exists, select, union
+from sqlalchemy.orm import Session
+
+from rushes.catalog.models import (
+    Arrival,
+    AssignmentAsset,
+    AssignmentUser,
+    Membership,
+    Note,
+    Project,
+    User,
+)
+from rushes.errors import NotFoundError
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    DIRECTOR = "director"
+    INVESTIGATOR = "investigator"
+    CREW = "crew"
+
+
+class Can(StrEnum):
+    SEE_ALL = "see-all"  # every asset of the project, not only one's own
+    NOTE = "note"  # write notes and replies, resolve them
+    ASSIGN = "assign"  # create and edit assignments
+    SELECT = "select"  # circle takes, order the selects list
+    FLAG = "flag"  # mark a clip graphic
+    DOWNLOAD = "download"  # fetch an original (a custody event)
+    SEE_LOCATION = "see-location"  # GPS and device details
+    MANAGE = "manage"  # members and roles
+
+
+GRANTS: dict[Role, frozenset[Can]] = {
+    Role.ADMIN: frozenset(Can),
+    Role.DIRECTOR: frozenset({Can.SEE_ALL, Can.NOTE, Can.ASSIGN, Can.SELECT, Can.FLAG}),
+    Role.INVESTIGATOR: frozenset({Can.SEE_ALL, Can.NOTE, Can.FLAG, Can.DOWNLOAD, Can.SEE_LOCATION}),
+    Role.CREW: frozenset({Can.NOTE}),
+}
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """A user inside one project, with their role there."""
+
+    user: User
+    project: Project
+    role: Role
+
+    def can(self, action: Can) -> bool:
+        return action in GRANTS[self.role]
+
+
+def viewer_for(session: Session, user: User, slug: str) -> Viewer:
+    """The user's standing in a project; a project they are not in does not exist for them."""
+    row = session.execute(
+        select(Project, Membership.role)
+        .join(Membership, Membership.project_id == Project.id)
+        .where(Project.slug == slug, Membership.user_id == user.id)
+    ).first()
+    if row is None:
+        raise NotFoundError(f"no project {slug!r}")
+    return Viewer(user, row[0], Role(row[1]))
+
+
+def projects_of(session: Session, user: User) -> list[tuple[Project, Role]]:
+    rows = session.execute(
+        select(Project, Membership.role)
+        .join(Membership, Membership.project_id == Project.id)
+        .where(Membership.user_id == user.id)
+        .order_by(Project.name)
+    ).all()
+    return [(project, Role(role)) for project, role in rows]
+
+
+def visible_assets(viewer: Viewer) -> Select[tuple[str]]:
+    """SHA-256s of the project's assets this viewer may see, as a subquery to filter by."""
+    project_id = viewer.project.id
+    in_project = select(Arrival.asset_sha256).where(Arrival.project_id == project_id)
+    if viewer.can(Can.SEE_ALL):
+        return in_project
+    own = in_project.where(Arrival.crew == viewer.user.username)
+    assigned = (
+        select(AssignmentAsset.asset_sha256)
+        .join(AssignmentUser, AssignmentUser.assignment_id == AssignmentAsset.assignment_id)
+        .where(AssignmentUser.user_id == viewer.user.id)
+        .where(AssignmentAsset.asset_sha256.in_(in_project))
+    )
+    addressed = select(Note.asset_sha256).where(
+        Note.project_id == project_id, Note.addressed_to_id == viewer.user.id
+    )
+    return select(union(own, assigned, addressed).subquery().c[0])
+
+
+def can_see_asset(session: Session, viewer: Viewer, sha256: str) -> bool:
+    visible = visible_assets(viewer).subquery()
+    return bool(session.scalar(select(exists().where(visible.c[0] == sha256))))
+
+
+def require_asset(session: Session, viewer: Viewer, sha256: str) -> None:
+    """Raise NotFoundError unless the viewer may see this asset (same answer as a missing one)."""
+    if not can_see_asset(session, viewer, sha256):
+        raise NotFoundError(f"no asset {sha256[:12]} in project {viewer.project.slug!r}")

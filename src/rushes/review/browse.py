@@ -1,0 +1,325 @@
+"""The rushes browser: a viewer's assets of one project, filtered, in capture order, a page at a
+time, and what each card says (poster, crew, status, graphic flag, original missing).
+
+Pages are cut with a keyset cursor, the (capture time, SHA-256) of the last card shown, never
+with OFFSET, so page 2,000 costs what page 1 costs. Assets without a capture time come after
+all dated ones, by SHA-256; a page that crosses that border is read in two statements so each
+can walk the capture-time index in order.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Exists, bindparam, exists, func, select, tuple_
+from sqlalchemy.orm import Session, aliased
+
+from rushes.catalog.models import (
+    Arrival,
+    Asset,
+    Assignment,
+    AssignmentAsset,
+    Derivative,
+    GraphicFlag,
+    Note,
+)
+from rushes.catalog.models import Select as CircledTake
+from rushes.errors import InvalidInput
+from rushes.media import strip_sensitive
+from rushes.review.access import Can, Viewer, visible_assets
+from rushes.vault import Vault
+
+PAGE_SIZE = 48
+MAX_PAGE_SIZE = 200
+ORDERS = ("newest", "oldest")
+_CURSOR = re.compile(r"(-|\d{1,20})\.([0-9a-f]{64})")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the browser's filter form asks for; the defaults show everything."""
+
+    day: date | None = None  # capture day, in UTC
+    crew: str = ""
+    assignment: int | None = None
+    has_notes: bool = False
+    selected: bool = False
+    collapse: bool = False  # one card per near-duplicate cluster, with a count
+    order: str = "newest"
+
+    def __post_init__(self) -> None:
+        if self.order not in ORDERS:
+            raise InvalidInput(f"order must be one of {', '.join(ORDERS)}, not {self.order!r}")
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page ends: the last card's capture time (None: undated) and SHA-256."""
+
+    captured_at: datetime | None
+    sha256: str
+
+    def encode(self) -> str:
+        if self.captured_at is None:
+            return f"-.{self.sha256}"
+        micros = (self.captured_at - _EPOCH) // timedelta(microseconds=1)
+        return f"{micros}.{self.sha256}"
+
+    @classmethod
+    def decode(cls, text: str) -> Cursor:
+        found = _CURSOR.fullmatch(text)
+        if not found:
+            raise InvalidInput(f"{text[:80]!r} is not a page cursor; start from the first page")
+        micros = found.group(1)
+        moment = None if micros == "-" else _EPOCH + timedelta(microseconds=int(micros))
+        return cls(moment, found.group(2))
+
+
+@dataclass(frozen=True)
+class Card:
+    """One asset as the grid (and the player's header) shows it."""
+
+    asset: Asset
+    crew: tuple[str, ...]
+    status: str  # new | noted | selected
+    poster: str | None  # derivative name, None before the thumbnails step has run
+    graphic: bool
+    original_missing: bool
+    copies: int = 0  # other visible copies folded into this card
+
+    @property
+    def sha256(self) -> str:
+        return self.asset.sha256
+
+    @property
+    def kind(self) -> str:
+        return self.asset.kind
+
+    @property
+    def duration(self) -> float | None:
+        return (self.asset.media or {}).get("duration_s")
+
+    @property
+    def captured(self) -> str:
+        """Capture time as the crew's clock showed it when the file says, else in UTC."""
+        moment = self.asset.captured_at
+        if moment is None:
+            return ""
+        offset = self.asset.captured_offset
+        if offset:
+            sign = -1 if offset.startswith("-") else 1
+            hours, minutes = offset[1:].split(":")
+            shift = timedelta(hours=int(hours), minutes=int(minutes)) * sign
+            return f"{(moment + shift):%Y-%m-%d %H:%M} {offset}"
+        return f"{moment:%Y-%m-%d %H:%M} UTC"
+
+
+@dataclass(frozen=True)
+class Page:
+    cards: list[Card]
+    next: str | None  # cursor of the following page, None on the last one
+
+
+def browse(
+    session: Session,
+    viewer: Viewer,
+    vault: Vault,
+    filters: Filters,
+    after: Cursor | None = None,
+    limit: int = PAGE_SIZE,
+) -> Page:
+    """One page of the assets this viewer may see, matching the filters."""
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise InvalidInput(f"limit must be 1-{MAX_PAGE_SIZE}, not {limit}")
+    query = select(Asset).where(*_matching(viewer, filters, Asset))
+    newest = filters.order == "newest"
+    rows: list[Asset] = []
+    if after is None or after.captured_at is not None:
+        dated = query.where(Asset.captured_at.is_not(None))
+        if after is not None:
+            moment = bindparam("after", after.captured_at, type_=Asset.captured_at.type)
+            key, mark = tuple_(Asset.captured_at, Asset.sha256), tuple_(moment, after.sha256)
+            dated = dated.where(key < mark if newest else key > mark)
+        order = (Asset.captured_at, Asset.sha256)
+        dated = dated.order_by(*(c.desc() if newest else c.asc() for c in order))
+        rows = list(session.scalars(dated.limit(limit + 1)))
+    if len(rows) <= limit:
+        # coalesce(…) hides the capture-time index: walking the SHA-256 index in order and
+        # skipping dated rows beats fetching every undated row to sort it.
+        undated = query.where(func.coalesce(Asset.captured_at, None).is_(None))
+        if after is not None and after.captured_at is None:
+            undated = undated.where(
+                Asset.sha256 < after.sha256 if newest else Asset.sha256 > after.sha256
+            )
+        undated = undated.order_by(Asset.sha256.desc() if newest else Asset.sha256.asc())
+        rows += session.scalars(undated.limit(limit + 1 - len(rows)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    copies = _copies(session, viewer, filters, rows) if filters.collapse else {}
+    cards = describe(session, viewer, vault, rows, copies)
+    last = rows[-1] if more else None
+    return Page(cards, Cursor(last.captured_at, last.sha256).encode() if last else None)
+
+
+def _matching(viewer: Viewer, filters: Filters, asset: type[Asset]) -> list[ColumnElement[bool]]:
+    """Conditions on `asset` (the table or an alias of it) for visibility and the filters."""
+    project_id = viewer.project.id
+    visible = visible_assets(viewer)
+    # Correlated, so the planner walks the capture-time index and probes each row: a page
+    # then costs the same at any depth, where IN (…) would first list the whole project.
+    conditions = [visible.where(visible.selected_columns[0] == asset.sha256).exists()]
+    if filters.day is not None:
+        start = datetime.combine(filters.day, time(), UTC)
+        conditions += [asset.captured_at >= start, asset.captured_at < start + timedelta(days=1)]
+    if filters.crew:
+        conditions.append(
+            exists().where(
+                Arrival.project_id == project_id,
+                Arrival.asset_sha256 == asset.sha256,
+                Arrival.crew == filters.crew,
+            )
+        )
+    if filters.assignment is not None:
+        conditions.append(
+            exists().where(
+                AssignmentAsset.assignment_id == filters.assignment,
+                AssignmentAsset.asset_sha256 == asset.sha256,
+                Assignment.id == AssignmentAsset.assignment_id,
+                Assignment.project_id == project_id,
+            )
+        )
+    if filters.has_notes:
+        conditions.append(_on_asset(Note, asset, project_id))
+    if filters.selected:
+        conditions.append(_on_asset(CircledTake, asset, project_id))
+    if filters.collapse and asset is Asset:
+        # The card of a cluster is its smallest matching SHA-256 this viewer may see.
+        other = aliased(Asset)
+        smaller = (
+            select(other.sha256)
+            .where(other.cluster == asset.cluster, other.sha256 < asset.sha256)
+            .where(*_matching(viewer, filters, other))
+        )
+        conditions.append(asset.cluster.is_(None) | ~smaller.exists())
+    return conditions
+
+
+def _on_asset(model: type[Note | CircledTake], asset: type[Asset], project_id: int) -> Exists:
+    """A row of this project's `model` exists for the asset.
+
+    `project_id + 0` keeps a planner without statistics (SQLite) from looking the row up by
+    project, every note of it, rather than by asset, a handful.
+    """
+    return exists().where(model.asset_sha256 == asset.sha256, model.project_id + 0 == project_id)
+
+
+def _copies(
+    session: Session, viewer: Viewer, filters: Filters, rows: list[Asset]
+) -> dict[str, int]:
+    """How many other matching, visible assets each card's cluster folds in."""
+    clusters = {a.cluster: a.sha256 for a in rows if a.cluster}
+    if not clusters:
+        return {}
+    member = aliased(Asset)
+    counts = session.execute(
+        select(member.cluster, func.count())
+        .where(member.cluster.in_(clusters), *_matching(viewer, filters, member))
+        .group_by(member.cluster)
+    ).all()
+    return {clusters[cluster]: count - 1 for cluster, count in counts}
+
+
+def describe(
+    session: Session,
+    viewer: Viewer,
+    vault: Vault,
+    assets: Iterable[Asset],
+    copies: dict[str, int] | None = None,
+) -> list[Card]:
+    """Cards for assets already known visible, with a handful of queries for the whole page."""
+    assets = list(assets)
+    shas = [a.sha256 for a in assets]
+    if not shas:
+        return []
+    project_id = viewer.project.id
+    crews: dict[str, list[str]] = defaultdict(list)
+    for sha, crew in session.execute(
+        select(Arrival.asset_sha256, Arrival.crew)
+        .where(Arrival.project_id == project_id, Arrival.asset_sha256.in_(shas))
+        .distinct()
+        .order_by(Arrival.asset_sha256, Arrival.crew)
+    ):
+        if crew:
+            crews[sha].append(crew)
+
+    def having(model: Any) -> set[str]:
+        return set(
+            session.scalars(
+                select(model.asset_sha256).where(
+                    model.project_id == project_id, model.asset_sha256.in_(shas)
+                )
+            )
+        )
+
+    noted, selected, graphic = having(Note), having(CircledTake), having(GraphicFlag)
+    posters = dict(
+        session.execute(
+            select(Derivative.asset_sha256, Derivative.name).where(
+                Derivative.asset_sha256.in_(shas), Derivative.kind == "poster"
+            )
+        ).all()
+    )
+    return [
+        Card(
+            asset=a,
+            crew=tuple(crews[a.sha256]),
+            status="selected" if a.sha256 in selected else "noted" if a.sha256 in noted else "new",
+            poster=posters.get(a.sha256),
+            graphic=a.sha256 in graphic,
+            original_missing=not original_present(vault, a),
+            copies=(copies or {}).get(a.sha256, 0),
+        )
+        for a in assets
+    ]
+
+
+def original_present(vault: Vault, asset: Asset) -> bool:
+    """The original is in the vault: arrived (not only listed by the field kit) and on disk."""
+    try:
+        return asset.in_vault and vault.local_path(asset.sha256).is_file()
+    except OSError:
+        return False
+
+
+def card_json(card: Card, viewer: Viewer) -> dict[str, Any]:
+    """A card's public fields; where and on what it was shot only for those who may see it."""
+    asset = card.asset
+    media = asset.media
+    if media is not None and not viewer.can(Can.SEE_LOCATION):
+        media = strip_sensitive(media)
+    base = f"/p/{viewer.project.slug}/a/{asset.sha256}"
+    return {
+        "sha256": asset.sha256,
+        "kind": asset.kind,
+        "size": asset.size,
+        "captured_at": asset.captured_at.isoformat() if asset.captured_at else None,
+        "captured_offset": asset.captured_offset,
+        "first_received_at": asset.first_received_at.isoformat(),
+        "duration": card.duration,
+        "crew": list(card.crew),
+        "status": card.status,
+        "graphic": card.graphic,
+        "original_missing": card.original_missing,
+        "copies": card.copies,
+        "cluster": asset.cluster,
+        "url": base,
+        "poster": f"{base}/media/{card.poster}" if card.poster else None,
+        "probe_error": asset.probe_error,
+        "media": media,
+    }

@@ -1,0 +1,176 @@
+"""One asset as the player shows it: its proxies, strip, cuts and other copies, its graphic
+flag, and its original, which leaves the base only with a custody event."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rushes import custody
+from rushes.catalog.models import Arrival, Asset, Derivative, GraphicFlag, ShotBoundary
+from rushes.catalog.queries import near_duplicates_of
+from rushes.custody import Verb
+from rushes.errors import AccessDenied, NotFoundError
+from rushes.media import strip_sensitive
+from rushes.media.timecode import frame_at
+from rushes.review.access import Can, Viewer, require_asset, visible_assets
+from rushes.review.browse import Card, describe, original_present
+from rushes.review.originals import is_requested
+from rushes.review.selects import asset_rate
+from rushes.vault import Vault
+
+_SUFFIX = re.compile(r"\.[a-z0-9]{1,10}")
+
+
+def set_graphic(session: Session, viewer: Viewer, sha256: str, graphic: bool) -> None:
+    """Flag or unflag a clip as graphic in this project (thumbnails blur for everyone)."""
+    require_asset(session, viewer, sha256)
+    if not viewer.can(Can.FLAG):
+        raise AccessDenied(f"a {viewer.role} may not flag clips as graphic")
+    flag = session.get(GraphicFlag, (viewer.project.id, sha256))
+    if graphic and flag is None:
+        session.add(
+            GraphicFlag(
+                project_id=viewer.project.id, asset_sha256=sha256, flagged_by_id=viewer.user.id
+            )
+        )
+    elif not graphic and flag is not None:
+        session.delete(flag)
+
+
+@dataclass(frozen=True)
+class Copy:
+    """Another visible asset that shares moments with this one."""
+
+    card: Card
+    score: float
+    at: float | None  # where the shared footage starts in this clip, in seconds
+
+
+@dataclass(frozen=True)
+class AssetPage:
+    """Everything the player shows about one asset, apart from its notes."""
+
+    card: Card
+    rate: str  # positions in this asset are frames at this rate
+    frames: int | None  # length in frames, when the duration is known
+    proxies: list[Derivative]  # best first
+    strip: list[Derivative]
+    shots: list[tuple[ShotBoundary, float]]  # each cut with its start in seconds
+    copies: list[Copy]
+    arrivals: list[Arrival]
+    media: dict[str, Any] | None  # without location and device unless the viewer may see them
+    in_field: bool  # only the field kit's manifest (and maybe a proxy) has arrived
+    original_requested: bool  # a reviewer pressed "send original"
+
+
+def asset_page(session: Session, viewer: Viewer, vault: Vault, sha256: str) -> AssetPage:
+    require_asset(session, viewer, sha256)
+    asset = session.get(Asset, sha256)
+    if asset is None:
+        raise NotFoundError(f"no asset {sha256[:12]} in project {viewer.project.slug!r}")
+    derivatives = session.scalars(
+        select(Derivative).where(Derivative.asset_sha256 == sha256).order_by(Derivative.name)
+    ).all()
+    proxies = sorted(
+        (d for d in derivatives if d.kind == "proxy"),
+        key=lambda d: (-int((d.details or {}).get("height") or 0), -d.size),
+    )
+    shots = session.scalars(
+        select(ShotBoundary).where(ShotBoundary.asset_sha256 == sha256).order_by(ShotBoundary.index)
+    ).all()
+    rate = asset_rate(asset)
+    duration = (asset.media or {}).get("duration_s")
+    media = asset.media
+    if media is not None and not viewer.can(Can.SEE_LOCATION):
+        media = strip_sensitive(media)
+    return AssetPage(
+        in_field=not asset.in_vault,
+        original_requested=is_requested(session, viewer, sha256),
+        card=describe(session, viewer, vault, [asset])[0],
+        rate=rate,
+        frames=frame_at(duration, rate) if duration is not None else None,
+        proxies=proxies,
+        strip=[d for d in derivatives if d.kind == "strip"],
+        shots=[(s, float(s.start_pts * Fraction(s.time_base))) for s in shots],
+        copies=_visible_copies(session, viewer, vault, sha256),
+        arrivals=list(
+            session.scalars(
+                select(Arrival)
+                .where(Arrival.project_id == viewer.project.id, Arrival.asset_sha256 == sha256)
+                .order_by(Arrival.id)
+            )
+        ),
+        media=media,
+    )
+
+
+def _visible_copies(session: Session, viewer: Viewer, vault: Vault, sha256: str) -> list[Copy]:
+    found = near_duplicates_of(session, sha256)
+    if not found:
+        return []
+    visible = visible_assets(viewer).subquery()
+    shas = [c["sha256"] for c in found]
+    assets = session.scalars(
+        select(Asset).where(Asset.sha256.in_(shas), Asset.sha256.in_(select(visible.c[0])))
+    ).all()
+    cards = {card.sha256: card for card in describe(session, viewer, vault, assets)}
+    return [
+        Copy(cards[c["sha256"]], c["score"], c["segments"][0][0] if c["segments"] else None)
+        for c in found
+        if c["sha256"] in cards
+    ]
+
+
+def derivative(session: Session, viewer: Viewer, sha256: str, name: str) -> Derivative:
+    """A file made from a visible asset; anything else, including an unknown name, is a 404."""
+    require_asset(session, viewer, sha256)
+    made = session.get(Derivative, (sha256, name))
+    if made is None:
+        raise NotFoundError(f"no {name[:100]!r} made from asset {sha256[:12]}")
+    return made
+
+
+def download_name(session: Session, viewer: Viewer, sha256: str) -> str:
+    """The SHA-256 with the extension of the file as it first arrived: safe in any header."""
+    path = session.scalar(
+        select(Arrival.path)
+        .where(Arrival.project_id == viewer.project.id, Arrival.asset_sha256 == sha256)
+        .order_by(Arrival.id)
+        .limit(1)
+    )
+    suffix = PurePosixPath((path or "").replace("\\", "/")).suffix.lower()
+    return sha256 + (suffix if _SUFFIX.fullmatch(suffix) else "")
+
+
+def release_original(
+    session: Session, viewer: Viewer, vault: Vault, sha256: str, address: str
+) -> Path:
+    """Check that the viewer may take the original, and log it in the custody chain.
+
+    Call in a write transaction that commits before the first byte is sent: the chain must
+    show every copy that left the base, even one whose transfer broke off.
+    """
+    require_asset(session, viewer, sha256)
+    if not viewer.can(Can.DOWNLOAD):
+        raise AccessDenied(f"a {viewer.role} may not download originals")
+    asset = session.get(Asset, sha256)
+    if asset is None or not original_present(vault, asset):
+        raise NotFoundError(
+            f"the original of {sha256[:12]} is not in the vault (still in the field, or lost: "
+            "run `rushes verify`)"
+        )
+    custody.append(
+        session,
+        Verb.ORIGINAL_DOWNLOADED,
+        actor=viewer.user.username,
+        asset=sha256,
+        details={"project": viewer.project.slug, "address": address},
+    )
+    return vault.local_path(sha256)

@@ -1,0 +1,35 @@
+"""Projects: a film, an investigation, a civil-defence centre. Ingest makes one on first use;
+the review room makes one with a proper name."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rushes.catalog.models import Project
+from rushes.errors import InvalidInput, NotFoundError
+
+SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,99}")
+
+
+def create_project(session: Session, slug: str, name: str = "") -> Project:
+    if not SLUG.fullmatch(slug):
+        raise InvalidInput(
+            f"{slug!r}: a project's short name is 1-100 of a-z, 0-9, '-' or '_', "
+            "starting with a letter or digit"
+        )
+    if session.scalar(select(Project.id).where(Project.slug == slug)) is not None:
+        raise InvalidInput(f"a project {slug!r} exists already")
+    project = Project(slug=slug, name=name.strip() or slug)
+    session.add(project)
+    session.flush()
+    return project
+
+
+def find_project(session: Session, slug: str) -> Project:
+    project = session.scalar(select(Project).where(Project.slug == slug))
+    if project is None:
+        raise NotFoundError(f"no project {slug!r}")
+    return project

@@ -1,0 +1,534 @@
+"""The tus 1.0 server the base mounts at /files/: core, creation (with upload, deferred length),
+expiration, checksum (sha1, sha256) and termination, for field kits holding a bearer token.
+
+Who writes: one request at a time per upload, across worker processes, by an flock on the
+upload's lock file. A PATCH that finds it held gets 423 (never a second writer). A HEAD takes
+the upload back: it replaces the upload's claim file, and the writer holding the lock checks the
+claim after every chunk it writes and every 0.1 s while it waits for bytes; when the claim
+changed it keeps (fsyncs) what it received and lets go. The HEAD waits up to 3 s for the lock,
+fsyncs the data file and reports its size, so a client resuming after a cut link sends its
+next byte well within a second. A writer that gets no byte for a minute lets go by itself.
+
+The body is written in 1 MiB chunks from a worker thread (no per-byte Python), fsynced before
+the response acknowledges the new offset; bytes received before a dropped connection are kept
+and fsynced too. The response to the PATCH that completes an upload waits for its intake: 204
+once it is in the vault, 422 with the reason if the bytes are not what was declared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime
+
+from sqlalchemy import select
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from rushes.base import Base
+from rushes.catalog.models import Arrival, Asset, Membership, Project
+from rushes.errors import VaultError, VaultFullError
+from rushes.review import accounts
+from rushes.upload import protocol
+from rushes.upload.intake import finish
+from rushes.upload.protocol import TusError
+from rushes.upload.store import Info, Lease, Upload, UploadStore, Writer, new_id
+
+CHUNK = 1 << 20
+POLL_S = 0.1
+IDLE_S = 60.0
+TAKEOVER_S = 3.0
+SWEEP_EVERY_S = 3600.0
+log = logging.getLogger(__name__)
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The field kit on the other end: a crew member's token, bound to one project."""
+
+    username: str
+    project_id: int
+    limit: int  # largest upload this project takes, in bytes
+
+
+class Tus:
+    def __init__(self, base: Base) -> None:
+        self.base = base
+        self.store = UploadStore(base.settings.upload_dir)
+        self._swept = time.monotonic()
+        self._finish_pending(self.store.sweep())
+
+    # -- routes
+
+    async def options(self, _request: Request) -> Response:
+        return Response(
+            status_code=204,
+            headers={
+                "Tus-Version": protocol.VERSION,
+                "Tus-Extension": ",".join(protocol.EXTENSIONS),
+                "Tus-Max-Size": str(self.base.settings.upload_limit),
+                "Tus-Checksum-Algorithm": ",".join(protocol.CHECKSUMS),
+            },
+        )
+
+    async def create(self, request: Request) -> Response:
+        caller = await self._caller(request)
+        length = protocol.upload_length(request.headers)
+        if length is not None and length > caller.limit:
+            raise TusError(413, f"{length} bytes is over this project's limit of {caller.limit}")
+        meta = protocol.metadata(request.headers.get("upload-metadata"))
+        await run_in_threadpool(self._admit, caller, meta, length)
+        body = _has_body(request)
+        if body:
+            _require_stream(request)
+        check = protocol.checksum(request.headers.get("upload-checksum")) if body else None
+        info = Info(
+            id=new_id(),
+            project_id=caller.project_id,
+            crew=caller.username,
+            length=length,
+            kind=meta.kind,
+            sha256=meta.sha256,
+            filename=meta.filename,
+            original=meta.original,
+            source=meta.source,
+            metadata=meta.header,
+            created_at=datetime.now(UTC).isoformat(),
+        )
+        upload = await run_in_threadpool(self.store.create, info)
+        location = str(request.url.replace(query="")).rstrip("/") + "/" + upload.id
+        lease = upload.try_lock()
+        assert lease is not None, "a new upload is nobody else's"
+        try:
+            if body:
+                await self._receive(request, upload, check, caller)
+            await self._settle(upload)
+        except TusError as exc:
+            exc.headers["Location"] = location
+            raise
+        finally:
+            lease.release()
+        headers = {"Location": location, **_expiry(upload)}
+        if body:
+            headers["Upload-Offset"] = str(upload.offset())
+        return Response(status_code=201, headers=headers)
+
+    async def head(self, request: Request) -> Response:
+        caller = await self._caller(request)
+        upload = self._upload(request, caller)
+        if upload.outcome() is None:
+            upload.take()
+            lease = await _wait_for_lock(upload, TAKEOVER_S)
+            try:
+                await run_in_threadpool(upload.sync)
+                if lease:
+                    await self._settle(upload)
+            finally:
+                if lease:
+                    lease.release()
+        headers = {"Upload-Offset": str(upload.offset()), **_expiry(upload)}
+        if upload.info.length is None:
+            headers["Upload-Defer-Length"] = "1"
+        else:
+            headers["Upload-Length"] = str(upload.info.length)
+        if upload.info.metadata:
+            headers["Upload-Metadata"] = upload.info.metadata
+        return Response(status_code=200, headers=headers)
+
+    async def patch(self, request: Request) -> Response:
+        caller = await self._caller(request)
+        upload = self._upload(request, caller)
+        _require_stream(request)
+        offset = protocol.length(request.headers.get("upload-offset"), "Upload-Offset")
+        if offset is None:
+            raise TusError(400, "PATCH needs Upload-Offset (ask HEAD for it)")
+        check = protocol.checksum(request.headers.get("upload-checksum"))
+        declared = protocol.length(request.headers.get("upload-length"), "Upload-Length")
+        sent = protocol.length(request.headers.get("content-length"), "Content-Length")
+        lease = upload.try_lock()
+        if lease is None:
+            raise TusError(
+                423, "another request is writing to this upload; ask HEAD for the offset"
+            )
+        try:
+            current = upload.offset()
+            if offset != current:
+                raise TusError(
+                    409,
+                    f"the upload is at byte {current}, not {offset}; go on from there",
+                    {"Upload-Offset": str(current)},
+                )
+            if upload.outcome() is None:
+                if declared is not None:
+                    self._fix_length(upload, declared, caller)
+                end = upload.info.length
+                if end is not None and sent is not None and offset + sent > end:
+                    raise TusError(400, f"{sent} bytes at {offset} run past Upload-Length {end}")
+                await self._receive(request, upload, check, caller)
+                await self._settle(upload)
+        finally:
+            lease.release()
+        return Response(
+            status_code=204, headers={"Upload-Offset": str(upload.offset()), **_expiry(upload)}
+        )
+
+    async def delete(self, request: Request) -> Response:
+        caller = await self._caller(request)
+        upload = self._upload(request, caller, terminating=True)
+        upload.take()
+        lease = await _wait_for_lock(upload, TAKEOVER_S)
+        if lease is None:
+            raise TusError(423, "the upload is busy (its intake is running); try again")
+        try:
+            await run_in_threadpool(self.store.remove, upload)
+        finally:
+            lease.release()
+        return Response(status_code=204)
+
+    # -- who and which
+
+    async def _caller(self, request: Request) -> Caller:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise TusError(
+                401,
+                "send the field kit's token: Authorization: Bearer rsh_…",
+                {"WWW-Authenticate": "Bearer"},
+            )
+        caller = await run_in_threadpool(self._identify, token.strip())
+        if caller is None:
+            raise TusError(
+                401,
+                "this token is unknown or revoked; log in again",
+                {"WWW-Authenticate": "Bearer"},
+            )
+        if time.monotonic() - self._swept > SWEEP_EVERY_S:
+            self._swept = time.monotonic()
+            self._finish_pending(await run_in_threadpool(self.store.sweep))
+        return caller
+
+    def _identify(self, token: str) -> Caller | None:
+        with self.base.catalog.read() as session:
+            found = accounts.token_user(session, token)
+            if found is None:
+                return None
+            user, api_token = found
+            member = session.scalar(
+                select(Membership.role).where(
+                    Membership.user_id == user.id, Membership.project_id == api_token.project_id
+                )
+            )
+            project = session.get(Project, api_token.project_id)
+            if member is None or project is None:
+                return None
+            limit = project.upload_limit or self.base.settings.upload_limit
+            return Caller(user.username, project.id, limit)
+
+    def _admit(self, caller: Caller, meta: protocol.Metadata, length: int | None) -> None:
+        """Refuse an upload the catalog already contradicts."""
+        with self.base.catalog.read() as session:
+            if meta.kind == "proxy":
+                known = session.scalar(
+                    select(Arrival.id)
+                    .where(
+                        Arrival.asset_sha256 == meta.original,
+                        Arrival.project_id == caller.project_id,
+                    )
+                    .limit(1)
+                )
+                if known is None:
+                    raise TusError(
+                        409,
+                        f"send the manifest first: this project has no original "
+                        f"{meta.original[:12]}… for this proxy",
+                    )
+                return
+            asset = session.get(Asset, meta.sha256)
+            if asset is not None and length is not None and asset.size != length:
+                raise TusError(
+                    409,
+                    f"the base knows {meta.sha256[:12]}… as {asset.size} bytes, not {length}; "
+                    "hash the file again",
+                )
+
+    def _upload(self, request: Request, caller: Caller, *, terminating: bool = False) -> Upload:
+        upload_id = request.path_params["upload_id"]
+        upload = self.store.get(upload_id)
+        if upload is None:
+            raise TusError(404, f"no upload {upload_id[:40]} here (never made, or removed)")
+        if upload.info.project_id != caller.project_id:
+            raise TusError(403, "this upload belongs to another project than your token's")
+        if terminating:
+            return upload
+        outcome = upload.outcome()
+        if outcome and outcome.status == "rejected":
+            raise TusError(422, outcome.reason)
+        if upload.expired():
+            raise TusError(410, "this upload expired (a week without a byte); start it again")
+        return upload
+
+    def _fix_length(self, upload: Upload, declared: int, caller: Caller) -> None:
+        """The deferred length arrives with a PATCH; once set it never changes."""
+        if upload.info.length is not None:
+            if declared != upload.info.length:
+                raise TusError(400, f"Upload-Length is {upload.info.length} already")
+            return
+        if declared > caller.limit:
+            raise TusError(413, f"{declared} bytes is over this project's limit of {caller.limit}")
+        if declared < upload.offset():
+            raise TusError(400, f"Upload-Length {declared} is less than the bytes received")
+        upload.set_length(declared)
+
+    # -- bytes
+
+    async def _receive(
+        self, request: Request, upload: Upload, check: protocol.Checksum | None, caller: Caller
+    ) -> None:
+        """Stream the body into the upload (caller holds the lease); raise for every ending
+        but a whole body received and kept."""
+        start = upload.offset()
+        end = upload.info.length if upload.info.length is not None else caller.limit
+        writer = await run_in_threadpool(Writer, upload, check.algorithm if check else None)
+        ending = "error"
+        try:
+            ending = await _stream(request, upload, writer, end - start)
+        finally:
+            keep = ending == "end" and (
+                check is None
+                or writer.digest is not None
+                and writer.digest.digest() == check.digest
+            )
+            await run_in_threadpool(writer.finish, keep)
+        if ending == "end" and check is not None and not keep:
+            raise TusError(
+                protocol.CHECKSUM_MISMATCH,
+                f"the {check.algorithm} checksum does not match the chunk; it was dropped and the "
+                f"upload stays at byte {start}",
+            )
+        now = upload.offset()
+        if ending == "over":
+            if upload.info.length is None:
+                raise TusError(413, f"the upload ran over this project's limit of {caller.limit}")
+            raise TusError(400, f"the body ran past Upload-Length {end}; kept up to byte {now}")
+        if ending == "taken":
+            raise TusError(409, f"a newer request took this upload over at byte {now}")
+        if ending == "idle":
+            raise TusError(408, f"no byte for {IDLE_S:.0f} s; kept up to byte {now}")
+        if ending == "cut":
+            raise TusError(400, f"the connection closed; kept up to byte {now}")
+
+    async def _settle(self, upload: Upload) -> None:
+        """Take a complete upload in (idempotent; caller holds the lease)."""
+        if upload.outcome() is not None or not upload.complete():
+            return
+        try:
+            outcome = await run_in_threadpool(finish, self.base, upload)
+        except VaultFullError as exc:
+            raise TusError(507, f"{exc}; the upload is kept, ask HEAD again later") from exc
+        except VaultError as exc:
+            raise TusError(503, f"{exc}; the upload is kept, ask HEAD again later") from exc
+        if outcome.status == "rejected":
+            raise TusError(422, outcome.reason)
+
+    # -- housekeeping
+
+    def _finish_pending(self, pending: list[Upload]) -> None:
+        """Intakes a crash interrupted finish in a thread, so the server starts at once."""
+        if not pending:
+            return
+
+        def run() -> None:
+            for upload in pending:
+                lease = upload.lock()
+                try:
+                    if upload.outcome() is None and upload.complete():
+                        finish(self.base, upload)
+                except Exception:
+                    log.exception("intake of upload %s failed; the next HEAD retries", upload.id)
+                finally:
+                    lease.release()
+
+        threading.Thread(target=run, name="upload-intake", daemon=True).start()
+
+
+async def _stream(request: Request, upload: Upload, writer: Writer, room: int) -> str:
+    """Copy the body to `writer` in large chunks, up to `room` bytes. Returns how it ended:
+    end, cut (connection dropped), taken (a HEAD took over), idle, or over (body too long).
+    Whatever arrived is handed to the writer whichever way it ends."""
+    watch = _Watch(upload)
+    watchdog = asyncio.create_task(watch.run())
+    buffer = bytearray()
+    try:
+        while True:
+            watch.waiting = True
+            try:
+                message = await request.receive()
+            except asyncio.CancelledError:
+                if not watch.stopped:
+                    raise
+                task = asyncio.current_task()
+                assert task is not None
+                task.uncancel()
+                return watch.stopped
+            finally:
+                watch.waiting = False
+            if message["type"] == "http.disconnect":
+                return "cut"
+            watch.last = time.monotonic()
+            buffer += message.get("body", b"")
+            over = len(buffer) > room
+            if over:
+                del buffer[room:]
+            more = message.get("more_body", False)
+            if len(buffer) >= CHUNK or over or not more:
+                room -= len(buffer)
+                chunk, buffer = buffer, bytearray()
+                await run_in_threadpool(writer.write, chunk)
+                if upload.claim() != watch.claim:
+                    return "taken"
+            if over:
+                return "over"
+            if not more:
+                return "end"
+    finally:
+        watchdog.cancel()
+        if buffer:
+            await run_in_threadpool(writer.write, buffer)
+
+
+class _Watch:
+    """Stops a request waiting for bytes once a HEAD took its upload or the link went quiet."""
+
+    def __init__(self, upload: Upload) -> None:
+        self.upload = upload
+        self.claim = upload.claim()
+        self.task = asyncio.current_task()
+        self.waiting = False
+        self.stopped = ""
+        self.last = time.monotonic()
+
+    async def run(self) -> None:
+        while not self.stopped:
+            await asyncio.sleep(POLL_S)
+            if not self.waiting:
+                continue
+            if self.upload.claim() != self.claim:
+                self.stopped = "taken"
+            elif time.monotonic() - self.last > IDLE_S:
+                self.stopped = "idle"
+            else:
+                continue
+            assert self.task is not None
+            self.task.cancel()
+
+
+async def _wait_for_lock(upload: Upload, seconds: float) -> Lease | None:
+    deadline = time.monotonic() + seconds
+    while (lease := upload.try_lock()) is None and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    return lease
+
+
+def _has_body(request: Request) -> bool:
+    sent = request.headers.get("content-length")
+    return (sent is not None and sent.strip() != "0") or "transfer-encoding" in request.headers
+
+
+def _require_stream(request: Request) -> None:
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != protocol.OFFSET_STREAM:
+        raise TusError(415, f"send the bytes as Content-Type: {protocol.OFFSET_STREAM}")
+
+
+def _expiry(upload: Upload) -> dict[str, str]:
+    if upload.outcome() is not None:
+        return {}
+    return {"Upload-Expires": format_datetime(upload.expires_at(), usegmt=True)}
+
+
+class _TusHeaders:
+    """Around every response: Tus-Resumable and no caching; before every request: the version
+    check (412) and X-HTTP-Method-Override for clients that cannot send PATCH or DELETE."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        override = headers.get(b"x-http-method-override")
+        if override:
+            scope = {**scope, "method": override.decode("latin-1").strip().upper()}
+
+        async def send_tus(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"tus-resumable", protocol.VERSION.encode()),
+                    (b"cache-control", b"no-store"),
+                ]
+            await send(message)
+
+        version = headers.get(b"tus-resumable", b"").decode("latin-1").strip()
+        if scope["method"] != "OPTIONS" and version != protocol.VERSION:
+            refusal = PlainTextResponse(
+                f"this server speaks tus {protocol.VERSION}; send Tus-Resumable: "
+                f"{protocol.VERSION}\n",
+                status_code=412,
+                headers={"Tus-Version": protocol.VERSION},
+            )
+            await refusal(scope, receive, send_tus)
+            return
+        await self.app(scope, receive, send_tus)
+
+
+def _refusals(handler: Handler) -> Handler:
+    """Turn a TusError into its response (no body for HEAD, which may not carry one)."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            response: Response = await handler(request)
+            return response
+        except TusError as exc:
+            if request.method == "HEAD":
+                return Response(status_code=exc.status, headers=exc.headers)
+            return PlainTextResponse(f"{exc}\n", status_code=exc.status, headers=exc.headers)
+
+    return endpoint
+
+
+def create_upload_app(base: Base) -> ASGIApp:
+    """The tus server for `base`; mount it at /files."""
+    tus = Tus(base)
+
+    async def collection(request: Request) -> Response:
+        return await (tus.options if request.method == "OPTIONS" else tus.create)(request)
+
+    async def resource(request: Request) -> Response:
+        handlers = {"OPTIONS": tus.options, "HEAD": tus.head, "PATCH": tus.patch}
+        return await handlers.get(request.method, tus.delete)(request)
+
+    app = Starlette(
+        routes=[
+            Route("/", _refusals(collection), methods=["OPTIONS", "POST"]),
+            Route(
+                "/{upload_id}",
+                _refusals(resource),
+                methods=["OPTIONS", "HEAD", "PATCH", "DELETE"],
+                name="upload",
+            ),
+        ]
+    )
+    return _TusHeaders(app)

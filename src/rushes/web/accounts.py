@@ -1,0 +1,194 @@
+"""Sign in and out, the first admin's setup link, personal settings and field-kit tokens."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from rushes.catalog.models import ApiToken, Project, User
+from rushes.errors import InvalidInput, NotFoundError
+from rushes.review import accounts
+from rushes.review.access import projects_of, viewer_for
+from rushes.web.auth import COOKIE, SignedIn, check_origin, identify
+from rushes.web.dependencies import Reading, Writing, page
+
+router = APIRouter(dependencies=[Depends(check_origin)])
+
+
+def _set_cookie(request: Request, response: Response, cookie: str) -> None:
+    response.set_cookie(
+        COOKIE,
+        cookie,
+        max_age=int(accounts.SESSION_LIFETIME.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+
+
+def _local(target: str) -> str:
+    """Only same-site paths after sign-in: never an open redirect to another host."""
+    return target if target.startswith("/") and not target.startswith(("//", "/\\")) else "/"
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, identity: SignedIn, session: Reading) -> HTMLResponse:
+    return page(request, "home.html", {"projects": projects_of(session, identity.user)})
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, session: Reading, next: str = "/") -> Response:
+    if identify(request, session):
+        return RedirectResponse(_local(next), 303)
+    return page(request, "login.html", {"next": _local(next), "username": "", "problem": ""})
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    session: Writing,
+    username: Annotated[str, Form(max_length=200)],
+    password: Annotated[str, Form(max_length=1000)],
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    address = request.client.host if request.client else "unknown"
+    user = accounts.authenticate(session, username, password, address)
+    if user is None:
+        context = {
+            "next": _local(next),
+            "username": username,
+            "problem": "Wrong username or password.",
+        }
+        return page(request, "login.html", context, 401)
+    cookie, _ = accounts.start_session(session, user)
+    response = RedirectResponse(_local(next), 303)
+    _set_cookie(request, response, cookie)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, identity: SignedIn, session: Writing) -> Response:
+    accounts.end_session(session, request.cookies.get(COOKIE, ""))
+    response = RedirectResponse("/login", 303)
+    response.delete_cookie(COOKIE)
+    return response
+
+
+@router.get("/setup", response_class=HTMLResponse)
+def setup_form(request: Request, session: Reading, token: str = "") -> HTMLResponse:
+    valid = accounts.setup_token_valid(session, token)
+    return page(
+        request,
+        "setup.html",
+        {"token": token, "valid": valid, "problem": ""},
+        200 if valid else 410,
+    )
+
+
+@router.post("/setup")
+def setup(
+    request: Request,
+    session: Writing,
+    token: Annotated[str, Form()],
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+) -> Response:
+    if not accounts.setup_token_valid(session, token):
+        return page(request, "setup.html", {"token": "", "valid": False, "problem": ""}, 410)
+    try:
+        user = accounts.use_setup_token(session, token, username.strip().lower(), password)
+    except InvalidInput as exc:
+        context = {"token": token, "valid": True, "problem": str(exc)}
+        return page(request, "setup.html", context, 400)
+    cookie, _ = accounts.start_session(session, user)
+    response = RedirectResponse("/admin", 303)
+    _set_cookie(request, response, cookie)
+    return response
+
+
+def _settings(
+    request: Request, session: Reading | Writing, identity: SignedIn, **extra: str
+) -> HTMLResponse:
+    tokens = session.execute(
+        select(ApiToken, Project)
+        .join(Project, Project.id == ApiToken.project_id)
+        .where(ApiToken.user_id == identity.user.id)
+        .order_by(ApiToken.id.desc())
+    ).all()
+    context = {
+        "tokens": tokens,
+        "projects": projects_of(session, identity.user),
+        "message": "",
+        "problem": "",
+        "new_token": "",
+        **extra,
+    }
+    return page(request, "settings.html", context, 400 if extra.get("problem") else 200)
+
+
+@router.get("/settings", response_class=HTMLResponse)
+def settings_page(request: Request, identity: SignedIn, session: Reading) -> HTMLResponse:
+    return _settings(request, session, identity)
+
+
+@router.post("/settings", response_class=HTMLResponse)
+def save_settings(
+    request: Request,
+    identity: SignedIn,
+    session: Writing,
+    blur_thumbnails: Annotated[str, Form()] = "",
+) -> HTMLResponse:
+    user = session.get(User, identity.user.id)
+    assert user is not None
+    user.blur_thumbnails = blur_thumbnails == "1"
+    identity.user.blur_thumbnails = user.blur_thumbnails
+    return _settings(request, session, identity, message="Saved.")
+
+
+@router.post("/settings/password", response_class=HTMLResponse)
+def change_password(
+    request: Request,
+    identity: SignedIn,
+    session: Writing,
+    current: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+) -> Response:
+    address = request.client.host if request.client else "unknown"
+    user = accounts.authenticate(session, identity.user.username, current, address)
+    if user is None:
+        return _settings(request, session, identity, problem="The current password is wrong.")
+    try:
+        accounts.set_password(session, user, password)
+    except InvalidInput as exc:
+        return _settings(request, session, identity, problem=str(exc))
+    cookie, _ = accounts.start_session(session, user)
+    response = RedirectResponse("/settings", 303)
+    _set_cookie(request, response, cookie)
+    return response
+
+
+@router.post("/settings/tokens", response_class=HTMLResponse)
+def new_token(
+    request: Request,
+    identity: SignedIn,
+    session: Writing,
+    project: Annotated[str, Form()],
+    label: Annotated[str, Form(max_length=200)] = "",
+) -> HTMLResponse:
+    if identity.token is not None:
+        raise InvalidInput("a token cannot make tokens; sign in with a password")
+    viewer = viewer_for(session, identity.user, project)
+    token = accounts.create_api_token(session, identity.user, viewer.project, label.strip())
+    return _settings(request, session, identity, new_token=token)
+
+
+@router.post("/settings/tokens/{token_id}/revoke")
+def revoke_token(token_id: int, identity: SignedIn, session: Writing) -> Response:
+    row = session.get(ApiToken, token_id)
+    if row is None or row.user_id != identity.user.id:
+        raise NotFoundError(f"no token {token_id}")
+    accounts.revoke_api_token(session, token_id, identity.user)
+    return RedirectResponse("/settings", 303)

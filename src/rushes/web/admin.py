@@ -1,0 +1,132 @@
+"""Site administration (accounts, projects) and each project's members page."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from rushes.catalog.models import Membership, Project, User
+from rushes.errors import AccessDenied, InvalidInput, NotFoundError
+from rushes.review import accounts
+from rushes.review.access import Can, Role, Viewer
+from rushes.review.projects import create_project, find_project
+from rushes.web.auth import SignedIn, SiteAdmin, check_origin, project_viewer
+from rushes.web.dependencies import Reading, Writing, page
+
+router = APIRouter(dependencies=[Depends(check_origin)])
+
+
+def _admin_page(request: Request, session: Session, problem: str = "") -> HTMLResponse:
+    context = {
+        "users": session.scalars(select(User).order_by(User.username)).all(),
+        "projects": session.scalars(select(Project).order_by(Project.name)).all(),
+        "problem": problem,
+    }
+    return page(request, "admin.html", context, 400 if problem else 200)
+
+
+@router.get("/admin", response_class=HTMLResponse)
+def admin_page(request: Request, _admin: SiteAdmin, session: Reading) -> HTMLResponse:
+    return _admin_page(request, session)
+
+
+@router.post("/admin/users")
+def add_user(
+    request: Request,
+    _admin: SiteAdmin,
+    session: Writing,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    display_name: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    try:
+        accounts.create_user(session, username.strip().lower(), password, display_name=display_name)
+    except InvalidInput as exc:
+        return _admin_page(request, session, str(exc))
+    return RedirectResponse("/admin", 303)
+
+
+@router.post("/admin/projects")
+def add_project(
+    request: Request,
+    admin: SiteAdmin,
+    session: Writing,
+    slug: Annotated[str, Form()],
+    name: Annotated[str, Form(max_length=300)] = "",
+) -> Response:
+    try:
+        project = create_project(session, slug.strip().lower(), name)
+    except InvalidInput as exc:
+        return _admin_page(request, session, str(exc))
+    user = session.get(User, admin.user.id)
+    assert user is not None
+    accounts.add_member(session, project, user, Role.ADMIN)
+    return RedirectResponse(f"/p/{project.slug}/members", 303)
+
+
+def _manager(slug: str, identity: SignedIn, session: Reading) -> Viewer:
+    """A project admin; or a site admin, who may staff any project (a project made by `rushes
+    ingest` has no members until one does) without seeing its footage unless they join it."""
+    if identity.user.site_admin and identity.token is None:
+        return Viewer(identity.user, find_project(session, slug), Role.ADMIN)
+    viewer = project_viewer(slug, identity, session)
+    if not viewer.can(Can.MANAGE):
+        raise AccessDenied("only a project admin manages members")
+    return viewer
+
+
+Manager = Annotated[Viewer, Depends(_manager)]
+
+
+def _members_page(
+    request: Request, viewer: Viewer, session: Session, problem: str = ""
+) -> HTMLResponse:
+    members = session.execute(
+        select(User, Membership.role)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.project_id == viewer.project.id)
+        .order_by(User.username)
+    ).all()
+    context = {"viewer": viewer, "members": members, "roles": list(Role), "problem": problem}
+    return page(request, "members.html", context, 400 if problem else 200)
+
+
+@router.get("/p/{slug}/members", response_class=HTMLResponse)
+def members_page(request: Request, viewer: Manager, session: Reading) -> HTMLResponse:
+    return _members_page(request, viewer, session)
+
+
+@router.post("/p/{slug}/members")
+def set_member(
+    request: Request,
+    viewer: Manager,
+    session: Writing,
+    username: Annotated[str, Form()],
+    role: Annotated[Role, Form()],
+) -> Response:
+    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    if user is None:
+        return _members_page(request, viewer, session, f"no user {username!r}")
+    project = session.get(Project, viewer.project.id)
+    assert project is not None
+    accounts.add_member(session, project, user, role)
+    return RedirectResponse(f"/p/{project.slug}/members", 303)
+
+
+@router.post("/p/{slug}/members/{username}/remove")
+def remove_member(username: str, viewer: Manager, session: Writing) -> Response:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFoundError(f"no member {username!r}")
+    if user.id == viewer.user.id:
+        raise InvalidInput("you cannot remove yourself; ask another admin")
+    session.execute(
+        delete(Membership).where(
+            Membership.project_id == viewer.project.id, Membership.user_id == user.id
+        )
+    )
+    return RedirectResponse(f"/p/{viewer.project.slug}/members", 303)

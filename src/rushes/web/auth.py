@@ -1,0 +1,115 @@
+"""Who is asking: a browser session cookie or a field-kit bearer token, and CSRF protection.
+
+Browser sessions are HttpOnly, SameSite=Lax cookies (Secure when served over HTTPS). Every
+state-changing request signed in by cookie must carry the session's CSRF token, as the form
+field ``csrf`` or the ``X-CSRF-Token`` header; a request with an ``Origin`` from another site is
+refused even before that. Bearer-token requests carry no cookie, so they need no CSRF token.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from sqlalchemy.orm import Session
+
+from rushes.catalog.models import ApiToken, User, WebSession
+from rushes.errors import NotFoundError
+from rushes.review import accounts
+from rushes.review.access import Viewer, viewer_for
+from rushes.web.dependencies import Reading
+
+COOKIE = "rushes_session"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class Identity:
+    user: User
+    web_session: WebSession | None = None
+    token: ApiToken | None = None
+
+    @property
+    def csrf(self) -> str:
+        return self.web_session.csrf if self.web_session else ""
+
+
+class SignInRequired(Exception):
+    """Raised for a request without a valid session: pages redirect, the API answers 401."""
+
+
+def identify(request: Request, session: Session) -> Identity | None:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        found = accounts.token_user(session, header[7:].strip())
+        return Identity(found[0], token=found[1]) if found else None
+    cookie = request.cookies.get(COOKIE)
+    if cookie:
+        signed_in = accounts.session_user(session, cookie)
+        if signed_in:
+            return Identity(signed_in[0], web_session=signed_in[1])
+    return None
+
+
+async def check_origin(request: Request) -> None:
+    """Refuse a state-changing request sent by a page of another site (login CSRF included)."""
+    if request.method in SAFE_METHODS:
+        return
+    origin = request.headers.get("origin")
+    if origin and origin != "null" and origin.rstrip("/") != str(request.base_url).rstrip("/"):
+        raise HTTPException(403, "cross-site request refused")
+
+
+async def _csrf_sent(request: Request) -> str:
+    sent = request.headers.get("x-csrf-token", "")
+    if not sent and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        sent = str((await request.form()).get("csrf", ""))
+    return sent
+
+
+async def signed_in(request: Request, session: Reading) -> Identity:
+    """The caller, with CSRF checked on any state-changing request made with a cookie."""
+    identity = identify(request, session)
+    if identity is None:
+        raise SignInRequired
+    if identity.web_session and request.method not in SAFE_METHODS:
+        sent = await _csrf_sent(request)
+        if not secrets.compare_digest(sent.encode(), identity.csrf.encode()):
+            raise HTTPException(403, "missing or stale form token: reload the page and try again")
+    request.state.identity = identity
+    return identity
+
+
+SignedIn = Annotated[Identity, Depends(signed_in)]
+
+
+def site_admin(identity: SignedIn) -> Identity:
+    if not identity.user.site_admin or identity.token is not None:
+        raise HTTPException(403, "only a site admin may do this")
+    return identity
+
+
+SiteAdmin = Annotated[Identity, Depends(site_admin)]
+
+
+def project_viewer(slug: str, identity: SignedIn, session: Reading) -> Viewer:
+    """The caller inside the project named in the path; 404 for a project they are not in.
+
+    A field-kit token belongs to one project: used on another it is refused with 403.
+    """
+    try:
+        viewer = viewer_for(session, identity.user, slug)
+    except NotFoundError as exc:
+        if identity.token is not None:
+            raise HTTPException(403, "this token belongs to another project") from exc
+        raise
+    if identity.token is not None and identity.token.project_id != viewer.project.id:
+        raise HTTPException(403, "this token belongs to another project")
+    return viewer
+
+
+InProject = Annotated[Viewer, Depends(project_viewer)]

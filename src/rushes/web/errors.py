@@ -1,0 +1,66 @@
+"""Errors as the caller expects them: JSON under /api/, a short page elsewhere, and a redirect
+to the sign-in page for a page that needs an account."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException
+
+from rushes.errors import AccessDenied, InvalidInput, LoginThrottled, NotFoundError
+from rushes.web.auth import SignInRequired
+from rushes.web.dependencies import page
+
+
+def wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or "application/json" in request.headers.get(
+        "accept", ""
+    )
+
+
+def respond(request: Request, status: int, message: str, headers: dict | None = None) -> Response:
+    if wants_json(request):
+        return JSONResponse({"detail": message}, status, headers=headers)
+    return page(request, "error.html", {"status": status, "message": message}, status, headers)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(SignInRequired)
+    async def sign_in(request: Request, _exc: SignInRequired) -> Response:
+        if wants_json(request):
+            return JSONResponse(
+                {"detail": "sign in first"}, 401, headers={"WWW-Authenticate": "Bearer"}
+            )
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", 303)
+
+    @app.exception_handler(NotFoundError)
+    async def not_found(request: Request, exc: NotFoundError) -> Response:
+        return respond(request, 404, str(exc))
+
+    @app.exception_handler(InvalidInput)
+    async def invalid(request: Request, exc: InvalidInput) -> Response:
+        return respond(request, 400, str(exc))
+
+    @app.exception_handler(AccessDenied)
+    async def denied(request: Request, exc: AccessDenied) -> Response:
+        return respond(request, 403, str(exc))
+
+    @app.exception_handler(LoginThrottled)
+    async def throttled(request: Request, exc: LoginThrottled) -> Response:
+        return respond(request, 429, str(exc), {"Retry-After": str(exc.retry_after)})
+
+    @app.exception_handler(RequestValidationError)
+    async def unreadable(request: Request, exc: RequestValidationError) -> Response:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'][1:]) or 'request'}: {e['msg']}"
+            for e in exc.errors()
+        )
+        return respond(request, 400, problems or "the request could not be read")
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        return respond(request, exc.status_code, str(exc.detail), exc.headers)

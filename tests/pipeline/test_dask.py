@@ -1,0 +1,114 @@
+"""The pipeline on a real Dask cluster (two worker processes on loopback) gives what the local
+process pool gives: every step done, the same fingerprints, shots, pairs and derivatives."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import distributed
+import pytest
+from sqlalchemy import select
+
+from rushes.catalog.models import (
+    Derivative,
+    Fingerprint,
+    NearDuplicate,
+    ShotBoundary,
+    StepState,
+)
+from rushes.pipeline.runner import _OPENED, process
+from tests.clips import make_video
+from tests.conftest import RUSHES, Env
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[distributed.LocalCluster]:
+    with distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+    ) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="module")
+def card(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A clip, a trimmed copy of it (a near-duplicate pair) and an unrelated clip."""
+    card = tmp_path_factory.mktemp("card")
+    make_video(card / "a.mp4", seconds=3, seed=1)
+    make_video(card / "a-trimmed.mp4", seconds=2, seed=1)
+    make_video(card / "b.mp4", seconds=2, seed=2)
+    return card
+
+
+def outputs(env: Env) -> dict[str, object]:
+    """Everything the steps wrote, keyed so two bases with the same files compare equal."""
+    with env.open() as base, base.catalog.read() as session:
+        return {
+            "steps": sorted(
+                (r.asset_sha256, r.step, r.status, r.error)
+                for r in session.scalars(select(StepState))
+            ),
+            "fingerprints": sorted(
+                (r.asset_sha256, r.data) for r in session.scalars(select(Fingerprint))
+            ),
+            "shots": sorted(
+                (r.asset_sha256, r.start_frame, r.end_frame, r.transition)
+                for r in session.scalars(select(ShotBoundary))
+            ),
+            "derivatives": sorted(
+                (r.asset_sha256, r.name) for r in session.scalars(select(Derivative))
+            ),
+            "pairs": sorted((r.asset_a, r.asset_b) for r in session.scalars(select(NearDuplicate))),
+        }
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory: pytest.TempPathFactory, card: Path) -> dict[str, object]:
+    """The same card processed by the local pool (`rushes process`), for reference."""
+    root = tmp_path_factory.mktemp("local")
+    env = Env(root / "data", f"sqlite:///{root / 'catalog.sqlite3'}")
+    env.run("ingest", str(card), "-p", "p")
+    env.run("process")
+    return outputs(env)
+
+
+def data_dirs_opened() -> list[str]:
+    """On a Dask worker: the bases `execute` has opened there."""
+    return [str(settings.data_dir) for settings in _OPENED]
+
+
+def test_a_dask_executor_runs_the_pipeline_as_the_local_pool_does(
+    env: Env, card: Path, cluster: distributed.LocalCluster, local: dict[str, object]
+) -> None:
+    env.run("ingest", str(card), "-p", "p")
+    with env.open() as base, distributed.Client(cluster) as client:
+        # pure=False: a step writes to the catalog, so Dask must not reuse an earlier result.
+        results = process(base, client.get_executor(pure=False))
+        opened = client.run(data_dirs_opened)
+    assert {r.status for r in results} == {"done"}, [r for r in results if r.status != "done"]
+    assert outputs(env) == local
+    assert len(local["fingerprints"]) == 3 and len(local["pairs"]) == 1
+    assert any(str(env.data_dir) in dirs for dirs in opened.values())  # run there, not here
+
+
+def test_rushes_process_uses_the_scheduler_in_the_settings(
+    env: Env, card: Path, cluster: distributed.LocalCluster, local: dict[str, object]
+) -> None:
+    env.run("ingest", str(card), "-p", "p")
+    result = subprocess.run(
+        [*RUSHES, "process"],
+        env={**env.vars, "RUSHES_DASK_SCHEDULER": cluster.scheduler_address},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "0 failed" in result.stdout
+    assert outputs(env) == local
+    with distributed.Client(cluster) as client:
+        opened = client.run(data_dirs_opened)
+    assert any(str(env.data_dir) in dirs for dirs in opened.values())

@@ -1,0 +1,144 @@
+"""A real server on a loopback port, a team of accounts with every role, and footage.
+
+`team` makes project "film" with one user per role plus an outsider who is a director of
+project "other" only. `footage` ingests real small videos into "film" (two by crew member
+karim, one by someone else) and runs the whole media pipeline on them in this process.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import select
+
+from rushes.base import Base
+from rushes.catalog.models import Asset, User
+from rushes.ingest import Ingest, walk
+from rushes.pipeline.runner import run_inline
+from rushes.pipeline.steps import STEPS
+from rushes.review import accounts
+from rushes.review.access import Role
+from rushes.review.projects import create_project
+from tests.clips import make_video
+from tests.web.test_status import free_port
+
+PASSWORD = "correct horse battery"
+ROLES = {"ada": Role.ADMIN, "dina": Role.DIRECTOR, "ivan": Role.INVESTIGATOR, "karim": Role.CREW}
+OUTSIDER = "omar"
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+@dataclass
+class Team:
+    project: str = "film"
+    other: str = "other"
+    roles: dict[str, Role] = field(default_factory=lambda: dict(ROLES))
+    outsider: str = OUTSIDER
+
+
+@dataclass
+class Footage:
+    karim: list[str]  # SHA-256s of the two clips crew member karim shot
+    others: list[str]  # shot by someone else, in the same project
+    foreign: str  # a clip of project "other"
+
+    @property
+    def all(self) -> list[str]:
+        return [*self.karim, *self.others]
+
+
+@pytest.fixture
+def server(base: Base) -> Iterator[str]:
+    from rushes.web.app import create_app
+
+    port = free_port()
+    config = uvicorn.Config(create_app(base), host="127.0.0.1", port=port, log_level="warning")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not srv.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def team(base: Base) -> Team:
+    with base.catalog.write() as session:
+        film = create_project(session, "film", "The Rescue")
+        other = create_project(session, "other", "Another investigation")
+        for name, role in ROLES.items():
+            user = accounts.create_user(session, name, PASSWORD, site_admin=name == "ada")
+            accounts.add_member(session, film, user, role)
+        outsider = accounts.create_user(session, OUTSIDER, PASSWORD)
+        accounts.add_member(session, other, outsider, Role.DIRECTOR)
+    return Team()
+
+
+@pytest.fixture
+def footage(base: Base, team: Team, tmp_path: Path) -> Footage:
+    def ingest(project: str, crew: str, names: list[str], seconds: float) -> list[str]:
+        card = tmp_path / f"card-{project}-{crew}"
+        card.mkdir()
+        for name in names:
+            make_video(card / name, seconds=seconds, seed=ord(name[0]), gps=(36.2, 37.1))
+        Ingest(base, project=project, crew=crew, actor=crew).run(walk([card]))
+        with base.catalog.read() as session:
+            shas = session.scalars(select(Asset.sha256).order_by(Asset.first_received_at)).all()
+        return list(shas)
+
+    karim = ingest("film", "karim", ["a.mp4", "b.mp4"], 2)
+    others = [s for s in ingest("film", "rami", ["c.mp4"], 2) if s not in karim]
+    foreign = [s for s in ingest("other", "omar", ["d.mp4"], 1) if s not in karim + others]
+    run_inline(base, [step.name for step in STEPS], [*karim, *others, *foreign])
+    return Footage(karim, others, foreign[0])
+
+
+class Client(httpx.Client):
+    """An HTTP client of the test server; `csrf` is set once signed in."""
+
+    csrf: str = ""
+
+
+def sign_in(client: Client, username: str, password: str = PASSWORD) -> Client:
+    """Sign in through the real form and pick up the session's CSRF token."""
+    response = client.post("/login", data={"username": username, "password": password})
+    assert response.status_code == 303, response.text
+    found = CSRF.search(client.get("/settings").text)
+    assert found, "no CSRF token on the settings page"
+    client.csrf = found.group(1)
+    return client
+
+
+@pytest.fixture
+def login(server: str) -> Iterator[Callable[..., Client]]:
+    """`login("dina")` gives a client signed in as dina; `login(None)` an anonymous one."""
+    clients: list[Client] = []
+
+    def make(username: str | None, password: str = PASSWORD) -> Client:
+        client = Client(base_url=server, follow_redirects=False, timeout=30)
+        clients.append(client)
+        return sign_in(client, username, password) if username else client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+def user_id(base: Base, username: str) -> int:
+    with base.catalog.read() as session:
+        found = session.scalar(select(User.id).where(User.username == username))
+    assert found is not None
+    return found

@@ -1,0 +1,425 @@
+"""Every route, for every role and for an outsider, with the exact status code expected.
+
+The walk fails when the app has a route this table does not list, so a new route cannot ship
+without its row. Columns: anonymous, ada (admin, also site admin), dina (director), ivan
+(investigator), karim (crew; the clip under test is rami's, which he may not see, but he is
+on the assignment), omar (a director of another project only).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rushes.base import Base
+from rushes.catalog.models import Assignment, AssignmentUser, Note, Project, Select, User
+from rushes.ingest import record_manifest
+from rushes.review import accounts
+from rushes.review.access import Role
+from rushes.web.app import create_app
+from tests.web.conftest import PASSWORD, Client, Footage, Team
+
+ACTORS = ("anonymous", "ada", "dina", "ivan", "karim", "omar")
+IN_FIELD = "f" * 64  # listed by rami's field kit, bytes not here yet
+
+
+def row(*codes: int) -> dict[str, int]:
+    assert len(codes) == len(ACTORS)
+    return dict(zip(ACTORS, codes, strict=True))
+
+
+PAGE = row(303, 200, 200, 200, 200, 200)  # any signed-in user
+PROJECT_PAGE = row(303, 200, 200, 200, 200, 404)
+PROJECT_API = row(401, 200, 200, 200, 200, 404)
+REVIEWER_PAGE = row(303, 200, 200, 200, 404, 404)  # rami's clip: karim may not see it
+REVIEWER_API = row(401, 200, 200, 200, 404, 404)
+REVIEWER_POST = row(303, 303, 303, 303, 404, 404)
+EDITOR_POST = row(303, 303, 303, 403, 403, 404)  # assignments, selects: admin and director
+SITE_ADMIN_PAGE = row(303, 200, 403, 403, 403, 403)
+SITE_ADMIN_POST = row(303, 303, 403, 403, 403, 403)
+
+
+@dataclass
+class Case:
+    method: str
+    route: str  # as the app declares it
+    expect: dict[str, int]
+    path: str = ""  # the concrete path; the route when empty
+    data: Callable[[World], dict[str, Any]] | dict[str, Any] | None = None
+    json: Callable[[World], Any] | None = None
+    fresh: Callable[[World, str], dict[str, Any]] | None = None  # new target per actor
+
+
+@dataclass
+class World:
+    base: Base
+    footage: Footage
+    ids: dict[str, Any] = field(default_factory=dict)
+    counter: itertools.count = field(default_factory=itertools.count)
+
+
+def add_select(session: Session, sha: str, author: int, position: int) -> int:
+    film = session.scalar(select(Project).where(Project.slug == "film"))
+    made = Select(
+        project_id=film.id,
+        asset_sha256=sha,
+        start=0,
+        end=30,
+        rate="30/1",
+        position=position,
+        created_by_id=author,
+    )
+    session.add(made)
+    session.flush()
+    return made.id
+
+
+def fresh_select(world: World, _actor: str) -> dict[str, Any]:
+    with world.base.catalog.write() as session:
+        position = 100 + next(world.counter)
+        return {"select_id": add_select(session, world.ids["sha"], world.ids["dina"], position)}
+
+
+def fresh_member(world: World, _actor: str) -> dict[str, Any]:
+    name = f"temp{next(world.counter)}"
+    with world.base.catalog.write() as session:
+        film = session.scalar(select(Project).where(Project.slug == "film"))
+        user = accounts.create_user(session, name, PASSWORD)
+        accounts.add_member(session, film, user, Role.CREW)
+    return {"username": name}
+
+
+def fresh_token(world: World, _actor: str) -> dict[str, Any]:
+    with world.base.catalog.write() as session:
+        dina = session.get(User, world.ids["dina"])
+        film = session.scalar(select(Project).where(Project.slug == "film"))
+        accounts.create_api_token(session, dina, film)
+        return {
+            "token_id": session.scalar(
+                select(accounts.ApiToken.id).order_by(accounts.ApiToken.id.desc())
+            )
+        }
+
+
+def selects_order(world: World) -> Any:
+    with world.base.catalog.read() as session:
+        ids = session.scalars(select(Select.id).order_by(Select.position)).all()
+    return {"ids": list(reversed(ids))}
+
+
+def unique_slug(world: World) -> dict[str, Any]:
+    return {"slug": f"proj{next(world.counter)}"}
+
+
+def unique_user(world: World) -> dict[str, Any]:
+    return {"username": f"new{next(world.counter)}", "password": PASSWORD}
+
+
+SHA = "{sha}"
+CASES = [
+    # Accounts and the base.
+    Case("GET", "/", PAGE),
+    Case("GET", "/login", row(200, 303, 303, 303, 303, 303)),
+    Case("POST", "/login", row(401, 401, 401, 401, 401, 401), data={"password": "wrong-wrong"}),
+    Case("POST", "/logout", row(303, 303, 303, 303, 303, 303)),
+    Case("GET", "/setup", row(410, 410, 410, 410, 410, 410), path="/setup?token=nope"),
+    Case(
+        "POST",
+        "/setup",
+        row(410, 410, 410, 410, 410, 410),
+        data={"token": "nope", "username": "x", "password": PASSWORD},
+    ),
+    Case("GET", "/settings", PAGE),
+    Case("POST", "/settings", PAGE, data={"blur_thumbnails": "1"}),
+    Case(
+        "POST",
+        "/settings/password",
+        row(303, 400, 400, 400, 400, 400),
+        data={"current": "not-the-password", "password": "whatever-long"},
+    ),
+    Case("POST", "/settings/tokens", PROJECT_PAGE, data={"project": "film"}),
+    Case(
+        "POST",
+        "/settings/tokens/{token_id}/revoke",
+        row(303, 404, 303, 404, 404, 404),
+        fresh=fresh_token,
+    ),
+    Case("GET", "/healthz", row(200, 200, 200, 200, 200, 200)),
+    Case("GET", "/api/status", row(401, 200, 403, 403, 403, 403)),
+    Case("GET", "/status", SITE_ADMIN_PAGE),
+    Case("GET", "/admin", SITE_ADMIN_PAGE),
+    Case("POST", "/admin/users", SITE_ADMIN_POST, data=unique_user),
+    Case("POST", "/admin/projects", SITE_ADMIN_POST, data=unique_slug),
+    Case("GET", "/p/{slug}/members", row(303, 200, 403, 403, 403, 404), path="/p/film/members"),
+    Case(
+        "POST",
+        "/p/{slug}/members",
+        row(303, 303, 403, 403, 403, 404),
+        path="/p/film/members",
+        data={"username": "karim", "role": "crew"},
+    ),
+    Case(
+        "POST",
+        "/p/{slug}/members/{username}/remove",
+        row(303, 303, 403, 403, 403, 404),
+        path="/p/film/members/{username}/remove",
+        fresh=fresh_member,
+    ),
+    # The rushes browser and the player.
+    Case("GET", "/p/{slug}/", PROJECT_PAGE, path="/p/film/"),
+    Case("GET", "/api/p/{slug}/assets", PROJECT_API, path="/api/p/film/assets"),
+    Case("GET", "/p/{slug}/a/{sha256}", REVIEWER_PAGE, path="/p/film/a/{sha}"),
+    Case(
+        "GET",
+        "/p/{slug}/a/{sha256}/media/{name}",
+        REVIEWER_API | {"anonymous": 303},
+        path="/p/film/a/{sha}/media/proxy-360.mp4",
+    ),
+    Case(
+        "GET",
+        "/p/{slug}/a/{sha256}/original",
+        row(303, 200, 403, 200, 404, 404),
+        path="/p/film/a/{sha}/original",
+    ),
+    Case(
+        "POST",
+        "/p/{slug}/a/{sha256}/graphic",
+        row(303, 303, 303, 303, 404, 404),
+        path="/p/film/a/{sha}/graphic",
+        data={"graphic": "1"},
+    ),
+    Case(
+        "POST",
+        "/p/{slug}/a/{sha256}/notes",
+        REVIEWER_POST,
+        path="/p/film/a/{sha}/notes",
+        data={"body": "closer", "category": "framing", "start": "3", "rate": "30/1"},
+    ),
+    Case(
+        "POST",
+        "/p/{slug}/notes/{note_id}/replies",
+        REVIEWER_POST,
+        path="/p/film/notes/{note}/replies",
+        data={"body": "ok"},
+    ),
+    Case(
+        "POST", "/p/{slug}/notes/{note_id}/resolve", REVIEWER_POST, "/p/film/notes/{note}/resolve"
+    ),
+    Case("POST", "/p/{slug}/notes/{note_id}/reopen", REVIEWER_POST, "/p/film/notes/{note}/reopen"),
+    Case("GET", "/api/p/{slug}/a/{sha256}/notes", REVIEWER_API, path="/api/p/film/a/{sha}/notes"),
+    Case(
+        "POST",
+        "/api/p/{slug}/a/{sha256}/notes",
+        row(401, 201, 201, 201, 404, 404),
+        path="/api/p/film/a/{sha}/notes",
+        json=lambda w: {"body": "tighter", "category": "framing", "start": 1, "rate": "30/1"},
+    ),
+    # Assignments.
+    Case("GET", "/p/{slug}/assignments", PROJECT_PAGE, path="/p/film/assignments"),
+    Case(
+        "POST",
+        "/p/{slug}/assignments",
+        EDITOR_POST,
+        path="/p/film/assignments",
+        data={"title": "Follow Khaled", "assignees": "karim"},
+    ),
+    Case(
+        "GET",
+        "/p/{slug}/assignments/{assignment_id}",
+        PROJECT_PAGE,
+        path="/p/film/assignments/{assignment}",
+    ),
+    Case(
+        "POST",
+        "/p/{slug}/assignments/{assignment_id}",
+        EDITOR_POST,
+        path="/p/film/assignments/{assignment}",
+        data={"title": "Follow Khaled home", "assignees": "karim", "status": "open"},
+    ),
+    Case(
+        "POST",
+        "/p/{slug}/assignments/{assignment_id}/status",
+        row(303, 303, 303, 403, 303, 404),
+        path="/p/film/assignments/{assignment}/status",
+        data={"status": "in-progress"},
+    ),
+    Case(
+        "POST",
+        "/p/{slug}/assignments/{assignment_id}/assets",
+        EDITOR_POST,
+        path="/p/film/assignments/{assignment}/assets",
+        data=lambda w: {"sha256": w.footage.karim[0]},
+    ),
+    Case(
+        "POST",
+        "/p/{slug}/assignments/{assignment_id}/assets/{sha256}/remove",
+        EDITOR_POST,
+        path="/p/film/assignments/{assignment}/assets/{karim_sha}/remove",
+    ),
+    # Selects.
+    Case(
+        "POST",
+        "/p/{slug}/a/{sha256}/selects",
+        EDITOR_POST,
+        path="/p/film/a/{sha}/selects",
+        data={"start": "0", "end": "15", "rate": "30/1", "rating": "4", "label": "take 1"},
+    ),
+    Case(
+        "POST",
+        "/api/p/{slug}/a/{sha256}/selects",
+        row(401, 201, 201, 403, 403, 404),
+        path="/api/p/film/a/{sha}/selects",
+        json=lambda w: {"start": 0, "end": 15, "rate": "30/1", "rating": 3, "label": "take 2"},
+    ),
+    Case("GET", "/p/{slug}/selects", PROJECT_PAGE, path="/p/film/selects"),
+    Case("GET", "/api/p/{slug}/selects", PROJECT_API, path="/api/p/film/selects"),
+    Case(
+        "POST",
+        "/api/p/{slug}/selects/order",
+        row(401, 200, 200, 403, 403, 404),
+        path="/api/p/film/selects/order",
+        json=selects_order,
+    ),
+    Case(
+        "POST",
+        "/p/{slug}/selects/{select_id}/move",
+        EDITOR_POST,
+        path="/p/film/selects/{select}/move",
+        data={"to": "1"},
+    ),
+    Case(
+        "POST",
+        "/p/{slug}/selects/{select_id}",
+        EDITOR_POST,
+        path="/p/film/selects/{select}",
+        data={"start": "0", "end": "20", "rating": "5", "label": "best"},
+    ),
+    Case(
+        "POST",
+        "/p/{slug}/selects/{select_id}/delete",
+        EDITOR_POST,
+        path="/p/film/selects/{select_id}/delete",
+        fresh=fresh_select,
+    ),
+    # Crew's page and the field kit's API.
+    Case("GET", "/me", PAGE),
+    Case("GET", "/api/me/notes", row(401, 200, 200, 200, 200, 200)),
+    Case(
+        "POST",
+        "/api/p/{slug}/field/manifest",
+        PROJECT_API,
+        path="/api/p/film/field/manifest",
+        json=lambda w: {"entries": [{"sha256": "e" * 64, "size": 5, "path": "x.mp4"}]},
+    ),
+    Case("GET", "/api/p/{slug}/field/wanted", PROJECT_API, path="/api/p/film/field/wanted"),
+    Case(
+        "POST",
+        "/p/{slug}/a/{sha256}/send-original",
+        row(303, 303, 303, 303, 403, 404),
+        path=f"/p/film/a/{IN_FIELD}/send-original",
+    ),
+    # Another project's ids are as missing as missing ones, whoever asks.
+    Case("GET", "", row(303, 404, 404, 404, 404, 404), path="/p/film/a/{foreign}"),
+    Case("GET", "", row(303, 404, 404, 404, 404, 404), path="/p/other/a/{sha}"),
+    Case("GET", "", row(401, 404, 404, 404, 404, 404), path="/api/p/film/a/{foreign}/notes"),
+    Case("GET", "", row(303, 404, 404, 404, 404, 404), path="/p/film/a/{foreign}/original"),
+    Case("GET", "", row(303, 404, 404, 404, 404, 200), path="/p/other/"),
+]
+
+
+def declared_routes(base: Base) -> set[tuple[str, str]]:
+    schema = create_app(base).openapi()["paths"]
+    return {(method.upper(), route) for route, ops in schema.items() for method in ops}
+
+
+def test_every_route_has_a_row(base: Base) -> None:
+    listed = {(case.method, case.route) for case in CASES if case.route}
+    assert declared_routes(base) - listed == set(), "routes with no authorization row"
+    assert listed - declared_routes(base) == set(), "rows for routes that no longer exist"
+
+
+def setup_world(base: Base, footage: Footage) -> World:
+    world = World(base, footage)
+    with base.catalog.write() as session:
+        users = {u.username: u.id for u in session.scalars(select(User))}
+        film = session.scalar(select(Project).where(Project.slug == "film"))
+        world.ids.update(users)
+        note = Note(
+            project_id=film.id,
+            asset_sha256=footage.others[0],
+            author_id=users["dina"],
+            body="get closer",
+            category="framing",
+            start=3,
+            rate="30/1",
+        )
+        assignment = Assignment(
+            project_id=film.id, title="Night shift", created_by_id=users["dina"]
+        )
+        session.add_all([note, assignment])
+        session.flush()
+        session.add(AssignmentUser(assignment_id=assignment.id, user_id=users["karim"]))
+        chosen = add_select(session, footage.others[0], users["dina"], 1)
+        record_manifest(
+            session,
+            sha256=IN_FIELD,
+            size=10,
+            project_id=film.id,
+            crew="rami",
+            source="card",
+            raw_path=b"far.mp4",
+            mtime_ns=None,
+            actor="rami",
+        )
+        session.flush()
+        world.ids.update(
+            note=note.id,
+            assignment=assignment.id,
+            select=chosen,
+            sha=footage.others[0],
+            karim_sha=footage.karim[0],
+            foreign=footage.foreign,
+        )
+    return world
+
+
+@pytest.mark.slow
+def test_each_role_gets_exactly_its_status_on_every_route(
+    base: Base, team: Team, footage: Footage, login: Callable[..., Client]
+) -> None:
+    world = setup_world(base, footage)
+    clients = {actor: login(None if actor == "anonymous" else actor) for actor in ACTORS}
+    wrong: list[str] = []
+    for case, actor in itertools.product(CASES, ACTORS):
+        client = clients[actor]
+        if case.route == "/logout":  # signing out must not end the session the walk uses
+            client = login(None if actor == "anonymous" else actor)
+        values = {**world.ids, **(case.fresh(world, actor) if case.fresh else {})}
+        path = (case.path or case.route).format(**values)
+        data = case.data(world) if callable(case.data) else dict(case.data or {})
+        if case.route == "/login":
+            data["username"] = actor if actor != "anonymous" else "nobody"
+        kwargs: dict[str, Any] = {"headers": {"Accept": "text/html"}}
+        if case.method == "POST":
+            if case.json is not None:
+                kwargs["content"] = json.dumps(case.json(world))
+                kwargs["headers"] = {
+                    "Content-Type": "application/json",
+                    "X-CSRF-Token": client.csrf,
+                }
+            else:
+                kwargs["data"] = {**data, "csrf": client.csrf}
+        answer = client.request(case.method, path, **kwargs)
+        if answer.status_code != case.expect[actor]:
+            wrong.append(
+                f"{case.method} {path} as {actor}: {answer.status_code}, "
+                f"expected {case.expect[actor]} ({answer.text[:120]!r})"
+            )
+    assert not wrong, "\n".join(wrong)
