@@ -31,7 +31,8 @@ def rushes_imports(root: Path) -> Iterator[tuple[Path, str, str]]:
     """(file, imported module, its top-level rushes part or "") for every import under root."""
     for path in sorted(root.rglob("*.py")) if root.is_dir() else [root]:
         for module in imported_modules(path):
-            yield path, module, module.split(".")[1] if module.startswith("rushes.") else ""
+            top = module.split(".")[1] if module.startswith("rushes.") else ""
+            yield path, module, "cli" if top.startswith("cli_") else top  # commands by area
 
 
 @pytest.mark.parametrize("part", CORE)

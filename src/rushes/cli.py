@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
@@ -37,7 +36,17 @@ from rushes import settings as settings_module
 from rushes.base import Base, open_base
 from rushes.catalog import Asset, Project
 from rushes.catalog.models import User
-from rushes.catalog.queries import cluster_of, find_asset, list_assets, near_duplicates_of
+from rushes.catalog.queries import (
+    asset_record,
+    cluster_of,
+    find_asset,
+    list_assets,
+    near_duplicates_of,
+)
+from rushes.cli_common import err, opened_base, out
+from rushes.cli_evidence import verify_bag
+from rushes.cli_export import export
+from rushes.cli_incidents import incidents
 from rushes.errors import RushesError
 from rushes.field.commands import field
 from rushes.ingest import Ingest, walk
@@ -56,25 +65,7 @@ from rushes.review.projects import create_project
 from rushes.vault import display_path
 from rushes.verify import total_bytes, verify
 
-# No emoji codes and no highlighting: names from a card are printed exactly as they are.
-out = Console(highlight=False, soft_wrap=True, emoji=False)
-err = Console(stderr=True, highlight=False, emoji=False)
 _LIMITS = {"project": 100, "crew": 200, "source": 500}
-
-
-@contextmanager
-def _base(create: bool = False) -> Iterator[Base]:
-    """Open the base; only commands that take footage in (`ingest`, `serve`) may create one."""
-    try:
-        base = open_base(create=create)
-    except (RushesError, OSError) as exc:
-        raise click.ClickException(str(exc)) from exc
-    except DBAPIError as exc:
-        raise click.ClickException(f"cannot reach the catalog: {exc.orig}") from exc
-    try:
-        yield base
-    finally:
-        base.close()
 
 
 def _label(ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -129,7 +120,7 @@ def main() -> None:
 )
 def ingest(paths: tuple[Path, ...], project: str, crew: str, source: str) -> None:
     """Copy files and folders into the vault, hash them and record their custody."""
-    with _base(create=True) as base:
+    with opened_base(create=True) as base:
         candidates = list(walk(paths))
         runner = Ingest(
             base,
@@ -176,7 +167,7 @@ def ingest(paths: tuple[Path, ...], project: str, crew: str, source: str) -> Non
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def assets(project: str | None, limit: int, offset: int, as_json: bool) -> None:
     """List assets, newest capture first."""
-    with _base() as base, base.catalog.read() as session:
+    with opened_base() as base, base.catalog.read() as session:
         rows = list_assets(session, project=project, limit=limit, offset=offset)
         if as_json:
             for asset in rows:
@@ -215,31 +206,14 @@ def _asset_summary(asset: Asset) -> dict[str, Any]:
 @click.option("--json", "as_json", is_flag=True, help="Everything as one JSON document.")
 def show(sha256: str, as_json: bool) -> None:
     """Show one asset: hashes, media details, arrivals and custody events."""
-    with _base() as base, base.catalog.read() as session:
+    with opened_base() as base, base.catalog.read() as session:
         asset = _find(session, sha256)
         events = [custody.as_record(e) for e in custody.events(session, asset.sha256)]
         doc = {
-            "sha256": asset.sha256,
-            "sha512": asset.sha512,
-            "size": asset.size,
-            "kind": asset.kind,
-            "captured_at": asset.captured_at.isoformat() if asset.captured_at else None,
-            "captured_offset": asset.captured_offset,
-            "probe_error": asset.probe_error,
-            "media": asset.media,
-            "vault": base.vault.backend.locate(asset.sha256),
-            "arrivals": [
-                {
-                    "project": a.project.slug,
-                    "crew": a.crew,
-                    "source": a.source,
-                    "path": a.path,
-                    "received_at": a.received_at.isoformat(),
-                    "actor": a.actor,
-                    "duplicate": a.duplicate,
-                }
-                for a in asset.arrivals
-            ],
+            **asset_record(asset),
+            "vault": base.vault.backend.locate(asset.sha256)
+            if asset.in_vault
+            else "not here yet: still in the field (listed by a field kit's manifest)",
             "custody": events,
         }
     if as_json:
@@ -275,7 +249,7 @@ def show(sha256: str, as_json: bool) -> None:
 @main.command(name="verify")
 def verify_command() -> None:
     """Re-hash every original and check the custody chain; exit 1 naming any failure."""
-    with _base() as base, _bytes_progress(0) as progress:
+    with opened_base() as base, _bytes_progress(0) as progress:
         task = progress.add_task("verify", total=total_bytes(base.catalog), files=0)
         report = verify(
             base.catalog,
@@ -319,7 +293,7 @@ def process_command(steps: tuple[str, ...], redo: bool, outdated: bool) -> None:
     """Run the media pipeline over the archive: thumbnails, fingerprints, near-duplicates,
     shots, proxies. Resumes where a killed run stopped."""
     names = list(steps) or [s.name for s in STEPS]
-    with _base() as base:
+    with opened_base() as base:
         queue_missing(base)
         if redo or outdated:
             requeue(base, names, outdated_only=outdated and not redo)
@@ -368,7 +342,7 @@ def process_command(steps: tuple[str, ...], redo: bool, outdated: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="As one JSON document.")
 def dups(sha256: str, as_json: bool) -> None:
     """Other copies of a clip: near-duplicates with the matching segments, and its cluster."""
-    with _base() as base, base.catalog.read() as session:
+    with opened_base() as base, base.catalog.read() as session:
         asset = _find(session, sha256)
         copies = near_duplicates_of(session, asset.sha256)
         cluster = cluster_of(session, asset.sha256)
@@ -406,7 +380,7 @@ def custody_group() -> None:
 @click.option("--output", "-o", type=click.File("w", encoding="utf-8"), default="-")
 def custody_export(asset: str | None, output: Any) -> None:
     """Write custody events as JSON Lines."""
-    with _base() as base, base.catalog.read() as session:
+    with opened_base() as base, base.catalog.read() as session:
         sha = _find(session, asset).sha256 if asset else None
         count = custody.export_jsonl(session, output, sha)
     err.print(f"{count} events")
@@ -476,7 +450,7 @@ def user_add(
     if (project is None) != (role is None):
         raise click.UsageError("give --project and --role together")
     password = _password(password_stdin)
-    with _base(create=True) as base, _account_errors(), base.catalog.write() as session:
+    with opened_base(create=True) as base, _account_errors(), base.catalog.write() as session:
         made = accounts.create_user(
             session, username, password, display_name=display_name, site_admin=site_admin
         )
@@ -493,7 +467,7 @@ def user_add(
 @click.argument("role", type=click.Choice([str(r) for r in Role]))
 def user_grant(username: str, project: str, role: str) -> None:
     """Give USERNAME the ROLE in PROJECT (replacing any role there)."""
-    with _base() as base, _account_errors(), base.catalog.write() as session:
+    with opened_base() as base, _account_errors(), base.catalog.write() as session:
         found = session.scalar(select(User).where(User.username == username))
         if found is None:
             raise click.ClickException(f"no user {username!r}")
@@ -504,7 +478,7 @@ def user_grant(username: str, project: str, role: str) -> None:
 @user.command(name="list")
 def user_list() -> None:
     """Accounts and their roles."""
-    with _base() as base, base.catalog.read() as session:
+    with opened_base() as base, base.catalog.read() as session:
         table = Table()
         for column in ("username", "name", "site admin", "projects"):
             table.add_column(column)
@@ -525,7 +499,7 @@ def user_list() -> None:
 @click.option("--label", default="", help="Which laptop it is for.")
 def user_token(username: str, project: str, label: str) -> None:
     """Make a field-kit token for USERNAME in PROJECT; it is printed once."""
-    with _base() as base, _account_errors(), base.catalog.write() as session:
+    with opened_base() as base, _account_errors(), base.catalog.write() as session:
         found = session.scalar(select(User).where(User.username == username))
         if found is None:
             raise click.ClickException(f"no user {username!r}")
@@ -568,3 +542,6 @@ def settings_command() -> None:
 
 
 main.add_command(field)
+main.add_command(export)
+main.add_command(incidents)
+main.add_command(verify_bag)

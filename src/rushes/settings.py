@@ -64,6 +64,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Largest file a field upload may declare, in bytes, unless its project sets its own.",
     ),
     Setting(
+        "map_tiles",
+        str,
+        "",
+        "Map tile URL template for the incident map, e.g. https://tile.example/{z}/{x}/{y}.png. "
+        "Empty: no tiles are fetched; incidents are plotted on a plain grid of coordinates.",
+    ),
+    Setting(
         "field_dir",
         Path,
         Path("~/.rushes-field"),
@@ -88,6 +95,7 @@ class Settings:
     actor: str
     upload_dir: Path
     upload_limit: int
+    map_tiles: str
     field_dir: Path
 
 

@@ -12,6 +12,7 @@ import itertools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -19,7 +20,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rushes.base import Base
-from rushes.catalog.models import Assignment, AssignmentUser, Note, Project, Select, User
+from rushes.catalog.models import (
+    Assignment,
+    AssignmentUser,
+    Incident,
+    IncidentAsset,
+    Note,
+    Project,
+    Select,
+    User,
+)
 from rushes.ingest import record_manifest
 from rushes.review import accounts
 from rushes.review.access import Role
@@ -42,7 +52,17 @@ REVIEWER_PAGE = row(303, 200, 200, 200, 404, 404)  # rami's clip: karim may not 
 REVIEWER_API = row(401, 200, 200, 200, 404, 404)
 REVIEWER_POST = row(303, 303, 303, 303, 404, 404)
 EDITOR_POST = row(303, 303, 303, 403, 403, 404)  # assignments, selects: admin and director
+RECORDER_POST = row(303, 303, 303, 303, 403, 404)  # incidents: admin, director, investigator
+RECORDER_API = row(401, 200, 200, 200, 403, 404)
 SITE_ADMIN_PAGE = row(303, 200, 403, 403, 403, 403)
+INCIDENT = {
+    "title": "Barrel bomb on the market",
+    "type": "barrel-bomb",
+    "started_at": "2016-04-12T14:30",
+    "started_offset": "+03:00",
+    "place": "Aleppo",
+    "rescued": "12",
+}
 SITE_ADMIN_POST = row(303, 303, 403, 403, 403, 403)
 
 
@@ -106,6 +126,22 @@ def fresh_token(world: World, _actor: str) -> dict[str, Any]:
                 select(accounts.ApiToken.id).order_by(accounts.ApiToken.id.desc())
             )
         }
+
+
+def fresh_link(world: World, _actor: str) -> dict[str, Any]:
+    """Rami's clip linked to the incident again, so each actor has a link to remove."""
+    with world.base.catalog.write() as session:
+        key = (world.ids["incident_id"], world.ids["sha"])
+        if session.get(IncidentAsset, key) is None:
+            session.add(
+                IncidentAsset(
+                    incident_id=key[0],
+                    asset_sha256=key[1],
+                    relation="rescue",
+                    added_by_id=world.ids["dina"],
+                )
+            )
+    return {}
 
 
 def selects_order(world: World) -> Any:
@@ -325,6 +361,130 @@ CASES = [
         row(303, 303, 303, 303, 403, 404),
         path=f"/p/film/a/{IN_FIELD}/send-original",
     ),
+    # The incident register.
+    Case("GET", "/p/{slug}/incidents", PROJECT_PAGE, path="/p/film/incidents"),
+    Case("POST", "/p/{slug}/incidents", RECORDER_POST, path="/p/film/incidents", data=INCIDENT),
+    Case("GET", "/p/{slug}/incidents.csv", PROJECT_PAGE, path="/p/film/incidents.csv"),
+    Case("GET", "/p/{slug}/incidents.geojson", PROJECT_PAGE, path="/p/film/incidents.geojson"),
+    Case("GET", "/p/{slug}/incidents.json", PROJECT_PAGE, path="/p/film/incidents.json"),
+    Case("GET", "/p/{slug}/incidents/{code}", PROJECT_PAGE, path="/p/film/incidents/{incident}"),
+    Case(
+        "POST",
+        "/p/{slug}/incidents/{code}",
+        RECORDER_POST,
+        path="/p/film/incidents/{incident}",
+        data=INCIDENT,
+    ),
+    Case(
+        "POST",
+        "/p/{slug}/incidents/{code}/footage",
+        RECORDER_POST,
+        path="/p/film/incidents/{incident}/footage",
+        data=lambda w: {"sha256": w.ids["sha"], "relation": "rescue"},
+    ),
+    Case(
+        "POST",
+        "/p/{slug}/incidents/{code}/footage/{sha256}/delete",
+        RECORDER_POST,
+        path="/p/film/incidents/{incident}/footage/{sha}/delete",
+        fresh=fresh_link,
+    ),
+    Case(
+        "POST",
+        "/p/{slug}/incidents/{code}/related",
+        RECORDER_POST,
+        path="/p/film/incidents/{incident}/related",
+        data=lambda w: {"other": w.ids["second"]},
+    ),
+    Case(
+        "POST",
+        "/p/{slug}/incidents/{code}/related/{other}/delete",
+        RECORDER_POST,
+        path="/p/film/incidents/{incident}/related/{second}/delete",
+    ),
+    Case(
+        "POST",
+        "/p/{slug}/incidents/{code}/suggestions/{sha256}",
+        RECORDER_POST,
+        path="/p/film/incidents/{incident}/suggestions/{sha}",
+        data={"decision": "accept", "relation": "aftermath"},
+    ),
+    Case(
+        "POST",
+        "/p/{slug}/incident-types",
+        row(303, 303, 403, 403, 403, 404),
+        path="/p/film/incident-types",
+        data=lambda w: {"name": f"type{next(w.counter)}", "label": "A type"},
+    ),
+    Case(
+        "POST",
+        "/p/{slug}/incident-types/{name}/retire",
+        row(303, 303, 403, 403, 403, 404),
+        path="/p/film/incident-types/fire/retire",
+    ),
+    Case("GET", "/api/p/{slug}/incidents", PROJECT_API, path="/api/p/film/incidents"),
+    Case(
+        "POST",
+        "/api/p/{slug}/incidents",
+        RECORDER_API | {"ada": 201, "dina": 201, "ivan": 201},
+        path="/api/p/film/incidents",
+        json=lambda w: {k: v for k, v in INCIDENT.items() if v},
+    ),
+    Case(
+        "GET",
+        "/api/p/{slug}/incidents/{code}",
+        PROJECT_API,
+        path="/api/p/film/incidents/{incident}",
+    ),
+    Case(
+        "PATCH",
+        "/api/p/{slug}/incidents/{code}",
+        RECORDER_API,
+        path="/api/p/film/incidents/{incident}",
+        json=lambda w: {"title": "Barrel bomb, second strike"},
+    ),
+    Case(
+        "POST",
+        "/api/p/{slug}/incidents/{code}/footage",
+        RECORDER_API,
+        path="/api/p/film/incidents/{incident}/footage",
+        json=lambda w: {"sha256": w.ids["sha"], "relation": "strike"},
+    ),
+    Case(
+        "DELETE",
+        "/api/p/{slug}/incidents/{code}/footage/{sha256}",
+        RECORDER_API,
+        path="/api/p/film/incidents/{incident}/footage/{sha}",
+        fresh=fresh_link,
+    ),
+    Case(
+        "POST",
+        "/api/p/{slug}/incidents/{code}/related",
+        RECORDER_API,
+        path="/api/p/film/incidents/{incident}/related",
+        json=lambda w: {"code": w.ids["second"]},
+    ),
+    Case(
+        "DELETE",
+        "/api/p/{slug}/incidents/{code}/related/{other}",
+        RECORDER_API,
+        path="/api/p/film/incidents/{incident}/related/{second}",
+    ),
+    Case(
+        "POST",
+        "/api/p/{slug}/incidents/{code}/suggestions/{sha256}",
+        RECORDER_API,
+        path="/api/p/film/incidents/{incident}/suggestions/{sha}",
+        json=lambda w: {"accept": True, "relation": "aftermath"},
+    ),
+    Case(
+        "GET",
+        "/p/{slug}/selects/timeline.{fmt}",
+        row(303, 200, 200, 200, 403, 404),
+        path="/p/film/selects/timeline.otio",
+    ),
+    Case("GET", "/p/{slug}/dashboard", PROJECT_PAGE, path="/p/film/dashboard"),
+    Case("GET", "/api/p/{slug}/dashboard", PROJECT_API, path="/api/p/film/dashboard"),
     # Another project's ids are as missing as missing ones, whoever asks.
     Case("GET", "", row(303, 404, 404, 404, 404, 404), path="/p/film/a/{foreign}"),
     Case("GET", "", row(303, 404, 404, 404, 404, 404), path="/p/other/a/{sha}"),
@@ -367,6 +527,18 @@ def setup_world(base: Base, footage: Footage) -> World:
         session.flush()
         session.add(AssignmentUser(assignment_id=assignment.id, user_id=users["karim"]))
         chosen = add_select(session, footage.others[0], users["dina"], 1)
+        incidents = [
+            Incident(
+                project_id=film.id,
+                code=code,
+                title="Strike",
+                type="airstrike",
+                started_at=datetime(2016, 4, 12, 11, 30, tzinfo=UTC),
+                created_by_id=users["dina"],
+            )
+            for code in ("ALP-2016-0412", "ALP-2016-0413")
+        ]
+        session.add_all(incidents)
         record_manifest(
             session,
             sha256=IN_FIELD,
@@ -383,6 +555,9 @@ def setup_world(base: Base, footage: Footage) -> World:
             note=note.id,
             assignment=assignment.id,
             select=chosen,
+            incident="ALP-2016-0412",
+            incident_id=incidents[0].id,
+            second="ALP-2016-0413",
             sha=footage.others[0],
             karim_sha=footage.karim[0],
             foreign=footage.foreign,
@@ -407,7 +582,7 @@ def test_each_role_gets_exactly_its_status_on_every_route(
         if case.route == "/login":
             data["username"] = actor if actor != "anonymous" else "nobody"
         kwargs: dict[str, Any] = {"headers": {"Accept": "text/html"}}
-        if case.method == "POST":
+        if case.method != "GET":
             if case.json is not None:
                 kwargs["content"] = json.dumps(case.json(world))
                 kwargs["headers"] = {

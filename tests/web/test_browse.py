@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from rushes.base import Base
-from rushes.catalog.models import Asset, User
+from rushes.catalog.models import Asset, Incident, IncidentAsset, Project, User
 from tests.web.conftest import Footage
 
 CARD = re.compile(r'<li class="card[^"]*" data-sha="([0-9a-f]{64})"')
@@ -70,6 +70,34 @@ def test_who_sees_what_and_paging(base: Base, footage: Footage, login) -> None: 
     assert rami[0]["crew"] == ["rami"] and rami[0]["status"] == "new"
     assert dina.get("/api/p/film/assets", params={"has_notes": "1"}).json()["assets"] == []
     assert dina.get("/api/p/film/assets", params={"selected": "1"}).json()["assets"] == []
+
+    # Footage of one incident: the strike's clip only, in the grid and in the API.
+    with base.catalog.write() as session:
+        film = session.scalar(select(Project).where(Project.slug == "film"))
+        dina_id = session.scalar(select(User.id).where(User.username == "dina"))
+        strike = Incident(
+            project_id=film.id,
+            code="ALP-2016-0412",
+            title="Strike",
+            type="airstrike",
+            started_at=datetime(2016, 4, 12, 11, tzinfo=UTC),
+            created_by_id=dina_id,
+        )
+        session.add(strike)
+        session.flush()
+        session.add(
+            IncidentAsset(
+                incident_id=strike.id,
+                asset_sha256=footage.others[0],
+                relation="rescue",
+                added_by_id=dina_id,
+            )
+        )
+    linked = dina.get("/p/film/", params={"incident": "ALP-2016-0412"})
+    assert cards(linked.text) == footage.others and "ALP-2016-0412 · Strike" in linked.text
+    api = dina.get("/api/p/film/assets", params={"incident": "ALP-2016-0412"}).json()
+    assert [a["sha256"] for a in api["assets"]] == footage.others
+    assert cards(karim.get("/p/film/", params={"incident": "ALP-2016-0412"}).text) == []
 
 
 def test_location_badges_copies_and_blur(base: Base, footage: Footage, login) -> None:  # noqa: ANN001

@@ -107,3 +107,30 @@ def relabel_clusters(session: Session, sha256: str) -> None:
         touched -= members
         label = min(members) if len(members) > 1 else None
         session.execute(update(Asset).where(Asset.sha256.in_(members)).values(cluster=label))
+
+
+def asset_record(asset: Asset) -> dict[str, Any]:
+    """An asset as plain data, with every arrival: for `rushes show` and evidence bags."""
+    return {
+        "sha256": asset.sha256,
+        "sha512": asset.sha512,
+        "size": asset.size,
+        "kind": asset.kind,
+        "captured_at": asset.captured_at.isoformat() if asset.captured_at else None,
+        "captured_offset": asset.captured_offset,
+        "probe_error": asset.probe_error,
+        "media": asset.media,
+        "arrivals": [
+            {
+                "project": a.project.slug,
+                "crew": a.crew,
+                "source": a.source,
+                "path": a.path,
+                "received_at": a.received_at.isoformat(),
+                "actor": a.actor,
+                "duplicate": a.duplicate,
+                "via": a.via,
+            }
+            for a in asset.arrivals
+        ],
+    }

@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from rushes import settings as settings_module
+from rushes.cli_common import err, out
 from rushes.errors import RushesError
 from rushes.field import notes as inbox
 from rushes.field.client import Client, Refused, Unreachable
@@ -26,9 +26,6 @@ from rushes.field.home import Home, Login
 from rushes.field.importer import Importer, candidates
 from rushes.field.pacing import TokenBucket, parse_rate
 from rushes.field.sync import Meter, Stopped, Sync, left, retry_failed
-
-out = Console(highlight=False, soft_wrap=True, emoji=False)
-err = Console(stderr=True, highlight=False, emoji=False)
 
 
 def _home() -> Home:

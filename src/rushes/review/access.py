@@ -43,12 +43,15 @@ class Can(StrEnum):
     DOWNLOAD = "download"  # fetch an original (a custody event)
     SEE_LOCATION = "see-location"  # GPS and device details
     MANAGE = "manage"  # members and roles
+    RECORD = "record"  # record incidents, their figures and footage
 
 
 GRANTS: dict[Role, frozenset[Can]] = {
     Role.ADMIN: frozenset(Can),
-    Role.DIRECTOR: frozenset({Can.SEE_ALL, Can.NOTE, Can.ASSIGN, Can.SELECT, Can.FLAG}),
-    Role.INVESTIGATOR: frozenset({Can.SEE_ALL, Can.NOTE, Can.FLAG, Can.DOWNLOAD, Can.SEE_LOCATION}),
+    Role.DIRECTOR: frozenset({Can.SEE_ALL, Can.NOTE, Can.ASSIGN, Can.SELECT, Can.FLAG, Can.RECORD}),
+    Role.INVESTIGATOR: frozenset(
+        {Can.SEE_ALL, Can.NOTE, Can.FLAG, Can.DOWNLOAD, Can.SEE_LOCATION, Can.RECORD}
+    ),
     Role.CREW: frozenset({Can.NOTE}),
 }
 

@@ -26,6 +26,8 @@ from rushes.catalog.models import (
     AssignmentAsset,
     Derivative,
     GraphicFlag,
+    Incident,
+    IncidentAsset,
     Note,
 )
 from rushes.catalog.models import Select as CircledTake
@@ -48,6 +50,7 @@ class Filters:
     day: date | None = None  # capture day, in UTC
     crew: str = ""
     assignment: int | None = None
+    incident: str = ""  # an incident's code: its linked footage
     has_notes: bool = False
     selected: bool = False
     collapse: bool = False  # one card per near-duplicate cluster, with a count
@@ -192,6 +195,15 @@ def _matching(viewer: Viewer, filters: Filters, asset: type[Asset]) -> list[Colu
                 AssignmentAsset.asset_sha256 == asset.sha256,
                 Assignment.id == AssignmentAsset.assignment_id,
                 Assignment.project_id == project_id,
+            )
+        )
+    if filters.incident:
+        conditions.append(
+            exists().where(
+                IncidentAsset.asset_sha256 == asset.sha256,
+                Incident.id == IncidentAsset.incident_id,
+                Incident.project_id == project_id,
+                Incident.code == filters.incident,
             )
         )
     if filters.has_notes:

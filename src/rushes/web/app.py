@@ -22,8 +22,11 @@ from rushes.web import (
     admin,
     assignments,
     browse,
+    dashboard,
     errors,
+    exports,
     field,
+    incidents,
     me,
     player,
     selects,
@@ -49,7 +52,8 @@ def create_app(base: Base, *, background: bool = False) -> FastAPI:
         title="rushes", version=__version__, docs_url=None, redoc_url=None, lifespan=lifespan
     )
     app.state.base = base
-    for module in (accounts, admin, status, browse, player, assignments, selects, me, field):
+    pages = (accounts, admin, status, browse, player, assignments, selects, me)
+    for module in (*pages, field, incidents, dashboard, exports):
         app.include_router(module.router)
     errors.install(app)
     app.mount("/files", create_upload_app(base))

@@ -13,6 +13,8 @@ from fastapi.responses import HTMLResponse
 from rushes.errors import InvalidInput
 from rushes.review import browse
 from rushes.review.assignments import list_assignments
+from rushes.review.incidents import Filters as IncidentFilters
+from rushes.review.incidents import list_incidents
 from rushes.web.auth import InProject, check_origin
 from rushes.web.dependencies import Reading, get_base, page
 
@@ -29,6 +31,7 @@ def filters_from(
     day: str = "",
     crew: Annotated[str, Query(max_length=200)] = "",
     assignment: str = "",
+    incident: Annotated[str, Query(max_length=40)] = "",
     has_notes: str = "",
     selected: str = "",
     collapse: str = "",
@@ -48,6 +51,7 @@ def filters_from(
         day=parsed_day,
         crew=crew.strip(),
         assignment=int(assignment) if assignment else None,
+        incident=incident.strip(),
         has_notes=_flag(has_notes),
         selected=_flag(selected),
         collapse=_flag(collapse),
@@ -68,6 +72,7 @@ def query_of(filters: browse.Filters, **extra: str) -> str:
         "day": filters.day.isoformat() if filters.day else "",
         "crew": filters.crew,
         "assignment": str(filters.assignment) if filters.assignment is not None else "",
+        "incident": filters.incident,
         "has_notes": "1" if filters.has_notes else "",
         "selected": "1" if filters.selected else "",
         "collapse": "1" if filters.collapse else "",
@@ -94,6 +99,7 @@ def grid(
         "first_url": f"?{query_of(filters)}",
         "next_url": f"?{query_of(filters, after=found.next)}" if found.next else None,
         "assignments": list_assignments(session, viewer),
+        "incidents": list_incidents(session, viewer.project.id, IncidentFilters()),
         "orders": browse.ORDERS,
     }
     return page(request, "browse.html", context)

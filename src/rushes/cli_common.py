@@ -1,0 +1,35 @@
+"""What every `rushes` command group shares: the two consoles and opening the base."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+from rich.console import Console
+from sqlalchemy.exc import DBAPIError
+
+from rushes.base import Base, open_base
+from rushes.errors import RushesError
+
+# No emoji codes and no highlighting: names from a card are printed exactly as they are.
+out = Console(highlight=False, soft_wrap=True, emoji=False)
+err = Console(stderr=True, highlight=False, emoji=False)
+
+
+@contextmanager
+def opened_base(create: bool = False) -> Iterator[Base]:
+    """Open the base, its errors (and any RushesError inside) as a one-line message; only
+    commands that take footage in (`ingest`, `serve`, `user add`) may create one."""
+    try:
+        base = open_base(create=create)
+    except DBAPIError as exc:
+        raise click.ClickException(f"cannot reach the catalog: {exc.orig}") from exc
+    except (RushesError, OSError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        yield base
+    except RushesError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        base.close()

@@ -1,0 +1,423 @@
+"""Evidence bags: originals, their records and custody, packed so anyone can check them offline.
+
+A bag is a BagIt bag (RFC 8493, made with bagit-python, SHA-256 and SHA-512 manifests):
+
+    data/originals/<sha256><ext>       the original bytes, copied from the vault untouched
+    data/assets/<sha256>.json          what the original is and every arrival of it
+    data/derivatives/<sha256>/...      proxy and poster, for viewing only: not evidence
+    data/custody/<sha256>.jsonl        the original's custody events, exactly as the log keeps them
+    data/custody/chain.jsonl           the chain from the bag's first event to the head (below)
+    data/incidents/<code>.json         the incident, its full history and its footage
+    data/notes/<sha256>.json           notes marked as evidence, with their replies
+    README.txt, verify_bag.py          for the lawyer: what this is and how to check it
+
+The custody log is one chain for the whole archive, so one original's events are not adjacent:
+between two of them sit other originals' events. To let a reader check the linkage offline
+without handing over other footage's records, chain.jsonl carries every event from the bag's
+first one to the head, in full for this bag's originals and as `{seq, prev_hash, hash}` only
+for the rest: the links can all be followed, nothing about other footage is told.
+
+Making the bag is itself a custody event (`exported`, one per original). It is appended once
+the bag is complete and names the SHA-256 of the bag's tagmanifest-sha256.txt, which covers
+every file; a bag cannot contain the event that describes it, so the bag records the chain
+head just before. bagit changes the process's working directory while it works: bags are made
+by the command line, never inside the server.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import bagit
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rushes import TOOL, custody
+from rushes.base import Base
+from rushes.catalog import Arrival, Asset, CustodyEvent, CustodyHead, Project
+from rushes.catalog.models import Derivative, Incident, Note
+from rushes.catalog.queries import asset_record, find_asset
+from rushes.custody import Verb, canonical_json
+from rushes.errors import CustodyError, InvalidInput, NotFoundError, VaultError
+from rushes.media.probe import strip_sensitive
+from rushes.review.incidents import as_record, history_of, linked_assets
+from rushes.review.notes import Thread, thread_json
+
+ALGORITHMS = ["sha256", "sha512"]
+DERIVATIVE_KINDS = ("proxy", "poster")
+INCIDENT_LOCATION = ("latitude", "longitude", "accuracy_m")
+VERIFIER = Path(__file__).with_name("bag_verifier.py")
+_EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,10}")
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Request:
+    """What to pack: an incident's footage or a list of assets, of one project."""
+
+    project: str
+    target: Path
+    actor: str
+    incident: str | None = None
+    assets: tuple[str, ...] = ()
+    no_location: bool = False  # for a bag that leaves the team: no GPS, no device
+
+
+@dataclass(frozen=True)
+class Made:
+    path: Path
+    originals: list[str]
+    oxum: str
+    head: tuple[int, str]
+    tag_manifest_sha256: str
+
+
+def make_evidence_bag(base: Base, request: Request) -> Made:
+    """Write the bag into TARGET.partial, record the export, then rename it to TARGET, so a
+    half-made bag never looks finished. Refuses a TARGET (or leftover .partial) that exists."""
+    target = request.target.absolute()
+    partial = target.with_name(target.name + ".partial")
+    for path in (target, partial):
+        if path.exists() or path.is_symlink():
+            raise InvalidInput(f"{path} already exists: a bag is never written over anything")
+    try:
+        partial.mkdir()
+    except OSError as exc:
+        raise InvalidInput(f"cannot make {partial}: {exc.strerror}") from exc
+    renamed = False
+    try:
+        with base.catalog.snapshot() as session:
+            project = _project(session, request.project)
+            incident = _incident(session, project, request.incident)
+            assets = _assets(session, project, request, incident)
+            head = session.get(CustodyHead, 1)
+            if head is None:
+                raise CustodyError("the custody chain head is missing: run `rushes verify`")
+            for asset in assets:
+                _write_asset(base, session, project, asset, partial, request.no_location)
+            _write_chain(session, {a.sha256 for a in assets}, partial / "custody")
+            if incident is not None:
+                _write_json(
+                    partial / "incidents" / f"{incident.code}.json",
+                    _incident_record(session, incident, request.no_location),
+                )
+            info = _bag_info(project, incident, len(assets), head, target, request.no_location)
+            head_link = (head.seq, head.hash)
+        bag = bagit.make_bag(str(partial), info, checksums=ALGORITHMS)
+        (partial / "README.txt").write_text(
+            _readme(info, incident, len(assets), request.no_location), encoding="utf-8"
+        )
+        shutil.copyfile(VERIFIER, partial / "verify_bag.py")
+        bag.save()  # the tag manifests now cover README.txt and verify_bag.py too
+        fingerprint = hashlib.sha256((partial / "tagmanifest-sha256.txt").read_bytes())
+        made = Made(
+            target,
+            [a.sha256 for a in assets],
+            bag.info["Payload-Oxum"],
+            head_link,
+            fingerprint.hexdigest(),
+        )
+        with base.catalog.write() as session:
+            for sha in made.originals:
+                custody.append(
+                    session,
+                    Verb.EXPORTED,
+                    actor=request.actor,
+                    asset=sha,
+                    details={
+                        "bag": target.name,
+                        "target": str(target),
+                        "payload_oxum": made.oxum,
+                        "incident": incident.code if incident else None,
+                        "tag_manifest_sha256": made.tag_manifest_sha256,
+                        "chain_head_seq": made.head[0],
+                        "location_removed": request.no_location,
+                    },
+                )
+            partial.rename(target)  # last: if anything before fails, nothing is renamed
+            renamed = True
+    except BaseException:
+        # No finished bag without its `exported` events: a failed commit removes it too.
+        shutil.rmtree(target if renamed else partial, ignore_errors=True)
+        raise
+    return made
+
+
+def _project(session: Session, slug: str) -> Project:
+    found = session.scalar(select(Project).where(Project.slug == slug))
+    if found is None:
+        raise NotFoundError(f"no project {slug!r}")
+    return found
+
+
+def _incident(session: Session, project: Project, code: str | None) -> Incident | None:
+    if code is None:
+        return None
+    found = session.scalar(
+        select(Incident).where(Incident.project_id == project.id, Incident.code == code)
+    )
+    if found is None:
+        raise NotFoundError(f"no incident {code!r} in project {project.slug!r}")
+    return found
+
+
+def _assets(
+    session: Session, project: Project, request: Request, incident: Incident | None
+) -> list[Asset]:
+    """The bag's originals: the incident's footage or the assets named, each once, each one
+    that arrived in this project and whose bytes are in the vault."""
+    if incident is not None:
+        shas = [row.asset_sha256 for row in linked_assets(session, incident, None)]
+        if not shas:
+            raise InvalidInput(f"incident {incident.code} has no footage linked: nothing to bag")
+    else:
+        shas = [find_asset(session, prefix).sha256 for prefix in request.assets]
+        if not shas:
+            raise InvalidInput("give --incident or at least one --assets SHA-256")
+    assets = []
+    for sha in dict.fromkeys(shas):
+        asset = session.get(Asset, sha)
+        arrived = session.scalar(
+            select(Arrival.id).where(Arrival.asset_sha256 == sha, Arrival.project_id == project.id)
+        )
+        if asset is None or arrived is None:
+            raise NotFoundError(f"asset {sha} is not in project {project.slug!r}")
+        if not asset.in_vault:
+            raise InvalidInput(f"asset {sha}: the original is still in the field, not in the vault")
+        assets.append(asset)
+    return assets
+
+
+def _write_json(path: Path, value: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
+    path.write_text(text + "\n", encoding="utf-8")
+
+
+def _write_asset(
+    base: Base, session: Session, project: Project, asset: Asset, root: Path, no_location: bool
+) -> None:
+    sha = asset.sha256
+    name = sha + _extension(asset)
+    _copy_original(base, sha, root / "originals" / name)
+    derivatives = _copy_derivatives(base, session, sha, root / "derivatives" / sha)
+    media = strip_sensitive(asset.media) if no_location and asset.media else asset.media
+    _write_json(
+        root / "assets" / f"{sha}.json",
+        {
+            **asset_record(asset),
+            "media": media,
+            "original": f"data/originals/{name}",
+            "location_and_device_removed": no_location,
+            "derivatives": derivatives,
+        },
+    )
+    path = root / "custody" / f"{sha}.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="\n") as out:
+        custody.export_jsonl(session, out, sha)
+    _write_json(root / "notes" / f"{sha}.json", _evidence_notes(session, project, sha))
+
+
+def _extension(asset: Asset) -> str:
+    """The original's extension from its first arrival, so a player knows what it is."""
+    for arrival in asset.arrivals:
+        suffix = Path(arrival.path).suffix
+        if _EXTENSION.fullmatch(suffix):
+            return suffix
+    return ""
+
+
+def _copy_original(base: Base, sha: str, path: Path) -> None:
+    """A byte-exact copy (never a link: the bag may be edited by whoever receives it), checked
+    against its name as it is written, so a rotten vault copy never leaves as evidence."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    with base.vault.open(sha) as source, path.open("xb") as out:
+        while chunk := source.read(_CHUNK):
+            digest.update(chunk)
+            out.write(chunk)
+    if digest.hexdigest() != sha:
+        raise VaultError(
+            f"the vault copy of {sha} no longer matches its hash: run `rushes verify`; "
+            "no bag was made"
+        )
+
+
+def _copy_derivatives(base: Base, session: Session, sha: str, folder: Path) -> list[dict[str, Any]]:
+    rows = session.scalars(
+        select(Derivative)
+        .where(Derivative.asset_sha256 == sha, Derivative.kind.in_(DERIVATIVE_KINDS))
+        .order_by(Derivative.name)
+    )
+    copied = []
+    for row in rows:
+        source = base.derivatives.path(sha, row.name)
+        if not source.is_file():
+            continue  # disposable: a missing one is rebuilt by the pipeline, not needed here
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, folder / row.name)
+        copied.append(
+            {
+                "file": f"data/derivatives/{sha}/{row.name}",
+                "kind": row.kind,
+                "media_type": row.media_type,
+                "size": row.size,
+            }
+        )
+    return copied
+
+
+def _write_chain(session: Session, shas: set[str], folder: Path) -> None:
+    """Every event from the bag's first to the head: in full for this bag's originals, as its
+    links only for the rest (see the module's docstring)."""
+    first = session.scalar(
+        select(CustodyEvent.seq).where(CustodyEvent.asset_sha256.in_(shas)).order_by("seq")
+    )
+    query = select(CustodyEvent).where(CustodyEvent.seq >= (first or 0)).order_by("seq")
+    with (folder / "chain.jsonl").open("w", encoding="utf-8", newline="\n") as out:
+        for event in session.scalars(query.execution_options(yield_per=1000)):
+            record: dict[str, Any]
+            if event.asset_sha256 in shas:
+                record = custody.as_record(event)
+            else:
+                record = {"seq": event.seq, "prev_hash": event.prev_hash, "hash": event.hash}
+            out.write(canonical_json(record) + "\n")
+
+
+def _evidence_notes(session: Session, project: Project, sha: str) -> list[dict[str, Any]]:
+    notes = session.scalars(
+        select(Note)
+        .where(
+            Note.project_id == project.id,
+            Note.asset_sha256 == sha,
+            Note.category == "evidence",
+            Note.parent_id.is_(None),
+        )
+        .order_by(Note.created_at, Note.id)
+    ).all()
+    threads = []
+    for note in notes:
+        replies = session.scalars(
+            select(Note).where(Note.parent_id == note.id).order_by(Note.created_at, Note.id)
+        ).all()
+        threads.append(thread_json(Thread(note, list(replies))))
+    return threads
+
+
+def _incident_record(session: Session, incident: Incident, no_location: bool) -> dict[str, Any]:
+    record = as_record(session, incident, None)
+    record["history"] = [
+        {"at": c.at.isoformat(), "user": c.user, "field": c.field, "old": c.old, "new": c.new}
+        for c in history_of(session, incident, None)
+        if not (no_location and c.field in INCIDENT_LOCATION)
+    ]
+    record["created_at"] = incident.created_at.isoformat()
+    record["updated_at"] = incident.updated_at.isoformat()
+    if no_location:
+        for name in INCIDENT_LOCATION:
+            record.pop(name, None)
+        record["location_removed"] = True
+    return record
+
+
+def _bag_info(
+    project: Project,
+    incident: Incident | None,
+    count: int,
+    head: CustodyHead,
+    target: Path,
+    no_location: bool,
+) -> dict[str, str]:
+    subject = (
+        f"incident {incident.code}: {incident.title}" if incident else "footage chosen by hash"
+    )
+    return {
+        "Source-Organization": project.name or project.slug,
+        "Bagging-Date": datetime.now(UTC).date().isoformat(),
+        "External-Description": (
+            f"Evidence bag of project {project.slug}, {subject}: {count} original(s) with their "
+            "records and chain of custody. Read README.txt; check with python3 verify_bag.py ."
+        ),
+        "External-Identifier": target.name,
+        "Bag-Software-Agent": f"{TOOL} with bagit.py {bagit.VERSION}",
+        "Custody-Chain-Head": f"{head.seq} {head.hash}",
+        "Location-And-Device-Metadata": "removed" if no_location else "included",
+    }
+
+
+def _readme(info: dict[str, str], incident: Incident | None, count: int, no_location: bool) -> str:
+    seq, digest = info["Custody-Chain-Head"].split()
+    subject = (
+        f"the footage of incident {incident.code} ({incident.title})"
+        if incident
+        else "footage chosen one by one"
+    )
+    location = (
+        "The records in this bag leave out where each clip was filmed and on which device "
+        "(GPS position, camera make and model), and the incident's coordinates. The original "
+        "files themselves are untouched, so any such tags the camera wrote INSIDE them are "
+        "still there: open them only where that is acceptable."
+        if no_location
+        else "The records in this bag include where each clip was filmed (GPS) and on which "
+        "device, when the camera recorded them. Treat the bag as sensitive."
+    )
+    return f"""EVIDENCE BAG
+============
+
+From: {info["Source-Organization"]}
+Made: {info["Bagging-Date"]} by {info["Bag-Software-Agent"]}
+What: {subject}, {count} original file(s).
+
+WHAT IS INSIDE
+- data/originals/: the original files exactly as they reached the archive, byte for byte.
+  Each is named by its SHA-256 hash, a 64-character fingerprint of its contents: change one
+  byte and the fingerprint changes completely.
+- data/assets/: one record per original: its hashes, size, what the file contains, and every
+  time it reached the archive (from which card or upload, which crew, original file name, when).
+- data/custody/: the chain of custody (see below).
+- data/incidents/: the incident record, with every change ever made to it, who made it and
+  when. (Only when the bag was made for an incident.)
+- data/notes/: notes the team marked as evidence on each original, with replies.
+- data/derivatives/: small viewing copies (proxy videos, poster frames) made FROM the
+  originals for convenience. They are NOT evidence: rely only on data/originals/.
+- manifest-*.txt, tagmanifest-*.txt, bagit.txt, bag-info.txt: the BagIt packaging (a
+  Library of Congress standard, RFC 8493): the SHA-256 and SHA-512 of every file.
+
+{location}
+
+HOW TO CHECK IT (offline, on any computer with Python 3)
+Open a terminal in this folder and run:
+
+    python3 verify_bag.py .
+
+It needs no internet and nothing else installed. It re-computes the fingerprint of every file
+and every custody event and ends with either "VERIFIED: ..." or a list of "FAILED: ..." lines
+naming each file that is missing, added or changed. verify_bag.py is a short, readable program:
+anyone can read what it checks. The standard tool `bagit.py --validate .` checks the packaging
+as well.
+
+WHAT A CHAIN OF CUSTODY IS
+Every time the archive touched an original (received it, checked it, exported it) it wrote an
+event: when, who, with which tool, what happened. Each event carries the fingerprint of the one
+before it, so the events form a chain: editing, removing or reordering any event breaks every
+link after it. data/custody/<sha256>.jsonl holds each original's events in full.
+data/custody/chain.jsonl holds the whole chain from this bag's first event to the last one
+before the bag was made (event {seq}, fingerprint {digest}); events about other footage appear
+there only as their links (number and fingerprints), which shows nothing about that footage
+but lets the chain be followed without a gap.
+
+Making this bag was itself recorded in the archive's chain, as one "exported" event per
+original written just after event {seq}. Those events name this bag and the SHA-256 of its
+tagmanifest-sha256.txt (printed by verify_bag.py), so the archive can show that it made
+exactly this bag. They cannot be inside the bag they describe. To be sure the chain was not
+rewritten as a whole, compare event {seq} and its fingerprint with a copy of the chain head
+kept outside the archive (a signed message or printed report), or with the archive's own log.
+"""

@@ -1,0 +1,116 @@
+"""Incidents as CSV (spreadsheets, and back in with `rushes incidents import`), GeoJSON (RFC 7946,
+for any GIS tool) and JSON. Each record carries its figures and its clips' SHA-256s, so a
+figure quoted from an export can be traced to the footage that shows it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator, Sequence
+from typing import Any, TextIO
+
+from rushes.errors import InvalidInput
+from rushes.review.incidents import FIGURES
+
+FORMATS = {"csv": "text/csv", "geojson": "application/geo+json", "json": "application/json"}
+COLUMNS = (
+    "code",
+    "title",
+    "type",
+    "started_at",
+    "ended_at",
+    "place",
+    "latitude",
+    "longitude",
+    "accuracy_m",
+    *FIGURES,
+    "verification",
+    "verified_by",
+    "verified_at",
+    "description",
+    "related",  # codes, space-separated
+    "assets",  # sha256:relation, space-separated
+)
+REQUIRED = ("title", "type", "started_at")
+EXPORT_ONLY = ("verified_by", "verified_at")  # set by whoever verifies in this base
+
+
+def write_csv(records: Sequence[dict[str, Any]], out: TextIO) -> None:
+    writer = csv.DictWriter(out, COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    for record in records:
+        row = {name: "" if record[name] is None else record[name] for name in COLUMNS[:-2]}
+        row["related"] = " ".join(record["related"])
+        row["assets"] = " ".join(f"{a['sha256']}:{a['relation']}" for a in record["assets"])
+        writer.writerow(row)
+
+
+def feature_collection(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """RFC 7946: positions are [longitude, latitude]; an incident with no place has no geometry."""
+    features = []
+    for record in records:
+        properties = {k: v for k, v in record.items() if k not in ("latitude", "longitude")}
+        located = record["latitude"] is not None and record["longitude"] is not None
+        geometry = (
+            {"type": "Point", "coordinates": [record["longitude"], record["latitude"]]}
+            if located
+            else None
+        )
+        features.append(
+            {
+                "type": "Feature",
+                "id": record["code"],
+                "geometry": geometry,
+                "properties": properties,
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
+def write(records: Sequence[dict[str, Any]], fmt: str, out: TextIO, project: str) -> None:
+    """Write the records in one of FORMATS."""
+    if fmt == "csv":
+        write_csv(records, out)
+    elif fmt == "geojson":
+        json.dump(feature_collection(records), out, ensure_ascii=False, indent=1)
+    elif fmt == "json":
+        json.dump(
+            {"project": project, "incidents": list(records)}, out, ensure_ascii=False, indent=1
+        )
+    else:
+        raise InvalidInput(f"format: one of {', '.join(FORMATS)}")
+
+
+def read_csv(stream: TextIO) -> Iterator[tuple[int, dict[str, str] | str]]:
+    """(line number, row) for each record of a CSV in the export's columns; for a row that
+    cannot be read, (line number, reason).
+
+    The line is where the record starts, as a spreadsheet shows it (quoted fields may span
+    lines). Export-only columns are dropped; a missing or unknown column stops the file."""
+    reader = csv.DictReader(stream)
+    try:
+        header = reader.fieldnames or []
+    except csv.Error as exc:
+        raise InvalidInput(f"line 1: not a CSV header ({exc})") from None
+    unknown = [name for name in header if name not in COLUMNS]
+    missing = [name for name in REQUIRED if name not in header]
+    if unknown or missing:
+        problems = [f"unknown column(s) {', '.join(unknown)}"] if unknown else []
+        problems += [f"missing column(s) {', '.join(missing)}"] if missing else []
+        raise InvalidInput(f"line 1: {'; '.join(problems)} (columns: {','.join(COLUMNS)})")
+    start = reader.line_num + 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise InvalidInput(
+                f"line {start}: unreadable CSV ({exc}); nothing after it read"
+            ) from None
+        if None in row:
+            yield start, f"{len(row[None])} more cell(s) than the header has columns"
+        else:
+            yield start, {k: v for k, v in row.items() if k not in EXPORT_ONLY}
+        start = reader.line_num + 1

@@ -1,0 +1,45 @@
+"""Downloads that carry the project's work out of the base: the selects as a timeline for the
+edit suite (OTIO, CMX 3600 EDL, FCP7 XML, Resolve's marker EDL)."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from rushes.errors import AccessDenied
+from rushes.exports import timeline
+from rushes.review.access import Can
+from rushes.web.auth import InProject, check_origin
+from rushes.web.dependencies import Reading, get_base
+
+router = APIRouter(dependencies=[Depends(check_origin)])
+WARNING_HEADER = "X-Rushes-Warning"
+
+
+@router.get("/p/{slug}/selects/timeline.{fmt}")
+def selects_timeline(fmt: str, request: Request, viewer: InProject, session: Reading) -> Response:
+    """Every select is in the file, so only roles that see all the project's footage get it.
+
+    Selects whose original is not in the vault yet come on their proxy; the header names them
+    (hashes only: a header carries no file names safely)."""
+    if not viewer.can(Can.SEE_ALL):
+        raise AccessDenied(f"a {viewer.role} may not export the whole project's selects")
+    chosen = timeline.format_of(fmt)
+    cut = timeline.selects_timeline(session, get_base(request).vault, viewer.project)
+    name = f"{viewer.project.slug}-selects.{fmt}"
+    headers = {
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
+        "Cache-Control": "private, no-store",
+    }
+    if cut.missing:
+        headers[WARNING_HEADER] = (
+            f"{len(cut.missing)} select(s) on the proxy, original not in the vault yet: "
+            + ", ".join(m.sha256[:12] for m in cut.missing)
+        )
+    return Response(
+        chosen.write(cut.timeline).encode("utf-8"),
+        media_type=f"{chosen.media_type}; charset=utf-8",
+        headers=headers,
+    )
