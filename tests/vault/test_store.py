@@ -205,3 +205,104 @@ def test_unreadable_original_is_a_named_fixity_failure(tmp_path: Path) -> None:
     path.mkdir()  # a folder where the file was: open succeeds, reading fails with EISDIR
     result = vault.check(stored.sha256, stored.size, stored.sha512)
     assert not result.ok and result.problem.startswith("unreadable")
+
+
+def finished_upload(tmp_path: Path, data: bytes) -> Path:
+    folder = tmp_path / "uploads" / "u1"
+    folder.mkdir(parents=True)
+    (folder / "data").write_bytes(data)
+    return folder / "data"
+
+
+def test_adopting_a_file_links_it_read_only_and_byte_exact(tmp_path: Path) -> None:
+    data = os.urandom(2 * CHUNK + 777)
+    source = finished_upload(tmp_path, data)
+    vault = open_local(tmp_path / "vault")
+    stored = vault.adopt(source)
+    assert stored.created and stored.size == len(data)
+    assert stored.sha256 == hashlib.sha256(data).hexdigest()
+    assert stored.sha512 == hashlib.sha512(data).hexdigest()
+    path = vault.local_path(stored.sha256)
+    assert path.stat().st_ino == source.stat().st_ino  # linked, not copied
+    assert source.stat().st_mode & 0o777 == 0o444  # the upload's name sees a read-only file
+    assert stored_bytes(vault, stored.sha256) == data
+    assert staging_files(tmp_path / "vault") == []
+    assert vault.check(stored.sha256, len(data), stored.sha512).ok
+
+
+def test_adopting_bytes_already_stored_keeps_the_first_copy(tmp_path: Path) -> None:
+    vault = open_local(tmp_path / "vault")
+    first = vault.put_stream(io.BytesIO(b"sent twice"))
+    source = finished_upload(tmp_path, b"sent twice")
+    again = vault.adopt(source)
+    assert not again.created and again.sha256 == first.sha256
+    assert vault.local_path(first.sha256).stat().st_ino != source.stat().st_ino
+    assert staging_files(tmp_path / "vault") == []
+
+
+def test_adopting_repairs_a_damaged_original(tmp_path: Path) -> None:
+    vault = open_local(tmp_path / "vault")
+    data = os.urandom(50_000)
+    stored = vault.put_stream(io.BytesIO(data))
+    path = vault.local_path(stored.sha256)
+    path.chmod(0o644)
+    path.write_bytes(b"not the original")
+    again = vault.adopt(finished_upload(tmp_path, data))
+    assert again.repair == "stored copy no longer matched its hash"
+    assert stored_bytes(vault, stored.sha256) == data
+    (kept,) = (tmp_path / "vault" / "quarantine").iterdir()
+    assert kept.read_bytes() == b"not the original"
+
+
+def test_a_vetoed_adoption_keeps_nothing_and_leaves_the_file_alone(tmp_path: Path) -> None:
+    data = os.urandom(100_000)
+    source = finished_upload(tmp_path, data)
+    mode = source.stat().st_mode
+    vault = open_local(tmp_path / "vault")
+
+    def declared(_size: int, sha256: str) -> None:
+        if sha256 != "0" * 64:
+            raise ValueError(f"hashes to {sha256}, not the declared one")
+
+    with pytest.raises(ValueError, match="not the declared one"):
+        vault.adopt(source, before_commit=declared)
+    assert list(vault.hashes()) == []
+    assert staging_files(tmp_path / "vault") == []
+    assert source.read_bytes() == data and source.stat().st_mode == mode
+    assert source.stat().st_nlink == 1
+
+
+def test_an_abandoned_adoption_sweeps_only_the_vault_s_name(tmp_path: Path) -> None:
+    """A process killed mid-adoption leaves a `.part` link; the sweep drops it, not the file."""
+    source = finished_upload(tmp_path, b"uploaded")
+    backend = LocalBackend(tmp_path / "vault")
+    live = backend.stage_file(source)
+    assert live is not None
+    LocalBackend(tmp_path / "vault")  # the adopter is alive: its link stays
+    assert live.path.exists()
+    live.close()  # the adopter dies: its lock goes with it
+    LocalBackend(tmp_path / "vault")
+    assert not live.path.exists()
+    assert source.read_bytes() == b"uploaded" and source.stat().st_nlink == 1
+
+
+def test_adopting_from_another_filesystem_copies(tmp_path: Path) -> None:
+    """Uploads on a tmpfs, the vault on tmp_path's disk: no hard link is possible (EXDEV)."""
+    if os.geteuid() != 0:
+        pytest.fail("this test mounts a tmpfs and must run as root (as CI does)")
+    other = tmp_path / "other"
+    other.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(other)], check=True)
+    try:
+        data = os.urandom(CHUNK + 99)
+        source = finished_upload(other, data)
+        vault = open_local(tmp_path / "vault")
+        assert source.stat().st_dev != (tmp_path / "vault").stat().st_dev
+        stored = vault.adopt(source)
+        assert stored.created and stored.sha256 == hashlib.sha256(data).hexdigest()
+        path = vault.local_path(stored.sha256)
+        assert stored_bytes(vault, stored.sha256) == data
+        assert path.stat().st_mode & 0o777 == 0o444
+        assert staging_files(tmp_path / "vault") == []
+    finally:
+        subprocess.run(["umount", str(other)], check=True)

@@ -3,8 +3,10 @@
 Runs under the upload's lease once its last byte is fsynced. Every step may run twice with the
 same result: the vault is content-addressed, the arrival is looked up before it is recorded (in
 the same transaction), the proxy is renamed into place. So a base killed halfway finishes the
-job on the next HEAD, PATCH or start. Bytes that do not hash to the SHA-256 the crew declared
-never enter the vault: the whole copy is vetoed before it is committed.
+job on the next HEAD, PATCH or start. An original's `data` file is not copied: the vault adopts
+it (hashes it once, hard-links it into place) and `conclude` then drops the upload's name for it,
+so the upload code never writes the vault's original. Bytes that do not hash to the SHA-256 the
+crew declared never enter the vault: the adoption is vetoed before it is committed.
 """
 
 from __future__ import annotations
@@ -47,8 +49,7 @@ def _original(base: Base, upload: Upload) -> str:
     def declared(_size: int, sha256: str) -> None:
         _check(info, sha256)
 
-    with open(upload.data, "rb", buffering=0) as source:
-        stored = base.vault.put_stream(source, before_commit=declared)
+    stored = base.vault.adopt(upload.data, before_commit=declared)
     raw_path = info.filename.encode("utf-8")
     with base.catalog.write() as session:
         if _recorded(session, info, raw_path):

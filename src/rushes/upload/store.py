@@ -5,7 +5,9 @@
     lock          flock'd by whoever writes to `data` (one writer, across processes)
     claim         replaced by each HEAD; a writer stops when its inode changes
     chunk         a checksummed chunk waiting to be verified before it joins `data`
-    outcome.json  written once the finished upload went into the vault (or was rejected)
+    outcome.json  written once the finished upload went into the vault (or was rejected); an
+                  original's `data` is then the vault's own file (hard-linked), so its name
+                  here is dropped at once and never written through
 
 The offset is never stored anywhere else, so it cannot disagree with the bytes. `data` is
 fsynced before any offset is acknowledged; a writer killed mid-request leaves its bytes in
@@ -148,7 +150,8 @@ class Upload:
         return size
 
     def conclude(self, outcome: Outcome) -> None:
-        """Record the outcome (under the lease); the bytes are in the vault or unwanted now."""
+        """Record the outcome (under the lease); the bytes are in the vault (perhaps as this
+        very `data` file, adopted) or unwanted now, so the upload lets go of them."""
         _write_json(self.folder / "outcome.json", asdict(outcome))
         self.data.unlink(missing_ok=True)
         self.chunk.unlink(missing_ok=True)

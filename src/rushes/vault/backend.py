@@ -22,6 +22,12 @@ class Backend(Protocol):
     def stage(self) -> Staging:
         """Open a new staging area for one incoming original."""
 
+    def stage_file(self, source: Path) -> Staging | None:
+        """Stage a finished file without copying it (a hard link on the same filesystem), or
+        None when this backend cannot, and the caller copies the file into `stage()` instead.
+        Once committed, the file is the stored original: read-only, never to be written again.
+        """
+
     def commit(self, staging: Staging, sha256: str) -> tuple[bool, str]:
         """Make the staged bytes durable under `sha256`. Returns (created, repair): created is
         False if that hash was stored already; repair says what was wrong with a stored copy

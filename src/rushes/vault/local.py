@@ -3,8 +3,10 @@
 Durability order: write the temp file, fsync it, hard-link it to its final name (link fails
 rather than overwrites, so a second writer of the same bytes cannot replace the first), fsync
 the directory, then drop the temp name. A crash at any point leaves either no original or a
-complete one. Each temp file is held under an exclusive flock by its writer, so a later process
-can tell an abandoned temp file (lock free) from one being written (lock held) and clean up.
+complete one. A finished file on the same filesystem (an upload) is staged by hard-linking it
+into `tmp/` instead of copying it, then committed the same way. Each temp file is held under
+an exclusive flock by its writer, so a later process can tell an abandoned temp file (lock
+free) from one being written (lock held) and clean up (removing only the temp name).
 """
 
 from __future__ import annotations
@@ -28,19 +30,42 @@ _HEX = frozenset("0123456789abcdef")
 
 _INIT_GRACE_S = 60
 _SYNC_EVERY = 64 << 20  # flush as we go: the disk works while the hashes run, not after
+_CANNOT_LINK = frozenset({errno.EXDEV, errno.EMLINK, errno.EPERM, errno.EOPNOTSUPP})
 
 
 class LocalStaging:
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, fd: int, path: Path) -> None:
+        self.fd, self.path = fd, path
+        self.unsynced = 0
+
+    @classmethod
+    def create(cls, tmp: Path) -> LocalStaging:
         # Locked under a name the sweeper ignores, then renamed: a `.part` file is always locked
         # while its writer lives.
         name = uuid.uuid4().hex
         fresh = tmp / f"{name}.init"
-        self.fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
-        self.path = tmp / f"{name}.part"
-        os.rename(fresh, self.path)
-        self.unsynced = 0
+        fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        path = tmp / f"{name}.part"
+        os.rename(fresh, path)
+        return cls(fd, path)
+
+    @classmethod
+    def link(cls, tmp: Path, source: Path) -> LocalStaging | None:
+        """Stage a finished file under a second name instead of copying it; None if it cannot
+        be hard-linked from here (another filesystem). The file is locked before its `.part`
+        name exists, so the sweeper only ever removes that name, never the caller's."""
+        fd = os.open(source, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            path = tmp / f"{uuid.uuid4().hex}.part"
+            os.link(source, path)
+        except OSError as exc:
+            os.close(fd)
+            if exc.errno in _CANNOT_LINK:
+                return None
+            raise
+        return cls(fd, path)
 
     def write(self, data: bytes) -> None:
         view = memoryview(data)
@@ -109,15 +134,21 @@ class LocalBackend:
 
     def stage(self) -> LocalStaging:
         try:
-            return LocalStaging(self.tmp)
+            return LocalStaging.create(self.tmp)
         except OSError as exc:
             raise VaultError(f"cannot write in the vault at {self.tmp}: {exc.strerror}") from exc
+
+    def stage_file(self, source: Path) -> LocalStaging | None:
+        try:
+            return LocalStaging.link(self.tmp, source)
+        except OSError as exc:
+            raise VaultError(f"cannot link {source} into the vault: {exc.strerror}") from exc
 
     def commit(self, staging: LocalStaging, sha256: str) -> tuple[bool, str]:  # type: ignore[override]
         target = self.path(sha256)
         try:
-            os.fsync(staging.fd)
             os.fchmod(staging.fd, 0o444)
+            os.fsync(staging.fd)
             self._make_dirs(target.parent)
             try:
                 os.link(staging.path, target)

@@ -2,7 +2,9 @@
 
 `put_file` reads the source once, hashing SHA-256 and SHA-512 and writing the staging copy in
 the same pass, and refuses a source that changed while it was read (a card still being copied,
-a file being appended to), so the stored bytes are exactly the bytes the hash names.
+a file being appended to), so the stored bytes are exactly the bytes the hash names. `adopt`
+does the same for a finished file the vault may take over (an upload), but links it rather
+than copying it when it lies on the vault's filesystem: the bytes are read once, to hash them.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from rushes.errors import SourceChangedError, VaultError, os_reason
-from rushes.vault.backend import Backend
+from rushes.vault.backend import Backend, Staging
 from rushes.vault.pump import pump
 
 
@@ -52,10 +54,51 @@ class Vault:
         """Store everything `stream` yields. `before_commit(size, sha256)` may veto by raising
         (a source that changed, bytes that are not what their sender declared), in which case
         nothing is kept."""
-        staging = self.backend.stage()
+        return self._keep(stream, None, before_commit)
+
+    def put_file(self, path: Path) -> tuple[Stored, SourceStat]:
+        """Store one source file, refusing it if it changed or vanished while it was read."""
+        return self._take(path, adopt=False, before_commit=None)
+
+    def adopt(self, path: Path, before_commit: Callable[[int, str], None] | None = None) -> Stored:
+        """Store a finished file by taking it over rather than copying it: hashed once, then
+        hard-linked into place (copied if the backend cannot link it). Once this returns the
+        file is the stored original, read-only: the caller drops its own name for it and never
+        writes it again, and nobody may write it meanwhile (a change is refused all the same).
+        A veto by `before_commit` keeps nothing and leaves the file as it was."""
+        return self._take(path, adopt=True, before_commit=before_commit)[0]
+
+    def _take(
+        self, path: Path, adopt: bool, before_commit: Callable[[int, str], None] | None
+    ) -> tuple[Stored, SourceStat]:
+        fd = _open_regular(path)
+        with os.fdopen(fd, "rb", buffering=0) as source:
+            before = os.fstat(fd)
+
+            def unchanged(size: int, sha256: str) -> None:
+                _refuse_changes(path, fd, before, size)
+                if before_commit:
+                    before_commit(size, sha256)
+
+            linked = self.backend.stage_file(path) if adopt else None
+            stored = self._keep(source, linked, unchanged)
+        return stored, SourceStat(before.st_size, before.st_mtime_ns)
+
+    def _keep(
+        self,
+        stream: BinaryIO,
+        linked: Staging | None,
+        before_commit: Callable[[int, str], None] | None,
+    ) -> Stored:
+        """Hash `stream` (copying it into a new staging area unless `linked` already holds its
+        bytes), let `before_commit` veto, then commit."""
+        staging = linked or self.backend.stage()
         h256, h512 = hashlib.sha256(), hashlib.sha512()
+        sinks = [h256.update, h512.update]
+        if linked is None:
+            sinks.append(staging.write)
         try:
-            size = pump(stream.read, [h256.update, h512.update, staging.write])
+            size = pump(stream.read, sinks)
             sha256 = h256.hexdigest()
             if before_commit:
                 before_commit(size, sha256)
@@ -64,32 +107,6 @@ class Vault:
             raise
         created, repair = self.backend.commit(staging, sha256)
         return Stored(sha256, h512.hexdigest(), size, created, repair)
-
-    def put_file(self, path: Path) -> tuple[Stored, SourceStat]:
-        """Store one source file, refusing it if it changed or vanished while it was read."""
-        fd = _open_regular(path)
-        with os.fdopen(fd, "rb", buffering=0) as source:
-            before = os.fstat(fd)
-
-            def unchanged(size: int, _sha256: str) -> None:
-                after = os.fstat(fd)
-                if _changed(before, after) or size != after.st_size:
-                    raise SourceChangedError(
-                        f"{display_path(path)} changed while it was read ({before.st_size} bytes "
-                        f"before, {after.st_size} after); run ingest again once the copy has "
-                        "finished"
-                    )
-                try:
-                    now = os.stat(path)
-                except FileNotFoundError as exc:
-                    raise SourceChangedError(
-                        f"{display_path(path)} vanished while it was read"
-                    ) from exc
-                if (now.st_dev, now.st_ino) != (after.st_dev, after.st_ino):
-                    raise SourceChangedError(f"{display_path(path)} was replaced while it was read")
-
-            stored = self.put_stream(source, before_commit=unchanged)
-        return stored, SourceStat(before.st_size, before.st_mtime_ns)
 
     def check(self, sha256: str, expected_size: int | None, sha512: str | None) -> Fixity:
         """Re-hash a stored original and compare it with its name and its recorded digests."""
@@ -135,6 +152,23 @@ def _open_regular(path: Path) -> int:
         raise VaultError(f"{display_path(path)} is not a regular file")
     os.set_blocking(fd, True)
     return fd
+
+
+def _refuse_changes(path: Path, fd: int, before: os.stat_result, size: int) -> None:
+    """Raise if the file open as `fd` changed while `size` bytes of it were read, or if `path`
+    no longer names it, so the stored bytes are exactly the bytes the hash names."""
+    after = os.fstat(fd)
+    if _changed(before, after) or size != after.st_size:
+        raise SourceChangedError(
+            f"{display_path(path)} changed while it was read ({before.st_size} bytes "
+            f"before, {after.st_size} after); run ingest again once the copy has finished"
+        )
+    try:
+        now = os.stat(path)
+    except FileNotFoundError as exc:
+        raise SourceChangedError(f"{display_path(path)} vanished while it was read") from exc
+    if (now.st_dev, now.st_ino) != (after.st_dev, after.st_ino):
+        raise SourceChangedError(f"{display_path(path)} was replaced while it was read")
 
 
 def _changed(before: os.stat_result, after: os.stat_result) -> bool:
