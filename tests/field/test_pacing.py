@@ -92,8 +92,10 @@ def test_token_bucket_holds_the_rate_over_a_real_connection(server: str) -> None
         offset = client.patch(f"{server}/files/x", offset, chunk, sent=sent.append)
     elapsed = time.monotonic() - started
     client.close()
-    # 144 KiB at 48 KiB/s: 3 s, less the quarter-second burst the bucket starts with.
-    assert 2.6 <= elapsed <= 4.5, elapsed
+    # 144 KiB at 48 KiB/s: 3 s, less the quarter-second burst the bucket starts with. Only
+    # the floor is the limiter's doing; the ceiling just says it did not stall (a busy machine
+    # may add seconds).
+    assert 2.6 <= elapsed <= 15, elapsed
     assert offset == len(data) and sum(sent) == len(data)
     assert b"".join(body for _, _, body in Recorder.received) == data
     path, headers, body = Recorder.received[0]

@@ -54,7 +54,8 @@ def test_head_takes_the_upload_back_from_a_hung_patch(crews: Crews, base: Base) 
         assert busy.status_code == 423  # never two writers
         started = time.monotonic()
         assert offset_of(url, crews.karim) == sent  # every byte that arrived was kept
-        assert time.monotonic() - started < 1.0
+        # At once, not after the hung writer's 60 s idle timeout (bench/upload.py times it).
+        assert time.monotonic() - started < 5.0
         done = patch(url, crews.karim, data[sent:], sent)
         assert done.status_code == 204, done.text
     assert base.vault.local_path(hashlib.sha256(data).hexdigest()).read_bytes() == data

@@ -194,7 +194,7 @@ BAD_METADATA = [
     (f"kind b3JpZ2luYWw,sha256 {base64.b64encode(SHA.encode()).decode()[:-1]}", "not base64"),
     ("kind b3JpZ2luYWw=,kind b3JpZ2luYWw=", "twice"),
     ("ke/y b3JpZ2luYWw=", "odd characters"),
-    ("kind //79", "UTF-8"),
+    ("kind //79", "needs kind"),  # bytes that are no UTF-8 name no kind
     (encode(kind="original", filename="a.mp4"), "needs sha256"),
     (encode(kind="clip", sha256=SHA, filename="a.mp4"), "kind"),
     (encode(kind="original", sha256="abc", filename="a.mp4"), "64 hex"),
@@ -348,3 +348,25 @@ def test_proxy_needs_its_original_listed_first(crews: Crews, base: Base) -> None
     # omar's project has no such original
     other = httpx.post(crews.url, headers=headers(crews.omar, **sent))
     assert other.status_code == 409
+
+
+def test_card_names_in_any_script_or_encoding_arrive_as_their_bytes(
+    crews: Crews, base: Base
+) -> None:
+    """A Persian name with a zero-width non-joiner, and a Latin-1 name that is not UTF-8."""
+    for raw in ("DCIM/می\u200cخواهم.mp4".encode(), b"DCIM/caf\xe9.mp4"):
+        data = os.urandom(300)
+        meta = {**original_metadata(data), "filename": raw.decode("utf-8", "surrogateescape")}
+        sent = {
+            "Upload-Length": str(len(data)),
+            "Upload-Metadata": ",".join(
+                f"{k} {base64.b64encode(v.encode('utf-8', 'surrogateescape')).decode()}"
+                for k, v in meta.items()
+            ),
+        }
+        made = httpx.post(crews.url, headers=headers(crews.karim, **sent))
+        assert made.status_code == 201, made.text
+        assert patch(made.headers["Location"], crews.karim, data, 0).status_code == 204
+        with base.catalog.read() as session:
+            arrival = session.scalar(select(Arrival).where(Arrival.asset_sha256 == meta["sha256"]))
+            assert arrival is not None and arrival.path_bytes == raw

@@ -117,11 +117,26 @@ def test_field_tokens_are_shown_once_bound_to_one_project_and_revocable(
     bearer.headers["Authorization"] = f"Bearer {token}"
     assert bearer.get("/").status_code == 200  # a token needs no CSRF form token ...
     assert bearer.post("/admin/projects", data={"slug": "x"}).status_code == 403  # ... nor admin
+    # A token stolen from a laptop changes no account: not its owner's settings or tokens,
+    # and not a project's members even when its owner is that project's admin.
+    assert bearer.post("/settings", data={"blur_thumbnails": "1"}).status_code == 403
+    with base.catalog.write() as session:
+        ada = session.scalar(select(accounts.User).where(accounts.User.username == "ada"))
+        film = session.scalar(select(accounts.Project).where(accounts.Project.slug == "film"))
+        admin_token = accounts.create_api_token(session, ada, film)
+    stolen = login(None)
+    stolen.headers["Authorization"] = f"Bearer {admin_token}"
+    promote = stolen.post("/p/film/members", data={"username": "karim", "role": "admin"})
+    assert promote.status_code == 403
     # A project the user is not in does not exist for them, token or not.
     other = client.post("/settings/tokens", data={"csrf": client.csrf, "project": "other"})
     assert other.status_code == 404
     with base.catalog.read() as session:
-        token_id = session.scalar(select(func.max(accounts.ApiToken.id)))
+        token_id = session.scalar(
+            select(accounts.ApiToken.id).where(
+                accounts.ApiToken.token_hash == accounts.digest(token)
+            )
+        )
     client.post(f"/settings/tokens/{token_id}/revoke", data={"csrf": client.csrf})
     revoked = bearer.get("/", headers={"Accept": "application/json"})
     assert revoked.status_code == 401 and revoked.json() == {"detail": "sign in first"}

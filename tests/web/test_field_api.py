@@ -17,7 +17,7 @@ from rushes.review import accounts
 from rushes.review.access import Role
 from rushes.verify import verify
 from tests.clips import make_video
-from tests.web.conftest import Client, Team
+from tests.web.conftest import Client, Footage, Team
 
 
 def token_for(base: Base, username: str, project: str) -> str:
@@ -132,3 +132,31 @@ def test_bad_manifests_are_refused_with_reasons(
     assert field.post("/api/p/other/field/manifest", json={"entries": [good]}).status_code == 403
     anonymous = login(None).post("/api/p/film/field/manifest", json={"entries": [good]})
     assert anonymous.status_code == 401
+
+
+def test_a_hash_alone_opens_no_other_project(
+    base: Base, team: Team, footage: Footage, login: Callable[..., Client]
+) -> None:
+    """Knowing a clip's SHA-256 (from a court filing, say) must not bring it into a project."""
+    film_sha = footage.others[0]
+    with base.catalog.read() as session:
+        size = session.get(Asset, film_sha).size
+    outsider = kit(login, token_for(base, "omar", "other"))
+    for claimed in (size, size + 1):  # right or wrong size: the same answer as for a new file
+        answer = outsider.post(
+            "/api/p/other/field/manifest",
+            json={"entries": [{"sha256": film_sha, "size": claimed, "path": "x.mp4"}]},
+        )
+        assert answer.status_code == 200
+        assert answer.json()["entries"] == [
+            {"sha256": film_sha, "status": "new", "in_vault": False, "proxy": False}
+        ]
+    omar = login("omar")
+    assert omar.get(f"/p/other/a/{film_sha}").status_code == 404
+    assert omar.get(f"/p/other/a/{film_sha}/original").status_code == 404
+    with base.catalog.read() as session:
+        projects = {a.project.slug for a in session.get(Asset, film_sha).arrivals}
+        verbs = session.scalars(
+            select(CustodyEvent.verb).where(CustodyEvent.asset_sha256 == film_sha)
+        ).all()
+    assert projects == {"film"} and "manifested" not in verbs

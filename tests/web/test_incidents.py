@@ -251,9 +251,13 @@ def test_footage_is_suggested_linked_and_exported(base, login, team, scene):
     given = {**FORM, "started_offset": None, "started_at": START.isoformat(), "code": "ALP-1"}
     assert _post_json(dina, "/api/p/film/incidents", given).status_code == 201
 
-    # Close in time and place: suggested with why; two days later or 30 km away: not.
-    assert _suggested(dina, "ALP-1") == {near: "filmed 40 min after the start, 500 m away"}
-    page = dina.get("/p/film/incidents/ALP-1").text
+    # Close in time and place: suggested with why; two days later or 30 km away: not. Only to
+    # a role that may see where clips were filmed: a director moving the incident's point
+    # around while watching the list would otherwise locate the crew.
+    ivan = login("ivan")
+    assert _suggested(dina, "ALP-1") == {}
+    assert _suggested(ivan, "ALP-1") == {near: "filmed 40 min after the start, 500 m away"}
+    page = ivan.get("/p/film/incidents/ALP-1").text
     assert "filmed 40 min after the start, 500 m away" in page
     assert f'href="/p/film/a/{near}"' in page and f"/p/film/a/{near}/media/" in page  # poster
     assert "36.2045" not in page  # the clip's own coordinates are never shown
@@ -261,10 +265,11 @@ def test_footage_is_suggested_linked_and_exported(base, login, team, scene):
     # Link far.mp4 by hand: its trimmed copy is then proposed.
     link = {"csrf": dina.csrf, "sha256": far[:10], "relation": "strike"}
     assert dina.post("/p/film/incidents/ALP-1/footage", data=link).status_code == 303
-    assert _suggested(dina, "ALP-1") == {
+    assert _suggested(ivan, "ALP-1") == {
         near: "filmed 40 min after the start, 500 m away",
         copy: "a copy of a linked clip",
     }
+    assert _suggested(dina, "ALP-1") == {copy: "a copy of a linked clip"}
     # Reject the copy: it is not offered again. Accept near.mp4 as the rescue.
     reject = {"csrf": dina.csrf, "decision": "reject"}
     assert dina.post(f"/p/film/incidents/ALP-1/suggestions/{copy}", data=reject).status_code == 303

@@ -69,6 +69,9 @@ def test_original_download_is_logged(base: Base, footage: Footage, login) -> Non
     assert dina.get(f"/p/film/a/{sha}/original").status_code == 403
     assert karim.get(f"/p/film/a/{sha}/original").status_code == 403
     assert ivan.get(f"/p/film/a/{footage.foreign}/original").status_code == 404
+    # A link on another site must not take a copy in an investigator's name.
+    lured = ivan.get(f"/p/film/a/{sha}/original", headers={"Sec-Fetch-Site": "cross-site"})
+    assert lured.status_code == 403
 
     got = ivan.get(f"/p/film/a/{sha}/original")
     assert got.status_code == 200

@@ -30,7 +30,7 @@ def _drop_frame(rate: Fraction) -> int:
 def smpte(frame: int, rate: str | Fraction, start: int = 0) -> str:
     """HH:MM:SS:FF for a frame number at this rate (``;FF`` when drop-frame)."""
     value = parse_rate(rate)
-    nominal = round(value)
+    nominal = max(1, round(value))  # a time-lapse below 1 fps still counts whole frames
     frame = max(0, int(frame) + start)
     drop = _drop_frame(value)
     if drop:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from rushes.catalog.models import Asset, Incident, IncidentAsset, SuggestionDecision, utcnow
 from rushes.catalog.queries import cluster_of
 from rushes.errors import InvalidInput
-from rushes.review.access import Viewer, visible_assets
+from rushes.review.access import Can, Viewer, visible_assets
 from rushes.review.incidents import (
     get_incident,
     link_asset,
@@ -100,7 +100,9 @@ def suggestions_for(session: Session, viewer: Viewer, incident: Incident) -> lis
             )
         ).all()
     )
-    reasons = _nearby(session, incident, visible)
+    # Only roles that may see where clips were filmed get suggestions by place: for anyone
+    # else, moving an incident's coordinates and watching the list would locate a crew.
+    reasons = _nearby(session, incident, visible) if viewer.can(Can.SEE_LOCATION) else {}
     copies = set().union(*(cluster_of(session, sha) for sha in linked)) - linked
     if copies:
         shown = visible.subquery().c[0]

@@ -526,8 +526,7 @@ def incident_types(session: Session, *, retired: bool = False) -> list[IncidentT
 
 def add_type(session: Session, viewer: Viewer, name: str, label: str) -> IncidentType:
     """A new type, or a retired one brought back. The vocabulary is shared by all projects."""
-    if not viewer.can(Can.MANAGE):
-        raise AccessDenied("only admins change the incident types")
+    _may_change_types(viewer)
     name, label = name.strip().lower(), label.strip()
     if not _TYPE_NAME.fullmatch(name):
         raise InvalidInput("name: up to 40 lower-case letters, digits and '-' (e.g. drone)")
@@ -544,10 +543,15 @@ def add_type(session: Session, viewer: Viewer, name: str, label: str) -> Inciden
     return found
 
 
+def _may_change_types(viewer: Viewer) -> None:
+    """The vocabulary serves every project, so only a site admin (and admin here) changes it."""
+    if not (viewer.can(Can.MANAGE) and viewer.user.site_admin):
+        raise AccessDenied("only site admins change the incident types: every project uses them")
+
+
 def retire_type(session: Session, viewer: Viewer, name: str) -> None:
     """New incidents may no longer use it; old ones keep it."""
-    if not viewer.can(Can.MANAGE):
-        raise AccessDenied("only admins change the incident types")
+    _may_change_types(viewer)
     found = session.get(IncidentType, name)
     if found is None:
         raise NotFoundError(f"no incident type {name[:40]!r}")

@@ -50,7 +50,7 @@ def _original(base: Base, upload: Upload) -> str:
         _check(info, sha256)
 
     stored = base.vault.adopt(upload.data, before_commit=declared)
-    raw_path = info.filename.encode("utf-8")
+    raw_path = info.filename.encode("utf-8", "surrogateescape")
     with base.catalog.write() as session:
         if _recorded(session, info, raw_path):
             return "recorded before"
@@ -98,8 +98,11 @@ def _proxy(base: Base, upload: Upload) -> str:
         _check(info, digest.hexdigest())
         with base.catalog.write() as session:
             row = session.get(Derivative, (info.original, PROXY))
-            if row is not None and (row.details or {}).get("source") != "field":
+            kept = (row.details or {}) if row is not None else None
+            if kept is not None and kept.get("source") != "field":
                 return "the base's own proxy was kept"
+            if kept is not None and kept.get("crew") not in (None, info.crew):
+                return "the proxy the original's own crew sent was kept"
             os.replace(partial, target)
             fsync_dir(folder)
             if row is None:

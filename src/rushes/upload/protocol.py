@@ -10,6 +10,7 @@ import base64
 import binascii
 import hashlib
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -149,9 +150,12 @@ def decode_pairs(value: str) -> dict[str, str]:
         if key in pairs:
             raise TusError(400, f"Upload-Metadata key {key!r} is given twice")
         try:
-            pairs[key] = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError) as exc:
-            raise TusError(400, f"Upload-Metadata {key!r} is not base64 of UTF-8 text") from exc
+            # Card names need not be UTF-8: undecodable bytes travel as surrogate escapes,
+            # as the field kit's manifest sends them, and turn back into the same bytes.
+            raw = base64.b64decode(encoded.strip(), validate=True)
+            pairs[key] = raw.decode("utf-8", "surrogateescape")
+        except binascii.Error as exc:
+            raise TusError(400, f"Upload-Metadata {key!r} is not base64") from exc
     return pairs
 
 
@@ -166,7 +170,9 @@ def _hex64(value: str | None, key: str, meaning: str) -> str:
 def _text(value: str, key: str, limit: int) -> str:
     if len(value) > limit:
         raise TusError(400, f"Upload-Metadata {key} is longer than {limit} characters")
-    if any(not c.isprintable() for c in value):
+    # Only real control characters: zero-width joiners and direction marks are part of
+    # Persian and Arabic names.
+    if any(unicodedata.category(c) == "Cc" for c in value):
         raise TusError(400, f"Upload-Metadata {key} contains control characters")
     return value
 

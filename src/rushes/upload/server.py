@@ -239,23 +239,31 @@ class Tus:
         """Refuse an upload the catalog already contradicts."""
         with self.base.catalog.read() as session:
             if meta.kind == "proxy":
+                # Only the crew who listed (or sent) the original may give it a review proxy.
                 known = session.scalar(
                     select(Arrival.id)
                     .where(
                         Arrival.asset_sha256 == meta.original,
                         Arrival.project_id == caller.project_id,
+                        Arrival.crew == caller.username,
                     )
                     .limit(1)
                 )
                 if known is None:
                     raise TusError(
                         409,
-                        f"send the manifest first: this project has no original "
-                        f"{meta.original[:12]}… for this proxy",
+                        f"send the manifest first: you listed no original "
+                        f"{meta.original[:12]}… in this project for this proxy",
                     )
                 return
             asset = session.get(Asset, meta.sha256)
-            if asset is not None and length is not None and asset.size != length:
+            in_project = session.scalar(
+                select(Arrival.id)
+                .where(Arrival.asset_sha256 == meta.sha256, Arrival.project_id == caller.project_id)
+                .limit(1)
+            )
+            # Said only inside the project: elsewhere it would tell who holds which file.
+            if in_project and asset is not None and length is not None and asset.size != length:
                 raise TusError(
                     409,
                     f"the base knows {meta.sha256[:12]}… as {asset.size} bytes, not {length}; "

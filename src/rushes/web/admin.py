@@ -71,7 +71,9 @@ def add_project(
 def _manager(slug: str, identity: SignedIn, session: Reading) -> Viewer:
     """A project admin; or a site admin, who may staff any project (a project made by `rushes
     ingest` has no members until one does) without seeing its footage unless they join it."""
-    if identity.user.site_admin and identity.token is None:
+    if identity.token is not None:
+        raise AccessDenied("members are managed in the browser, not with a field-kit token")
+    if identity.user.site_admin:
         return Viewer(identity.user, find_project(session, slug), Role.ADMIN)
     viewer = project_viewer(slug, identity, session)
     if not viewer.can(Can.MANAGE):

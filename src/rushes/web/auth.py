@@ -96,6 +96,16 @@ def site_admin(identity: SignedIn) -> Identity:
 SiteAdmin = Annotated[Identity, Depends(site_admin)]
 
 
+def in_browser(identity: SignedIn) -> Identity:
+    """A person at a browser: a field-kit token may not change its owner's account."""
+    if identity.token is not None:
+        raise HTTPException(403, "sign in with a password to change account settings")
+    return identity
+
+
+InBrowser = Annotated[Identity, Depends(in_browser)]
+
+
 def project_viewer(slug: str, identity: SignedIn, session: Reading) -> Viewer:
     """The caller inside the project named in the path; 404 for a project they are not in.
 

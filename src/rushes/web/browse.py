@@ -41,7 +41,7 @@ def filters_from(
     day, assignment = day.strip(), assignment.strip()
     if day and not _DAY.fullmatch(day):
         raise InvalidInput(f"day {day[:40]!r}: give a date as YYYY-MM-DD")
-    if assignment and not assignment.isdigit():
+    if assignment and not re.fullmatch(r"[0-9]{1,9}", assignment):
         raise InvalidInput(f"assignment {assignment[:40]!r}: give an assignment number")
     try:
         parsed_day = date.fromisoformat(day) if day else None

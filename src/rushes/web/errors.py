@@ -8,6 +8,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import DataError, StatementError
 from starlette.exceptions import HTTPException
 
 from rushes.errors import AccessDenied, InvalidInput, LoginThrottled, NotFoundError
@@ -60,6 +61,18 @@ def install(app: FastAPI) -> None:
             for e in exc.errors()
         )
         return respond(request, 400, problems or "the request could not be read")
+
+    @app.exception_handler(OverflowError)
+    async def too_big(request: Request, _exc: OverflowError) -> Response:
+        return respond(request, 400, "a number or date in the request is out of range")
+
+    @app.exception_handler(StatementError)
+    async def unstorable(request: Request, exc: StatementError) -> Response:
+        """An id or figure too large for the database (SQLite: OverflowError; PostgreSQL: a
+        data error) is the caller's mistake; anything else stays a server error."""
+        if isinstance(exc, DataError) or isinstance(exc.orig, OverflowError):
+            return respond(request, 400, "a number in the request is out of range")
+        raise exc
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:

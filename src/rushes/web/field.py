@@ -56,7 +56,7 @@ def receive_manifest(manifest: Manifest, viewer: InProject, session: Writing) ->
             actor=viewer.user.username,
         )
         answers.append({"sha256": entry.sha256, "status": status})
-    shas = [a["sha256"] for a in answers]
+    shas = [a["sha256"] for a in answers if a["status"] != "new"]
     stored = set(
         session.scalars(select(Asset.sha256).where(Asset.sha256.in_(shas), Asset.in_vault))
     )

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Body, Depends, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from rushes.errors import InvalidInput
+from rushes.errors import AccessDenied, InvalidInput
 from rushes.review import notes
 from rushes.review import player as review
 from rushes.review.access import Can, Viewer
@@ -88,7 +88,13 @@ def media(
 
 @router.get("/p/{slug}/a/{sha256}/original")
 def original(sha256: str, request: Request, viewer: InProject, session: Reading) -> Response:
-    """The original, for roles that may take it; the custody event is committed first."""
+    """The original, for roles that may take it; the custody event is committed first.
+
+    Only from this site's own pages (or typed in): a link on another site must not make a
+    signed-in investigator's browser take a copy, and the chain record it in their name.
+    """
+    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+        raise AccessDenied("open the original's link from the player page")
     base = get_base(request)
     address = request.client.host if request.client else "unknown"
     with base.catalog.write() as writing:
