@@ -9,11 +9,10 @@ from pathlib import Path
 
 import click
 from rich.markup import escape
-from sqlalchemy import select
 
-from rushes.catalog.models import Project
 from rushes.cli_common import err, opened_base, out
 from rushes.exports import timeline as timelines
+from rushes.review.projects import find_project
 
 
 @click.group(name="export")
@@ -55,10 +54,7 @@ def timeline(project: str, output: Path, fmt: str | None) -> None:
     (originals/<sha256><ext>, to relink when the drive arrives) with notes as markers."""
     chosen = timelines.format_of(fmt or _format_from(output))
     with opened_base() as base, base.catalog.read() as session:
-        found = session.scalar(select(Project).where(Project.slug == project))
-        if found is None:
-            raise click.ClickException(f"no project {project!r}")
-        cut = timelines.selects_timeline(session, base.vault, found)
+        cut = timelines.selects_timeline(session, base.vault, find_project(session, project))
         text = chosen.write(cut.timeline)
     try:
         output.write_text(text, encoding="utf-8")

@@ -12,22 +12,15 @@ import click
 from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from rushes import settings as settings_module
-from rushes.catalog.models import Project, User
+from rushes.catalog.models import User
 from rushes.cli_common import opened_base, out
 from rushes.errors import RushesError
 from rushes.exports import incidents as formats
 from rushes.review import incidents as register
 from rushes.review.access import viewer_for
-
-
-def _project(session: Session, slug: str) -> Project:
-    found = session.scalar(select(Project).where(Project.slug == slug))
-    if found is None:
-        raise click.ClickException(f"no project {slug!r}")
-    return found
+from rushes.review.projects import find_project
 
 
 def _filters(type: str, start: str, end: str, verification: str = "") -> register.Filters:
@@ -57,7 +50,7 @@ def list_command(project: str, type_: str, start: str, end: str) -> None:
     """The project's incidents in order of their start, with their figures."""
     filters = _filters(type_, start, end)
     with opened_base() as base, base.catalog.read() as session:
-        found = register.list_incidents(session, _project(session, project).id, filters)
+        found = register.list_incidents(session, find_project(session, project).id, filters)
         table = Table()
         for column in ("id", "start (local)", "type", "place", "rescued", "killed", "verified"):
             table.add_column(column, overflow="fold")
@@ -92,7 +85,7 @@ def export_command(
     """Incidents with their figures and their clips' SHA-256s; GeoJSON is RFC 7946."""
     filters = _filters(type_, start, end)
     with opened_base() as base, base.catalog.read() as session:
-        found = register.records(session, _project(session, project).id, filters, None)
+        found = register.records(session, find_project(session, project).id, filters, None)
     if output is None:
         formats.write(found, fmt, sys.stdout, project)
         return

@@ -49,6 +49,7 @@ from rushes.errors import CustodyError, InvalidInput, NotFoundError, VaultError
 from rushes.media.probe import strip_sensitive
 from rushes.review.incidents import as_record, history_of, linked_assets
 from rushes.review.notes import Thread, thread_json
+from rushes.review.projects import find_project
 
 ALGORITHMS = ["sha256", "sha512"]
 DERIVATIVE_KINDS = ("proxy", "poster")
@@ -94,7 +95,7 @@ def make_evidence_bag(base: Base, request: Request) -> Made:
     renamed = False
     try:
         with base.catalog.snapshot() as session:
-            project = _project(session, request.project)
+            project = find_project(session, request.project)
             incident = _incident(session, project, request.incident)
             assets = _assets(session, project, request, incident)
             head = session.get(CustodyHead, 1)
@@ -148,13 +149,6 @@ def make_evidence_bag(base: Base, request: Request) -> Made:
         shutil.rmtree(target if renamed else partial, ignore_errors=True)
         raise
     return made
-
-
-def _project(session: Session, slug: str) -> Project:
-    found = session.scalar(select(Project).where(Project.slug == slug))
-    if found is None:
-        raise NotFoundError(f"no project {slug!r}")
-    return found
 
 
 def _incident(session: Session, project: Project, code: str | None) -> Incident | None:
