@@ -279,10 +279,14 @@ def test_fifty_files_through_cuts_and_a_sigkill_arrive_once_and_exact(
 
 
 def assert_stored_once(base: Base, session: Session, shas: set[str]) -> None:
-    """Each file is in the vault byte-exact, with one upload arrival and one `received`."""
+    """Each file is in the vault byte-exact, its SHA-512 (hashed as the bytes arrived, across
+    cuts) right, with one upload arrival and one `received`."""
     for sha256 in shas:
         with base.vault.open(sha256) as stored:
-            assert hashlib.sha256(stored.read()).hexdigest() == sha256
+            data = stored.read()
+        assert hashlib.sha256(data).hexdigest() == sha256
+        asset = session.get(Asset, sha256)
+        assert asset is not None and asset.sha512 == hashlib.sha512(data).hexdigest()
     arrivals = session.execute(
         select(Arrival.asset_sha256, func.count()).group_by(Arrival.asset_sha256)
     ).all()

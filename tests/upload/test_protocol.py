@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import socket
 import time
+from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import select, update
@@ -95,6 +97,39 @@ def test_create_head_patch_in_chunks_with_checksums(crews: Crews, base: Base) ->
     sha256 = hashlib.sha256(data).hexdigest()
     assert base.vault.local_path(sha256).read_bytes() == data
     assert offset_of(url, crews.karim) == len(data)
+    with base.catalog.read() as session:  # hashed on arrival; the dropped chunk left no trace
+        asset = session.get(Asset, sha256)
+        assert asset is not None and asset.sha512 == hashlib.sha512(data).hexdigest()
+
+
+def test_a_full_disk_answers_507_at_once_and_loses_nothing(crews: Crews, base: Base) -> None:
+    data = os.urandom(8 << 20)
+    url = create(crews, data).headers["Location"]
+    assert patch(url, crews.karim, data[:1000], 0).status_code == 204
+    chunk = base.settings.upload_dir / urlsplit(url).path.rsplit("/", 1)[1] / "chunk"
+    chunk.symlink_to("/dev/full")  # where the next checksummed chunk is staged: no space left
+    rest = data[1000:]
+    target = urlsplit(url)
+    sent = {
+        **headers(crews.karim),
+        "Upload-Offset": "1000",
+        "Content-Type": "application/offset+octet-stream",
+        "Content-Length": str(len(rest)),
+        "Upload-Checksum": digest("sha256", rest),
+    }
+    head = "".join(f"{k}: {v}\r\n" for k, v in sent.items())
+    with socket.create_connection((target.hostname, target.port), timeout=10) as link:
+        link.sendall(
+            f"PATCH {target.path} HTTP/1.1\r\nHost: {target.netloc}\r\n{head}\r\n".encode()
+        )
+        link.sendall(rest[: 2 << 20])  # and no more: the answer must not wait for the rest
+        assert link.recv(64).startswith(b"HTTP/1.1 507 ")
+    assert offset_of(url, crews.karim) == 1000  # what was kept before is still there
+    done = patch(url, crews.karim, rest, 1000, **{"Upload-Checksum": digest("sha256", rest)})
+    assert done.status_code == 204, done.text  # space again (the link went with the chunk)
+    with base.catalog.read() as session:
+        asset = session.get(Asset, hashlib.sha256(data).hexdigest())
+        assert asset is not None and asset.sha512 == hashlib.sha512(data).hexdigest()
 
 
 def test_checksum_header_problems(crews: Crews) -> None:

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rushes.errors import SourceChangedError, VaultError, VaultFullError
-from rushes.vault import LocalBackend, Vault, open_local
+from rushes.vault import Digest, LocalBackend, Vault, open_local
 from rushes.vault.pump import CHUNK
 
 
@@ -227,6 +227,20 @@ def test_adopting_a_file_links_it_read_only_and_byte_exact(tmp_path: Path) -> No
     assert source.stat().st_mode & 0o777 == 0o444  # the upload's name sees a read-only file
     assert stored_bytes(vault, stored.sha256) == data
     assert staging_files(tmp_path / "vault") == []
+    assert vault.check(stored.sha256, len(data), stored.sha512).ok
+
+
+def test_adopting_with_the_writers_digest_stores_what_hashing_would(tmp_path: Path) -> None:
+    data = os.urandom(CHUNK + 99)
+    digest = Digest()
+    for piece in (data[:1000], data[1000:]):  # fed as the writer wrote, in pieces
+        for update in digest.sinks:
+            update(piece)
+    vault = open_local(tmp_path / "vault")
+    stored = vault.adopt(finished_upload(tmp_path, data), digest=digest)
+    assert stored.created and stored.size == len(data)
+    assert stored.sha256 == hashlib.sha256(data).hexdigest()
+    assert stored.sha512 == hashlib.sha512(data).hexdigest()
     assert vault.check(stored.sha256, len(data), stored.sha512).ok
 
 

@@ -22,6 +22,7 @@ from rushes.catalog.models import Arrival, Derivative
 from rushes.errors import InvalidInput
 from rushes.ingest import path_key, record_arrival
 from rushes.upload.store import Info, Outcome, Upload, fsync_dir
+from rushes.vault import Digest
 from rushes.vault.pump import pump
 
 PROXY = "proxy-360.mp4"
@@ -31,25 +32,28 @@ class Rejected(InvalidInput):
     """The bytes received are not the file the crew declared; nothing of them was kept."""
 
 
-def finish(base: Base, upload: Upload) -> Outcome:
-    """Take a complete upload in and record its outcome (caller holds the lease)."""
+def finish(base: Base, upload: Upload, digest: Digest | None = None) -> Outcome:
+    """Take a complete upload in and record its outcome (caller holds the lease). `digest`:
+    the vault's digest of all its bytes, fed as they were written, if the server kept one."""
     size = upload.offset()
     try:
-        take = _original if upload.info.kind == "original" else _proxy
-        outcome = Outcome("stored", size, take(base, upload))
+        if upload.info.kind == "original":
+            outcome = Outcome("stored", size, _original(base, upload, digest))
+        else:
+            outcome = Outcome("stored", size, _proxy(base, upload))
     except Rejected as exc:
         outcome = Outcome("rejected", size, str(exc))
     upload.conclude(outcome)
     return outcome
 
 
-def _original(base: Base, upload: Upload) -> str:
+def _original(base: Base, upload: Upload, digest: Digest | None) -> str:
     info = upload.info
 
     def declared(_size: int, sha256: str) -> None:
         _check(info, sha256)
 
-    stored = base.vault.adopt(upload.data, before_commit=declared)
+    stored = base.vault.adopt(upload.data, before_commit=declared, digest=digest)
     raw_path = info.filename.encode("utf-8", "surrogateescape")
     with base.catalog.write() as session:
         if _recorded(session, info, raw_path):

@@ -9,10 +9,12 @@ changed it keeps (fsyncs) what it received and lets go. The HEAD waits up to 3 s
 fsyncs the data file and reports its size, so a client resuming after a cut link sends its
 next byte well within a second. A writer that gets no byte for a minute lets go by itself.
 
-The body is written in 1 MiB chunks from a worker thread (no per-byte Python), fsynced before
-the response acknowledges the new offset; bytes received before a dropped connection are kept
-and fsynced too. The response to the PATCH that completes an upload waits for its intake: 204
-once it is in the vault, 422 with the reason if the bytes are not what was declared.
+The body is handed in batches of about 1 MiB, as received (not copied), to threads that write
+it (starting the disk's writeback as they go) and hash it for the vault while the next bytes
+arrive; it is fsynced before the response acknowledges the new offset. Bytes received before a
+dropped connection are kept and fsynced too. The response to the PATCH that completes an upload
+waits for its intake: 204 once it is in the vault, 422 with the reason if the bytes are not what
+was declared.
 """
 
 from __future__ import annotations
@@ -42,8 +44,10 @@ from rushes.upload import protocol
 from rushes.upload.intake import finish
 from rushes.upload.protocol import TusError
 from rushes.upload.store import Info, Lease, Upload, UploadStore, Writer, new_id
+from rushes.vault import Digest
 
 CHUNK = 1 << 20
+PIECES = 256  # a slow link's small pieces: one writev takes at most IOV_MAX (1024)
 POLL_S = 0.1
 IDLE_S = 60.0
 TAKEOVER_S = 3.0
@@ -65,6 +69,11 @@ class Tus:
     def __init__(self, base: Base) -> None:
         self.base = base
         self.store = UploadStore(base.settings.upload_dir)
+        # Per upload, the vault's digest of `data` as it was when last written here (inode, size,
+        # mtime): fed as the bytes are written, so the finished upload is not read again. Any
+        # doubt (another process wrote since, a failed write, a restart) and the intake hashes
+        # the file from disk.
+        self.running: dict[str, tuple[tuple[int, int, int], Digest]] = {}
         self._swept = time.monotonic()
         self._finish_pending(self.store.sweep())
 
@@ -216,6 +225,7 @@ class Tus:
         if time.monotonic() - self._swept > SWEEP_EVERY_S:
             self._swept = time.monotonic()
             self._finish_pending(await run_in_threadpool(self.store.sweep))
+            self.running = {k: v for k, v in self.running.items() if (self.store.root / k).is_dir()}
         return caller
 
     def _identify(self, token: str) -> Caller | None:
@@ -307,22 +317,26 @@ class Tus:
         but a whole body received and kept."""
         start = upload.offset()
         end = upload.info.length if upload.info.length is not None else caller.limit
-        writer = await run_in_threadpool(Writer, upload, check.algorithm if check else None)
+        running = self._running(upload, take=True)
+        if running is None and start == 0:
+            running = Digest()
+        if upload.info.kind != "original":
+            running = None  # a proxy is copied, and hashed, on its way to the derivatives
+        writer = Writer(upload, check.algorithm if check else None, running)
         ending = "error"
         try:
             ending = await _stream(request, upload, writer, end - start)
         finally:
-            keep = ending == "end" and (
-                check is None
-                or writer.digest is not None
-                and writer.digest.digest() == check.digest
-            )
-            await run_in_threadpool(writer.finish, keep)
-        if ending == "end" and check is not None and not keep:
+            expected = check.digest if check else None
+            keep = await run_in_threadpool(writer.finish, ending == "end", expected)
+            signature = upload.signature()
+            if writer.running is not None and signature is not None:
+                self.running[upload.id] = (signature, writer.running)
+        if ending == "end" and not keep:
             raise TusError(
                 protocol.CHECKSUM_MISMATCH,
-                f"the {check.algorithm} checksum does not match the chunk; it was dropped and the "
-                f"upload stays at byte {start}",
+                f"the {check.algorithm if check else ''} checksum does not match the chunk; it "
+                f"was dropped and the upload stays at byte {start}",
             )
         now = upload.offset()
         if ending == "over":
@@ -341,13 +355,23 @@ class Tus:
         if upload.outcome() is not None or not upload.complete():
             return
         try:
-            outcome = await run_in_threadpool(finish, self.base, upload)
+            outcome = await run_in_threadpool(
+                finish, self.base, upload, self._running(upload, take=False)
+            )
         except VaultFullError as exc:
             raise TusError(507, f"{exc}; the upload is kept, ask HEAD again later") from exc
         except VaultError as exc:
             raise TusError(503, f"{exc}; the upload is kept, ask HEAD again later") from exc
+        self.running.pop(upload.id, None)
         if outcome.status == "rejected":
             raise TusError(422, outcome.reason)
+
+    def _running(self, upload: Upload, *, take: bool) -> Digest | None:
+        """This process's digest of all of `data`, if nothing touched the file since it was
+        fed; `take` removes it (a writer is about to feed it, and puts it back if all went
+        well)."""
+        known = self.running.pop(upload.id, None) if take else self.running.get(upload.id)
+        return known[1] if known and known[0] == upload.signature() else None
 
     # -- housekeeping
 
@@ -371,12 +395,15 @@ class Tus:
 
 
 async def _stream(request: Request, upload: Upload, writer: Writer, room: int) -> str:
-    """Copy the body to `writer` in large chunks, up to `room` bytes. Returns how it ended:
-    end, cut (connection dropped), taken (a HEAD took over), idle, or over (body too long).
-    Whatever arrived is handed to the writer whichever way it ends."""
-    watch = _Watch(upload)
+    """Hand the body to `writer` as it arrives, in batches of about CHUNK bytes (the pieces as
+    received, not copied), up to `room` bytes. Returns how it ended: end, cut (connection
+    dropped), taken (a HEAD took over), idle, over (body too long), or failed (the writer did:
+    a full disk is said at once, not after the rest of the body). Whatever arrived is handed
+    to the writer whichever way it ends."""
+    watch = _Watch(upload, writer)
     watchdog = asyncio.create_task(watch.run())
-    buffer = bytearray()
+    batch: list[bytes] = []
+    size = 0
     try:
         while True:
             watch.waiting = True
@@ -394,15 +421,23 @@ async def _stream(request: Request, upload: Upload, writer: Writer, room: int) -
             if message["type"] == "http.disconnect":
                 return "cut"
             watch.last = time.monotonic()
-            buffer += message.get("body", b"")
-            over = len(buffer) > room
+            piece: bytes = message.get("body", b"")
+            over = size + len(piece) > room
             if over:
-                del buffer[room:]
+                piece = piece[: room - size]
+            if piece:
+                batch.append(piece)
+                size += len(piece)
             more = message.get("more_body", False)
-            if len(buffer) >= CHUNK or over or not more:
-                room -= len(buffer)
-                chunk, buffer = buffer, bytearray()
-                await run_in_threadpool(writer.write, chunk)
+            if size >= CHUNK or len(batch) >= PIECES or over or not more:
+                room -= size
+                full, batch, size = batch, [], 0
+                if writer.ready():
+                    writer.write(full)
+                else:
+                    await run_in_threadpool(writer.write, full)
+                if writer.failed():
+                    return "failed"
                 if upload.claim() != watch.claim:
                     return "taken"
             if over:
@@ -411,15 +446,16 @@ async def _stream(request: Request, upload: Upload, writer: Writer, room: int) -
                 return "end"
     finally:
         watchdog.cancel()
-        if buffer:
-            await run_in_threadpool(writer.write, buffer)
+        if batch:
+            await run_in_threadpool(writer.write, batch)  # the threads take a final batch
 
 
 class _Watch:
-    """Stops a request waiting for bytes once a HEAD took its upload or the link went quiet."""
+    """Stops a request waiting for bytes once a HEAD took its upload, its writer failed, or the
+    link went quiet."""
 
-    def __init__(self, upload: Upload) -> None:
-        self.upload = upload
+    def __init__(self, upload: Upload, writer: Writer) -> None:
+        self.upload, self.writer = upload, writer
         self.claim = upload.claim()
         self.task = asyncio.current_task()
         self.waiting = False
@@ -433,6 +469,8 @@ class _Watch:
                 continue
             if self.upload.claim() != self.claim:
                 self.stopped = "taken"
+            elif self.writer.failed():
+                self.stopped = "failed"
             elif time.monotonic() - self.last > IDLE_S:
                 self.stopped = "idle"
             else:

@@ -4,10 +4,11 @@ from pathlib import Path
 
 from rushes.vault.backend import Backend, Staging
 from rushes.vault.local import LocalBackend
-from rushes.vault.store import Fixity, SourceStat, Stored, Vault, display_path
+from rushes.vault.store import Digest, Fixity, SourceStat, Stored, Vault, display_path
 
 __all__ = [
     "Backend",
+    "Digest",
     "Fixity",
     "LocalBackend",
     "SourceStat",

@@ -4,7 +4,8 @@
 the same pass, and refuses a source that changed while it was read (a card still being copied,
 a file being appended to), so the stored bytes are exactly the bytes the hash names. `adopt`
 does the same for a finished file the vault may take over (an upload), but links it rather
-than copying it when it lies on the vault's filesystem: the bytes are read once, to hash them.
+than copying it when it lies on the vault's filesystem: the bytes are read once, to hash them,
+or not at all when the writer of the file hashed them as it wrote them (a `Digest`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,39 @@ class Stored:
     size: int
     created: bool  # False: these bytes were in the vault already
     repair: str = ""  # what was wrong with the stored copy these bytes replaced
+
+
+class Digest:
+    """SHA-256 (the original's name) and SHA-512 (its second, independent witness) of bytes
+    fed in order, by `sinks` in parallel threads or by whoever writes the bytes. Each counts
+    what it took, so a digest that missed bytes is never taken for the file's."""
+
+    def __init__(self) -> None:
+        self.sha256 = hashlib.sha256()
+        self.sha512 = hashlib.sha512()
+        self.taken = [0, 0]  # bytes fed to each; each written by one thread only
+
+    @property
+    def sinks(self) -> list[Callable[[bytes], None]]:
+        def sha256(data: bytes) -> None:
+            self.sha256.update(data)
+            self.taken[0] += len(data)
+
+        def sha512(data: bytes) -> None:
+            self.sha512.update(data)
+            self.taken[1] += len(data)
+
+        return [sha256, sha512]
+
+    def covers(self, size: int) -> bool:
+        """Both hashes took exactly `size` bytes."""
+        return self.taken[0] == self.taken[1] == size
+
+    def copy(self) -> Digest:
+        twin = Digest()
+        twin.sha256, twin.sha512 = self.sha256.copy(), self.sha512.copy()
+        twin.taken = list(self.taken)
+        return twin
 
 
 @dataclass(frozen=True)
@@ -60,16 +94,28 @@ class Vault:
         """Store one source file, refusing it if it changed or vanished while it was read."""
         return self._take(path, adopt=False, before_commit=None)
 
-    def adopt(self, path: Path, before_commit: Callable[[int, str], None] | None = None) -> Stored:
+    def adopt(
+        self,
+        path: Path,
+        before_commit: Callable[[int, str], None] | None = None,
+        digest: Digest | None = None,
+    ) -> Stored:
         """Store a finished file by taking it over rather than copying it: hashed once, then
         hard-linked into place (copied if the backend cannot link it). Once this returns the
         file is the stored original, read-only: the caller drops its own name for it and never
         writes it again, and nobody may write it meanwhile (a change is refused all the same).
-        A veto by `before_commit` keeps nothing and leaves the file as it was."""
-        return self._take(path, adopt=True, before_commit=before_commit)[0]
+        A veto by `before_commit` keeps nothing and leaves the file as it was. `digest`, if
+        given, was fed exactly the file's bytes as they were written, and spares a second read
+        of them (unless the backend must copy them, or it took fewer or more bytes than the
+        file holds)."""
+        return self._take(path, adopt=True, before_commit=before_commit, digest=digest)[0]
 
     def _take(
-        self, path: Path, adopt: bool, before_commit: Callable[[int, str], None] | None
+        self,
+        path: Path,
+        adopt: bool,
+        before_commit: Callable[[int, str], None] | None,
+        digest: Digest | None = None,
     ) -> tuple[Stored, SourceStat]:
         fd = _open_regular(path)
         with os.fdopen(fd, "rb", buffering=0) as source:
@@ -81,7 +127,9 @@ class Vault:
                     before_commit(size, sha256)
 
             linked = self.backend.stage_file(path) if adopt else None
-            stored = self._keep(source, linked, unchanged)
+            whole = digest is not None and digest.covers(before.st_size)
+            known = (before.st_size, digest) if linked is not None and whole else None
+            stored = self._keep(source, linked, unchanged, known)
         return stored, SourceStat(before.st_size, before.st_mtime_ns)
 
     def _keep(
@@ -89,24 +137,27 @@ class Vault:
         stream: BinaryIO,
         linked: Staging | None,
         before_commit: Callable[[int, str], None] | None,
+        known: tuple[int, Digest] | None = None,
     ) -> Stored:
         """Hash `stream` (copying it into a new staging area unless `linked` already holds its
-        bytes), let `before_commit` veto, then commit."""
+        bytes, and not at all if its size and digest are `known`), let `before_commit` veto,
+        then commit."""
         staging = linked or self.backend.stage()
-        h256, h512 = hashlib.sha256(), hashlib.sha512()
-        sinks = [h256.update, h512.update]
-        if linked is None:
-            sinks.append(staging.write)
         try:
-            size = pump(stream.read, sinks)
-            sha256 = h256.hexdigest()
+            if known:
+                size, digest = known
+            else:
+                digest = Digest()
+                sinks = digest.sinks if linked else [*digest.sinks, staging.write]
+                size = pump(stream.read, sinks)
+            sha256 = digest.sha256.hexdigest()
             if before_commit:
                 before_commit(size, sha256)
         except BaseException:
             self.backend.discard(staging)
             raise
         created, repair = self.backend.commit(staging, sha256)
-        return Stored(sha256, h512.hexdigest(), size, created, repair)
+        return Stored(sha256, digest.sha512.hexdigest(), size, created, repair)
 
     def check(self, sha256: str, expected_size: int | None, sha512: str | None) -> Fixity:
         """Re-hash a stored original and compare it with its name and its recorded digests."""
@@ -116,17 +167,17 @@ class Vault:
             return Fixity(sha256, False, f"missing from the vault ({self.backend.locate(sha256)})")
         except OSError as exc:
             return Fixity(sha256, False, f"unreadable: {exc.strerror or exc}")
-        h256, h512 = hashlib.sha256(), hashlib.sha512()
+        digest = Digest()
         try:
             with source:
-                size = pump(source.read, [h256.update, h512.update])
+                size = pump(source.read, digest.sinks)
         except OSError as exc:
             return Fixity(sha256, False, f"unreadable: {exc.strerror or exc}")
         if expected_size is not None and size != expected_size:
             return Fixity(sha256, False, f"size is {size} bytes, recorded {expected_size}")
-        if h256.hexdigest() != sha256:
-            return Fixity(sha256, False, f"content SHA-256 is now {h256.hexdigest()}")
-        if sha512 and h512.hexdigest() != sha512:
+        if (now := digest.sha256.hexdigest()) != sha256:
+            return Fixity(sha256, False, f"content SHA-256 is now {now}")
+        if sha512 and digest.sha512.hexdigest() != sha512:
             return Fixity(sha256, False, "SHA-512 differs from the one recorded at arrival")
         return Fixity(sha256, True)
 
