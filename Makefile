@@ -17,7 +17,7 @@ serve: $(STAMP)
 test: $(STAMP)
 	scripts/ensure-postgres
 	scripts/ensure-chromium
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2  # two workers: much of the suite waits on disks, servers, browsers
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

