@@ -57,6 +57,14 @@ def register(env: Env, base: Base, tmp_path: Path) -> str:
         return session.scalars(select(Asset.sha256)).one()
 
 
+def _direct_the_copy(base: Base) -> None:
+    """The CLI's actor joins project "copy", to import an export into it."""
+    with base.catalog.write() as session:
+        tester = session.scalar(select(User).where(User.username == "tester"))
+        copy = session.scalar(select(Project).where(Project.slug == "copy"))
+        accounts.add_member(session, copy, tester, Role.DIRECTOR)
+
+
 def _csv(rows: list[dict[str, str] | str]) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, COLUMNS, lineterminator="\n")
@@ -177,10 +185,7 @@ def test_exports_read_back_and_import_again(env: Env, base: Base, register: str,
     # are not in that project, so the row that names one is refused there).
     exported = tmp_path / "film.csv"
     exported.write_text(text, encoding="utf-8")
-    with base.catalog.write() as session:
-        tester = session.scalar(select(User).where(User.username == "tester"))
-        copy = session.scalar(select(Project).where(Project.slug == "copy"))
-        accounts.add_member(session, copy, tester, Role.DIRECTOR)
+    _direct_the_copy(base)
     again = env.run("incidents", "import", str(exported), "--project", "copy", check=False)
     assert again.stdout.splitlines()[0].startswith("line 2: no clip")
     assert "1 incident(s) would be imported" in again.stdout
@@ -207,10 +212,7 @@ def test_csv_text_never_opens_as_a_formula_and_reads_back_as_typed(
 
     exported = tmp_path / "film.csv"
     exported.write_text(text, encoding="utf-8")
-    with base.catalog.write() as session:
-        tester = session.scalar(select(User).where(User.username == "tester"))
-        copy = session.scalar(select(Project).where(Project.slug == "copy"))
-        accounts.add_member(session, copy, tester, Role.DIRECTOR)
+    _direct_the_copy(base)
     env.run("incidents", "import", str(exported), "--project", "copy", "--commit")
     with base.catalog.read() as session:
         copied = session.scalar(select(Incident).join(Project).where(Project.slug == "copy"))
