@@ -30,7 +30,7 @@ def cluster() -> Iterator[distributed.LocalCluster]:
         threads_per_worker=1,
         processes=True,
         host="127.0.0.1",
-        dashboard_address=None,
+        dashboard_address="127.0.0.1:0",  # any free port: test workers run side by side
     ) as cluster:
         yield cluster
 

@@ -7,13 +7,15 @@ import hashlib
 import os
 import socket
 import time
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import select, update
 
 from rushes.base import Base
-from rushes.catalog.models import Arrival, Asset, Project
+from rushes.catalog.models import Arrival, Asset, Derivative, Project
+from tests.clips import make_video
 from tests.upload.conftest import Crews, encode, headers, manifest, original_metadata
 
 
@@ -383,6 +385,29 @@ def test_proxy_needs_its_original_listed_first(crews: Crews, base: Base) -> None
     # omar's project has no such original
     other = httpx.post(crews.url, headers=headers(crews.omar, **sent))
     assert other.status_code == 409
+    with base.catalog.read() as session:  # not a video: kept all the same, with no picture
+        assert not session.scalars(
+            select(Derivative).where(Derivative.asset_sha256 == meta["original"])
+            .where(Derivative.kind != "proxy")
+        ).all()  # fmt: skip
+
+
+def test_a_clip_in_the_field_gets_its_poster_from_its_proxy(
+    crews: Crews, base: Base, tmp_path: Path
+) -> None:
+    make_video(tmp_path / "proxy.mp4", seconds=2, size=(320, 180))
+    proxy = (tmp_path / "proxy.mp4").read_bytes()
+    original = manifest(base, crews.film_id, os.urandom(5000))
+    meta = {"kind": "proxy", "sha256": hashlib.sha256(proxy).hexdigest(), "original": original}
+    sent = {"Upload-Length": str(len(proxy)), "Upload-Metadata": encode(**meta)}
+    made = httpx.post(crews.url, headers=headers(crews.karim, **sent))
+    assert patch(made.headers["Location"], crews.karim, proxy, 0).status_code == 204
+    with base.catalog.read() as session:
+        rows = session.scalars(select(Derivative).where(Derivative.asset_sha256 == original))
+        made_from = {(r.kind, r.details.get("source")) for r in rows}
+    assert made_from == {("proxy", "field"), ("poster", "field"), ("strip", "field")}
+    poster = base.derivatives.path(original, "poster.webp").read_bytes()
+    assert poster[:4] == b"RIFF" and poster[8:12] == b"WEBP"
 
 
 def test_card_names_in_any_script_or_encoding_arrive_as_their_bytes(

@@ -123,22 +123,30 @@ def captured(media: dict[str, Any]) -> tuple[datetime | None, str | None]:
 
 
 def run_thumbnails(work: Work) -> str | None:
+    return store_thumbnails(work.base, work.sha256, work.source)
+
+
+def store_thumbnails(base: Base, sha256: str, source: Path, origin: str = "") -> str | None:
+    """Poster and strip of asset `sha256`, made from `source` (its original, or with `origin`
+    "field" the crew's proxy while the original is still in the field), replacing earlier ones.
+    Returns what is missing, if anything."""
     for prefix in ("poster", "strip-"):
-        work.base.derivatives.clear(work.sha256, prefix)
-    made = make_thumbnails(work.source, work.base.derivatives.prepare(work.sha256))
+        base.derivatives.clear(sha256, prefix)
+    made = make_thumbnails(source, base.derivatives.prepare(sha256))
+    extra = {"source": origin} if origin else {}
     rows = [
         Derivative(
-            asset_sha256=work.sha256,
+            asset_sha256=sha256,
             name=t.path.name,
             kind=kind,
             media_type="image/webp",
             size=t.path.stat().st_size,
-            details={"time": t.time, "width": t.width, "height": t.height},
+            details={"time": t.time, "width": t.width, "height": t.height, **extra},
         )
         for kind, t in [("poster", made.poster)] + [("strip", s) for s in made.strip]
         if t is not None
     ]
-    _replace_derivatives(work, ("poster", "strip"), rows)
+    _replace_derivatives(base, sha256, ("poster", "strip"), rows)
     return made.problem
 
 
@@ -150,7 +158,7 @@ def run_proxy(work: Work) -> str | None:
     if kind == "audio":
         made = make_audio_proxy(work.source, folder / "proxy.m4a", timeout=work.timeout)
         rows = [_proxy_row(work, made, "audio/mp4")]
-        _replace_derivatives(work, ("proxy",), rows)
+        _replace_derivatives(work.base, work.sha256, ("proxy",), rows)
         return made.problem
     rows, problems = [], []
     for height in RUNGS:
@@ -160,7 +168,7 @@ def run_proxy(work: Work) -> str | None:
         rows.append(_proxy_row(work, made, "video/mp4"))
         if made.problem:
             problems.append(f"{height}p: {made.problem}")
-    _replace_derivatives(work, ("proxy",), rows)
+    _replace_derivatives(work.base, work.sha256, ("proxy",), rows)
     return "; ".join(problems) or None
 
 
@@ -183,12 +191,12 @@ def _proxy_row(work: Work, made: Proxy, media_type: str) -> Derivative:
     )
 
 
-def _replace_derivatives(work: Work, kinds: tuple[str, ...], rows: list[Derivative]) -> None:
-    with work.base.catalog.write() as session:
+def _replace_derivatives(
+    base: Base, sha256: str, kinds: tuple[str, ...], rows: list[Derivative]
+) -> None:
+    with base.catalog.write() as session:
         session.execute(
-            delete(Derivative).where(
-                Derivative.asset_sha256 == work.sha256, Derivative.kind.in_(kinds)
-            )
+            delete(Derivative).where(Derivative.asset_sha256 == sha256, Derivative.kind.in_(kinds))
         )
         session.add_all(rows)
 

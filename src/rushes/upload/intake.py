@@ -12,20 +12,24 @@ crew declared never enter the vault: the adoption is vetoed before it is committ
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rushes.base import Base
-from rushes.catalog.models import Arrival, Derivative
+from rushes.catalog.models import Arrival, Asset, Derivative
 from rushes.errors import InvalidInput
 from rushes.ingest import path_key, record_arrival
+from rushes.pipeline.steps import store_thumbnails
 from rushes.upload.store import Info, Outcome, Upload, fsync_dir
 from rushes.vault import Digest
 from rushes.vault.pump import pump
 
 PROXY = "proxy-360.mp4"
+log = logging.getLogger(__name__)
 
 
 class Rejected(InvalidInput):
@@ -114,9 +118,24 @@ def _proxy(base: Base, upload: Upload) -> str:
                 session.add(row)
             row.kind, row.media_type, row.size = "proxy", "video/mp4", size
             row.details = {"source": "field", "sha256": info.sha256, "crew": info.crew}
+            in_field = not session.get(Asset, info.original).in_vault
     finally:
         partial.unlink(missing_ok=True)
+    if in_field:  # else the pipeline makes them from the original
+        _posters(base, info.original, target)
     return "proxy stored"
+
+
+def _posters(base: Base, sha256: str, proxy: Path) -> None:
+    """The director's grid shows a clip still in the field by frames of its proxy. Nothing that
+    goes wrong here refuses the proxy: the clip is then listed without a picture."""
+    try:
+        problem = store_thumbnails(base, sha256, proxy, origin="field")
+    except Exception:
+        log.exception("no poster from the field proxy of %s", sha256)
+        return
+    if problem:
+        log.info("field proxy of %s: %s", sha256, problem)
 
 
 def _check(info: Info, sha256: str) -> None:
