@@ -354,7 +354,9 @@ def test_two_writers_racing_for_one_code_both_record_their_incident(base, team):
         second.start()
         if base.catalog.dialect == "postgresql":  # until it waits on our uncommitted code
             deadline = time.monotonic() + 10
-            with base.catalog.engine.connect() as watcher:
+            # Each look in a transaction of its own: one transaction sees one snapshot of it.
+            autocommit = base.catalog.engine.execution_options(isolation_level="AUTOCOMMIT")
+            with autocommit.connect() as watcher:
                 while not watcher.scalar(
                     text(
                         "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
