@@ -332,11 +332,11 @@ class Tus:
             signature = upload.signature()
             if writer.running is not None and signature is not None:
                 self.running[upload.id] = (signature, writer.running)
-        if ending == "end" and not keep:
+        if check is not None and ending == "end" and not keep:
             raise TusError(
                 protocol.CHECKSUM_MISMATCH,
-                f"the {check.algorithm if check else ''} checksum does not match the chunk; it "
-                f"was dropped and the upload stays at byte {start}",
+                f"the {check.algorithm} checksum does not match the chunk; it was dropped and the "
+                f"upload stays at byte {start}",
             )
         now = upload.offset()
         if ending == "over":
