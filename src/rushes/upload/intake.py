@@ -24,8 +24,9 @@ from rushes.catalog.models import Arrival, Asset, Derivative
 from rushes.errors import InvalidInput
 from rushes.ingest import path_key, record_arrival
 from rushes.pipeline.steps import store_thumbnails
-from rushes.upload.store import Info, Outcome, Upload, fsync_dir
+from rushes.upload.store import Info, Outcome, Upload
 from rushes.vault import Digest
+from rushes.vault.local import fsync_dir
 from rushes.vault.pump import pump
 
 PROXY = "proxy-360.mp4"

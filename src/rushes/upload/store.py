@@ -36,6 +36,7 @@ from typing import Any
 
 from rushes.upload.protocol import CHECKSUMS, TusError
 from rushes.vault import Digest
+from rushes.vault.local import fsync_dir
 from rushes.vault.pump import Pump
 
 EXPIRY = timedelta(days=7)
@@ -401,11 +402,3 @@ def _write_json(path: Path, value: dict[str, Any]) -> None:
         os.close(fd)
     os.replace(temporary, path)
     fsync_dir(path.parent)
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

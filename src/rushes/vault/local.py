@@ -158,7 +158,7 @@ class LocalBackend:
                 if repair:
                     self._quarantine(target)
                     os.link(staging.path, target)
-            _fsync_dir(target.parent)
+            fsync_dir(target.parent)
         except OSError as exc:
             self.discard(staging)
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
@@ -177,7 +177,7 @@ class LocalBackend:
         for path in reversed(missing):
             with contextlib.suppress(FileExistsError):
                 path.mkdir()
-            _fsync_dir(path.parent)
+            fsync_dir(path.parent)
 
     def _damage(self, target: Path, sha256: str) -> str:
         """What is wrong with the stored copy ("" if it still hashes to its name)."""
@@ -194,7 +194,7 @@ class LocalBackend:
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         self.quarantine.mkdir(exist_ok=True)
         os.rename(target, self.quarantine / f"{target.name}.{stamp}.{uuid.uuid4().hex[:8]}")
-        _fsync_dir(self.quarantine)
+        fsync_dir(self.quarantine)
 
     def discard(self, staging: LocalStaging) -> None:  # type: ignore[override]
         staging.path.unlink(missing_ok=True)
@@ -215,7 +215,8 @@ class LocalBackend:
                 yield path.name
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Make a folder's new or renamed entries durable (a file's own fsync does not)."""
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
