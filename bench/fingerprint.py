@@ -31,7 +31,7 @@ from rushes.media.fingerprint import Fingerprint, fingerprint
 from rushes.media.matching import match
 from rushes.media.thumbnails import make_thumbnails
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "video" / "threatexchange"
+FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "video" / "threatexchange"
 SOURCES = ("chair-orig-22-sd-bar", "pattern-longer-no-bar", "doorknob-hd-no-bar")
 SAMPLINGS = ("auto", "keyframes", "dense")
 

@@ -20,7 +20,7 @@ import pytest
 from rushes.base import Base, open_base
 from rushes.settings import load
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "video" / "threatexchange"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "video" / "threatexchange"
 PG_ADMIN = os.environ.get("RUSHES_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 RUSHES = [sys.executable, "-m", "rushes"]
 
@@ -28,7 +28,7 @@ RUSHES = [sys.executable, "-m", "rushes"]
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
     if not FIXTURES.is_dir():
-        pytest.fail(f"the shared footage is missing at {FIXTURES} (clone beside ../shared)")
+        pytest.fail(f"the test footage is missing at {FIXTURES}")
     return FIXTURES
 
 

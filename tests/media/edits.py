@@ -21,7 +21,7 @@ import av
 import numpy as np
 from av.video.reformatter import VideoReformatter
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "video" / "threatexchange"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "video" / "threatexchange"
 SIZE = (320, 180)
 FPS = 30
 _SCALER = VideoReformatter()  # one scaler for all frames: a new one per frame costs ~3 ms
