@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import re
+import shutil
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -369,3 +370,25 @@ def test_two_writers_racing_for_one_code_both_record_their_incident(base, team):
             time.sleep(0.2)  # SQLite: it waits for the write lock, then sees our code
     second.join(timeout=30)
     assert codes == ["ALE-2016-0412", "ALE-2016-0412-2"]
+
+
+def test_a_clip_that_arrived_twice_is_linked_by_its_full_hash(base, login, team, scene, tmp_path):
+    """Two arrivals of one clip (its card ingested again by another crew, as when a field
+    upload follows its manifest) are one clip: linking it by hash or by accepting it works."""
+    card = tmp_path / "card-2"
+    card.mkdir()
+    shutil.copy(tmp_path / "karim" / "near.mp4", card / "near.mp4")
+    Ingest(base, project="film", crew="rami", actor="rami").run(walk([card]))
+    near, late = scene["near"], scene["late"]
+    with base.catalog.read() as session:
+        assert len(session.get(Asset, near).arrivals) == 2
+    dina, ivan = login("dina"), login("ivan")
+    given = {**FORM, "started_offset": None, "started_at": START.isoformat(), "code": "ALP-2"}
+    assert _post_json(dina, "/api/p/film/incidents", given).status_code == 201
+    assert _suggested(ivan, "ALP-2") == {near: "filmed 40 min after the start, 500 m away"}
+    accept = {"csrf": ivan.csrf, "decision": "accept", "relation": "rescue"}
+    assert ivan.post(f"/p/film/incidents/ALP-2/suggestions/{near}", data=accept).status_code == 303
+    link = {"csrf": dina.csrf, "sha256": late, "relation": "strike"}
+    assert dina.post("/p/film/incidents/ALP-2/footage", data=link).status_code == 303
+    linked = dina.get("/api/p/film/incidents/ALP-2").json()["assets"]
+    assert {a["sha256"]: a["relation"] for a in linked} == {near: "rescue", late: "strike"}

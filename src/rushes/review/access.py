@@ -24,7 +24,7 @@ from rushes.catalog.models import (
     Project,
     User,
 )
-from rushes.errors import NotFoundError
+from rushes.errors import InvalidInput, NotFoundError
 
 
 class Role(StrEnum):
@@ -91,11 +91,12 @@ def projects_of(session: Session, user: User) -> list[tuple[Project, Role]]:
 
 
 def visible_assets(viewer: Viewer) -> Select[tuple[str]]:
-    """SHA-256s of the project's assets this viewer may see, as a subquery to filter by."""
+    """SHA-256s of the project's assets this viewer may see, each once (a clip may have
+    arrived several times), as a subquery to filter by."""
     project_id = viewer.project.id
     in_project = select(Arrival.asset_sha256).where(Arrival.project_id == project_id)
     if viewer.can(Can.SEE_ALL):
-        return in_project
+        return in_project.distinct()
     own = in_project.where(Arrival.crew == viewer.user.username)
     assigned = (
         select(AssignmentAsset.asset_sha256)
@@ -118,3 +119,19 @@ def require_asset(session: Session, viewer: Viewer, sha256: str) -> None:
     """Raise NotFoundError unless the viewer may see this asset (same answer as a missing one)."""
     if not can_see_asset(session, viewer, sha256):
         raise NotFoundError(f"no asset {sha256[:12]} in project {viewer.project.slug!r}")
+
+
+def resolve_visible(session: Session, viewer: Viewer, prefix: str) -> str:
+    """A visible asset's full SHA-256 from at least 8 of its hex digits (a form's clip field)."""
+    prefix = prefix.strip().lower()
+    if len(prefix) < 8 or any(c not in "0123456789abcdef" for c in prefix):
+        raise InvalidInput("sha256: give at least 8 hex digits of the clip's SHA-256")
+    visible = visible_assets(viewer).subquery()
+    found = session.scalars(
+        select(visible.c[0]).where(visible.c[0].startswith(prefix, autoescape=True)).limit(2)
+    ).all()
+    if not found:
+        raise NotFoundError(f"no clip {prefix[:12]} in project {viewer.project.slug!r}")
+    if len(found) > 1:
+        raise InvalidInput(f"sha256: {prefix} names more than one clip; give more digits")
+    return found[0]

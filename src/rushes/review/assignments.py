@@ -28,7 +28,7 @@ from rushes.catalog.models import (
     utcnow,
 )
 from rushes.errors import AccessDenied, InvalidInput, NotFoundError
-from rushes.review.access import Can, Viewer, require_asset, visible_assets
+from rushes.review.access import Can, Viewer, resolve_visible, visible_assets
 
 STATUSES = ("open", "in-progress", "done", "dropped")
 MAX_TITLE = 300
@@ -206,11 +206,11 @@ def set_status(session: Session, viewer: Viewer, assignment_id: int, status: str
 
 
 def attach_asset(session: Session, viewer: Viewer, assignment_id: int, sha256: str) -> None:
-    """Attach an asset the director can see; attaching it twice changes nothing."""
+    """Attach an asset the director can see, named by a unique prefix of its SHA-256;
+    attaching it twice changes nothing."""
     _require_assign(viewer)
     assignment = get_assignment(session, viewer, assignment_id)
-    sha256 = sha256.strip().lower()
-    require_asset(session, viewer, sha256)
+    sha256 = resolve_visible(session, viewer, sha256)
     if session.get(AssignmentAsset, (assignment.id, sha256)) is None:
         session.add(AssignmentAsset(assignment_id=assignment.id, asset_sha256=sha256))
         assignment.updated_at = utcnow()

@@ -16,13 +16,12 @@ from sqlalchemy.orm import Session
 from rushes.catalog.models import Asset, Incident, IncidentAsset, SuggestionDecision, utcnow
 from rushes.catalog.queries import cluster_of
 from rushes.errors import InvalidInput
-from rushes.review.access import Can, Viewer, visible_assets
+from rushes.review.access import Can, Viewer, resolve_visible, visible_assets
 from rushes.review.incidents import (
     get_incident,
     link_asset,
     record_change,
     require_record,
-    resolve_asset,
 )
 
 BEFORE = timedelta(hours=2)  # cameras often roll on the approach, or clocks drift
@@ -119,7 +118,7 @@ def decide(
     """Accept (link with `relation`) or reject a suggested clip; both are kept in the history."""
     require_record(viewer)
     incident = get_incident(session, viewer, code)
-    sha256 = resolve_asset(session, viewer, sha256)
+    sha256 = resolve_visible(session, viewer, sha256)
     if accept:
         link_asset(session, viewer, code, sha256, relation)
     elif session.get(IncidentAsset, (incident.id, sha256)) is not None:

@@ -30,7 +30,7 @@ from rushes.catalog.models import (
     utcnow,
 )
 from rushes.errors import AccessDenied, InvalidInput, NotFoundError
-from rushes.review.access import Can, Viewer, visible_assets
+from rushes.review.access import Can, Viewer, resolve_visible
 
 FIGURES = (
     "people_present",
@@ -437,22 +437,6 @@ def linked_assets(
     return list(session.scalars(query.order_by(IncidentAsset.added_at)).all())
 
 
-def resolve_asset(session: Session, viewer: Viewer, prefix: str) -> str:
-    """A visible asset's full SHA-256 from at least 8 of its hex digits."""
-    prefix = prefix.strip().lower()
-    if len(prefix) < 8 or any(c not in "0123456789abcdef" for c in prefix):
-        raise InvalidInput("sha256: give at least 8 hex digits of the clip's SHA-256")
-    visible = visible_assets(viewer).subquery()
-    found = session.scalars(
-        select(visible.c[0]).where(visible.c[0].startswith(prefix, autoescape=True)).limit(2)
-    ).all()
-    if not found:
-        raise NotFoundError(f"no clip {prefix[:12]} in project {viewer.project.slug!r}")
-    if len(found) > 1:
-        raise InvalidInput(f"sha256: {prefix} names more than one clip; give more digits")
-    return found[0]
-
-
 def link_asset(
     session: Session, viewer: Viewer, code: str, sha256: str, relation: str
 ) -> IncidentAsset:
@@ -461,7 +445,7 @@ def link_asset(
     if relation not in RELATIONS:
         raise InvalidInput(f"relation: one of {', '.join(RELATIONS)}")
     incident = get_incident(session, viewer, code)
-    sha256 = resolve_asset(session, viewer, sha256)
+    sha256 = resolve_visible(session, viewer, sha256)
     row = session.get(IncidentAsset, (incident.id, sha256))
     if row is None:
         user_id = viewer.user.id
@@ -480,7 +464,7 @@ def link_asset(
 def unlink_asset(session: Session, viewer: Viewer, code: str, sha256: str) -> None:
     require_record(viewer)
     incident = get_incident(session, viewer, code)
-    sha256 = resolve_asset(session, viewer, sha256)
+    sha256 = resolve_visible(session, viewer, sha256)
     row = session.get(IncidentAsset, (incident.id, sha256))
     if row is None:
         raise NotFoundError(f"clip {sha256[:12]} is not linked to {incident.code}")
