@@ -161,7 +161,8 @@ def test_bad_input_is_named_and_every_readable_file_is_kept(env: Env, tmp_path: 
         assert text.probe_error and text.kind == "other"
         assert (
             truncated.probe_error
-            == "not a media file: the original (Invalid data found when processing input)"
+            == "truncated: the MP4 index (moov) is missing; the recording was cut off before "
+            "the camera finished the file"
             or truncated.kind == "video"
         )
         raw = [a.path_bytes for a in session.query(Arrival)]

@@ -30,7 +30,13 @@ class NotFoundError(RushesError):
 
 
 class ProbeError(RushesError):
-    """A file could not be analysed as media. The original is still preserved."""
+    """A file could not be analysed as media. The original is still preserved.
+
+    `reason` is the cause without the file's path, for where the path must not be shown."""
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason or message
 
 
 class CustodyError(RushesError):

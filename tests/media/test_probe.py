@@ -268,15 +268,31 @@ def test_a_truncated_mp4_with_its_index_up_front_gives_what_it_can(
 
 
 @pytest.mark.parametrize(
-    ("source", "fraction"),
-    [("moov-last.mp4", 0.4), ("moov-last.mp4", 0.95), ("moov-first.mp4", 0.01)],
+    ("source", "fraction", "reason"),
+    [
+        ("moov-last.mp4", 0.4, "truncated: the MP4 index (moov) is missing"),
+        ("moov-last.mp4", 0.95, "truncated: the MP4 index (moov) is missing"),
+        ("moov-first.mp4", 0.01, "damaged: the file's index is cut short or corrupt"),
+    ],
 )
 def test_a_truncated_mp4_without_its_index_is_refused(
-    made: dict[str, Path], tmp_path: Path, source: str, fraction: float
+    made: dict[str, Path], tmp_path: Path, source: str, fraction: float, reason: str
 ) -> None:
     cut = truncate_copy(made[source], tmp_path / "cut.mp4", fraction)
-    with pytest.raises(ProbeError, match="not a media file"):
+    with pytest.raises(ProbeError) as raised:
         probe(cut)
+    assert raised.value.reason.startswith(reason)
+
+
+def test_a_header_claiming_an_impossible_picture_says_so(tmp_path: Path) -> None:
+    """FFmpeg answers "Device or resource busy" here; its log says what really happened."""
+    forged = tmp_path / "forged.y4m"
+    forged.write_bytes(b"YUV4MPEG2 W60000 H60000 F25:1 Ip A1:1 C420jpeg\nFRAME\n" + bytes(64))
+    with pytest.raises(ProbeError) as raised:
+        probe(forged)
+    assert raised.value.reason == (
+        "damaged header: it claims a 60000×60000 picture, which no decoder accepts"
+    )
 
 
 def test_bad_input_raises_probe_error(tmp_path: Path) -> None:

@@ -221,7 +221,7 @@ def test_nothing_to_proxy(tmp_path: Path) -> None:
         make_proxy(make_audio(tmp_path / "a.m4a"), tmp_path / "a.mp4")
     with pytest.raises(ProbeError, match="no sound stream"):
         make_audio_proxy(make_video(tmp_path / "mute.mp4", audio=False), tmp_path / "m.m4a")
-    with pytest.raises(ProbeError, match="not readable as media"):
+    with pytest.raises(ProbeError, match="not a media file"):
         make_proxy(random_bytes_file(tmp_path / "x.mp4"), tmp_path / "proxy.mp4")
     assert not (tmp_path / "a.mp4").exists() and not (tmp_path / "m.m4a").exists()
     assert not list(tmp_path.glob(".*part"))

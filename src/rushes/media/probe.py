@@ -27,6 +27,7 @@ from av.video.stream import VideoStream
 from PIL import ExifTags, Image, UnidentifiedImageError
 
 from rushes.errors import ProbeError
+from rushes.media.container import open_input
 
 Kind = Literal["video", "audio", "image"]
 S = TypeVar("S", bound=Stream)
@@ -228,10 +229,9 @@ def _probe_photo(path: Path) -> MediaInfo | None:
 
 def _probe_av(path: Path) -> MediaInfo:
     try:
-        container = av.open(str(path), metadata_errors="replace")
-    except (av.error.FFmpegError, ValueError) as error:
-        reason = getattr(error, "strerror", None) or str(error)
-        raise ProbeError(f"not a media file: {path} ({reason})") from error
+        container = open_input(path, metadata_errors="replace")
+    except ValueError as error:
+        raise ProbeError(f"not a media file: {path} ({error})") from error
     with container:
         name = container.format.name
         if name == "tty":  # FFmpeg renders any .txt as ANSI art

@@ -76,7 +76,7 @@ def run_probe(work: Work) -> str | None:
     try:
         info = probe(work.source)
     except ProbeError as exc:
-        reason = str(exc).replace(str(work.source), "the original")  # no server paths shown
+        reason = exc.reason.replace(str(work.source), "the original")  # no server paths shown
         with work.base.catalog.write() as session:
             asset = session.get(Asset, work.sha256)
             asset.kind, asset.media, asset.probe_error = "other", None, reason
