@@ -12,6 +12,7 @@ from rich.markup import escape
 
 from rushes.cli_common import err, opened_base, out
 from rushes.exports import timeline as timelines
+from rushes.exports.conform import STANDARD_RATES, label, timeline_rate
 from rushes.review.projects import find_project
 
 
@@ -49,17 +50,30 @@ def _format_from(output: Path) -> str:
     default=None,
     help="Default: from the output's name (.otio, .edl, .xml, .resolve.edl).",
 )
-def timeline(project: str, output: Path, fmt: str | None) -> None:
+@click.option(
+    "--rate",
+    "-r",
+    default=None,
+    metavar="FPS",
+    help="The timeline's frame rate: "
+    + ", ".join(label(r) for r in STANDARD_RATES)
+    + ". Default: the first select's, if it is one of these, else 25.",
+)
+def timeline(project: str, output: Path, fmt: str | None, rate: str | None) -> None:
     """Write PROJECT's selects, in order, as a timeline whose clips point at the originals
-    (originals/<sha256><ext>, to relink when the drive arrives) with notes as markers."""
+    (originals/<sha256><ext>, to relink when the drive arrives) with notes as markers.
+
+    The OTIO file keeps each clip in its own frame rate; the EDL (one rate per file) and the
+    FCP XML convert what they cannot carry, and say so on stderr."""
     chosen = timelines.format_of(fmt or _format_from(output))
     with opened_base() as base, base.catalog.read() as session:
-        cut = timelines.selects_timeline(session, base.vault, find_project(session, project))
-        text = chosen.write(cut.timeline)
+        fps = timeline_rate(rate) if rate is not None else None
+        cut = timelines.selects_timeline(session, base.vault, find_project(session, project), fps)
+        written = chosen.write(cut.timeline)
     try:
-        output.write_text(text, encoding="utf-8")
+        output.write_text(written.text, encoding="utf-8")
     except OSError as exc:
         raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from exc
-    for missing in cut.missing:
-        err.print(f"warning: {escape(missing.message)}")
+    for message in [m.message for m in cut.missing] + cut.warnings + written.warnings:
+        err.print(f"warning: {escape(message)}")
     out.print(escape(str(output)))

@@ -483,6 +483,12 @@ CASES = [
         row(303, 200, 200, 200, 403, 404),
         path="/p/film/selects/timeline.otio",
     ),
+    Case(
+        "GET",
+        "/p/{slug}/selects/timeline",
+        row(303, 200, 200, 200, 403, 404),
+        path="/p/film/selects/timeline?format=edl&rate=25",
+    ),
     Case("GET", "/p/{slug}/dashboard", PROJECT_PAGE, path="/p/film/dashboard"),
     Case("GET", "/api/p/{slug}/dashboard", PROJECT_API, path="/api/p/film/dashboard"),
     # Another project's ids are as missing as missing ones, whoever asks.

@@ -11,9 +11,16 @@ proxy is the second reference (``proxies/<sha256><ext>``), and the active one wh
 does not hold the original yet. Each top-level note that starts inside a select's range is a
 marker at its frame, coloured by category, with the author and text; replies stay behind.
 
+The timeline runs at one standard rate: the one asked for, or the first select's (see
+exports.conform). The OTIO file keeps each clip in its own rate; a variable-rate clip is
+counted at the standard rate nearest its mean, with a warning. The EDL and FCP7 XML are written
+by OTIO's adapters from a conformed copy, so they carry what their format can and warn about
+the rest.
+
 OTIO's EDL writer keeps only a marker's frame, colour and upper-cased name, so Resolve's own
 marker EDL (one one-frame event per marker, ``|C:ResolveColorX |M:name |D:frames``) is written
-here directly. Every file's record side starts at 00:00:00:00.
+here directly, from the same conformed copy as the EDL. Every file's record side starts at
+00:00:00:00.
 """
 
 from __future__ import annotations
@@ -32,6 +39,15 @@ from sqlalchemy.orm import Session
 
 from rushes.catalog.models import Arrival, Asset, Derivative, Note, Project, Select, User
 from rushes.errors import InvalidInput
+from rushes.exports.conform import (
+    DROP_FRAME_RATES,
+    STANDARD_RATES,
+    label,
+    nearest_standard,
+    one_rate,
+    timecode_rates,
+    timeline_rate_of,
+)
 from rushes.media.timecode import parse_rate
 from rushes.review.browse import original_present
 from rushes.vault import Vault
@@ -70,6 +86,7 @@ class Cut:
 
     timeline: otio.schema.Timeline
     missing: list[Missing]
+    warnings: list[str]  # what the editor must know about rates
 
 
 @dataclass(frozen=True)
@@ -84,25 +101,39 @@ class _Take:
     notes: list[tuple[Note, str]]  # top-level timed notes on the asset, with the author's name
 
 
-def selects_timeline(session: Session, vault: Vault, project: Project) -> Cut:
-    """Every select of the project as one video track; callers check that the person asking
-    may see all the project's footage (Can.SEE_ALL), as every select is in it."""
+def selects_timeline(
+    session: Session, vault: Vault, project: Project, rate: Fraction | None = None
+) -> Cut:
+    """Every select of the project as one video track, at `rate` (one of STANDARD_RATES) or
+    else the first select's standard rate; callers check that the person asking may see all
+    the project's footage (Can.SEE_ALL), as every select is in it."""
     takes = _gather(session, vault, project)
     if not takes:
         raise InvalidInput(f"project {project.slug!r} has no selects yet: circle takes first")
-    rate = next((r for t in takes if (r := _frame_rate(t.asset)) is not None), DEFAULT_RATE)
+    own = [_frame_rate(take.asset) for take in takes]
+    if rate is None:
+        rate = next((r for r in own if r in STANDARD_RATES), DEFAULT_RATE)
     timeline = otio.schema.Timeline(name=f"{project.name} selects")
     timeline.global_start_time = RationalTime(0, float(rate))
     track = otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video)
     timeline.tracks.append(track)
-    for take in takes:
-        track.append(_clip(take, _frame_rate(take.asset) or rate))
+    warnings = []
+    for take, found in zip(takes, own, strict=True):
+        track.append(_clip(take, found or rate))
+        media = take.asset.media or {}
+        if found is not None and media.get("vfr"):
+            warnings.append(
+                f"select {take.row.position} has a variable frame rate (mean "
+                f"{label(parse_rate(media['frame_rate']))} fps): counted at {label(found)} fps"
+            )
     missing = [_missing(take) for take in takes if not take.present]
     timeline.metadata["rushes"] = {
         "project": project.slug,
-        "warnings": [m.message for m in missing],
+        "rate": str(rate),
+        "drop_frame": rate in DROP_FRAME_RATES,
+        "warnings": [m.message for m in missing] + warnings,
     }
-    return Cut(timeline, missing)
+    return Cut(timeline, missing, warnings)
 
 
 def _gather(session: Session, vault: Vault, project: Project) -> list[_Take]:
@@ -160,8 +191,13 @@ def _proxy_rank(made: Derivative) -> tuple[int, int]:
 
 
 def _frame_rate(asset: Asset) -> Fraction | None:
+    """The rate the clip is counted in: the probe's, or for variable-rate video the standard
+    rate nearest its mean (no editor's software counts frames of uneven length)."""
     text = (asset.media or {}).get("frame_rate")
-    return parse_rate(text) if text else None
+    if not text:
+        return None
+    rate = parse_rate(text)
+    return nearest_standard(rate) if (asset.media or {}).get("vfr") else rate
 
 
 def _at(
@@ -222,6 +258,7 @@ def _clip(take: _Take, rate: Fraction) -> otio.schema.Clip:
         "rating": row.rating,
         "label": row.label,
         "sha256": sha,
+        "rate": str(rate),
     }
     clip.metadata["cmx_3600"] = {"reel": sha[:8]}  # the start of the file name to relink to
     clip.markers.extend(
@@ -269,17 +306,19 @@ def _missing(take: _Take) -> Missing:
     )
 
 
-def _edl_rate(timeline: otio.schema.Timeline) -> float:
-    return timeline.global_start_time.rate
+def _fcm(timeline: otio.schema.Timeline) -> str:
+    """The EDL line saying how its timecode counts (drop-frame at 29.97 and 59.94)."""
+    drop = timeline_rate_of(timeline) in DROP_FRAME_RATES
+    return f"FCM: {'DROP FRAME' if drop else 'NON-DROP FRAME'}"
 
 
 def resolve_markers(timeline: otio.schema.Timeline) -> str:
     """Resolve's marker EDL: each marker a one-frame event at its place on the record side,
     then ``<note> |C:ResolveColor<Colour> |M:<name> |D:<frames>`` (import it with Timeline >
-    Import > Timeline Markers from EDL onto the timeline made from any of the other files)."""
-    rate = _edl_rate(timeline)
-    drop = ";" in otio.opentime.to_timecode(RationalTime(0, rate), rate)
-    lines = [f"TITLE: {timeline.name}", f"FCM: {'DROP FRAME' if drop else 'NON-DROP FRAME'}", ""]
+    Import > Timeline Markers from EDL onto the timeline made from any of the other files).
+    `timeline` is conformed to one rate, as for the EDL, so both place a frame alike."""
+    rate = timeline.global_start_time.rate
+    lines = [f"TITLE: {timeline.name}", _fcm(timeline), ""]
     track = timeline.video_tracks()[0]
     number = 0
     for clip in track.find_clips():
@@ -300,19 +339,55 @@ def resolve_markers(timeline: otio.schema.Timeline) -> str:
 
 
 @dataclass(frozen=True)
+class Written:
+    """A file's text and what its format could not carry as the timeline has it."""
+
+    text: str
+    warnings: list[str]
+
+
+def _edl(timeline: otio.schema.Timeline) -> Written:
+    """OTIO's CMX 3600 writer on the timeline conformed to one rate, with the FCM line it
+    leaves out after the title."""
+    conformed, warnings = one_rate(timeline)
+    rate = conformed.global_start_time.rate
+    title, _, events = otio.adapters.write_to_string(conformed, "cmx_3600", rate=rate).partition(
+        "\n\n"
+    )
+    return Written(f"{title}\n{_fcm(timeline)}\n\n{events}", warnings)
+
+
+def _xml(timeline: otio.schema.Timeline) -> Written:
+    conformed, warnings = timecode_rates(timeline)
+    return Written(otio.adapters.write_to_string(conformed, "fcp_xml"), warnings)
+
+
+def _resolve(timeline: otio.schema.Timeline) -> Written:
+    conformed, warnings = one_rate(timeline)
+    return Written(resolve_markers(conformed), warnings)
+
+
+@dataclass(frozen=True)
 class Format:
     media_type: str
-    write: Callable[[otio.schema.Timeline], str]
+    writer: Callable[[otio.schema.Timeline], Written]
+
+    def write(self, timeline: otio.schema.Timeline) -> Written:
+        """The file, or InvalidInput saying why the adapter could not write it."""
+        try:
+            return self.writer(timeline)
+        except (ValueError, otio.exceptions.OTIOError) as exc:
+            raise InvalidInput(f"cannot write this timeline: {exc}") from exc
 
 
 FORMATS = {
-    "otio": Format("application/json", lambda t: otio.adapters.write_to_string(t, "otio_json")),
-    "edl": Format(
-        "text/plain",
-        lambda t: otio.adapters.write_to_string(t, "cmx_3600", rate=_edl_rate(t)),
+    "otio": Format(
+        "application/json",
+        lambda t: Written(otio.adapters.write_to_string(t, "otio_json"), []),
     ),
-    "xml": Format("application/xml", lambda t: otio.adapters.write_to_string(t, "fcp_xml")),
-    "resolve.edl": Format("text/plain", resolve_markers),
+    "edl": Format("text/plain", _edl),
+    "xml": Format("application/xml", _xml),
+    "resolve.edl": Format("text/plain", _resolve),
 }
 
 

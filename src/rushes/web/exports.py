@@ -10,6 +10,7 @@ from fastapi.responses import Response
 
 from rushes.errors import AccessDenied
 from rushes.exports import timeline
+from rushes.exports.conform import timeline_rate
 from rushes.review.access import Can
 from rushes.web.auth import InProject, check_origin
 from rushes.web.dependencies import Reading, get_base
@@ -18,28 +19,46 @@ router = APIRouter(dependencies=[Depends(check_origin)])
 WARNING_HEADER = "X-Rushes-Warning"
 
 
+@router.get("/p/{slug}/selects/timeline")
+def timeline_form(
+    request: Request, viewer: InProject, session: Reading, format: str = "otio", rate: str = ""
+) -> Response:
+    """The selects page's export form: the format and the timeline's rate as chosen there."""
+    return selects_timeline(format, request, viewer, session, rate)
+
+
 @router.get("/p/{slug}/selects/timeline.{fmt}")
-def selects_timeline(fmt: str, request: Request, viewer: InProject, session: Reading) -> Response:
+def selects_timeline(
+    fmt: str, request: Request, viewer: InProject, session: Reading, rate: str = ""
+) -> Response:
     """Every select is in the file, so only roles that see all the project's footage get it.
 
-    Selects whose original is not in the vault yet come on their proxy; the header names them
-    (hashes only: a header carries no file names safely)."""
+    `rate` is the timeline's (default: the first select's). Selects whose original is not in
+    the vault yet come on their proxy, and what a format could not carry as the timeline has it
+    is converted; the header says both (positions and hashes only: a header carries no file
+    names safely)."""
     if not viewer.can(Can.SEE_ALL):
         raise AccessDenied(f"a {viewer.role} may not export the whole project's selects")
     chosen = timeline.format_of(fmt)
-    cut = timeline.selects_timeline(session, get_base(request).vault, viewer.project)
+    fps = timeline_rate(rate) if rate else None
+    cut = timeline.selects_timeline(session, get_base(request).vault, viewer.project, fps)
+    written = chosen.write(cut.timeline)
     name = f"{viewer.project.slug}-selects.{fmt}"
     headers = {
         "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
         "Cache-Control": "private, no-store",
     }
+    warnings = cut.warnings + written.warnings
     if cut.missing:
-        headers[WARNING_HEADER] = (
+        warnings.insert(
+            0,
             f"{len(cut.missing)} select(s) on the proxy, original not in the vault yet: "
-            + ", ".join(m.sha256[:12] for m in cut.missing)
+            + ", ".join(m.sha256[:12] for m in cut.missing),
         )
+    if warnings:
+        headers[WARNING_HEADER] = "; ".join(warnings)
     return Response(
-        chosen.write(cut.timeline).encode("utf-8"),
+        written.text.encode("utf-8"),
         media_type=f"{chosen.media_type}; charset=utf-8",
         headers=headers,
     )

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from rushes.catalog.models import Select
 from rushes.errors import AccessDenied
+from rushes.exports.conform import STANDARD_RATES, label
 from rushes.media.timecode import seconds_of, smpte
 from rushes.review import selects as takes
 from rushes.review.access import Can, Viewer
@@ -116,6 +117,7 @@ def selects_page(
         "edit": edit,
         "thumbs": thumbs_of(session, viewer.project.id, (row.asset_sha256 for row in rows)),
         "seconds_of": seconds_of,
+        "timeline_rates": [(str(rate), label(rate)) for rate in STANDARD_RATES],
     }
     return page(request, "selects.html", context)
 
