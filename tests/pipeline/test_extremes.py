@@ -23,6 +23,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from PIL import Image
 from sqlalchemy import select
 
 from rushes.catalog import Asset
@@ -110,7 +111,7 @@ def ingest_and_process(root: Path) -> Run:
 
 @pytest.fixture(scope="module")
 def short(tmp_path_factory: pytest.TempPathFactory) -> Run:
-    """0 seconds, 1 frame, sound only, 8K."""
+    """0 seconds, 1 frame, sound only, 8K, a photo."""
     root = tmp_path_factory.mktemp("short")
     card = root / "card"
     card.mkdir()
@@ -118,6 +119,8 @@ def short(tmp_path_factory: pytest.TempPathFactory) -> Run:
     make_video(card / "one-frame.mp4", seconds=1 / 30, audio=False)
     make_audio(card / "voice.m4a", seconds=2)
     make_8k(card / "8k.mp4")
+    picture = np.random.default_rng(5).integers(0, 255, (480, 640, 3), dtype=np.uint8)
+    Image.fromarray(picture).save(card / "photo.jpg", quality=90)
     return ingest_and_process(root)
 
 
@@ -157,6 +160,18 @@ def test_short_extremes_end_in_recorded_states(short: Run) -> None:
     assert {voice[s] for s in ("thumbnails", "fingerprint", "shots")} == {"skipped"}
     for name in ("one-frame.mp4", "8k.mp4"):
         assert set(settled(short, name).values()) == {"done"}, name
+
+
+def test_a_photo_gets_a_poster_and_a_fingerprint_as_a_frame_would(short: Run) -> None:
+    steps = settled(short, "photo.jpg")
+    assert steps["thumbnails"] == steps["fingerprint"] == "done"
+    assert steps["near-duplicates"] == steps["shots"] == steps["proxy"] == "skipped"
+    sha = short.shas["photo.jpg"]
+    with short.env.open() as base, base.catalog.read() as session:
+        made = session.scalars(select(Derivative).where(Derivative.asset_sha256 == sha)).all()
+        poster = next(d for d in made if d.kind == "poster")
+        assert (poster.details["width"], poster.details["height"]) == (480, 360)
+        assert session.get(Fingerprint, sha).frames == 1
 
 
 def test_an_8k_video_stays_within_its_memory_bound(short: Run) -> None:

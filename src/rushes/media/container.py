@@ -46,6 +46,12 @@ def open_input(path: str | os.PathLike[str], **options: Any) -> av.container.Inp
         raise ProbeError(f"{reason}: {path}", reason=reason) from error
 
 
+def is_still(container: av.container.InputContainer) -> bool:
+    """A photo or other single picture, which FFmpeg reads through an image demuxer."""
+    name = container.format.name
+    return name == "image2" or name.endswith("_pipe")
+
+
 def why_unreadable(path: str | os.PathLike[str], error: av.FFmpegError) -> str:
     """The cause of a failed open in plain words, from FFmpeg's own log of a second try."""
     said = _last_logged_error(path) or getattr(error, "strerror", None) or str(error)

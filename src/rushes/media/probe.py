@@ -27,7 +27,7 @@ from av.video.stream import VideoStream
 from PIL import ExifTags, Image, UnidentifiedImageError
 
 from rushes.errors import ProbeError
-from rushes.media.container import open_input
+from rushes.media.container import is_still, open_input
 
 Kind = Literal["video", "audio", "image"]
 S = TypeVar("S", bound=Stream)
@@ -243,7 +243,7 @@ def _probe_av(path: Path) -> MediaInfo:
         kind: Kind = "audio"
         size, frame_rate, vfr = None, None, False
         if video is not None:
-            kind = "image" if name == "image2" or name.endswith("_pipe") else "video"
+            kind = "image" if is_still(container) else "video"
             stamps, rotation = _scan_video(container, video)
             size = Size.rotated(video.width, video.height, rotation)
             vfr = _is_variable(stamps)

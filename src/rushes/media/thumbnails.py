@@ -25,7 +25,7 @@ import av
 import numpy as np
 from PIL import Image
 
-from rushes.media.container import open_input
+from rushes.media.container import is_still, open_input
 from rushes.media.proxy import Orientation
 
 STRIP_HEIGHT = 90
@@ -82,7 +82,9 @@ def make_thumbnails(
         # One thread: with frame threads the first picture only comes out after several more
         # frames are decoded, which is most of the work when one keyframe is all that is needed.
         stream.codec_context.thread_count = 1
-        frames = _pick(container, stream, count)
+        # A photo has one picture, and its demuxer yields nothing after a seek.
+        still = is_still(container)
+        frames = _first(container, stream) if still else _pick(container, stream, count)
         sar = stream.sample_aspect_ratio or 1
     if not frames:
         return Thumbnails(None, (), "no picture could be decoded")
@@ -94,8 +96,19 @@ def make_thumbnails(
     )
     best = max(frames, key=_contrast)
     poster = _write(best, out_dir / f"poster.{ext}", poster_height, sar, image_format)
-    problem = None if len(frames) == count else f"only {len(frames)} distinct frame(s) to show"
+    problem = (
+        None if still or len(frames) == count else f"only {len(frames)} distinct frame(s) to show"
+    )
     return Thumbnails(poster, strip, problem)
+
+
+def _first(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream
+) -> list[av.VideoFrame]:
+    try:
+        return next(([frame] for frame in container.decode(stream)), [])
+    except av.FFmpegError:
+        return []
 
 
 def _pick(

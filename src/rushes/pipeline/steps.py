@@ -69,6 +69,7 @@ class Step:
 
 
 VISUAL = frozenset({"video"})
+PICTURES = frozenset({"video", "image"})  # a photo gets a poster and a fingerprint as a frame
 
 
 def run_probe(work: Work) -> str | None:
@@ -275,8 +276,8 @@ def run_shots(work: Work) -> str | None:
 
 
 PROBE = Step("probe", "1", (), None, run_probe)
-THUMBNAILS = Step("thumbnails", "1", ("probe",), VISUAL, run_thumbnails)
-FINGERPRINT = Step("fingerprint", "1", ("probe",), VISUAL, run_fingerprint)
+THUMBNAILS = Step("thumbnails", "1", ("probe",), PICTURES, run_thumbnails)
+FINGERPRINT = Step("fingerprint", "1", ("probe",), PICTURES, run_fingerprint)
 NEAR_DUPLICATES = Step("near-duplicates", "1", ("fingerprint",), VISUAL, run_near_duplicates)
 SHOTS = Step("shots", "1", ("probe",), VISUAL, run_shots)
 PROXY = Step("proxy", "2", ("probe",), frozenset({"video", "audio"}), run_proxy)
