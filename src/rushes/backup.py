@@ -70,6 +70,7 @@ class Made:
 
 def backup(catalog: Catalog, dest: Path, *, actor: str) -> Made:
     """Write one backup folder inside `dest` (made if missing) and log it."""
+    dest = dest.absolute()
     try:
         dest.mkdir(parents=True, exist_ok=True)
         created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

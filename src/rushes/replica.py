@@ -167,18 +167,19 @@ def reconcile(
             f"no good copy left: vault: {found.problem}; replica: {copy.problem}",
         )
         return outcome
-    bad, good, source, place = (
-        (vault, replica.vault, replica.name, "vault")
-        if copy.ok
-        else (replica.vault, vault, "vault", replica.name)
-    )
-    problem = (copy if found.ok else found).problem
+    if copy.ok:  # the vault's copy is bad: bring it back from the replica
+        bad, good, place, source, problem = vault, replica.vault, "vault", replica.name, found
+    else:
+        bad, good, place, source, problem = replica.vault, vault, replica.name, "vault", copy
+    label = "vault" if copy.ok else "replica"
     if failed := copy_original(good, bad, sha256, size):
-        outcome.failure = Fixity(sha256, False, f"{place}: {problem}; repair failed: {failed}")
+        outcome.failure = Fixity(
+            sha256, False, f"{label} copy {problem.problem}; repair failed: {failed}"
+        )
         return outcome
-    details = {"problem": problem, "restored_from": source, "copy": place}
+    details = {"problem": problem.problem, "restored_from": source, "copy": place}
     outcome.events.append((Verb.REPAIRED, sha256, details))
-    outcome.repairs.append(f"{sha256}: {place} copy {problem}; restored from {source}")
+    outcome.repairs.append(f"{sha256}: {label} copy {problem.problem}; restored from {source}")
     return outcome
 
 
