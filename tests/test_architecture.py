@@ -12,7 +12,20 @@ import rushes
 
 PACKAGE = Path(rushes.__file__).parent
 CORE = ["vault", "catalog", "media", "custody.py", "derivatives.py", "settings.py", "errors.py"]
-UPPER = ("pipeline", "upload", "field", "exports", "review", "web", "cli", "ingest", "verify")
+UPPER = (
+    "pipeline",
+    "upload",
+    "field",
+    "exports",
+    "review",
+    "web",
+    "cli",
+    "ingest",
+    "verify",
+    "replica",
+    "backup",
+    "restore",
+)
 # The review room's rules sit below its presentation: the field kit's API and the CLI reuse them.
 PRESENTATION = ("web", "cli", "upload", "field", "exports")
 

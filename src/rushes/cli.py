@@ -18,12 +18,10 @@ import click
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
-    DownloadColumn,
     MofNCompleteColumn,
     Progress,
     TextColumn,
     TimeRemainingColumn,
-    TransferSpeedColumn,
 )
 from rich.table import Table
 from sqlalchemy import select
@@ -43,7 +41,8 @@ from rushes.catalog.queries import (
     list_assets,
     near_duplicates_of,
 )
-from rushes.cli_common import err, opened_base, out
+from rushes.cli_backup import backup, restore, vault
+from rushes.cli_common import bytes_progress, err, opened_base, out
 from rushes.cli_evidence import verify_bag
 from rushes.cli_export import export
 from rushes.cli_incidents import incidents
@@ -59,6 +58,7 @@ from rushes.pipeline.runner import (
     requeue,
 )
 from rushes.pipeline.steps import STEPS
+from rushes.replica import configured_replica
 from rushes.review import accounts
 from rushes.review.access import Role, projects_of, viewer_for
 from rushes.review.projects import create_project
@@ -89,20 +89,6 @@ def _find(session: Session, prefix: str) -> Asset:
         raise click.ClickException(str(exc)) from exc
 
 
-def _bytes_progress(files: int) -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TextColumn("{task.fields[files]}/" + str(files) + " files"),
-        TimeRemainingColumn(),
-        console=err,
-        transient=False,
-        disable=not err.is_terminal,
-    )
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(message=TOOL)
 def main() -> None:
@@ -130,7 +116,7 @@ def ingest(paths: tuple[Path, ...], project: str, crew: str, source: str) -> Non
             actor=base.settings.actor,
         )
         total = sum(c.size for c in candidates)
-        with _bytes_progress(len(candidates)) as progress:
+        with bytes_progress(len(candidates)) as progress:
             task = progress.add_task("ingest", total=total, files=0)
 
             def advance(size: int) -> None:
@@ -248,22 +234,37 @@ def show(sha256: str, as_json: bool) -> None:
 
 @main.command(name="verify")
 def verify_command() -> None:
-    """Re-hash every original and check the custody chain; exit 1 naming any failure."""
-    with opened_base() as base, _bytes_progress(0) as progress:
+    """Re-hash every original and check the custody chain; exit 1 naming any failure. With
+    RUSHES_REPLICA_DIR set, check the replica's copies too and repair a missing or damaged copy
+    from the other one (each repair logged); an original bad in both is a failure."""
+    with opened_base() as base, bytes_progress(0) as progress:
+        replica = configured_replica(base.settings)
         task = progress.add_task("verify", total=total_bytes(base.catalog), files=0)
         report = verify(
             base.catalog,
             base.vault,
             actor=base.settings.actor,
             progress=lambda size: progress.update(task, advance=size),
+            replica=replica,
         )
     chain = report.chain
     out.print(
         f"originals checked: {report.checked}, failed: {len(report.failures)}"
         + (f", still in the field: {report.in_field}" if report.in_field else "")
     )
+    for repair in report.repairs:
+        out.print(f"[yellow]REPAIRED[/] {escape(repair)}")
     for failure in report.failures:
         out.print(f"[bold red]FAILED[/] {failure.sha256}: {escape(failure.problem)}")
+    if replica:
+        out.print(
+            f"replica {escape(replica.name)}: {len(report.repairs)} copies repaired"
+            + (
+                f", {report.unreplicated} not copied yet (run `rushes vault replicate`)"
+                if report.unreplicated
+                else ""
+            )
+        )
     for sha in report.unrecorded:
         out.print(f"[bold red]FAILED[/] {sha}: in the catalog with no matching arrival in the log")
     for sha in report.unknown_in_vault:
@@ -545,3 +546,6 @@ main.add_command(field)
 main.add_command(export)
 main.add_command(incidents)
 main.add_command(verify_bag)
+main.add_command(backup)
+main.add_command(restore)
+main.add_command(vault)

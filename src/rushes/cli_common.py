@@ -7,6 +7,14 @@ from contextlib import contextmanager
 
 import click
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 from sqlalchemy.exc import DBAPIError
 
 from rushes.base import Base, open_base
@@ -33,3 +41,17 @@ def opened_base(create: bool = False) -> Iterator[Base]:
         raise click.ClickException(str(exc)) from exc
     finally:
         base.close()
+
+
+def bytes_progress(files: int) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TextColumn("{task.fields[files]}/" + str(files) + " files"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=False,
+        disable=not err.is_terminal,
+    )

@@ -41,6 +41,9 @@ class Verb(StrEnum):
     EXPORTED = "exported"
     DELETED = "deleted"
     REPAIRED = "repaired"
+    REPLICATED = "replicated"  # a hash-checked second copy of the original, in a replica vault
+    BACKED_UP = "backed-up"  # a snapshot of the catalog (the vault's hashes, not its bytes)
+    RESTORED = "restored"  # the base, or one original, brought back from a backup or replica
     CHAIN_VERIFIED = "chain-verified"
 
 

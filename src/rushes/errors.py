@@ -25,6 +25,10 @@ class SourceChangedError(VaultError):
     """The source file changed or vanished while it was being read."""
 
 
+class BackupError(RushesError):
+    """A backup could not be written, read or restored; nothing was overwritten."""
+
+
 class NotFoundError(RushesError):
     """No asset, project or event has that name."""
 

@@ -35,6 +35,13 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("vault_dir", Path, None, "Folder of the local vault. Empty: DATA_DIR/vault."),
     Setting(
+        "replica_dir",
+        Path,
+        None,
+        "Folder of a second local vault kept by `rushes vault replicate`; `rushes verify` "
+        "compares both copies and repairs one from the other. Empty: no replica.",
+    ),
+    Setting(
         "derivatives_dir",
         Path,
         None,
@@ -86,6 +93,7 @@ class Settings:
     data_dir: Path
     database_url: str
     vault_dir: Path
+    replica_dir: Path | None
     derivatives_dir: Path
     workers: int
     step_timeout: int
@@ -139,6 +147,8 @@ def load(environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
     if not values["database_url"]:
         values["database_url"] = f"sqlite:///{data_dir / 'catalog.sqlite3'}"
     values["vault_dir"] = (values["vault_dir"] or data_dir / "vault").expanduser().absolute()
+    if values["replica_dir"]:
+        values["replica_dir"] = values["replica_dir"].expanduser().absolute()
     values["derivatives_dir"] = (
         (values["derivatives_dir"] or data_dir / "derivatives").expanduser().absolute()
     )

@@ -3,7 +3,8 @@
 Each asset's check is itself a custody event (fixity-ok or fixity-failed), committed in small
 batches so an interrupted run keeps what it proved. Originals in the vault that the catalog does
 not know (left by a run killed between the two) are listed; ingesting the source again files
-them.
+them. With a replica, both copies are checked and a bad one is restored from the good one
+(`replica.reconcile`); only an original with no good copy left is a failure.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 from rushes import custody
 from rushes.catalog import Asset, Catalog, CustodyEvent
 from rushes.custody import ChainReport, Verb
+from rushes.replica import Event, Replica, append_events, fixity_event, reconcile, replicated
 from rushes.vault import Fixity, Vault
 
 _BATCH = 50
@@ -27,7 +29,9 @@ _BATCH = 50
 @dataclass
 class VerifyReport:
     checked: int = 0
-    failures: list[Fixity] = field(default_factory=list)
+    failures: list[Fixity] = field(default_factory=list)  # originals with no good copy left
+    repairs: list[str] = field(default_factory=list)  # copies restored from the other copy
+    unreplicated: int = 0  # originals not copied to the replica yet
     unknown_in_vault: list[str] = field(default_factory=list)
     unrecorded: list[str] = field(default_factory=list)  # assets with no matching arrival event
     in_field: int = 0  # listed by a field kit's manifest; bytes not here yet, nothing to check
@@ -45,7 +49,12 @@ def total_bytes(catalog: Catalog) -> int:
 
 
 def verify(
-    catalog: Catalog, vault: Vault, *, actor: str, progress: Callable[[int], None] | None = None
+    catalog: Catalog,
+    vault: Vault,
+    *,
+    actor: str,
+    progress: Callable[[int], None] | None = None,
+    replica: Replica | None = None,
 ) -> VerifyReport:
     report = VerifyReport()
     with catalog.snapshot() as session:
@@ -60,21 +69,33 @@ def verify(
         report.unrecorded = _unrecorded(session, known, Verb.RECEIVED) + _unrecorded(
             session, in_field, Verb.MANIFESTED
         )
-    results: list[Fixity] = []
+        copied = replicated(session, replica) if replica else set()
     record = not report.chain.head_missing
+    if replica and record:  # a repair must be logged: none on a chain that cannot be appended to
+        copied |= set(replica.vault.hashes())
+    else:
+        replica = None
+    events: list[Event] = []
     for sha256, size, sha512 in known:
         result = vault.check(sha256, size, sha512)
-        results.append(result)
+        events.append(fixity_event(result))
         report.checked += 1
-        if not result.ok:
-            report.failures.append(result)
+        failure = None if result.ok else result
+        if replica:
+            outcome = reconcile(vault, replica, result, size, sha512, sha256 in copied)
+            events += outcome.events
+            report.repairs += outcome.repairs
+            report.unreplicated += outcome.unreplicated
+            failure = outcome.failure
+        if failure:
+            report.failures.append(failure)
         if progress:
             progress(size)
-        if record and len(results) >= _BATCH:
-            _record(catalog, results, actor)
-            results = []
+        if record and len(events) >= _BATCH:
+            append_events(catalog, events, actor)
+            events = []
     if record:
-        _record(catalog, results, actor)
+        append_events(catalog, events, actor)
     report.unknown_in_vault = sorted(set(vault.hashes()) - {sha for sha, _, _ in known})
     if report.chain.head_missing:
         return report  # nothing can be appended to a chain without a head; the report says so
@@ -109,18 +130,3 @@ def _unrecorded(
             d.get("sha512") == sha512 and d.get("size") == size for d in received.get(sha, [])
         )
     ]
-
-
-def _record(catalog: Catalog, results: list[Fixity], actor: str) -> None:
-    if not results:
-        return
-    with catalog.write() as session:
-        for result in results:
-            custody.append(
-                session,
-                Verb.FIXITY_OK if result.ok else Verb.FIXITY_FAILED,
-                actor=actor,
-                asset=result.sha256,
-                details={"algorithm": "sha256+sha512"}
-                | ({} if result.ok else {"problem": result.problem}),
-            )

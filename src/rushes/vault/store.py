@@ -159,6 +159,22 @@ class Vault:
         created, repair = self.backend.commit(staging, sha256)
         return Stored(sha256, digest.sha512.hexdigest(), size, created, repair)
 
+    def copy_from(self, other: Vault, sha256: str, size: int) -> Stored:
+        """Store the original `other` holds under `sha256`, through this vault's own write-once
+        path: nothing is kept unless the bytes read hash to `sha256` and count `size` (a damaged
+        source is refused, never spread), and a damaged copy here is set aside, not overwritten.
+        Raises FileNotFoundError if `other` does not hold it."""
+
+        def intact(read: int, digest: str) -> None:
+            if (read, digest) != (size, sha256):
+                raise VaultError(
+                    f"the copy of {sha256} at {other.backend.locate(sha256)} is damaged "
+                    f"({read} bytes, SHA-256 {digest}); it was not copied"
+                )
+
+        with other.open(sha256) as source:
+            return self.put_stream(source, intact)
+
     def check(self, sha256: str, expected_size: int | None, sha512: str | None) -> Fixity:
         """Re-hash a stored original and compare it with its name and its recorded digests."""
         try:
