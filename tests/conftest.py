@@ -80,6 +80,9 @@ class Env:
             "RUSHES_DATA_DIR": str(self.data_dir),
             "RUSHES_DATABASE_URL": self.database_url,
             "RUSHES_ACTOR": "tester",
+            # Every test client shares the loopback address: tests of the rates set their own.
+            "RUSHES_RATE_LIMIT": "0",
+            "RUSHES_RATE_LIMIT_ADDRESS": "0",
             "COLUMNS": "200",
         }
 
