@@ -19,10 +19,23 @@ import pytest
 
 from rushes.base import Base, open_base
 from rushes.settings import load
+from tests import loop_guard
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "video" / "threatexchange"
 PG_ADMIN = os.environ.get("RUSHES_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 RUSHES = [sys.executable, "-m", "rushes"]
+
+
+loop_guard.install()
+
+
+@pytest.fixture(autouse=True)
+def no_checkout_on_the_event_loop() -> Iterator[None]:
+    """Fail a test whose in-process server checked out a database connection on its event
+    loop's thread, even where the request's 500 went unnoticed."""
+    loop_guard.violations.clear()
+    yield
+    assert not loop_guard.violations, f"{loop_guard.MARK}:\n{loop_guard.violations[0]}"
 
 
 @pytest.fixture(scope="session")
@@ -67,6 +80,9 @@ class Env:
             "RUSHES_DATA_DIR": str(self.data_dir),
             "RUSHES_DATABASE_URL": self.database_url,
             "RUSHES_ACTOR": "tester",
+            # Every test client shares the loopback address: tests of the rates set their own.
+            "RUSHES_RATE_LIMIT": "0",
+            "RUSHES_RATE_LIMIT_ADDRESS": "0",
             "COLUMNS": "200",
         }
 

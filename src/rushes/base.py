@@ -45,7 +45,14 @@ def open_base(settings: Settings | None = None, *, create: bool = True) -> Base:
         )
     return Base(
         settings,
-        open_catalog(settings.database_url, create=create),
+        open_catalog(
+            settings.database_url,
+            create=create,
+            # Each request admitted at once holds at most two connections (rushes.web.limits);
+            # uploads' lookups and the background pipeline take a few more.
+            connections=2 * settings.threads + 8,
+            wait=settings.db_wait,
+        ),
         open_local(settings.vault_dir),
         Derivatives(settings.derivatives_dir),
     )

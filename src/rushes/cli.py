@@ -398,6 +398,7 @@ def serve(host: str | None, port: int | None) -> None:
     import uvicorn
 
     from rushes.web.app import create_app
+    from rushes.web.connections import bounded_headers
 
     try:
         config = settings_module.load()
@@ -418,7 +419,13 @@ def serve(host: str | None, port: int | None) -> None:
             f"http://{host}:{port}/setup?token={token}",
             flush=True,
         )
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="info",
+        http=bounded_headers(config.header_limit, config.header_timeout),
+    )
 
 
 @main.group()

@@ -55,6 +55,52 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "Dask scheduler (tcp://host:8786) to run pipeline steps on. Empty: a local process pool.",
     ),
+    Setting(
+        "threads",
+        int,
+        20,
+        "Threads of `rushes serve` for blocking work (database, disk, password hashing). The "
+        "catalog keeps up to twice as many database connections (a request may hold two).",
+    ),
+    Setting(
+        "db_wait",
+        float,
+        5.0,
+        "Seconds a request waits for a free database connection before it is answered 503.",
+    ),
+    Setting(
+        "header_limit", int, 64 * 1024, "Largest request headers `rushes serve` reads, in bytes."
+    ),
+    Setting(
+        "header_timeout",
+        float,
+        10.0,
+        "Seconds a client has to send a request's headers before its connection is closed.",
+    ),
+    Setting(
+        "body_timeout",
+        float,
+        30.0,
+        "Seconds a request's body may take to arrive (uploads: seconds without a byte: 60).",
+    ),
+    Setting(
+        "rate_limit",
+        float,
+        30.0,
+        "Requests a second one signed-in account may make (bursts of 5 s of them); 0: no limit.",
+    ),
+    Setting(
+        "rate_limit_address",
+        float,
+        60.0,
+        "Requests a second one client address may make (bursts of 5 s of them); 0: no limit.",
+    ),
+    Setting(
+        "open_uploads",
+        int,
+        20,
+        "Unfinished uploads one account may have open at a time.",
+    ),
     Setting("host", str, "127.0.0.1", "Address `rushes serve` listens on."),
     Setting("port", int, 8000, "Port `rushes serve` listens on."),
     Setting("actor", str, "", "Who is acting, for the custody log. Empty: the OS user name."),
@@ -98,6 +144,14 @@ class Settings:
     workers: int
     step_timeout: int
     dask_scheduler: str
+    threads: int
+    db_wait: float
+    header_limit: int
+    header_timeout: float
+    body_timeout: float
+    rate_limit: float
+    rate_limit_address: float
+    open_uploads: int
     host: str
     port: int
     actor: str

@@ -28,9 +28,11 @@ _BUSY_TIMEOUT_MS = 30_000
 
 
 class Catalog:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, connections: int = 15, wait: float = 30.0) -> None:
+        """`connections`: the most the pool opens (it keeps half of them); a checkout that
+        finds none free for `wait` seconds raises sqlalchemy's TimeoutError."""
         self.url = url
-        self.engine = _engine(url)
+        self.engine = _engine(url, connections, wait)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         self._writer = sessionmaker(
             self.engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False
@@ -88,10 +90,12 @@ class Catalog:
         self.engine.dispose()
 
 
-def open_catalog(url: str, *, create: bool = True) -> Catalog:
+def open_catalog(
+    url: str, *, create: bool = True, connections: int = 15, wait: float = 30.0
+) -> Catalog:
     """Open and upgrade the catalog; with `create=False`, refuse an empty database (a command
     pointed at the wrong place must not report on a new, empty base)."""
-    catalog = Catalog(url)
+    catalog = Catalog(url, connections=connections, wait=wait)
     if not create and catalog.revision() is None:
         catalog.close()
         raise ConfigError(f"no rushes catalog in {make_url(url).render_as_string()}")
@@ -99,18 +103,23 @@ def open_catalog(url: str, *, create: bool = True) -> Catalog:
     return catalog
 
 
-def _engine(url: str) -> Engine:
+def _engine(url: str, connections: int, wait: float) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
         raise ConfigError(f"not a database URL: {url!r}") from exc
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
+    kept = max(1, connections // 2)
+    pool = {"pool_size": kept, "max_overflow": connections - kept, "pool_timeout": wait}
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(parsed, pool_pre_ping=True)
-    if parsed.database and parsed.database != ":memory:":
+        return create_engine(parsed, pool_pre_ping=True, **pool)
+    memory = not parsed.database or parsed.database == ":memory:"
+    if not memory:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(parsed, connect_args={"isolation_level": None})
+    engine = create_engine(
+        parsed, connect_args={"isolation_level": None}, **({} if memory else pool)
+    )
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:

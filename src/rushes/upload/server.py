@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -29,6 +30,7 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -97,6 +99,7 @@ class Tus:
             raise TusError(413, f"{length} bytes is over this project's limit of {caller.limit}")
         meta = protocol.metadata(request.headers.get("upload-metadata"))
         await run_in_threadpool(self._admit, caller, meta, length)
+        await run_in_threadpool(self._room, caller, length)
         body = _has_body(request)
         if body:
             _require_stream(request)
@@ -134,9 +137,9 @@ class Tus:
 
     async def head(self, request: Request) -> Response:
         caller = await self._caller(request)
-        upload = self._upload(request, caller)
-        if upload.outcome() is None:
-            upload.take()
+        upload = await run_in_threadpool(self._upload, request, caller)
+        if await run_in_threadpool(upload.outcome) is None:
+            await run_in_threadpool(upload.take)
             lease = await _wait_for_lock(upload, TAKEOVER_S)
             try:
                 await run_in_threadpool(upload.sync)
@@ -156,7 +159,7 @@ class Tus:
 
     async def patch(self, request: Request) -> Response:
         caller = await self._caller(request)
-        upload = self._upload(request, caller)
+        upload = await run_in_threadpool(self._upload, request, caller)
         _require_stream(request)
         offset = protocol.length(request.headers.get("upload-offset"), "Upload-Offset")
         if offset is None:
@@ -179,7 +182,7 @@ class Tus:
                 )
             if upload.outcome() is None:
                 if declared is not None:
-                    self._fix_length(upload, declared, caller)
+                    await run_in_threadpool(self._fix_length, upload, declared, caller)
                 end = upload.info.length
                 if end is not None and sent is not None and offset + sent > end:
                     raise TusError(400, f"{sent} bytes at {offset} run past Upload-Length {end}")
@@ -194,8 +197,8 @@ class Tus:
 
     async def delete(self, request: Request) -> Response:
         caller = await self._caller(request)
-        upload = self._upload(request, caller, terminating=True)
-        upload.take()
+        upload = await run_in_threadpool(self._upload, request, caller, True)
+        await run_in_threadpool(upload.take)
         lease = await _wait_for_lock(upload, TAKEOVER_S)
         if lease is None:
             raise TusError(423, "the upload is busy (its intake is running); try again")
@@ -280,7 +283,29 @@ class Tus:
                     "hash the file again",
                 )
 
-    def _upload(self, request: Request, caller: Caller, *, terminating: bool = False) -> Upload:
+    def _room(self, caller: Caller, length: int | None) -> None:
+        """Refuse an upload past the account's open ones, or one the staging disk cannot hold
+        beside what the open uploads were promised."""
+        unfinished = [u for u in self.store.uploads() if u.outcome() is None and not u.expired()]
+        limit = self.base.settings.open_uploads
+        if sum(u.info.crew == caller.username for u in unfinished) >= limit:
+            raise TusError(
+                429,
+                f"you have {limit} unfinished uploads; finish or delete one first",
+                {"Retry-After": "60"},
+            )
+        if length is None:
+            return
+        promised = sum(max(0, (u.info.length or 0) - u.offset()) for u in unfinished)
+        room = shutil.disk_usage(self.store.root).free - promised
+        if length > room:
+            raise TusError(
+                507,
+                f"the base has room for {max(0, room)} more bytes of uploads now, not {length}; "
+                "send it later",
+            )
+
+    def _upload(self, request: Request, caller: Caller, terminating: bool = False) -> Upload:
         upload_id = request.path_params["upload_id"]
         upload = self.store.get(upload_id)
         if upload is None:
@@ -542,16 +567,20 @@ class _TusHeaders:
 
 
 def _refusals(handler: Handler) -> Handler:
-    """Turn a TusError into its response (no body for HEAD, which may not carry one)."""
+    """Turn a TusError into its response (no body for HEAD, which may not carry one); a
+    database too busy to lend a connection in time is a 503."""
 
     async def endpoint(request: Request) -> Response:
         try:
             response: Response = await handler(request)
             return response
-        except TusError as exc:
-            if request.method == "HEAD":
-                return Response(status_code=exc.status, headers=exc.headers)
-            return PlainTextResponse(f"{exc}\n", status_code=exc.status, headers=exc.headers)
+        except PoolTimeout:
+            exc = TusError(503, "the base is busy; try again in a moment", {"Retry-After": "2"})
+        except TusError as refused:
+            exc = refused
+        if request.method == "HEAD":
+            return Response(status_code=exc.status, headers=exc.headers)
+        return PlainTextResponse(f"{exc}\n", status_code=exc.status, headers=exc.headers)
 
     return endpoint
 

@@ -10,7 +10,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from anyio import to_thread
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from rushes import __version__
@@ -27,6 +28,7 @@ from rushes.web import (
     exports,
     field,
     incidents,
+    limits,
     me,
     player,
     selects,
@@ -41,6 +43,10 @@ def create_app(base: Base, *, background: bool = False) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Blocking work beyond the admitted requests' (uploads, files, the health check) gets
+        # as many threads again.
+        to_thread.current_default_thread_limiter().total_tokens = 2 * settings.threads
+        app.state.gate = limits.Gate(settings.threads, settings.db_wait)
         processor = BackgroundProcessor(base) if background else None
         if processor:
             processor.start()
@@ -48,10 +54,20 @@ def create_app(base: Base, *, background: bool = False) -> FastAPI:
         if processor:
             processor.stop()
 
+    settings = base.settings
     app = FastAPI(
-        title="rushes", version=__version__, docs_url=None, redoc_url=None, lifespan=lifespan
+        title="rushes",
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+        dependencies=[Depends(limits.admitted, scope="function")],
     )
     app.state.base = base
+    app.state.account_rate = limits.Buckets(settings.rate_limit)
+    app.add_middleware(
+        limits.Guard, per_address=settings.rate_limit_address, body_timeout=settings.body_timeout
+    )
     pages = (accounts, admin, status, browse, player, assignments, selects, me)
     for module in (*pages, field, incidents, dashboard, exports):
         app.include_router(module.router)

@@ -14,6 +14,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from rushes.catalog.models import ApiToken, User, WebSession
 from rushes.errors import NotFoundError
@@ -72,10 +73,18 @@ async def _csrf_sent(request: Request) -> str:
 
 
 async def signed_in(request: Request, session: Reading) -> Identity:
-    """The caller, with CSRF checked on any state-changing request made with a cookie."""
-    identity = identify(request, session)
+    """The caller, with CSRF checked on any state-changing request made with a cookie.
+
+    Async only to read a posted form; the lookup runs on a worker thread (a blocking one here
+    would stop every request of the process)."""
+    identity = await run_in_threadpool(identify, request, session)
     if identity is None:
         raise SignInRequired
+    wait = request.app.state.account_rate.take(str(identity.user.id))
+    if wait:
+        raise HTTPException(
+            429, "too many requests from your account; slow down", {"Retry-After": str(wait)}
+        )
     if identity.web_session and request.method not in SAFE_METHODS:
         sent = await _csrf_sent(request)
         if not secrets.compare_digest(sent.encode(), identity.csrf.encode()):

@@ -9,11 +9,15 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import DataError, StatementError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from rushes.errors import AccessDenied, InvalidInput, LoginThrottled, NotFoundError
 from rushes.web.auth import SignInRequired
 from rushes.web.dependencies import page
+
+RETRY = {"Retry-After": "2"}
 
 
 def wants_json(request: Request) -> bool:
@@ -73,6 +77,16 @@ def install(app: FastAPI) -> None:
         if isinstance(exc, DataError) or isinstance(exc.orig, OverflowError):
             return respond(request, 400, "a number in the request is out of range")
         raise exc
+
+    @app.exception_handler(PoolTimeout)
+    async def busy(request: Request, _exc: PoolTimeout) -> Response:
+        """Every database connection stayed busy for the wait allowed: come back shortly."""
+        return respond(request, 503, "the base is busy; try again in a moment", RETRY)
+
+    @app.exception_handler(ClientDisconnect)
+    async def gone(request: Request, _exc: ClientDisconnect) -> Response:
+        """The body stopped coming (the client left, or was too slow: rushes.web.limits)."""
+        return respond(request, 408, "the request body did not arrive in time")
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:

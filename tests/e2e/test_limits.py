@@ -1,0 +1,82 @@
+"""What one client may hold of a real `rushes serve`: header size and time, body time, request
+rate, unfinished uploads and declared bytes (issue 12, item 5)."""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import Env
+from tests.e2e.test_load import Server, _prepare
+from tests.upload.conftest import encode
+from tests.web.test_status import free_port
+
+LIMITS = {
+    "RUSHES_HEADER_LIMIT": "8192",
+    "RUSHES_HEADER_TIMEOUT": "2",
+    "RUSHES_BODY_TIMEOUT": "2",
+    "RUSHES_RATE_LIMIT": "1",  # bursts of 5
+    "RUSHES_OPEN_UPLOADS": "2",
+    "RUSHES_UPLOAD_LIMIT": str(2**60),
+}
+
+
+def _held(port: int, sent: bytes, seconds: float) -> tuple[float, bytes]:
+    """Send `sent` and nothing more; how long until the server answered or closed, and what."""
+    with socket.create_connection(("127.0.0.1", port), timeout=seconds) as conn:
+        started = time.monotonic()
+        conn.sendall(sent)
+        answer = b""
+        try:
+            while chunk := conn.recv(65536):
+                answer += chunk
+        except (TimeoutError, ConnectionResetError):
+            pass
+        return time.monotonic() - started, answer
+
+
+def test_one_client_cannot_hold_the_base(env: Env, tmp_path: Path) -> None:
+    _clip, tokens = _prepare(env, tmp_path)
+    server = Server(env, free_port(), tmp_path / "serve.log")
+    server.extra = LIMITS
+    server.start()
+    try:
+        server.wait_ready()
+        request = b"GET /login HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        # Headers that never end are cut off at the size limit, with 431.
+        took, answer = _held(server.port, request + b"X-Junk: " + b"a" * 100_000, 30)
+        assert answer.startswith(b"HTTP/1.1 431"), answer[:100]
+        # Headers or a body that come too slowly: closed after the timeouts, not held.
+        took, answer = _held(server.port, request, 30)
+        assert took < 8 and answer == b"", (took, answer)
+        post = b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+        post += b"application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nuser"
+        took, answer = _held(server.port, post, 30)
+        assert took < 8 and answer.startswith((b"HTTP/1.1 4", b"")), (took, answer[:200])
+        assert b"connection: close" in answer.lower() or answer == b"", answer[:300]
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            bearer = {"Authorization": f"Bearer {tokens[0]}"}
+            statuses = [client.get("/api/p/film/assets", headers=bearer) for _ in range(12)]
+            refused = [r for r in statuses if r.status_code == 429]
+            assert refused and int(refused[0].headers["retry-after"]) >= 1, statuses
+            assert all(r.status_code in (200, 429) for r in statuses)
+            assert client.get("/healthz").status_code == 200
+
+            tus = {"Tus-Resumable": "1.0.0", **bearer}
+            meta = encode(kind="original", sha256="0" * 64, filename="a.mp4")
+
+            def create(length: int) -> httpx.Response:
+                headers = {**tus, "Upload-Length": str(length), "Upload-Metadata": meta}
+                return client.post("/files/", headers=headers)
+
+            huge = create(2**50)  # a pebibyte: more than the upload folder's disk holds
+            assert huge.status_code == 507 and "room for" in huge.text, huge.text
+            assert [create(10).status_code for _ in range(2)] == [201, 201]
+            third = create(10)
+            assert third.status_code == 429 and "unfinished uploads" in third.text
+            assert third.headers["retry-after"]
+    finally:
+        server.stop()
