@@ -269,10 +269,14 @@ class Tus:
             asset = session.get(Asset, meta.sha256)
             in_project = session.scalar(
                 select(Arrival.id)
-                .where(Arrival.asset_sha256 == meta.sha256, Arrival.project_id == caller.project_id)
+                .where(
+                    Arrival.asset_sha256 == meta.sha256,
+                    Arrival.project_id == caller.project_id,
+                    Arrival.crew == caller.username,
+                )
                 .limit(1)
             )
-            # Said only inside the project: elsewhere it would tell who holds which file.
+            # Said only to the crew who brought it: to others it would tell who holds which file.
             if in_project and asset is not None and length is not None and asset.size != length:
                 raise TusError(
                     409,
