@@ -452,10 +452,17 @@ def user_add(
     password = _password(password_stdin)
     with opened_base(create=True) as base, _account_errors(), base.catalog.write() as session:
         made = accounts.create_user(
-            session, username, password, display_name=display_name, site_admin=site_admin
+            session,
+            username,
+            password,
+            display_name=display_name,
+            site_admin=site_admin,
+            actor=base.settings.actor,
         )
         if project and role:
-            accounts.add_member(session, _project(session, project), made, Role(role))
+            accounts.add_member(
+                session, _project(session, project), made, Role(role), actor=base.settings.actor
+            )
     out.print(
         f"created {escape(username)}" + (f" ({role} in {escape(project)})" if project else "")
     )
@@ -471,7 +478,9 @@ def user_grant(username: str, project: str, role: str) -> None:
         found = session.scalar(select(User).where(User.username == username))
         if found is None:
             raise click.ClickException(f"no user {username!r}")
-        accounts.add_member(session, _project(session, project), found, Role(role))
+        accounts.add_member(
+            session, _project(session, project), found, Role(role), actor=base.settings.actor
+        )
     out.print(f"{escape(username)} is {role} in {escape(project)}")
 
 
@@ -504,7 +513,9 @@ def user_token(username: str, project: str, label: str) -> None:
         if found is None:
             raise click.ClickException(f"no user {username!r}")
         viewer = viewer_for(session, found, project)
-        token = accounts.create_api_token(session, found, viewer.project, label)
+        token = accounts.create_api_token(
+            session, found, viewer.project, label, actor=base.settings.actor
+        )
     print(token)
 
 
