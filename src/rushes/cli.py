@@ -35,7 +35,7 @@ from rushes import TOOL, custody
 from rushes import settings as settings_module
 from rushes.base import Base, open_base
 from rushes.catalog import Asset, Project
-from rushes.catalog.models import User
+from rushes.catalog.models import Arrival, User
 from rushes.catalog.queries import (
     asset_record,
     cluster_of,
@@ -340,12 +340,25 @@ def process_command(steps: tuple[str, ...], redo: bool, outdated: bool) -> None:
 @main.command()
 @click.argument("sha256")
 @click.option("--json", "as_json", is_flag=True, help="As one JSON document.")
-def dups(sha256: str, as_json: bool) -> None:
+@click.option(
+    "--project", "-p", default=None, help="Only this project's copies (for sharing with it)."
+)
+def dups(sha256: str, as_json: bool, project: str | None) -> None:
     """Other copies of a clip: near-duplicates with the matching segments, and its cluster."""
     with opened_base() as base, base.catalog.read() as session:
         asset = _find(session, sha256)
+        within = None
+        if project is not None:
+            within = (
+                select(Arrival.asset_sha256)
+                .join(Project, Project.id == Arrival.project_id)
+                .where(Project.slug == project)
+            )
+            if asset.sha256 not in session.scalars(within):
+                raise click.ClickException(f"no asset {sha256} in project {project!r}")
         copies = near_duplicates_of(session, asset.sha256)
-        cluster = cluster_of(session, asset.sha256)
+        cluster = cluster_of(session, asset.sha256, within)
+        copies = [c for c in copies if c["sha256"] in cluster]
     if as_json:
         out.print_json(
             json.dumps({"sha256": asset.sha256, "copies": copies, "cluster": sorted(cluster)})
