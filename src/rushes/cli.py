@@ -33,7 +33,7 @@ from rushes import TOOL, custody
 from rushes import settings as settings_module
 from rushes.base import Base, open_base
 from rushes.catalog import Asset, Project
-from rushes.catalog.models import User
+from rushes.catalog.models import Arrival, User
 from rushes.catalog.queries import (
     asset_record,
     cluster_of,
@@ -341,12 +341,25 @@ def process_command(steps: tuple[str, ...], redo: bool, outdated: bool) -> None:
 @main.command()
 @click.argument("sha256")
 @click.option("--json", "as_json", is_flag=True, help="As one JSON document.")
-def dups(sha256: str, as_json: bool) -> None:
+@click.option(
+    "--project", "-p", default=None, help="Only this project's copies (for sharing with it)."
+)
+def dups(sha256: str, as_json: bool, project: str | None) -> None:
     """Other copies of a clip: near-duplicates with the matching segments, and its cluster."""
     with opened_base() as base, base.catalog.read() as session:
         asset = _find(session, sha256)
+        within = None
+        if project is not None:
+            within = (
+                select(Arrival.asset_sha256)
+                .join(Project, Project.id == Arrival.project_id)
+                .where(Project.slug == project)
+            )
+            if asset.sha256 not in session.scalars(within):
+                raise click.ClickException(f"no asset {sha256} in project {project!r}")
         copies = near_duplicates_of(session, asset.sha256)
-        cluster = cluster_of(session, asset.sha256)
+        cluster = cluster_of(session, asset.sha256, within)
+        copies = [c for c in copies if c["sha256"] in cluster]
     if as_json:
         out.print_json(
             json.dumps({"sha256": asset.sha256, "copies": copies, "cluster": sorted(cluster)})
@@ -460,10 +473,17 @@ def user_add(
     password = _password(password_stdin)
     with opened_base(create=True) as base, _account_errors(), base.catalog.write() as session:
         made = accounts.create_user(
-            session, username, password, display_name=display_name, site_admin=site_admin
+            session,
+            username,
+            password,
+            display_name=display_name,
+            site_admin=site_admin,
+            actor=base.settings.actor,
         )
         if project and role:
-            accounts.add_member(session, _project(session, project), made, Role(role))
+            accounts.add_member(
+                session, _project(session, project), made, Role(role), actor=base.settings.actor
+            )
     out.print(
         f"created {escape(username)}" + (f" ({role} in {escape(project)})" if project else "")
     )
@@ -479,7 +499,9 @@ def user_grant(username: str, project: str, role: str) -> None:
         found = session.scalar(select(User).where(User.username == username))
         if found is None:
             raise click.ClickException(f"no user {username!r}")
-        accounts.add_member(session, _project(session, project), found, Role(role))
+        accounts.add_member(
+            session, _project(session, project), found, Role(role), actor=base.settings.actor
+        )
     out.print(f"{escape(username)} is {role} in {escape(project)}")
 
 
@@ -512,7 +534,9 @@ def user_token(username: str, project: str, label: str) -> None:
         if found is None:
             raise click.ClickException(f"no user {username!r}")
         viewer = viewer_for(session, found, project)
-        token = accounts.create_api_token(session, found, viewer.project, label)
+        token = accounts.create_api_token(
+            session, found, viewer.project, label, actor=base.settings.actor
+        )
     print(token)
 
 

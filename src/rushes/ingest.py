@@ -321,21 +321,25 @@ def record_manifest(
     """Record one entry of a field kit's manifest: an original hashed on the card, whose bytes
     are still in the field. Custody starts here, before any byte leaves the city.
 
-    Returns "new" (first word of this original in this project), "known" (the project has it
-    or its entry) or "listed" (this very entry came before: a manifest sent again after a cut
-    link).
+    Returns "new" (first word of this original from this crew in this project), "known" (this
+    crew brought it or listed it here before) or "listed" (this very entry came before: a
+    manifest sent again after a cut link).
     """
     custody.lock_head(session)
     asset = session.get(Asset, sha256)
-    listed_here = session.scalar(
+    own = session.scalar(
         select(Arrival.id)
-        .where(Arrival.asset_sha256 == sha256, Arrival.project_id == project_id)
+        .where(
+            Arrival.asset_sha256 == sha256,
+            Arrival.project_id == project_id,
+            Arrival.crew == crew,
+        )
         .limit(1)
     )
-    if asset is not None and listed_here is None:
-        # Known to another project only: a hash proves nothing (anyone may have read it), so
-        # record nothing and answer as for a file the base lacks. The bytes themselves, once
-        # uploaded or ingested, bring the asset into this project.
+    if asset is not None and own is None:
+        # Known only from another crew or project: a hash and a size prove nothing (anyone may
+        # have read them), so record nothing and answer as for a file the base lacks, its size
+        # unsaid. The bytes themselves, once uploaded or ingested, bring the asset to this crew.
         return "new"
     if asset is not None and asset.size != size:
         raise InvalidInput(

@@ -1,7 +1,7 @@
 """A base serving /files/ on a loopback port, and crews holding field-kit tokens.
 
-`crews` makes project "film" (crew member karim, and a director dina) and project "other"
-(omar), each with a bearer token bound to their project.
+`crews` makes project "film" (crew members karim and rami) and project "other" (omar), each
+with a bearer token bound to their project.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ class Crews:
     karim: str  # karim's token for project "film"
     omar: str  # omar's token for project "other"
     film_id: int
+    rami: str = ""  # another crew member's token for project "film"
 
 
 @pytest.fixture
@@ -44,12 +45,15 @@ def enrol(base: Base, url: str) -> Crews:
         accounts.add_member(session, film, karim, Role.CREW)
         omar = accounts.create_user(session, "omar", "correct horse battery")
         accounts.add_member(session, other, omar, Role.CREW)
+        rami = accounts.create_user(session, "rami", "correct horse battery")
+        accounts.add_member(session, film, rami, Role.CREW)
         tokens = (
             accounts.create_api_token(session, karim, film, "laptop"),
             accounts.create_api_token(session, omar, other, "laptop"),
         )
         film_id = film.id
-    return Crews(url, *tokens, film_id)
+        rami_token = accounts.create_api_token(session, rami, film, "phone")
+    return Crews(url, *tokens, film_id, rami_token)
 
 
 def headers(token: str, **extra: str) -> dict[str, str]:

@@ -6,7 +6,9 @@ import base64
 import hashlib
 import os
 import socket
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -191,9 +193,9 @@ def test_unsupported_version_and_authentication(crews: Crews) -> None:
     anonymous = {"Tus-Resumable": "1.0.0"}
     assert httpx.head(url, headers=anonymous).status_code == 401
     assert httpx.head(url, headers=headers("rsh_forged")).status_code == 401
-    assert httpx.head(url, headers=headers(crews.omar)).status_code == 403  # another project
-    assert patch(url, crews.omar, data, 0).status_code == 403
-    assert httpx.delete(url, headers=headers(crews.omar)).status_code == 403
+    assert httpx.head(url, headers=headers(crews.omar)).status_code == 404  # another project
+    assert patch(url, crews.omar, data, 0).status_code == 404
+    assert httpx.delete(url, headers=headers(crews.omar)).status_code == 404
     unknown = crews.url + "0" * 32
     assert httpx.head(unknown, headers=headers(crews.karim)).status_code == 404
     assert patch(unknown, crews.karim, data, 0).status_code == 404
@@ -430,3 +432,37 @@ def test_card_names_in_any_script_or_encoding_arrive_as_their_bytes(
         with base.catalog.read() as session:
             arrival = session.scalar(select(Arrival).where(Arrival.asset_sha256 == meta["sha256"]))
             assert arrival is not None and arrival.path_bytes == raw
+
+
+def test_another_crew_cannot_see_take_write_or_end_an_upload(crews: Crews, base: Base) -> None:
+    """Rami (same project) gets 404 for karim's upload, and karim's running PATCH goes on."""
+    data = os.urandom(1 << 20)
+    url = create(crews, data).headers["Location"]
+    halfway, go_on = threading.Event(), threading.Event()
+
+    def body() -> Iterator[bytes]:
+        yield data[: len(data) // 2]
+        halfway.set()
+        assert go_on.wait(30)
+        yield data[len(data) // 2 :]
+
+    answers: list[httpx.Response] = []
+    sent = {"Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"}
+    writer = threading.Thread(
+        target=lambda: answers.append(
+            httpx.patch(url, content=body(), headers=headers(crews.karim, **sent), timeout=30)
+        )
+    )
+    writer.start()
+    assert halfway.wait(30)
+    try:
+        seen = httpx.head(url, headers=headers(crews.rami))
+        assert seen.status_code == 404 and "Upload-Metadata" not in seen.headers
+        assert patch(url, crews.rami, b"x" * len(data), 0).status_code == 404
+        assert httpx.delete(url, headers=headers(crews.rami)).status_code == 404
+    finally:
+        go_on.set()
+        writer.join(30)
+    assert answers and answers[0].status_code == 204, answers and answers[0].text
+    assert answers[0].headers["Upload-Offset"] == str(len(data))
+    assert base.vault.local_path(hashlib.sha256(data).hexdigest()).read_bytes() == data

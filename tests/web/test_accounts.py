@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from rushes.base import Base
 from rushes.catalog.models import LoginFailure, Membership, WebSession
-from rushes.review import accounts
+from rushes.review import accounts, audit
 from rushes.review.accounts import MAX_FAILURES_PER_NAME
 from tests.conftest import Env
 from tests.web.conftest import PASSWORD, Client, Team, user_id
@@ -105,6 +105,92 @@ def test_password_change_ends_other_sessions(
     login("karim", "a much longer one")
 
 
+def test_password_change_revokes_every_token(
+    base: Base, login: Callable[..., Client], team: Team
+) -> None:
+    """A password changed because a laptop was lost must shut that laptop's token out too."""
+    laptop = login("karim")
+    made = laptop.post("/settings/tokens", data={"csrf": laptop.csrf, "project": "film"})
+    kit = login(None)
+    kit.headers["Authorization"] = "Bearer " + made.text.split('class="token">')[1].split("<")[0]
+    assert kit.get("/api/p/film/field/wanted").status_code == 200
+    changed = laptop.post(
+        "/settings/password",
+        data={"csrf": laptop.csrf, "current": PASSWORD, "password": "a much longer one"},
+    )
+    assert changed.status_code == 303
+    assert kit.get("/api/p/film/field/wanted").status_code == 401
+    listed = laptop.get("/settings").text.split("Field kit tokens")[1]
+    assert "revoked" in listed and "/revoke" not in listed
+
+
+def test_a_field_token_reaches_only_what_the_field_kit_calls(
+    base: Base, login: Callable[..., Client], team: Team
+) -> None:
+    """A director's token (no CSRF token needed) records no incident and reads no footage."""
+    with base.catalog.write() as session:
+        dina = session.scalar(select(accounts.User).where(accounts.User.username == "dina"))
+        film = session.scalar(select(accounts.Project).where(accounts.Project.slug == "film"))
+        token = accounts.create_api_token(session, dina, film)
+    kit = login(None)
+    kit.headers["Authorization"] = f"Bearer {token}"
+    incident = {"title": "Strike", "type": "airstrike", "started_at": "2016-04-12T14:30"}
+    assert kit.post("/api/p/film/incidents", json=incident).status_code == 403
+    assert kit.get("/api/p/film/assets").status_code == 403
+    assert kit.get("/p/film/").status_code == 403
+    assert kit.get("/api/p/film/field/wanted").status_code == 200
+    assert kit.get("/api/me/notes").status_code == 200
+    listed = kit.post(
+        "/api/p/film/field/manifest",
+        json={"entries": [{"sha256": "e" * 64, "size": 5, "path": "x.mp4"}]},
+    )
+    assert listed.status_code == 200
+
+
+def test_admin_acts_are_in_the_audit_trail_site_admins_see(
+    base: Base, login: Callable[..., Client], team: Team, env: Env
+) -> None:
+    ada = login("ada")
+    ada.post("/admin/users", data={"csrf": ada.csrf, "username": "lina", "password": PASSWORD})
+    ada.post("/p/film/members", data={"csrf": ada.csrf, "username": "lina", "role": "crew"})
+    ada.post("/p/film/members", data={"csrf": ada.csrf, "username": "lina", "role": "director"})
+    ada.post("/p/film/members/lina/remove", data={"csrf": ada.csrf})
+    lina = login("lina")
+    lina.post("/settings/tokens", data={"csrf": lina.csrf, "project": "other"})  # 404: not hers
+    karim = login("karim")
+    karim.post("/settings/tokens", data={"csrf": karim.csrf, "project": "film", "label": "mac"})
+    with base.catalog.read() as session:
+        token_id = session.scalar(select(accounts.ApiToken.id))
+    karim.post(f"/settings/tokens/{token_id}/revoke", data={"csrf": karim.csrf})
+    karim.post(
+        "/settings/password",
+        data={"csrf": karim.csrf, "current": PASSWORD, "password": "a much longer one"},
+    )
+    env.run("user", "grant", "lina", "other", "crew")
+    with base.catalog.read() as session:
+        trail = [
+            (e.actor, e.action, e.target, e.details)
+            for e in audit.recent(session)
+            if e.actor != "system"  # the team fixture's own accounts
+        ]
+    assert trail[::-1] == [
+        ("ada", "account-created", "lina", {"site_admin": False}),
+        ("ada", "role-granted", "lina", {"project": "film", "role": "crew", "before": None}),
+        ("ada", "role-granted", "lina", {"project": "film", "role": "director", "before": "crew"}),
+        ("ada", "role-removed", "lina", {"project": "film"}),
+        ("karim", "token-issued", "karim", {"token": token_id, "project": "film", "label": "mac"}),
+        ("karim", "token-revoked", "karim", {"token": token_id}),
+        ("karim", "password-changed", "karim", {"tokens_revoked": 0}),
+        ("tester", "role-granted", "lina", {"project": "other", "role": "crew", "before": None}),
+    ]
+    page = ada.get("/admin")
+    assert (
+        page.status_code == 200 and "password-changed" in page.text and "token-issued" in page.text
+    )
+    assert PASSWORD not in page.text
+    assert login("dina").get("/admin").status_code == 403
+
+
 def test_field_tokens_are_shown_once_bound_to_one_project_and_revocable(
     base: Base, login: Callable[..., Client], team: Team
 ) -> None:
@@ -115,8 +201,8 @@ def test_field_tokens_are_shown_once_bound_to_one_project_and_revocable(
     assert token not in client.get("/settings").text  # shown once
     bearer = login(None)
     bearer.headers["Authorization"] = f"Bearer {token}"
-    assert bearer.get("/").status_code == 200  # a token needs no CSRF form token ...
-    assert bearer.post("/admin/projects", data={"slug": "x"}).status_code == 403  # ... nor admin
+    assert bearer.get("/api/me/notes").status_code == 200  # the field kit's own call
+    assert bearer.post("/admin/projects", data={"slug": "x"}).status_code == 403  # nothing else
     # A token stolen from a laptop changes no account: not its owner's settings or tokens,
     # and not a project's members even when its owner is that project's admin.
     assert bearer.post("/settings", data={"blur_thumbnails": "1"}).status_code == 403
@@ -138,7 +224,7 @@ def test_field_tokens_are_shown_once_bound_to_one_project_and_revocable(
             )
         )
     client.post(f"/settings/tokens/{token_id}/revoke", data={"csrf": client.csrf})
-    revoked = bearer.get("/", headers={"Accept": "application/json"})
+    revoked = bearer.get("/api/me/notes", headers={"Accept": "application/json"})
     assert revoked.status_code == 401 and revoked.json() == {"detail": "sign in first"}
 
 

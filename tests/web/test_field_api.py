@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 from sqlalchemy import select
 
 from rushes.base import Base
@@ -17,6 +18,7 @@ from rushes.review import accounts
 from rushes.review.access import Role
 from rushes.verify import verify
 from tests.clips import make_video
+from tests.upload.conftest import encode
 from tests.web.conftest import Client, Footage, Team
 
 
@@ -160,3 +162,44 @@ def test_a_hash_alone_opens_no_other_project(
             select(CustodyEvent.verb).where(CustodyEvent.asset_sha256 == film_sha)
         ).all()
     assert projects == {"film"} and "manifested" not in verbs
+
+
+def test_a_hash_and_size_give_no_crew_another_crews_clip(
+    base: Base, team: Team, footage: Footage, login: Callable[..., Client], server: str
+) -> None:
+    """Karim knows the hash of rami's clip (same project) and guesses its size: he gains nothing,
+    learns no size, and no custody event says he listed it; the tus server says no size either."""
+    rami_sha = footage.others[0]
+    with base.catalog.read() as session:
+        size = session.get(Asset, rami_sha).size
+    field = kit(login, token_for(base, "karim", "film"))
+    for claimed in (0, size):
+        answer = field.post(
+            "/api/p/film/field/manifest",
+            json={"entries": [{"sha256": rami_sha, "size": claimed, "path": "x.mp4"}]},
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["entries"] == [
+            {"sha256": rami_sha, "status": "new", "in_vault": False, "proxy": False}
+        ]
+    upload = httpx.post(
+        f"{server}/files/",
+        headers={
+            "Tus-Resumable": "1.0.0",
+            "Authorization": field.headers["Authorization"],
+            "Upload-Length": "1",
+            "Upload-Metadata": encode(kind="original", sha256=rami_sha, filename="x.mp4"),
+        },
+    )
+    assert upload.status_code == 201 and str(size) not in upload.text
+    karim = login("karim")
+    assert karim.get(f"/p/film/a/{rami_sha}").status_code == 404
+    assert rami_sha not in karim.get("/api/p/film/assets").text
+    with base.catalog.read() as session:
+        crews = {a.crew for a in session.get(Asset, rami_sha).arrivals}
+        actors = session.scalars(
+            select(CustodyEvent.actor).where(
+                CustodyEvent.asset_sha256 == rami_sha, CustodyEvent.verb == "manifested"
+            )
+        ).all()
+    assert crews == {"rami"} and actors == []

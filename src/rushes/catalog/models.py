@@ -3,6 +3,7 @@ brought them. The schema is created and upgraded by the Alembic migrations besid
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -63,6 +64,8 @@ class Project(Base):
     name: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     upload_limit: Mapped[int | None] = mapped_column(BigInteger, default=None)  # bytes per file
+    # Keys the project's near-duplicate cluster labels (an HMAC), so a label names no hash.
+    label_key: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_hex(32))
 
 
 class Asset(Base):
@@ -273,6 +276,20 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class AuditEvent(Base):
+    """An administrative act (account made, role granted, token issued, password changed): who
+    did it to whom, kept for site admins to review."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(String(200))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class SetupToken(Base):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from rushes.catalog.models import Arrival, Asset, NearDuplicate, Project
@@ -78,15 +78,22 @@ def near_duplicates_of(session: Session, sha256: str) -> list[dict[str, Any]]:
     return sorted(copies, key=lambda c: -c["score"])
 
 
-def cluster_of(session: Session, sha256: str) -> set[str]:
-    """Every asset linked to this one through a chain of near-duplicate pairs."""
+def cluster_of(session: Session, sha256: str, within: Select[tuple[str]] | None = None) -> set[str]:
+    """Every asset linked to this one through a chain of near-duplicate pairs; with `within`
+    (SHA-256s, as a query), only through pairs of those assets, so a chain never passes
+    through an asset someone may not see."""
     members, frontier = {sha256}, [sha256]
     while frontier:
-        linked = session.execute(
-            select(NearDuplicate.asset_a, NearDuplicate.asset_b).where(
-                or_(NearDuplicate.asset_a.in_(frontier), NearDuplicate.asset_b.in_(frontier))
+        pairs = select(NearDuplicate.asset_a, NearDuplicate.asset_b).where(
+            or_(NearDuplicate.asset_a.in_(frontier), NearDuplicate.asset_b.in_(frontier))
+        )
+        if within is not None:
+            allowed = within.subquery()
+            pairs = pairs.where(
+                NearDuplicate.asset_a.in_(select(allowed.c[0])),
+                NearDuplicate.asset_b.in_(select(allowed.c[0])),
             )
-        ).all()
+        linked = session.execute(pairs).all()
         frontier = [s for pair in linked for s in pair if s not in members]
         members.update(frontier)
     return members
@@ -109,8 +116,9 @@ def relabel_clusters(session: Session, sha256: str) -> None:
         session.execute(update(Asset).where(Asset.sha256.in_(members)).values(cluster=label))
 
 
-def asset_record(asset: Asset) -> dict[str, Any]:
-    """An asset as plain data, with every arrival: for `rushes show` and evidence bags."""
+def asset_record(asset: Asset, project_id: int | None = None) -> dict[str, Any]:
+    """An asset as plain data, with every arrival (or only one project's): for `rushes show`
+    and evidence bags."""
     return {
         "sha256": asset.sha256,
         "sha512": asset.sha512,
@@ -132,5 +140,6 @@ def asset_record(asset: Asset) -> dict[str, Any]:
                 "via": a.via,
             }
             for a in asset.arrivals
+            if project_id is None or a.project_id == project_id
         ],
     }

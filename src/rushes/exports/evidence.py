@@ -206,7 +206,7 @@ def _write_asset(
     _write_json(
         root / "assets" / f"{sha}.json",
         {
-            **asset_record(asset),
+            **asset_record(asset, project.id),  # this project's arrivals only
             "media": media,
             "original": f"data/originals/{name}",
             "location_and_device_removed": no_location,

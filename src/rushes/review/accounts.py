@@ -2,7 +2,9 @@
 link, and a brake on password guessing.
 
 Secrets handed out (session cookies, API tokens, setup links) are random 256-bit values; the
-catalog keeps only their SHA-256, so a stolen database backup opens no door. Failed sign-ins are
+catalog keeps only their SHA-256, so a stolen database backup opens no door. A new password
+ends every session and revokes every token of the account. Each act on an account is in the
+audit trail under `actor`, who did it ("system" when no person did). Failed sign-ins are
 rows in the catalog rather than a counter in memory, so every server process shares the brake.
 """
 
@@ -30,6 +32,7 @@ from rushes.catalog.models import (
     utcnow,
 )
 from rushes.errors import InvalidInput, LoginThrottled
+from rushes.review import audit
 from rushes.review.access import Role
 
 SESSION_LIFETIME = timedelta(days=14)
@@ -75,6 +78,7 @@ def create_user(
     *,
     display_name: str = "",
     site_admin: bool = False,
+    actor: str = "system",
 ) -> User:
     check_username(username)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
@@ -87,22 +91,51 @@ def create_user(
     )
     session.add(user)
     session.flush()
+    audit.record(session, actor, "account-created", username, site_admin=site_admin)
     return user
 
 
-def set_password(session: Session, user: User, password: str) -> None:
+def set_password(session: Session, user: User, password: str, *, actor: str) -> None:
+    """A new password signs the account out everywhere: every session ends, every token is
+    revoked (the caller starts the one session the change was made from, if any)."""
     user.password_hash = _hasher.hash(check_password(password))
     session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+    revoked = session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    ).rowcount
+    audit.record(session, actor, "password-changed", user.username, tokens_revoked=revoked)
 
 
-def add_member(session: Session, project: Project, user: User, role: Role) -> None:
+def add_member(
+    session: Session, project: Project, user: User, role: Role, *, actor: str = "system"
+) -> None:
     """Give the user this role in the project (replacing any role they had there)."""
     membership = session.get(Membership, (project.id, user.id))
+    before = membership.role if membership else None
     if membership is None:
         session.add(Membership(project_id=project.id, user_id=user.id, role=str(role)))
     else:
         membership.role = str(role)
     session.flush()
+    if before != str(role):
+        audit.record(
+            session,
+            actor,
+            "role-granted",
+            user.username,
+            project=project.slug,
+            role=str(role),
+            before=before,
+        )
+
+
+def remove_member(session: Session, project: Project, user: User, *, actor: str) -> None:
+    session.execute(
+        delete(Membership).where(Membership.project_id == project.id, Membership.user_id == user.id)
+    )
+    audit.record(session, actor, "role-removed", user.username, project=project.slug)
 
 
 def authenticate(session: Session, username: str, password: str, address: str) -> User | None:
@@ -170,13 +203,23 @@ def end_session(session: Session, cookie: str) -> None:
     session.execute(delete(WebSession).where(WebSession.id == digest(cookie)))
 
 
-def create_api_token(session: Session, user: User, project: Project, label: str = "") -> str:
+def create_api_token(
+    session: Session, user: User, project: Project, label: str = "", *, actor: str = "system"
+) -> str:
     """A bearer token for the field kit, bound to one user in one project. Shown once."""
     token = "rsh_" + secrets.token_urlsafe(32)
-    session.add(
-        ApiToken(token_hash=digest(token), user_id=user.id, project_id=project.id, label=label)
-    )
+    row = ApiToken(token_hash=digest(token), user_id=user.id, project_id=project.id, label=label)
+    session.add(row)
     session.flush()
+    audit.record(
+        session,
+        actor,
+        "token-issued",
+        user.username,
+        token=row.id,
+        project=project.slug,
+        label=label,
+    )
     return token
 
 
@@ -188,12 +231,14 @@ def token_user(session: Session, token: str) -> tuple[User, ApiToken] | None:
     return None if user is None or user.disabled else (user, row)
 
 
-def revoke_api_token(session: Session, token_id: int, user: User) -> None:
-    session.execute(
+def revoke_api_token(session: Session, token_id: int, user: User, *, actor: str) -> None:
+    revoked = session.execute(
         update(ApiToken)
-        .where(ApiToken.id == token_id, ApiToken.user_id == user.id)
+        .where(ApiToken.id == token_id, ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
         .values(revoked_at=utcnow())
-    )
+    ).rowcount
+    if revoked:
+        audit.record(session, actor, "token-revoked", user.username, token=token_id)
 
 
 def has_users(session: Session) -> bool:
@@ -223,6 +268,6 @@ def use_setup_token(session: Session, token: str, username: str, password: str) 
     """Create the first admin with the link's token; every link is spent once anyone exists."""
     if not setup_token_valid(session, token):
         raise InvalidInput("this setup link is used, expired or unknown")
-    user = create_user(session, username, password, site_admin=True)
+    user = create_user(session, username, password, site_admin=True, actor=username)
     session.execute(update(SetupToken).values(used_at=utcnow()))
     return user

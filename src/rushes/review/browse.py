@@ -9,6 +9,7 @@ can walk the capture-time index in order.
 
 from __future__ import annotations
 
+import hmac
 import re
 from collections import defaultdict
 from collections.abc import Iterable
@@ -31,6 +32,7 @@ from rushes.catalog.models import (
     Note,
 )
 from rushes.catalog.models import Select as CircledTake
+from rushes.catalog.queries import cluster_of
 from rushes.errors import InvalidInput
 from rushes.media import strip_sensitive
 from rushes.review.access import Can, Viewer, visible_assets
@@ -95,6 +97,7 @@ class Card:
     graphic: bool
     original_missing: bool
     copies: int = 0  # other visible copies folded into this card
+    cluster: str | None = None  # opaque label shared with the visible copies, if any
 
     @property
     def sha256(self) -> str:
@@ -280,6 +283,7 @@ def describe(
         )
 
     noted, selected, graphic = having(Note), having(CircledTake), having(GraphicFlag)
+    labels = _cluster_labels(session, viewer, assets)
     posters = dict(
         session.execute(
             select(Derivative.asset_sha256, Derivative.name).where(
@@ -296,9 +300,28 @@ def describe(
             graphic=a.sha256 in graphic,
             original_missing=not original_present(vault, a),
             copies=(copies or {}).get(a.sha256, 0),
+            cluster=labels.get(a.sha256),
         )
         for a in assets
     ]
+
+
+def _cluster_labels(session: Session, viewer: Viewer, assets: list[Asset]) -> dict[str, str]:
+    """Each asset's copies as this viewer may see them, under one opaque label: an HMAC, under
+    the project's key, of the smallest SHA-256 linked to it through visible assets only. The
+    base's own label (the smallest hash of the whole cluster, perhaps another project's) and
+    links through clips the viewer may not see stay unsaid."""
+    visible = visible_assets(viewer)
+    key = viewer.project.label_key.encode()
+    labels: dict[str, str] = {}
+    for asset in assets:
+        if asset.cluster is None or asset.sha256 in labels:
+            continue
+        members = cluster_of(session, asset.sha256, visible)
+        if len(members) > 1:
+            label = hmac.new(key, min(members).encode(), "sha256").hexdigest()[:32]
+            labels.update(dict.fromkeys(members, label))
+    return {a.sha256: labels[a.sha256] for a in assets if a.sha256 in labels}
 
 
 def original_present(vault: Vault, asset: Asset) -> bool:
@@ -329,7 +352,7 @@ def card_json(card: Card, viewer: Viewer) -> dict[str, Any]:
         "graphic": card.graphic,
         "original_missing": card.original_missing,
         "copies": card.copies,
-        "cluster": asset.cluster,
+        "cluster": card.cluster,
         "url": base,
         "poster": f"{base}/media/{card.poster}" if card.poster else None,
         "probe_error": asset.probe_error,

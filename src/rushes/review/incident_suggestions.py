@@ -102,7 +102,7 @@ def suggestions_for(session: Session, viewer: Viewer, incident: Incident) -> lis
     # Only roles that may see where clips were filmed get suggestions by place: for anyone
     # else, moving an incident's coordinates and watching the list would locate a crew.
     reasons = _nearby(session, incident, visible) if viewer.can(Can.SEE_LOCATION) else {}
-    copies = set().union(*(cluster_of(session, sha) for sha in linked)) - linked
+    copies = set().union(*(cluster_of(session, sha, visible) for sha in linked)) - linked
     if copies:
         shown = visible.subquery().c[0]
         for copy in session.scalars(select(shown).where(shown.in_(copies))):

@@ -272,10 +272,14 @@ class Tus:
             asset = session.get(Asset, meta.sha256)
             in_project = session.scalar(
                 select(Arrival.id)
-                .where(Arrival.asset_sha256 == meta.sha256, Arrival.project_id == caller.project_id)
+                .where(
+                    Arrival.asset_sha256 == meta.sha256,
+                    Arrival.project_id == caller.project_id,
+                    Arrival.crew == caller.username,
+                )
                 .limit(1)
             )
-            # Said only inside the project: elsewhere it would tell who holds which file.
+            # Said only to the crew who brought it: to others it would tell who holds which file.
             if in_project and asset is not None and length is not None and asset.size != length:
                 raise TusError(
                     409,
@@ -308,10 +312,12 @@ class Tus:
     def _upload(self, request: Request, caller: Caller, terminating: bool = False) -> Upload:
         upload_id = request.path_params["upload_id"]
         upload = self.store.get(upload_id)
-        if upload is None:
+        # Another account's upload is as missing as a missing one: no metadata, no takeover.
+        if upload is None or (upload.info.project_id, upload.info.crew) != (
+            caller.project_id,
+            caller.username,
+        ):
             raise TusError(404, f"no upload {upload_id[:40]} here (never made, or removed)")
-        if upload.info.project_id != caller.project_id:
-            raise TusError(403, "this upload belongs to another project than your token's")
         if terminating:
             return upload
         outcome = upload.outcome()

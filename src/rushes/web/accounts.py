@@ -12,7 +12,7 @@ from rushes.catalog.models import ApiToken, Project, User
 from rushes.errors import InvalidInput, NotFoundError
 from rushes.review import accounts
 from rushes.review.access import projects_of, viewer_for
-from rushes.web.auth import COOKIE, InBrowser, SignedIn, check_origin, identify
+from rushes.web.auth import COOKIE, SignedIn, check_origin, identify
 from rushes.web.dependencies import Reading, Writing, page
 
 router = APIRouter(dependencies=[Depends(check_origin)])
@@ -137,7 +137,7 @@ def settings_page(request: Request, identity: SignedIn, session: Reading) -> HTM
 @router.post("/settings", response_class=HTMLResponse)
 def save_settings(
     request: Request,
-    identity: InBrowser,
+    identity: SignedIn,
     session: Writing,
     blur_thumbnails: Annotated[str, Form()] = "",
 ) -> HTMLResponse:
@@ -151,7 +151,7 @@ def save_settings(
 @router.post("/settings/password", response_class=HTMLResponse)
 def change_password(
     request: Request,
-    identity: InBrowser,
+    identity: SignedIn,
     session: Writing,
     current: Annotated[str, Form()],
     password: Annotated[str, Form()],
@@ -161,7 +161,7 @@ def change_password(
     if user is None:
         return _settings(request, session, identity, problem="The current password is wrong.")
     try:
-        accounts.set_password(session, user, password)
+        accounts.set_password(session, user, password, actor=user.username)
     except InvalidInput as exc:
         return _settings(request, session, identity, problem=str(exc))
     cookie, _ = accounts.start_session(session, user)
@@ -173,20 +173,22 @@ def change_password(
 @router.post("/settings/tokens", response_class=HTMLResponse)
 def new_token(
     request: Request,
-    identity: InBrowser,
+    identity: SignedIn,
     session: Writing,
     project: Annotated[str, Form()],
     label: Annotated[str, Form(max_length=200)] = "",
 ) -> HTMLResponse:
     viewer = viewer_for(session, identity.user, project)
-    token = accounts.create_api_token(session, identity.user, viewer.project, label.strip())
+    token = accounts.create_api_token(
+        session, identity.user, viewer.project, label.strip(), actor=identity.user.username
+    )
     return _settings(request, session, identity, new_token=token)
 
 
 @router.post("/settings/tokens/{token_id}/revoke")
-def revoke_token(token_id: int, identity: InBrowser, session: Writing) -> Response:
+def revoke_token(token_id: int, identity: SignedIn, session: Writing) -> Response:
     row = session.get(ApiToken, token_id)
     if row is None or row.user_id != identity.user.id:
         raise NotFoundError(f"no token {token_id}")
-    accounts.revoke_api_token(session, token_id, identity.user)
+    accounts.revoke_api_token(session, token_id, identity.user, actor=identity.user.username)
     return RedirectResponse("/settings", 303)

@@ -6,12 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rushes.catalog.models import Membership, Project, User
 from rushes.errors import AccessDenied, InvalidInput, NotFoundError
-from rushes.review import accounts
+from rushes.review import accounts, audit
 from rushes.review.access import Can, Role, Viewer
 from rushes.review.projects import create_project, find_project
 from rushes.web.auth import SignedIn, SiteAdmin, check_origin, project_viewer
@@ -24,6 +24,7 @@ def _admin_page(request: Request, session: Session, problem: str = "") -> HTMLRe
     context = {
         "users": session.scalars(select(User).order_by(User.username)).all(),
         "projects": session.scalars(select(Project).order_by(Project.name)).all(),
+        "audit": audit.recent(session),
         "problem": problem,
     }
     return page(request, "admin.html", context, 400 if problem else 200)
@@ -37,14 +38,20 @@ def admin_page(request: Request, _admin: SiteAdmin, session: Reading) -> HTMLRes
 @router.post("/admin/users")
 def add_user(
     request: Request,
-    _admin: SiteAdmin,
+    admin: SiteAdmin,
     session: Writing,
     username: Annotated[str, Form()],
     password: Annotated[str, Form()],
     display_name: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     try:
-        accounts.create_user(session, username.strip().lower(), password, display_name=display_name)
+        accounts.create_user(
+            session,
+            username.strip().lower(),
+            password,
+            display_name=display_name,
+            actor=admin.user.username,
+        )
     except InvalidInput as exc:
         return _admin_page(request, session, str(exc))
     return RedirectResponse("/admin", 303)
@@ -64,15 +71,13 @@ def add_project(
         return _admin_page(request, session, str(exc))
     user = session.get(User, admin.user.id)
     assert user is not None
-    accounts.add_member(session, project, user, Role.ADMIN)
+    accounts.add_member(session, project, user, Role.ADMIN, actor=admin.user.username)
     return RedirectResponse(f"/p/{project.slug}/members", 303)
 
 
 def _manager(slug: str, identity: SignedIn, session: Reading) -> Viewer:
     """A project admin; or a site admin, who may staff any project (a project made by `rushes
     ingest` has no members until one does) without seeing its footage unless they join it."""
-    if identity.token is not None:
-        raise AccessDenied("members are managed in the browser, not with a field-kit token")
     if identity.user.site_admin:
         return Viewer(identity.user, find_project(session, slug), Role.ADMIN)
     viewer = project_viewer(slug, identity, session)
@@ -115,7 +120,7 @@ def set_member(
         return _members_page(request, viewer, session, f"no user {username!r}")
     project = session.get(Project, viewer.project.id)
     assert project is not None
-    accounts.add_member(session, project, user, role)
+    accounts.add_member(session, project, user, role, actor=viewer.user.username)
     return RedirectResponse(f"/p/{project.slug}/members", 303)
 
 
@@ -126,9 +131,7 @@ def remove_member(username: str, viewer: Manager, session: Writing) -> Response:
         raise NotFoundError(f"no member {username!r}")
     if user.id == viewer.user.id:
         raise InvalidInput("you cannot remove yourself; ask another admin")
-    session.execute(
-        delete(Membership).where(
-            Membership.project_id == viewer.project.id, Membership.user_id == user.id
-        )
-    )
+    project = session.get(Project, viewer.project.id)
+    assert project is not None
+    accounts.remove_member(session, project, user, actor=viewer.user.username)
     return RedirectResponse(f"/p/{viewer.project.slug}/members", 303)

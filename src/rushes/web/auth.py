@@ -3,7 +3,9 @@
 Browser sessions are HttpOnly, SameSite=Lax cookies (Secure when served over HTTPS). Every
 state-changing request signed in by cookie must carry the session's CSRF token, as the form
 field ``csrf`` or the ``X-CSRF-Token`` header; a request with an ``Origin`` from another site is
-refused even before that. Bearer-token requests carry no cookie, so they need no CSRF token.
+refused even before that. Bearer-token requests carry no cookie, so they need no CSRF token,
+and they reach only what the field kit calls (FIELD_KIT_ROUTES; the tus server checks its own):
+a token copied off a crew laptop is no password, whatever its owner's role.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ from rushes.web.dependencies import Reading
 
 COOKIE = "rushes_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+FIELD_KIT_ROUTES = frozenset(
+    {"/api/p/{slug}/field/manifest", "/api/p/{slug}/field/wanted", "/api/me/notes"}
+)
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,8 @@ async def signed_in(request: Request, session: Reading) -> Identity:
     identity = await run_in_threadpool(identify, request, session)
     if identity is None:
         raise SignInRequired
+    if identity.token and getattr(request.scope.get("route"), "path", "") not in FIELD_KIT_ROUTES:
+        raise HTTPException(403, "a field-kit token only syncs the field kit; sign in to do this")
     wait = request.app.state.account_rate.take(str(identity.user.id))
     if wait:
         raise HTTPException(
@@ -97,22 +104,12 @@ SignedIn = Annotated[Identity, Depends(signed_in)]
 
 
 def site_admin(identity: SignedIn) -> Identity:
-    if not identity.user.site_admin or identity.token is not None:
+    if not identity.user.site_admin:
         raise HTTPException(403, "only a site admin may do this")
     return identity
 
 
 SiteAdmin = Annotated[Identity, Depends(site_admin)]
-
-
-def in_browser(identity: SignedIn) -> Identity:
-    """A person at a browser: a field-kit token may not change its owner's account."""
-    if identity.token is not None:
-        raise HTTPException(403, "sign in with a password to change account settings")
-    return identity
-
-
-InBrowser = Annotated[Identity, Depends(in_browser)]
 
 
 def project_viewer(slug: str, identity: SignedIn, session: Reading) -> Viewer:
