@@ -288,9 +288,23 @@ class Load:
             await self.pause()
 
     async def healthz(self) -> None:
-        while self.running():
-            await self.call("healthz", "GET", "/healthz")
-            await asyncio.sleep(0.05)
+        """Probe /healthz from a process of its own: timed in the clients' busy event loop, a
+        probe would measure the clients as much as the server."""
+        probe = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            _PROBE,
+            f"{self.url}/healthz",
+            str(self.until - time.monotonic()),
+            str(HANG_S),
+            stdout=asyncio.subprocess.PIPE,
+        )
+        out, _ = await probe.communicate()
+        for line in out.decode().split():
+            outcome, took = line.split("=")
+            self.tally.count("healthz", outcome)
+            if outcome == "200":
+                self.tally.health.append(float(took))
 
     async def slow(self, headers_only: bool) -> None:
         """Send a request a byte every second; time how long the server holds on to it."""
@@ -346,42 +360,66 @@ class Load:
             await self.client.aclose()
 
 
+# GET the URL every 50 ms for the given seconds; print "status=seconds" for each answer.
+_PROBE = """
+import sys, time, httpx
+url, until = sys.argv[1], time.monotonic() + float(sys.argv[2])
+with httpx.Client(timeout=float(sys.argv[3])) as client:
+    while time.monotonic() < until:
+        started = time.monotonic()
+        try:
+            outcome = str(client.get(url).status_code)
+        except httpx.TimeoutException:
+            outcome = "hang"
+        except httpx.TransportError as exc:
+            outcome = type(exc).__name__
+        print(f"{outcome}={time.monotonic() - started:.4f}", flush=True)
+        time.sleep(0.05)
+"""
+
+
 def _percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def _answers_normally(url: str, cast: Cast, owners: dict[str, str], seconds: float) -> float:
-    """Seconds until every kind of request answers as it would on an idle base."""
+# Any other answer is normal at 200; a signed-in browser asking for /login is sent on.
+NORMAL = {"login": 303, "note": 201, "tus options": 204}
+
+
+def _answers_normally(
+    url: str, cast: Cast, owners: dict[str, str], seconds: float
+) -> tuple[float, dict[str, int]]:
+    """Seconds until every kind of request answers as it would on an idle base, and the last
+    answers (what was still off, if it never did)."""
     cookie, csrf = cast.sessions[0]
     upload, owner = next(iter(owners.items()))
     tus = {"Tus-Resumable": "1.0.0", "Authorization": f"Bearer {owner}"}
     started = time.monotonic()
-    with httpx.Client(base_url=url, timeout=5) as client:
+    with (
+        httpx.Client(base_url=url, timeout=5, cookies={"rushes_session": cookie}) as browser,
+        httpx.Client(base_url=url, timeout=5, headers=tus) as kit,
+    ):
         while True:
-            client.cookies.set("rushes_session", cookie)
-            answers = [
-                client.get("/healthz").status_code == 200,
-                client.get("/login").status_code == 200,
-                client.get("/p/film/").status_code == 200,
-                client.get(
-                    "/api/p/film/assets",
-                    headers={"Authorization": tus["Authorization"]},
-                    cookies={},
-                ).status_code
-                == 200,
-                client.post(
+            answers = {
+                "healthz": browser.get("/healthz").status_code,
+                "login": browser.get("/login").status_code,
+                "grid": browser.get("/p/film/").status_code,
+                "assets": browser.get("/api/p/film/assets").status_code,
+                "note": browser.post(
                     f"/api/p/film/a/{cast.asset}/notes",
                     json={"body": "after the storm"},
                     headers={"X-CSRF-Token": csrf},
-                ).status_code
-                == 201,
-                client.options("/files/").status_code == 204,
-                client.head(upload, headers=tus).status_code == 200,
-            ]
+                ).status_code,
+                "wanted": kit.get("/api/p/film/field/wanted").status_code,
+                "tus options": kit.options("/files/").status_code,
+                "tus head": kit.head(upload).status_code,
+            }
             took = time.monotonic() - started
-            if all(answers) or took > seconds:
-                return took
+            if all(code == NORMAL.get(name, 200) for name, code in answers.items()):
+                return took, answers
+            if took > seconds:
+                return took, answers
             time.sleep(0.1)
 
 
@@ -398,8 +436,8 @@ def test_base_holds_under_load_and_a_kill(env: Env, tmp_path: Path) -> None:
         ended = time.monotonic()
         _report(tally, ended - started)
         server.wait_ready(HANG_S)
-        recovered = _answers_normally(server.url, cast, tally.owners, 30)
-        print(f"  every endpoint normal {recovered:.1f} s after the load")
+        recovered, answers = _answers_normally(server.url, cast, tally.owners, 30)
+        print(f"  every endpoint normal {recovered:.1f} s after the load: {answers}")
         _check_nothing_lost(server.url, cast, tally)
     finally:
         server.stop()
@@ -411,7 +449,7 @@ def test_base_holds_under_load_and_a_kill(env: Env, tmp_path: Path) -> None:
     }
     assert not errors, f"server errors: {tally.statuses}"
     assert _percentile(tally.health, 0.99) <= 1.0, f"/healthz p99 over 1 s: {tally.statuses}"
-    assert recovered <= 5, f"took {recovered:.1f} s to answer normally after the load"
+    assert recovered <= 5, f"{recovered:.1f} s after the load, still not normal: {answers}"
     assert len(tally.notes) >= 20 and sum(tally.offsets.values()) >= 20 * PIECE, tally.statuses
     assert tally.slow_closed and max(tally.slow_closed) <= SLOW_LIMIT_S + 5, tally.slow_closed
 
