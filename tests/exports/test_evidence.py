@@ -364,3 +364,26 @@ def test_each_tampering_is_named_and_no_bag_overwrites(
     broken = tmp_path / "copy-0"  # the changed byte, through the installed tool
     result = env.run("verify-bag", str(broken), check=False)
     assert result.returncode == 1 and f"FAILED: {original}" in result.stdout
+
+
+def test_a_bag_tells_nothing_of_another_project_holding_the_same_bytes(
+    env: Env, base: Base, shot: Shot, tmp_path: Path
+) -> None:
+    """The same card arrives in a second project too (another crew, another source): film's
+    bag shows only film's arrivals and events, and still verifies end to end."""
+    with base.catalog.write() as session:
+        create_project(session, "hidden", "Another investigation")
+    again = tmp_path / "again"
+    shutil.copytree(tmp_path / "card", again)
+    Ingest(base, project="hidden", crew="omar", source="SECRET-SOURCE", actor="omar").run(
+        walk([again])
+    )
+    bag = tmp_path / "bag"
+    export(env, "--assets", shot.clips[0], "-o", str(bag))
+    verify_copy(bag, tmp_path)
+    everything = "".join(p.read_text(errors="replace") for p in bag.rglob("*") if p.is_file())
+    for secret in ("hidden", "omar", "SECRET-SOURCE", str(again)):
+        assert secret not in everything, secret
+    own = lines(bag / "data" / "custody" / f"{shot.clips[0]}.jsonl")
+    assert {e["details"].get("project") for e in own} <= {"film", None}
+    assert any(e["verb"] == "received" for e in own)

@@ -15,7 +15,9 @@ The custody log is one chain for the whole archive, so one original's events are
 between two of them sit other originals' events. To let a reader check the linkage offline
 without handing over other footage's records, chain.jsonl carries every event from the bag's
 first one to the head, in full for this bag's originals and as `{seq, prev_hash, hash}` only
-for the rest: the links can all be followed, nothing about other footage is told.
+for the rest: the links can all be followed, nothing about other footage is told. The same
+bytes may have arrived in another project too: events that name another project are withheld
+the same way, so a bag tells nothing of who else holds the footage.
 
 Making the bag is itself a custody event (`exported`, one per original). It is appended once
 the bag is complete and names the SHA-256 of the bag's tagmanifest-sha256.txt, which covers
@@ -103,7 +105,7 @@ def make_evidence_bag(base: Base, request: Request) -> Made:
                 raise CustodyError("the custody chain head is missing: run `rushes verify`")
             for asset in assets:
                 _write_asset(base, session, project, asset, partial, request.no_location)
-            _write_chain(session, {a.sha256 for a in assets}, partial / "custody")
+            _write_chain(session, project, {a.sha256 for a in assets}, partial / "custody")
             if incident is not None:
                 _write_json(
                     partial / "incidents" / f"{incident.code}.json",
@@ -216,7 +218,9 @@ def _write_asset(
     path = root / "custody" / f"{sha}.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="\n") as out:
-        custody.export_jsonl(session, out, sha)
+        for event in custody.events(session, sha):
+            if _told(event, project):
+                out.write(canonical_json(custody.as_record(event)) + "\n")
     _write_json(root / "notes" / f"{sha}.json", _evidence_notes(session, project, sha))
 
 
@@ -269,7 +273,13 @@ def _copy_derivatives(base: Base, session: Session, sha: str, folder: Path) -> l
     return copied
 
 
-def _write_chain(session: Session, shas: set[str], folder: Path) -> None:
+def _told(event: CustodyEvent, project: Project) -> bool:
+    """Whether a bag of this project shows the event in full: not when it names another."""
+    details = json.loads(event.details)
+    return not isinstance(details, dict) or details.get("project") in (None, project.slug)
+
+
+def _write_chain(session: Session, project: Project, shas: set[str], folder: Path) -> None:
     """Every event from the bag's first to the head: in full for this bag's originals, as its
     links only for the rest (see the module's docstring)."""
     first = session.scalar(
@@ -279,7 +289,7 @@ def _write_chain(session: Session, shas: set[str], folder: Path) -> None:
     with (folder / "chain.jsonl").open("w", encoding="utf-8", newline="\n") as out:
         for event in session.scalars(query.execution_options(yield_per=1000)):
             record: dict[str, Any]
-            if event.asset_sha256 in shas:
+            if event.asset_sha256 in shas and _told(event, project):
                 record = custody.as_record(event)
             else:
                 record = {"seq": event.seq, "prev_hash": event.prev_hash, "hash": event.hash}
