@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
 import traceback
 from typing import Any
 
@@ -24,24 +25,33 @@ class LoopBlocked(AssertionError):
     """Raised by the checkout that would block the event loop."""
 
 
+_guarded = {"main thread": False}
+
+
 def _checkout(_dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         return  # a worker thread, or a plain synchronous caller: fine
+    if threading.current_thread() is threading.main_thread() and not _guarded["main thread"]:
+        return  # a test's own loop (Playwright's sync API runs one): in-process servers run
+        # on threads of their own
     where = "".join(traceback.format_stack(limit=14)[:-1])
     violations.append(where)
     print(f"{MARK}:\n{where}", file=sys.stderr, flush=True)
     raise LoopBlocked(f"{MARK}:\n{where}")
 
 
-def install() -> None:
+def install(*, main_thread: bool = False) -> None:
+    """Guard the loops of other threads (in-process test servers); with `main_thread`, the
+    main thread's too (a `rushes serve` process)."""
+    _guarded["main thread"] = main_thread
     if not event.contains(Pool, "checkout", _checkout):
         event.listen(Pool, "checkout", _checkout)
 
 
 if __name__ == "__main__":
-    install()
+    install(main_thread=True)
     from rushes.cli import main
 
     sys.argv[0] = "rushes"
