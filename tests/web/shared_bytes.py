@@ -33,7 +33,9 @@ OTHER_MARKS = (r"\bomar\b", OTHER_SOURCE, OTHER_CARD, OTHER_NAME, OTHER_NOTE)
 LOCATION = (r"36\.2\d*", r"37\.1\d*")  # the clips' GPS position, as written by make_video
 
 
-def arrive(base: Base, sha: str, card: Path, name: str, project: str, crew: str, source: str):
+def arrive(
+    base: Base, sha: str, card: Path, name: str, project: str, crew: str, source: str
+) -> None:
     """Ingest the original's bytes again, from a card of its own, into `project`."""
     (card / "DCIM").mkdir(parents=True)
     with base.vault.open(sha) as original:
