@@ -3,7 +3,9 @@
 The walk fails when the app has a route this table does not list, so a new route cannot ship
 without its row. Columns: anonymous, ada (admin, also site admin), dina (director), ivan
 (investigator), karim (crew; the clip under test is rami's, which he may not see, but he is
-on the assignment), omar (a director of another project only).
+on the assignment), rami (crew: the clip under test is his, the assignment not), omar (a
+director of another project only, where the clip under test's bytes arrived too: see
+tests/web/shared_bytes.py, whose cells run on the same world before the walk).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from rushes.base import Base
 from rushes.catalog.models import (
+    Asset,
     Assignment,
     AssignmentUser,
     Incident,
@@ -35,8 +39,9 @@ from rushes.review import accounts
 from rushes.review.access import Role
 from rushes.web.app import create_app
 from tests.web.conftest import PASSWORD, Client, Footage, Team
+from tests.web.shared_bytes import share_bytes, walk_shared_bytes
 
-ACTORS = ("anonymous", "ada", "dina", "ivan", "karim", "omar")
+ACTORS = ("anonymous", "ada", "dina", "ivan", "karim", "rami", "omar")
 IN_FIELD = "f" * 64  # listed by rami's field kit, bytes not here yet
 
 
@@ -45,16 +50,16 @@ def row(*codes: int) -> dict[str, int]:
     return dict(zip(ACTORS, codes, strict=True))
 
 
-PAGE = row(303, 200, 200, 200, 200, 200)  # any signed-in user
-PROJECT_PAGE = row(303, 200, 200, 200, 200, 404)
-PROJECT_API = row(401, 200, 200, 200, 200, 404)
-REVIEWER_PAGE = row(303, 200, 200, 200, 404, 404)  # rami's clip: karim may not see it
-REVIEWER_API = row(401, 200, 200, 200, 404, 404)
-REVIEWER_POST = row(303, 303, 303, 303, 404, 404)
-EDITOR_POST = row(303, 303, 303, 403, 403, 404)  # assignments, selects: admin and director
-RECORDER_POST = row(303, 303, 303, 303, 403, 404)  # incidents: admin, director, investigator
-RECORDER_API = row(401, 200, 200, 200, 403, 404)
-SITE_ADMIN_PAGE = row(303, 200, 403, 403, 403, 403)
+PAGE = row(303, 200, 200, 200, 200, 200, 200)  # any signed-in user
+PROJECT_PAGE = row(303, 200, 200, 200, 200, 200, 404)
+PROJECT_API = row(401, 200, 200, 200, 200, 200, 404)
+REVIEWER_PAGE = row(303, 200, 200, 200, 404, 200, 404)  # rami's clip: karim may not see it
+REVIEWER_API = row(401, 200, 200, 200, 404, 200, 404)
+REVIEWER_POST = row(303, 303, 303, 303, 404, 303, 404)
+EDITOR_POST = row(303, 303, 303, 403, 403, 403, 404)  # assignments, selects: admin and director
+RECORDER_POST = row(303, 303, 303, 303, 403, 403, 404)  # incidents: admin, director, investigator
+RECORDER_API = row(401, 200, 200, 200, 403, 403, 404)
+SITE_ADMIN_PAGE = row(303, 200, 403, 403, 403, 403, 403)
 INCIDENT = {
     "title": "Barrel bomb on the market",
     "type": "barrel-bomb",
@@ -63,7 +68,7 @@ INCIDENT = {
     "place": "Aleppo",
     "rescued": "12",
 }
-SITE_ADMIN_POST = row(303, 303, 403, 403, 403, 403)
+SITE_ADMIN_POST = row(303, 303, 403, 403, 403, 403, 403)
 
 
 @dataclass
@@ -146,7 +151,10 @@ def fresh_link(world: World, _actor: str) -> dict[str, Any]:
 
 def selects_order(world: World) -> Any:
     with world.base.catalog.read() as session:
-        ids = session.scalars(select(Select.id).order_by(Select.position)).all()
+        film = session.scalar(select(Project.id).where(Project.slug == "film"))
+        ids = session.scalars(
+            select(Select.id).where(Select.project_id == film).order_by(Select.position)
+        ).all()
     return {"ids": list(reversed(ids))}
 
 
@@ -162,14 +170,16 @@ SHA = "{sha}"
 CASES = [
     # Accounts and the base.
     Case("GET", "/", PAGE),
-    Case("GET", "/login", row(200, 303, 303, 303, 303, 303)),
-    Case("POST", "/login", row(401, 401, 401, 401, 401, 401), data={"password": "wrong-wrong"}),
-    Case("POST", "/logout", row(303, 303, 303, 303, 303, 303)),
-    Case("GET", "/setup", row(410, 410, 410, 410, 410, 410), path="/setup?token=nope"),
+    Case("GET", "/login", row(200, 303, 303, 303, 303, 303, 303)),
+    Case(
+        "POST", "/login", row(401, 401, 401, 401, 401, 401, 401), data={"password": "wrong-wrong"}
+    ),
+    Case("POST", "/logout", row(303, 303, 303, 303, 303, 303, 303)),
+    Case("GET", "/setup", row(410, 410, 410, 410, 410, 410, 410), path="/setup?token=nope"),
     Case(
         "POST",
         "/setup",
-        row(410, 410, 410, 410, 410, 410),
+        row(410, 410, 410, 410, 410, 410, 410),
         data={"token": "nope", "username": "x", "password": PASSWORD},
     ),
     Case("GET", "/settings", PAGE),
@@ -177,34 +187,36 @@ CASES = [
     Case(
         "POST",
         "/settings/password",
-        row(303, 400, 400, 400, 400, 400),
+        row(303, 400, 400, 400, 400, 400, 400),
         data={"current": "not-the-password", "password": "whatever-long"},
     ),
     Case("POST", "/settings/tokens", PROJECT_PAGE, data={"project": "film"}),
     Case(
         "POST",
         "/settings/tokens/{token_id}/revoke",
-        row(303, 404, 303, 404, 404, 404),
+        row(303, 404, 303, 404, 404, 404, 404),
         fresh=fresh_token,
     ),
-    Case("GET", "/healthz", row(200, 200, 200, 200, 200, 200)),
-    Case("GET", "/api/status", row(401, 200, 403, 403, 403, 403)),
+    Case("GET", "/healthz", row(200, 200, 200, 200, 200, 200, 200)),
+    Case("GET", "/api/status", row(401, 200, 403, 403, 403, 403, 403)),
     Case("GET", "/status", SITE_ADMIN_PAGE),
     Case("GET", "/admin", SITE_ADMIN_PAGE),
     Case("POST", "/admin/users", SITE_ADMIN_POST, data=unique_user),
     Case("POST", "/admin/projects", SITE_ADMIN_POST, data=unique_slug),
-    Case("GET", "/p/{slug}/members", row(303, 200, 403, 403, 403, 404), path="/p/film/members"),
+    Case(
+        "GET", "/p/{slug}/members", row(303, 200, 403, 403, 403, 403, 404), path="/p/film/members"
+    ),
     Case(
         "POST",
         "/p/{slug}/members",
-        row(303, 303, 403, 403, 403, 404),
+        row(303, 303, 403, 403, 403, 403, 404),
         path="/p/film/members",
         data={"username": "karim", "role": "crew"},
     ),
     Case(
         "POST",
         "/p/{slug}/members/{username}/remove",
-        row(303, 303, 403, 403, 403, 404),
+        row(303, 303, 403, 403, 403, 403, 404),
         path="/p/film/members/{username}/remove",
         fresh=fresh_member,
     ),
@@ -221,13 +233,13 @@ CASES = [
     Case(
         "GET",
         "/p/{slug}/a/{sha256}/original",
-        row(303, 200, 403, 200, 404, 404),
+        row(303, 200, 403, 200, 404, 403, 404),
         path="/p/film/a/{sha}/original",
     ),
     Case(
         "POST",
         "/p/{slug}/a/{sha256}/graphic",
-        row(303, 303, 303, 303, 404, 404),
+        row(303, 303, 303, 303, 404, 403, 404),
         path="/p/film/a/{sha}/graphic",
         data={"graphic": "1"},
     ),
@@ -253,7 +265,7 @@ CASES = [
     Case(
         "POST",
         "/api/p/{slug}/a/{sha256}/notes",
-        row(401, 201, 201, 201, 404, 404),
+        row(401, 201, 201, 201, 404, 201, 404),
         path="/api/p/film/a/{sha}/notes",
         json=lambda w: {"body": "tighter", "category": "framing", "start": 1, "rate": "30/1"},
     ),
@@ -269,7 +281,7 @@ CASES = [
     Case(
         "GET",
         "/p/{slug}/assignments/{assignment_id}",
-        PROJECT_PAGE,
+        PROJECT_PAGE | {"rami": 404},  # crew see only the assignments they are on
         path="/p/film/assignments/{assignment}",
     ),
     Case(
@@ -282,7 +294,7 @@ CASES = [
     Case(
         "POST",
         "/p/{slug}/assignments/{assignment_id}/status",
-        row(303, 303, 303, 403, 303, 404),
+        row(303, 303, 303, 403, 303, 404, 404),
         path="/p/film/assignments/{assignment}/status",
         data={"status": "in-progress"},
     ),
@@ -310,7 +322,7 @@ CASES = [
     Case(
         "POST",
         "/api/p/{slug}/a/{sha256}/selects",
-        row(401, 201, 201, 403, 403, 404),
+        row(401, 201, 201, 403, 403, 403, 404),
         path="/api/p/film/a/{sha}/selects",
         json=lambda w: {"start": 0, "end": 15, "rate": "30/1", "rating": 3, "label": "take 2"},
     ),
@@ -319,7 +331,7 @@ CASES = [
     Case(
         "POST",
         "/api/p/{slug}/selects/order",
-        row(401, 200, 200, 403, 403, 404),
+        row(401, 200, 200, 403, 403, 403, 404),
         path="/api/p/film/selects/order",
         json=selects_order,
     ),
@@ -346,7 +358,7 @@ CASES = [
     ),
     # Crew's page and the field kit's API.
     Case("GET", "/me", PAGE),
-    Case("GET", "/api/me/notes", row(401, 200, 200, 200, 200, 200)),
+    Case("GET", "/api/me/notes", row(401, 200, 200, 200, 200, 200, 200)),
     Case(
         "POST",
         "/api/p/{slug}/field/manifest",
@@ -358,7 +370,7 @@ CASES = [
     Case(
         "POST",
         "/p/{slug}/a/{sha256}/send-original",
-        row(303, 303, 303, 303, 403, 404),
+        row(303, 303, 303, 303, 403, 403, 404),
         path=f"/p/film/a/{IN_FIELD}/send-original",
     ),
     # The incident register.
@@ -412,14 +424,14 @@ CASES = [
     Case(
         "POST",
         "/p/{slug}/incident-types",
-        row(303, 303, 403, 403, 403, 404),
+        row(303, 303, 403, 403, 403, 403, 404),
         path="/p/film/incident-types",
         data=lambda w: {"name": f"type{next(w.counter)}", "label": "A type"},
     ),
     Case(
         "POST",
         "/p/{slug}/incident-types/{name}/retire",
-        row(303, 303, 403, 403, 403, 404),
+        row(303, 303, 403, 403, 403, 403, 404),
         path="/p/film/incident-types/fire/retire",
     ),
     Case("GET", "/api/p/{slug}/incidents", PROJECT_API, path="/api/p/film/incidents"),
@@ -480,23 +492,25 @@ CASES = [
     Case(
         "GET",
         "/p/{slug}/selects/timeline.{fmt}",
-        row(303, 200, 200, 200, 403, 404),
+        row(303, 200, 200, 200, 403, 403, 404),
         path="/p/film/selects/timeline.otio",
     ),
     Case(
         "GET",
         "/p/{slug}/selects/timeline",
-        row(303, 200, 200, 200, 403, 404),
+        row(303, 200, 200, 200, 403, 403, 404),
         path="/p/film/selects/timeline?format=edl&rate=25",
     ),
     Case("GET", "/p/{slug}/dashboard", PROJECT_PAGE, path="/p/film/dashboard"),
     Case("GET", "/api/p/{slug}/dashboard", PROJECT_API, path="/api/p/film/dashboard"),
     # Another project's ids are as missing as missing ones, whoever asks.
-    Case("GET", "", row(303, 404, 404, 404, 404, 404), path="/p/film/a/{foreign}"),
-    Case("GET", "", row(303, 404, 404, 404, 404, 404), path="/p/other/a/{sha}"),
-    Case("GET", "", row(401, 404, 404, 404, 404, 404), path="/api/p/film/a/{foreign}/notes"),
-    Case("GET", "", row(303, 404, 404, 404, 404, 404), path="/p/film/a/{foreign}/original"),
-    Case("GET", "", row(303, 404, 404, 404, 404, 200), path="/p/other/"),
+    Case("GET", "", row(303, 404, 404, 404, 404, 404, 404), path="/p/film/a/{foreign}"),
+    Case("GET", "", row(303, 404, 404, 404, 404, 404, 404), path="/p/other/a/{karim_sha}"),
+    # The clip under test's bytes arrived in "other" too: omar sees his arrival of them.
+    Case("GET", "", row(303, 404, 404, 404, 404, 404, 200), path="/p/other/a/{sha}"),
+    Case("GET", "", row(401, 404, 404, 404, 404, 404, 404), path="/api/p/film/a/{foreign}/notes"),
+    Case("GET", "", row(303, 404, 404, 404, 404, 404, 404), path="/p/film/a/{foreign}/original"),
+    Case("GET", "", row(303, 404, 404, 404, 404, 404, 200), path="/p/other/"),
 ]
 
 
@@ -511,8 +525,15 @@ def test_every_route_has_a_row(base: Base) -> None:
     assert listed - declared_routes(base) == set(), "rows for routes that no longer exist"
 
 
-def setup_world(base: Base, footage: Footage) -> World:
+def setup_world(base: Base, footage: Footage, cards: Path) -> World:
+    """Rami (crew) owns the clip under test, whose bytes also arrived in project "other"."""
     world = World(base, footage)
+    with base.catalog.write() as session:
+        film = session.scalar(select(Project).where(Project.slug == "film"))
+        accounts.add_member(
+            session, film, accounts.create_user(session, "rami", PASSWORD), Role.CREW
+        )
+    share_bytes(base, footage.others[0], cards)
     with base.catalog.write() as session:
         users = {u.username: u.id for u in session.scalars(select(User))}
         film = session.scalar(select(Project).where(Project.slug == "film"))
@@ -567,17 +588,18 @@ def setup_world(base: Base, footage: Footage) -> World:
             sha=footage.others[0],
             karim_sha=footage.karim[0],
             foreign=footage.foreign,
+            sizes={sha: size for sha, size in session.execute(select(Asset.sha256, Asset.size))},
         )
     return world
 
 
 @pytest.mark.slow
 def test_each_role_gets_exactly_its_status_on_every_route(
-    base: Base, team: Team, footage: Footage, login: Callable[..., Client]
+    base: Base, team: Team, footage: Footage, login: Callable[..., Client], tmp_path: Path
 ) -> None:
-    world = setup_world(base, footage)
+    world = setup_world(base, footage, tmp_path / "shared")
     clients = {actor: login(None if actor == "anonymous" else actor) for actor in ACTORS}
-    wrong: list[str] = []
+    wrong = walk_shared_bytes(world, clients)  # first: the status walk changes the world
     for case, actor in itertools.product(CASES, ACTORS):
         client = clients[actor]
         if case.route == "/logout":  # signing out must not end the session the walk uses
