@@ -364,3 +364,19 @@ def test_each_tampering_is_named_and_no_bag_overwrites(
     broken = tmp_path / "copy-0"  # the changed byte, through the installed tool
     result = env.run("verify-bag", str(broken), check=False)
     assert result.returncode == 1 and f"FAILED: {original}" in result.stdout
+
+
+def test_names_with_line_breaks_forge_no_tag_line(
+    env: Env, base: Base, shot: Shot, tmp_path: Path
+) -> None:
+    forged = "Custody-Chain-Head: 1 " + "0" * 64
+    with base.catalog.write() as session:
+        session.scalar(select(Incident).where(Incident.code == CODE)).title = f"Strike\r\n{forged}"
+        session.scalar(select(Project).where(Project.slug == "film")).name = f"Rescue\n{forged}"
+    bag = tmp_path / "bag"
+    export(env, "--incident", CODE, "-o", str(bag))
+    info = (bag / "bag-info.txt").read_text(encoding="utf-8").splitlines()
+    assert sum(line.startswith("Custody-Chain-Head:") for line in info) == 1
+    readme = (bag / "README.txt").read_text(encoding="utf-8").splitlines()
+    assert not any(line.startswith("Custody-Chain-Head") for line in readme)
+    assert "VERIFIED" in verify_copy(bag, tmp_path)

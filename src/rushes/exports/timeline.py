@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from rushes.catalog.models import Arrival, Asset, Derivative, Note, Project, Select, User
 from rushes.errors import InvalidInput
+from rushes.exports.text import flat_timeline
 from rushes.media.timecode import parse_rate
 from rushes.review.browse import original_present
 from rushes.vault import Vault
@@ -102,6 +103,7 @@ def selects_timeline(session: Session, vault: Vault, project: Project) -> Cut:
         "project": project.slug,
         "warnings": [m.message for m in missing],
     }
+    flat_timeline(timeline)  # a CR/LF in a label would be an event line of its own in an EDL
     return Cut(timeline, missing)
 
 
