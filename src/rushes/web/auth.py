@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -19,7 +20,7 @@ from rushes.catalog.models import ApiToken, User, WebSession
 from rushes.errors import NotFoundError
 from rushes.review import accounts
 from rushes.review.access import Viewer, viewer_for
-from rushes.web.dependencies import Reading
+from rushes.web.dependencies import Reading, get_base
 
 COOKIE = "rushes_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -47,10 +48,23 @@ def identify(request: Request, session: Session) -> Identity | None:
         return Identity(found[0], token=found[1]) if found else None
     cookie = request.cookies.get(COOKIE)
     if cookie:
-        signed_in = accounts.session_user(session, cookie)
+        idle, lifetime = session_limits(request)
+        signed_in = accounts.session_user(session, cookie, idle, lifetime)
         if signed_in:
+            if accounts.session_stale(signed_in[1], idle):
+                with get_base(request).catalog.write() as writing:
+                    accounts.touch_session(writing, signed_in[1].id)
             return Identity(signed_in[0], web_session=signed_in[1])
     return None
+
+
+def session_limits(request: Request) -> tuple[timedelta, timedelta]:
+    """(idle, absolute) lifetime of a browser session, from the base's settings."""
+    settings = get_base(request).settings
+    return (
+        timedelta(minutes=settings.session_idle_minutes),
+        timedelta(hours=settings.session_lifetime_hours),
+    )
 
 
 async def check_origin(request: Request) -> None:
