@@ -156,7 +156,11 @@ def _incident(session: Session, project: Project, code: str | None) -> Incident 
     if code is None:
         return None
     found = session.scalar(
-        select(Incident).where(Incident.project_id == project.id, Incident.code == code)
+        select(Incident).where(
+            Incident.project_id == project.id,
+            Incident.code == code,
+            Incident.deleted_at.is_(None),
+        )
     )
     if found is None:
         raise NotFoundError(f"no incident {code!r} in project {project.slug!r}")

@@ -204,6 +204,7 @@ def _matching(viewer: Viewer, filters: Filters, asset: type[Asset]) -> list[Colu
                 Incident.id == IncidentAsset.incident_id,
                 Incident.project_id == project_id,
                 Incident.code == filters.incident,
+                Incident.deleted_at.is_(None),
             )
         )
     if filters.has_notes:
