@@ -65,5 +65,5 @@ def create_app(base: Base, *, background: bool = False) -> FastAPI:
     errors.install(app)
     app.mount("/files", create_upload_app(base))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.add_middleware(SecurityHeaders, map_tiles=base.settings.map_tiles)
+    app.add_middleware(SecurityHeaders, tiles=lambda: base.settings.map_tiles)
     return app

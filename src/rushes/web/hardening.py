@@ -10,6 +10,8 @@ come from.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import cache
 from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -26,6 +28,7 @@ def tile_source(template: str) -> str:
     return f"{parts.scheme}://{host}"
 
 
+@cache
 def policy(map_tiles: str = "") -> str:
     images = " ".join(filter(None, ("'self' data: blob:", tile_source(map_tiles))))
     return "; ".join(
@@ -45,12 +48,18 @@ def policy(map_tiles: str = "") -> str:
 
 
 class SecurityHeaders:
-    """Adds the hardening headers to every HTTP response that does not set its own."""
+    """Adds the hardening headers to every HTTP response that does not set its own.
 
-    def __init__(self, app: ASGIApp, map_tiles: str = "") -> None:
+    `tiles` gives the map tile template at each request: the base's settings may change while
+    it serves (tests swap them), and the policy must follow."""
+
+    def __init__(self, app: ASGIApp, tiles: Callable[[], str]) -> None:
         self.app = app
-        self.headers = [
-            (b"content-security-policy", policy(map_tiles).encode()),
+        self.tiles = tiles
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        return [
+            (b"content-security-policy", policy(self.tiles()).encode()),
             (b"x-content-type-options", b"nosniff"),
             (b"x-frame-options", b"DENY"),
             (b"referrer-policy", b"same-origin"),
@@ -64,7 +73,7 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 present = {name.lower() for name, _ in message.get("headers", [])}
-                extra = [(n, v) for n, v in self.headers if n not in present]
+                extra = [(n, v) for n, v in self.headers() if n not in present]
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
