@@ -11,10 +11,10 @@ from pathlib import Path
 from sqlalchemy import select
 
 from rushes.base import Base
-from rushes.catalog.models import Incident, IncidentChange, Project
+from rushes.catalog.models import Asset, Incident, IncidentChange, Project
 from rushes.review.dashboard import MAX_WEEKS
 from tests.conftest import Env
-from tests.web.conftest import Client, Team, user_id
+from tests.web.conftest import Client, Footage, Team, user_id
 
 EDGES = ("9999-12-31T23:59:59+14:00", "0001-01-01T00:00+14:00", "1899-12-31T12:00+03:00")
 
@@ -145,3 +145,16 @@ def test_admins_delete_incidents_and_the_record_is_kept(
             select(IncidentChange.field).where(IncidentChange.incident_id == kept.id)
         ).all()
     assert fields[-1] == "deleted" and "created" in fields
+
+
+def test_the_rushes_grid_copes_with_a_camera_clock_at_the_last_day(
+    base: Base, footage: Footage, login: Callable[..., Client]
+) -> None:
+    """A file's own metadata is not checked like typed input: its time is shown as it came."""
+    with base.catalog.write() as session:
+        clip = session.get(Asset, footage.karim[0])
+        assert clip is not None
+        clip.captured_at = datetime(9999, 12, 31, 23, 30, tzinfo=UTC)
+        clip.captured_offset = "+14:00"
+    page = login("dina").get("/p/film/")
+    assert page.status_code == 200 and "9999-12-31 23:30 UTC" in page.text

@@ -119,7 +119,10 @@ class Card:
             sign = -1 if offset.startswith("-") else 1
             hours, minutes = offset[1:].split(":")
             shift = timedelta(hours=int(hours), minutes=int(minutes)) * sign
-            return f"{(moment + shift):%Y-%m-%d %H:%M} {offset}"
+            try:
+                return f"{(moment + shift):%Y-%m-%d %H:%M} {offset}"
+            except OverflowError:  # a camera clock at Python's last day: show it in UTC
+                pass
         return f"{moment:%Y-%m-%d %H:%M} UTC"
 
 
