@@ -432,12 +432,17 @@ def serve(host: str | None, port: int | None) -> None:
             f"http://{host}:{port}/setup?token={token}",
             flush=True,
         )
+    # Forwarded headers only from the configured proxies: uvicorn's default trusts loopback,
+    # which lets anyone on the host (or a proxy passing them through) forge client addresses.
+    proxies = config.trusted_proxies.strip()
     uvicorn.run(
         app,
         host=host,
         port=port,
         log_level="info",
         http=bounded_headers(config.header_limit, config.header_timeout),
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or None,
     )
 
 

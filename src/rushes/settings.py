@@ -105,6 +105,25 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("port", int, 8000, "Port `rushes serve` listens on."),
     Setting("actor", str, "", "Who is acting, for the custody log. Empty: the OS user name."),
     Setting(
+        "trusted_proxies",
+        str,
+        "",
+        "Addresses of reverse proxies whose X-Forwarded-For/-Proto headers `rushes serve` "
+        "believes, comma-separated (e.g. 127.0.0.1). Empty: such headers are ignored.",
+    ),
+    Setting(
+        "session_idle_minutes",
+        int,
+        12 * 60,
+        "Minutes a browser session may go unused before it must sign in again.",
+    ),
+    Setting(
+        "session_lifetime_hours",
+        int,
+        14 * 24,
+        "Hours after sign-in when a browser session ends, used or not.",
+    ),
+    Setting(
         "upload_dir",
         Path,
         None,
@@ -155,6 +174,9 @@ class Settings:
     host: str
     port: int
     actor: str
+    trusted_proxies: str
+    session_idle_minutes: int
+    session_lifetime_hours: int
     upload_dir: Path
     upload_limit: int
     map_tiles: str

@@ -30,7 +30,7 @@ MAX_HTML = 150 * 1024  # the issue's page budget at 256 kbit/s, excluding media
 def open_player(page: Page, sha: str) -> None:
     """Open a clip's player and wait until the proxy's metadata is in (so keys can seek)."""
     page.goto(f"/p/film/a/{sha}")
-    page.wait_for_function("document.getElementById('player').readyState >= 1")
+    page.wait_for_function("() => document.getElementById('player').readyState >= 1")
 
 
 def note_items(page: Page) -> list[dict[str, str]]:
@@ -168,7 +168,7 @@ def test_director_plays_and_notes_with_the_keyboard(footage: Footage, room: Room
     expect(timecode, "the timecode should start at zero").to_have_text(ZERO)
     dina.keyboard.press("l")  # play
     dina.wait_for_function(
-        "(v => v.currentTime > 0 && v.readyState >= 2)(document.getElementById('player'))"
+        "() => (v => v.currentTime > 0 && v.readyState >= 2)(document.getElementById('player'))"
     )
     expect(timecode, "the timecode should follow playback").not_to_have_text(ZERO)
     dina.keyboard.press("k")  # pause
@@ -177,7 +177,7 @@ def test_director_plays_and_notes_with_the_keyboard(footage: Footage, room: Room
     dina.keyboard.press("n")
     expect(dina.locator("#note-body"), "N should put the cursor in the note").to_be_focused()
     dina.wait_for_function(  # the playhead's frame, once the pause has settled
-        "document.getElementById('note-at').textContent"
+        "() => document.getElementById('note-at').textContent"
         " === document.getElementById('timecode').textContent"
     )
     at = dina.locator("#note-at").text_content()

@@ -387,3 +387,19 @@ def test_a_bag_tells_nothing_of_another_project_holding_the_same_bytes(
     own = lines(bag / "data" / "custody" / f"{shot.clips[0]}.jsonl")
     assert {e["details"].get("project") for e in own} <= {"film", None}
     assert any(e["verb"] == "received" for e in own)
+
+
+def test_names_with_line_breaks_forge_no_tag_line(
+    env: Env, base: Base, shot: Shot, tmp_path: Path
+) -> None:
+    forged = "Custody-Chain-Head: 1 " + "0" * 64
+    with base.catalog.write() as session:
+        session.scalar(select(Incident).where(Incident.code == CODE)).title = f"Strike\r\n{forged}"
+        session.scalar(select(Project).where(Project.slug == "film")).name = f"Rescue\n{forged}"
+    bag = tmp_path / "bag"
+    export(env, "--incident", CODE, "-o", str(bag))
+    info = (bag / "bag-info.txt").read_text(encoding="utf-8").splitlines()
+    assert sum(line.startswith("Custody-Chain-Head:") for line in info) == 1
+    readme = (bag / "README.txt").read_text(encoding="utf-8").splitlines()
+    assert not any(line.startswith("Custody-Chain-Head") for line in readme)
+    assert "VERIFIED" in verify_copy(bag, tmp_path)

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from rushes.base import Base
 from rushes.catalog.models import LoginFailure, Membership, WebSession
 from rushes.review import accounts, audit
-from rushes.review.accounts import MAX_FAILURES_PER_NAME
+from rushes.review.accounts import MAX_FAILURES_PER_PAIR
 from tests.conftest import Env
 from tests.web.conftest import PASSWORD, Client, Team, user_id
 
@@ -34,7 +34,7 @@ def test_wrong_password_is_refused_and_guessing_is_braked(
     base: Base, login: Callable[..., Client], team: Team
 ) -> None:
     client = login(None)
-    for _ in range(MAX_FAILURES_PER_NAME):
+    for _ in range(MAX_FAILURES_PER_PAIR):
         wrong = client.post("/login", data={"username": "dina", "password": "guess-guess"})
         assert wrong.status_code == 401 and "Wrong username or password" in wrong.text
         assert "set-cookie" not in wrong.headers

@@ -133,6 +133,24 @@ def fresh_token(world: World, _actor: str) -> dict[str, Any]:
         }
 
 
+def fresh_incident(world: World, _actor: str) -> dict[str, Any]:
+    """An incident of its own for each actor to delete."""
+    code = f"DEL-{next(world.counter)}"
+    with world.base.catalog.write() as session:
+        film = session.scalar(select(Project).where(Project.slug == "film"))
+        session.add(
+            Incident(
+                project_id=film.id,
+                code=code,
+                title="Typed twice",
+                type="airstrike",
+                started_at=datetime(2016, 4, 12, 11, 30, tzinfo=UTC),
+                created_by_id=world.ids["dina"],
+            )
+        )
+    return {"doomed": code}
+
+
 def fresh_link(world: World, _actor: str) -> dict[str, Any]:
     """Rami's clip linked to the incident again, so each actor has a link to remove."""
     with world.base.catalog.write() as session:
@@ -389,6 +407,14 @@ CASES = [
     ),
     Case(
         "POST",
+        "/p/{slug}/incidents/{code}/delete",
+        row(303, 303, 403, 403, 403, 404),  # project admins only
+        path="/p/film/incidents/{doomed}/delete",
+        data={"reason": "typed twice"},
+        fresh=fresh_incident,
+    ),
+    Case(
+        "POST",
         "/p/{slug}/incidents/{code}/footage",
         RECORDER_POST,
         path="/p/film/incidents/{incident}/footage",
@@ -454,6 +480,14 @@ CASES = [
         RECORDER_API,
         path="/api/p/film/incidents/{incident}",
         json=lambda w: {"title": "Barrel bomb, second strike"},
+    ),
+    Case(
+        "DELETE",
+        "/api/p/{slug}/incidents/{code}",
+        row(401, 200, 403, 403, 403, 404),
+        path="/api/p/film/incidents/{doomed}",
+        json=lambda w: {"reason": "typed twice"},
+        fresh=fresh_incident,
     ),
     Case(
         "POST",

@@ -260,7 +260,8 @@ class WebSession(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     csrf: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    expires_at: Mapped[datetime]
+    expires_at: Mapped[datetime]  # the absolute end, however busy the session is
+    last_seen_at: Mapped[datetime | None] = mapped_column(default=utcnow)  # for idle expiry
 
 
 class ApiToken(Base):
@@ -462,6 +463,12 @@ class Incident(Base):
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Deleted by an admin: kept, with who, when and why, but shown nowhere any more.
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+    deleted_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", name="fk_incidents_deleted_by_id_users"), default=None
+    )
+    deleted_reason: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class IncidentChange(Base):

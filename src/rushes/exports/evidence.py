@@ -48,6 +48,7 @@ from rushes.catalog.models import Derivative, Incident, Note
 from rushes.catalog.queries import asset_record, find_asset
 from rushes.custody import Verb, canonical_json
 from rushes.errors import CustodyError, InvalidInput, NotFoundError, VaultError
+from rushes.exports.text import flat
 from rushes.media.probe import strip_sensitive
 from rushes.review.incidents import as_record, history_of, linked_assets
 from rushes.review.notes import Thread, thread_json
@@ -157,7 +158,11 @@ def _incident(session: Session, project: Project, code: str | None) -> Incident 
     if code is None:
         return None
     found = session.scalar(
-        select(Incident).where(Incident.project_id == project.id, Incident.code == code)
+        select(Incident).where(
+            Incident.project_id == project.id,
+            Incident.code == code,
+            Incident.deleted_at.is_(None),
+        )
     )
     if found is None:
         raise NotFoundError(f"no incident {code!r} in project {project.slug!r}")
@@ -341,10 +346,12 @@ def _bag_info(
     no_location: bool,
 ) -> dict[str, str]:
     subject = (
-        f"incident {incident.code}: {incident.title}" if incident else "footage chosen by hash"
+        f"incident {incident.code}: {flat(incident.title)}"
+        if incident
+        else "footage chosen by hash"
     )
-    return {
-        "Source-Organization": project.name or project.slug,
+    return {  # one line each: a newline in a name would forge a tag line of its own
+        "Source-Organization": flat(project.name or project.slug),
         "Bagging-Date": datetime.now(UTC).date().isoformat(),
         "External-Description": (
             f"Evidence bag of project {project.slug}, {subject}: {count} original(s) with their "
@@ -360,7 +367,7 @@ def _bag_info(
 def _readme(info: dict[str, str], incident: Incident | None, count: int, no_location: bool) -> str:
     seq, digest = info["Custody-Chain-Head"].split()
     subject = (
-        f"the footage of incident {incident.code} ({incident.title})"
+        f"the footage of incident {incident.code} ({flat(incident.title)})"
         if incident
         else "footage chosen one by one"
     )

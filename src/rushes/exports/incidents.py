@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, TextIO
 
 from rushes.errors import InvalidInput
+from rushes.exports.text import flat
 from rushes.review.incidents import FIGURES
 
 FORMATS = {"csv": "text/csv", "geojson": "application/geo+json", "json": "application/json"}
@@ -86,6 +87,8 @@ def feature_collection(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 def write(records: Sequence[dict[str, Any]], fmt: str, out: TextIO, project: str) -> None:
     """Write the records in one of FORMATS."""
+    if fmt in ("csv", "geojson"):  # read by tools that take a line for a record
+        records = [{k: flat(v) if isinstance(v, str) else v for k, v in r.items()} for r in records]
     if fmt == "csv":
         write_csv(records, out)
     elif fmt == "geojson":

@@ -48,6 +48,7 @@ from rushes.exports.conform import (
     timecode_rates,
     timeline_rate_of,
 )
+from rushes.exports.text import flat_timeline
 from rushes.media.timecode import parse_rate
 from rushes.review.browse import original_present
 from rushes.vault import Vault
@@ -133,6 +134,7 @@ def selects_timeline(
         "drop_frame": rate in DROP_FRAME_RATES,
         "warnings": [m.message for m in missing] + warnings,
     }
+    flat_timeline(timeline)  # a CR/LF in a label would be an event line of its own in an EDL
     return Cut(timeline, missing, warnings)
 
 

@@ -7,17 +7,29 @@ screen stays within a frame of wall time over hours.
 
 from __future__ import annotations
 
+import math
+import re
 from fractions import Fraction
+
+# ASCII digits only, and few of them: Fraction() alone would take "²"-like digits, read an
+# exponent like "1e-99999999" by building a ten-million-digit number, or round "1/999…9" to 0.
+_RATE = re.compile(r"[0-9]{1,10}(?:/[0-9]{1,10}|\.[0-9]{1,10})?")
 
 
 def parse_rate(rate: str | Fraction | float) -> Fraction:
+    """A frame rate above 0 and at most 1000 fps, as "30000/1001", "25" or "29.97"."""
+    if isinstance(rate, str) and not _RATE.fullmatch(rate):
+        raise ValueError(f"{rate[:40]!r} is not a frame rate")
+    if isinstance(rate, float) and not math.isfinite(rate):
+        raise ValueError(f"{rate!r} is not a frame rate")
     try:
         value = Fraction(rate) if not isinstance(rate, Fraction) else rate
     except (ValueError, ZeroDivisionError) as exc:
-        raise ValueError(f"{rate!r} is not a frame rate") from exc
-    if not 0 < value <= 1000:
-        raise ValueError(f"{rate!r} is not a frame rate")
-    return value.limit_denominator(1001)
+        raise ValueError(f"{str(rate)[:40]!r} is not a frame rate") from exc
+    value = value.limit_denominator(1001) if 0 < value <= 1000 else Fraction(0)
+    if value == 0:
+        raise ValueError(f"{str(rate)[:40]!r} is not a frame rate")
+    return value
 
 
 def _drop_frame(rate: Fraction) -> int:

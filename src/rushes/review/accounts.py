@@ -18,7 +18,7 @@ from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from rushes.catalog.models import (
@@ -35,11 +35,14 @@ from rushes.errors import InvalidInput, LoginThrottled
 from rushes.review import audit
 from rushes.review.access import Role
 
-SESSION_LIFETIME = timedelta(days=14)
+SESSION_LIFETIME = timedelta(days=14)  # defaults of the settings session_lifetime_hours
+SESSION_IDLE = timedelta(hours=12)  # and session_idle_minutes
 SETUP_LIFETIME = timedelta(hours=24)
 FAILURE_WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_NAME = 5
-MAX_FAILURES_PER_ADDRESS = 20
+MAX_FAILURES_PER_PAIR = 5  # one name from one address: the owner elsewhere is not locked out
+MAX_FAILURES_PER_ADDRESS = 20  # any names from one address
+NAME_WINDOW = timedelta(hours=1)
+MAX_FAILURES_PER_NAME = 50  # one name from everywhere: slows guessing spread over many hosts
 MIN_PASSWORD = 10
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 
@@ -141,31 +144,47 @@ def remove_member(session: Session, project: Project, user: User, *, actor: str)
 def authenticate(session: Session, username: str, password: str, address: str) -> User | None:
     """The user, or None for a wrong name or password (recorded); LoginThrottled past the brake.
 
-    Call inside a write transaction: a failure is recorded even though sign-in fails.
+    Call inside a write transaction: a failure is recorded even though sign-in fails. The
+    account's row is locked before the failures are counted (PostgreSQL; SQLite's writes are
+    serial already), so parallel guesses for one name are counted one after another, never
+    all checked against the same count.
     """
-    username = username.strip().lower()[:64]
-    since = utcnow() - FAILURE_WINDOW
-    failures = select(func.count()).select_from(LoginFailure).where(LoginFailure.at > since)
-    by_name = session.scalar(failures.where(LoginFailure.username == username)) or 0
-    by_address = session.scalar(failures.where(LoginFailure.address == address)) or 0
-    if by_name >= MAX_FAILURES_PER_NAME or by_address >= MAX_FAILURES_PER_ADDRESS:
-        oldest = session.scalar(
-            select(func.min(LoginFailure.at)).where(
-                LoginFailure.at > since,
-                or_(LoginFailure.username == username, LoginFailure.address == address),
-            )
-        )
-        wait = (oldest + FAILURE_WINDOW - utcnow()).total_seconds() if oldest else 60
-        raise LoginThrottled(max(1, int(wait) + 1))
-    user = session.scalar(select(User).where(User.username == username))
+    username, address = username.strip().lower()[:64], address[:64]
+    user = session.scalar(select(User).where(User.username == username).with_for_update())
+    _brake(session, username, address)
     if user is None or user.disabled or not _verify(user.password_hash if user else None, password):
-        session.add(LoginFailure(username=username, address=address[:64]))
-        session.execute(delete(LoginFailure).where(LoginFailure.at < since))
+        session.add(LoginFailure(username=username, address=address))
+        session.execute(delete(LoginFailure).where(LoginFailure.at < utcnow() - NAME_WINDOW))
         return None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
-    session.execute(delete(LoginFailure).where(LoginFailure.username == username))
+    session.execute(
+        delete(LoginFailure).where(
+            LoginFailure.username == username, LoginFailure.address == address
+        )
+    )
     return user
+
+
+def _brake(session: Session, username: str, address: str) -> None:
+    """LoginThrottled, with the seconds until the oldest counted failure leaves its window,
+    when this name from this address, this address, or this name overall failed too often."""
+    now = utcnow()
+    pair = (LoginFailure.username == username) & (LoginFailure.address == address)
+    for where, window, limit in (
+        (pair, FAILURE_WINDOW, MAX_FAILURES_PER_PAIR),
+        (LoginFailure.address == address, FAILURE_WINDOW, MAX_FAILURES_PER_ADDRESS),
+        (LoginFailure.username == username, NAME_WINDOW, MAX_FAILURES_PER_NAME),
+    ):
+        recent = session.scalars(
+            select(LoginFailure.at)
+            .where(where, LoginFailure.at > now - window)
+            .order_by(LoginFailure.at.desc())
+            .limit(limit)
+        ).all()
+        if len(recent) >= limit:
+            wait = (recent[-1] + window - now).total_seconds()
+            raise LoginThrottled(max(1, int(wait) + 1))
 
 
 def _verify(password_hash: str | None, password: str) -> bool:
@@ -177,26 +196,55 @@ def _verify(password_hash: str | None, password: str) -> bool:
         return False
 
 
-def start_session(session: Session, user: User) -> tuple[str, WebSession]:
+def start_session(
+    session: Session, user: User, lifetime: timedelta = SESSION_LIFETIME
+) -> tuple[str, WebSession]:
     """A new browser session: the cookie value to set, and its row (with the CSRF token)."""
     cookie = secrets.token_urlsafe(32)
+    now = utcnow()
     row = WebSession(
         id=digest(cookie),
         user_id=user.id,
         csrf=secrets.token_urlsafe(32),
-        expires_at=utcnow() + SESSION_LIFETIME,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + lifetime,
     )
     session.add(row)
-    session.execute(delete(WebSession).where(WebSession.expires_at < utcnow()))
+    session.execute(delete(WebSession).where(WebSession.expires_at < now))
     return cookie, row
 
 
-def session_user(session: Session, cookie: str) -> tuple[User, WebSession] | None:
+def session_user(
+    session: Session,
+    cookie: str,
+    idle: timedelta = SESSION_IDLE,
+    lifetime: timedelta = SESSION_LIFETIME,
+) -> tuple[User, WebSession] | None:
+    """The signed-in user, or None once the session has been unused for `idle` or is older
+    than `lifetime` (or its own end, set when it began), whichever comes first."""
     row = session.get(WebSession, digest(cookie))
-    if row is None or row.expires_at < utcnow():
+    now = utcnow()
+    if row is None or now >= min(row.expires_at, row.created_at + lifetime):
+        return None
+    if now >= (row.last_seen_at or row.created_at) + idle:
         return None
     user = session.get(User, row.user_id)
     return None if user is None or user.disabled else (user, row)
+
+
+def session_stale(row: WebSession, idle: timedelta) -> bool:
+    """Whether the session's last use is old enough to record again: often enough to keep
+    idle expiry within a few minutes, rarely enough not to write on every request."""
+    step = min(idle / 10, timedelta(minutes=5))
+    return (row.last_seen_at or row.created_at) < utcnow() - step
+
+
+def touch_session(session: Session, session_id: str) -> None:
+    """Record that the session was used now (in a write transaction of its own)."""
+    session.execute(
+        update(WebSession).where(WebSession.id == session_id).values(last_seen_at=utcnow())
+    )
 
 
 def end_session(session: Session, cookie: str) -> None:
@@ -265,9 +313,22 @@ def setup_token_valid(session: Session, token: str) -> bool:
 
 
 def use_setup_token(session: Session, token: str, username: str, password: str) -> User:
-    """Create the first admin with the link's token; every link is spent once anyone exists."""
-    if not setup_token_valid(session, token):
+    """Create the first admin with the link's token; every link is spent once anyone exists.
+
+    One UPDATE spends every unused link and must find this one among them: of concurrent
+    requests (with one link or several), the first to commit wins and the others, waiting on
+    its row locks, find nothing left to spend. One base never gets two first admins.
+    """
+    check_username(username)
+    check_password(password)  # before spending: a short password must not burn the link
+    now = utcnow()
+    spent = session.execute(
+        update(SetupToken)
+        .where(SetupToken.used_at.is_(None))
+        .values(used_at=now)
+        .returning(SetupToken.token_hash, SetupToken.expires_at)
+    ).all()
+    mine = digest(token)
+    if not any(hashed == mine and expires > now for hashed, expires in spent) or has_users(session):
         raise InvalidInput("this setup link is used, expired or unknown")
-    user = create_user(session, username, password, site_admin=True, actor=username)
-    session.execute(update(SetupToken).values(used_at=utcnow()))
-    return user
+    return create_user(session, username, password, site_admin=True, actor=username)

@@ -29,6 +29,7 @@ from rushes.catalog.models import (
 )
 from rushes.errors import AccessDenied, InvalidInput, NotFoundError
 from rushes.review.access import Can, Viewer, resolve_visible, visible_assets
+from rushes.review.dates import in_range
 
 STATUSES = ("open", "in-progress", "done", "dropped")
 MAX_TITLE = 300
@@ -76,9 +77,10 @@ def parse_due(text: str) -> date | None:
     try:
         if not _DAY.fullmatch(text):
             raise ValueError
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise InvalidInput(f"due date {text[:40]!r}: give a day as YYYY-MM-DD") from None
+    return in_range("due date", day)
 
 
 def check_status(status: str) -> str:

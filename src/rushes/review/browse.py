@@ -122,7 +122,10 @@ class Card:
             sign = -1 if offset.startswith("-") else 1
             hours, minutes = offset[1:].split(":")
             shift = timedelta(hours=int(hours), minutes=int(minutes)) * sign
-            return f"{(moment + shift):%Y-%m-%d %H:%M} {offset}"
+            try:
+                return f"{(moment + shift):%Y-%m-%d %H:%M} {offset}"
+            except OverflowError:  # a camera clock at Python's last day: show it in UTC
+                pass
         return f"{moment:%Y-%m-%d %H:%M} UTC"
 
 
@@ -207,6 +210,7 @@ def _matching(viewer: Viewer, filters: Filters, asset: type[Asset]) -> list[Colu
                 Incident.id == IncidentAsset.incident_id,
                 Incident.project_id == project_id,
                 Incident.code == filters.incident,
+                Incident.deleted_at.is_(None),
             )
         )
     if filters.has_notes:

@@ -77,21 +77,28 @@ def totals_of(incidents: list[Incident]) -> list[Total]:
     return totals
 
 
-def weeks_of(incidents: list[Incident]) -> list[Week]:
-    """Every ISO week from the first incident's to the last's, empty ones included."""
+def weeks_of(incidents: list[Incident]) -> tuple[list[Week], int]:
+    """The last MAX_WEEKS ISO weeks up to the latest incident's, empty ones included, and how
+    many earlier weeks (back to the first incident's) are left out.
+
+    Only the drawn weeks are walked, by count: any stored date, however far apart (year 1 and
+    year 9999 both made it here before input was bounded), costs the same and never steps past
+    the last day Python knows."""
     counted: dict[tuple[int, int], Counter[str]] = {}
     for incident in incidents:
         year, week, _ = incident.started_at.date().isocalendar()
         counted.setdefault((year, week), Counter())[incident.type] += 1
     if not counted:
-        return []
-    first, last = min(counted), max(counted)
-    monday = date.fromisocalendar(*first, 1)
+        return [], 0
+    first = date.fromisocalendar(*min(counted), 1)
+    last = date.fromisocalendar(*max(counted), 1)
+    span = (last - first).days // 7 + 1
+    drawn = min(span, MAX_WEEKS)
     weeks = []
-    while (key := monday.isocalendar()[:2]) <= last:
+    for back in range(drawn - 1, -1, -1):
+        key = (last - timedelta(weeks=back)).isocalendar()[:2]
         weeks.append(Week(*key, counts=dict(counted.get(key, {}))))
-        monday += timedelta(weeks=1)
-    return weeks
+    return weeks, span - drawn
 
 
 def _check(filters: register.Filters, types: list[IncidentType]) -> None:
@@ -110,12 +117,12 @@ def dashboard(session: Session, viewer: Viewer, filters: register.Filters) -> Da
     types = register.incident_types(session, retired=True)
     _check(filters, types)
     incidents = register.list_incidents(session, viewer.project.id, filters)[::-1]
-    weeks = weeks_of(incidents)
+    weeks, left_out = weeks_of(incidents)
     return Dashboard(
         filters=filters,
         types=types,
         incidents=incidents,
         totals=totals_of(incidents),
-        weeks=weeks[-MAX_WEEKS:],
-        weeks_left_out=max(0, len(weeks) - MAX_WEEKS),
+        weeks=weeks,
+        weeks_left_out=left_out,
     )

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, aliased, joinedload
 
 from rushes.catalog.models import Arrival, Membership, Note, Project, User
 from rushes.errors import InvalidInput
+from rushes.review.dates import in_range
 
 LIMIT = 100
 
@@ -41,6 +42,7 @@ def parse_since(text: str) -> Since:
         raise InvalidInput(
             f"since {text[:40]!r}: give a note id or a time with its zone, like 2026-05-01T10:00Z"
         )
+    in_range("since", moment.date())
     return Since(time=moment)
 
 

@@ -31,6 +31,7 @@ from rushes.catalog.models import (
 )
 from rushes.errors import AccessDenied, InvalidInput, NotFoundError
 from rushes.review.access import Can, Viewer, resolve_visible
+from rushes.review.dates import in_range
 
 FIGURES = (
     "people_present",
@@ -90,9 +91,10 @@ def _day(name: str, text: str) -> date | None:
     if not text:
         return None
     try:
-        return date.fromisoformat(text.strip())
+        day = date.fromisoformat(text.strip())
     except ValueError:
         raise InvalidInput(f"{name}: give a date as YYYY-MM-DD, not {text[:40]!r}") from None
+    return in_range(name, day)
 
 
 # ---- Reading and checking values ------------------------------------------------------------
@@ -161,6 +163,7 @@ def _moment(name: str, value: Any, offset: Any) -> tuple[datetime | None, str | 
         moment = moment.replace(tzinfo=zone)
     if moment.tzinfo is None:
         raise InvalidInput(f"{name}: give the UTC offset too (e.g. +03:00): local time where?")
+    in_range(name, moment.date())
     return moment.astimezone(UTC), offset_text(moment)
 
 
@@ -241,7 +244,11 @@ def require_record(viewer: Viewer) -> None:
 def get_incident(session: Session, viewer: Viewer, code: str) -> Incident:
     """An incident of the viewer's project; another project's code is as missing as a typo."""
     found = session.scalar(
-        select(Incident).where(Incident.project_id == viewer.project.id, Incident.code == code)
+        select(Incident).where(
+            Incident.project_id == viewer.project.id,
+            Incident.code == code,
+            Incident.deleted_at.is_(None),
+        )
     )
     if found is None:
         raise NotFoundError(f"no incident {code[:40]!r} in project {viewer.project.slug!r}")
@@ -358,9 +365,27 @@ def update_incident(
     return incident
 
 
+def delete_incident(session: Session, viewer: Viewer, code: str, reason: str) -> Incident:
+    """Take an incident off every list, export and dashboard; admins only, with a reason.
+
+    Nothing is erased: the row keeps its last state and says who deleted it, when and why,
+    and its history gains a "deleted" row. Its code stays taken. Linked clips are untouched
+    (a link is a catalog record, not a touch of the original, so no custody event)."""
+    if not viewer.can(Can.MANAGE):
+        raise AccessDenied("only the project's admins delete incidents")
+    reason = reason.strip()
+    if not reason or len(reason) > 2000:
+        raise InvalidInput("reason: say in 1 to 2000 characters why the incident goes")
+    incident = get_incident(session, viewer, code)
+    incident.deleted_at, incident.deleted_by_id = utcnow(), viewer.user.id
+    incident.deleted_reason = reason
+    record_change(session, incident, viewer.user.id, "deleted", None, reason)
+    return incident
+
+
 def list_incidents(session: Session, project_id: int, filters: Filters) -> list[Incident]:
     """The project's incidents matching the filters, in order of their start."""
-    query = select(Incident).where(Incident.project_id == project_id)
+    query = select(Incident).where(Incident.project_id == project_id, Incident.deleted_at.is_(None))
     if filters.type:
         query = query.where(Incident.type == filters.type)
     if filters.verification:
@@ -482,7 +507,9 @@ def related_of(session: Session, incident: Incident) -> list[Incident]:
         return []
     return list(
         session.scalars(
-            select(Incident).where(Incident.id.in_(ids)).order_by(Incident.started_at)
+            select(Incident)
+            .where(Incident.id.in_(ids), Incident.deleted_at.is_(None))
+            .order_by(Incident.started_at)
         ).all()
     )
 
@@ -559,7 +586,10 @@ def local(moment: datetime | None, offset: str | None) -> datetime | None:
     """The time as it was on the wall where it happened."""
     if moment is None:
         return None
-    return moment.astimezone(_offset("offset", offset)) if offset else moment
+    try:
+        return moment.astimezone(_offset("offset", offset)) if offset else moment
+    except OverflowError:  # a stored edge like 9999-12-31T23:00Z at +14:00 (before bounds)
+        return moment
 
 
 def as_record(

@@ -10,6 +10,7 @@ is for anyone who may note.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -26,6 +27,7 @@ from rushes.review.selects import asset_rate
 
 CATEGORIES = ("framing", "story", "sound", "technical", "evidence")
 MAX_BODY = 4000
+_FRAME = re.compile(r"-?[0-9]{1,18}")
 
 
 @dataclass(frozen=True)
@@ -50,10 +52,10 @@ def frame_field(name: str, text: str | int | None) -> int | None:
     """A frame number from a form field or JSON ("" or None: no position)."""
     if text is None or text == "":
         return None
-    if isinstance(text, int) and not isinstance(text, bool):
+    if isinstance(text, int) and not isinstance(text, bool) and abs(text) < 10**18:
         return text
     value = str(text).strip()
-    if not value.lstrip("-").isdigit() or len(value) > 18:
+    if not _FRAME.fullmatch(value):  # not str.isdigit: it takes "²", which int() refuses
         raise InvalidInput(f"{name} {value[:40]!r}: give a frame number")
     return int(value)
 

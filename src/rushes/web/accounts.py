@@ -12,7 +12,7 @@ from rushes.catalog.models import ApiToken, Project, User
 from rushes.errors import InvalidInput, NotFoundError
 from rushes.review import accounts
 from rushes.review.access import projects_of, viewer_for
-from rushes.web.auth import COOKIE, SignedIn, check_origin, identify
+from rushes.web.auth import COOKIE, SignedIn, check_origin, identify, session_limits
 from rushes.web.dependencies import Reading, Writing, page
 
 router = APIRouter(dependencies=[Depends(check_origin)])
@@ -22,7 +22,7 @@ def _set_cookie(request: Request, response: Response, cookie: str) -> None:
     response.set_cookie(
         COOKIE,
         cookie,
-        max_age=int(accounts.SESSION_LIFETIME.total_seconds()),
+        max_age=int(session_limits(request)[1].total_seconds()),
         httponly=True,
         samesite="lax",
         secure=request.url.scheme == "https",
@@ -63,7 +63,7 @@ def login(
             "problem": "Wrong username or password.",
         }
         return page(request, "login.html", context, 401)
-    cookie, _ = accounts.start_session(session, user)
+    cookie, _ = accounts.start_session(session, user, session_limits(request)[1])
     response = RedirectResponse(_local(next), 303)
     _set_cookie(request, response, cookie)
     return response
@@ -103,7 +103,7 @@ def setup(
     except InvalidInput as exc:
         context = {"token": token, "valid": True, "problem": str(exc)}
         return page(request, "setup.html", context, 400)
-    cookie, _ = accounts.start_session(session, user)
+    cookie, _ = accounts.start_session(session, user, session_limits(request)[1])
     response = RedirectResponse("/admin", 303)
     _set_cookie(request, response, cookie)
     return response

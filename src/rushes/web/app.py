@@ -1,7 +1,8 @@
 """Build the FastAPI application around an opened base.
 
 Every page and API route except sign-in, setup, the health check and static files needs an
-account; what each role may see and do is decided in `rushes.review.access`.
+account (the OpenAPI description is for site admins only); what each role may see and do is
+decided in `rushes.review.access`.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from rushes.web import (
     selects,
     status,
 )
+from rushes.web.hardening import SecurityHeaders
 
 STATIC = Path(__file__).with_name("static")
 
@@ -60,6 +62,7 @@ def create_app(base: Base, *, background: bool = False) -> FastAPI:
         version=__version__,
         docs_url=None,
         redoc_url=None,
+        openapi_url=None,  # site admins read it at /openapi.json (web/status.py)
         lifespan=lifespan,
         dependencies=[Depends(limits.admitted, scope="function")],
     )
@@ -74,4 +77,5 @@ def create_app(base: Base, *, background: bool = False) -> FastAPI:
     errors.install(app)
     app.mount("/files", create_upload_app(base))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(SecurityHeaders, tiles=lambda: base.settings.map_tiles)
     return app

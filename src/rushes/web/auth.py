@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -22,7 +23,7 @@ from rushes.catalog.models import ApiToken, User, WebSession
 from rushes.errors import NotFoundError
 from rushes.review import accounts
 from rushes.review.access import Viewer, viewer_for
-from rushes.web.dependencies import Reading
+from rushes.web.dependencies import Reading, get_base
 
 COOKIE = "rushes_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -53,10 +54,23 @@ def identify(request: Request, session: Session) -> Identity | None:
         return Identity(found[0], token=found[1]) if found else None
     cookie = request.cookies.get(COOKIE)
     if cookie:
-        signed_in = accounts.session_user(session, cookie)
+        idle, lifetime = session_limits(request)
+        signed_in = accounts.session_user(session, cookie, idle, lifetime)
         if signed_in:
+            if accounts.session_stale(signed_in[1], idle):
+                with get_base(request).catalog.write() as writing:
+                    accounts.touch_session(writing, signed_in[1].id)
             return Identity(signed_in[0], web_session=signed_in[1])
     return None
+
+
+def session_limits(request: Request) -> tuple[timedelta, timedelta]:
+    """(idle, absolute) lifetime of a browser session, from the base's settings."""
+    settings = get_base(request).settings
+    return (
+        timedelta(minutes=settings.session_idle_minutes),
+        timedelta(hours=settings.session_lifetime_hours),
+    )
 
 
 async def check_origin(request: Request) -> None:
@@ -64,7 +78,8 @@ async def check_origin(request: Request) -> None:
     if request.method in SAFE_METHODS:
         return
     origin = request.headers.get("origin")
-    if origin and origin != "null" and origin.rstrip("/") != str(request.base_url).rstrip("/"):
+    # "null" is what a sandboxed frame or a data: page sends: never this site's own pages.
+    if origin and origin.rstrip("/") != str(request.base_url).rstrip("/"):
         raise HTTPException(403, "cross-site request refused")
 
 

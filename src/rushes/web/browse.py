@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from rushes.errors import InvalidInput
 from rushes.review import browse
 from rushes.review.assignments import list_assignments
+from rushes.review.dates import in_range
 from rushes.review.incidents import Filters as IncidentFilters
 from rushes.review.incidents import list_incidents
 from rushes.web.auth import InProject, check_origin
@@ -47,6 +48,8 @@ def filters_from(
         parsed_day = date.fromisoformat(day) if day else None
     except ValueError:
         raise InvalidInput(f"day {day!r} is not a date") from None
+    if parsed_day:
+        in_range("day", parsed_day)
     return browse.Filters(
         day=parsed_day,
         crew=crew.strip(),

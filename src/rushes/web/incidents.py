@@ -192,6 +192,17 @@ def edit(
     return _to(viewer, code)
 
 
+@router.post("/p/{slug}/incidents/{code}/delete")
+def delete(
+    code: str,
+    viewer: InProject,
+    session: Writing,
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    register.delete_incident(session, viewer, code, reason)
+    return RedirectResponse(f"/p/{viewer.project.slug}/incidents", 303)
+
+
 @router.post("/p/{slug}/incidents/{code}/footage")
 def link(
     code: str, viewer: Recorder, session: Writing, sha256: Short = "", relation: Short = ""
@@ -247,6 +258,10 @@ def retire_type(name: str, viewer: InProject, session: Writing) -> Response:
 
 
 # ---- JSON ------------------------------------------------------------------------------------
+
+
+class ReasonBody(BaseModel):
+    reason: str = Field(max_length=2000)
 
 
 class LinkBody(BaseModel):
@@ -306,6 +321,12 @@ def update_json(
     register.update_incident(session, viewer, code, body)
     session.flush()
     return _full(session, viewer, code)
+
+
+@router.delete("/api/p/{slug}/incidents/{code}")
+def delete_json(code: str, body: ReasonBody, viewer: InProject, session: Writing) -> dict[str, Any]:
+    incident = register.delete_incident(session, viewer, code, body.reason)
+    return {"deleted": incident.code, "reason": incident.deleted_reason}
 
 
 @router.post("/api/p/{slug}/incidents/{code}/footage")

@@ -1,4 +1,5 @@
-"""The health check (public) and the base's status page and API (site admins)."""
+"""The health check (public); the base's status page, API and OpenAPI description (site
+admins: the route table is a map for an attacker, and the field kit does not need it)."""
 
 from __future__ import annotations
 
@@ -49,3 +50,8 @@ def api_status(_admin: SiteAdmin, session: Reading) -> dict[str, Any]:
 @router.get("/status", response_class=HTMLResponse)
 def status_page(request: Request, _admin: SiteAdmin, session: Reading) -> HTMLResponse:
     return page(request, "status.html", {"status": _status(session)})
+
+
+@router.get("/openapi.json", include_in_schema=False)
+def openapi(request: Request, _admin: SiteAdmin) -> dict[str, Any]:
+    return request.app.openapi()

@@ -90,6 +90,11 @@
     if (video && !video.paused) requestAnimationFrame(loop);
   }
 
+  // Placed here rather than by a style attribute, which the page's CSP refuses.
+  for (const marker of document.querySelectorAll(".scrub .marker[data-at]")) {
+    marker.style.left = `${marker.dataset.at}%`;
+  }
+
   if (video) {
     for (const name of ["timeupdate", "seeked", "loadedmetadata"]) video.addEventListener(name, update);
     video.addEventListener("play", () => requestAnimationFrame(loop));
