@@ -45,7 +45,7 @@ def rushes_imports(root: Path) -> Iterator[tuple[Path, str, str]]:
     for path in sorted(root.rglob("*.py")) if root.is_dir() else [root]:
         for module in imported_modules(path):
             top = module.split(".")[1] if module.startswith("rushes.") else ""
-            yield path, module, "cli" if top.startswith("cli_") else top  # commands by area
+            yield path, module, top
 
 
 @pytest.mark.parametrize("part", CORE)
@@ -57,3 +57,14 @@ def test_core_does_not_import_upper_layers(part: str) -> None:
 def test_review_rules_do_not_import_their_presentation() -> None:
     for path, module, top in rushes_imports(PACKAGE / "review"):
         assert top not in PRESENTATION, f"{path.relative_to(PACKAGE)} imports {module}"
+
+
+@pytest.mark.parametrize(
+    ("top_layer", "importers"), [("cli", ("cli", "__main__.py")), ("web", ("web", "cli"))]
+)
+def test_nothing_below_imports_the_top_layers(top_layer: str, importers: tuple[str, ...]) -> None:
+    """`cli` and `web` present and orchestrate everything else, so nothing below imports them
+    (`rushes serve` starts the web app): the field kit's own commands live in `cli` too."""
+    for path, module, top in rushes_imports(PACKAGE):
+        inside = path.relative_to(PACKAGE).parts[0] in importers
+        assert inside or top != top_layer, f"{path.relative_to(PACKAGE)} imports {module}"

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from rushes import clidoc, settings
+from rushes import settings
+from rushes.cli import doc as clidoc
 from rushes.errors import ConfigError
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
@@ -48,5 +49,5 @@ def test_every_setting_is_documented() -> None:
 
 def test_cli_reference_is_current() -> None:
     assert (DOCS / "cli.md").read_text() == clidoc.render(), (
-        "docs/cli.md is stale: run .venv/bin/python -m rushes.clidoc > docs/cli.md"
+        "docs/cli.md is stale: run .venv/bin/python -m rushes.cli.doc > docs/cli.md"
     )

@@ -16,7 +16,7 @@ def _walk(command: click.Command, path: list[str]) -> list[tuple[list[str], clic
 
 
 def render() -> str:
-    parts = ["# CLI reference\n", "Generated from `--help` by `python -m rushes.clidoc`.\n"]
+    parts = ["# CLI reference\n", "Generated from `--help` by `python -m rushes.cli.doc`.\n"]
     for path, command in _walk(main, ["rushes"]):
         with click.Context(command, info_name=" ".join(path)) as ctx:
             parts.append(f"## `{' '.join(path)}`\n\n```\n{command.get_help(ctx)}\n```\n")

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 from rich.markup import escape
 
-from rushes.cli_common import err, opened_base, out
+from rushes.cli.common import err, opened_base, out
 from rushes.exports import timeline as timelines
 from rushes.exports.conform import STANDARD_RATES, label, timeline_rate
 from rushes.review.projects import find_project

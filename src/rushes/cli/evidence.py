@@ -12,8 +12,8 @@ from pathlib import Path
 import click
 from rich.markup import escape
 
-from rushes.cli_common import err, opened_base, out
-from rushes.cli_export import export
+from rushes.cli.common import err, opened_base, out
+from rushes.cli.export import export
 from rushes.exports import bag_verifier
 from rushes.exports.evidence import Request, make_evidence_bag
 

@@ -18,7 +18,7 @@ from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progres
 from rich.table import Table
 
 from rushes import settings as settings_module
-from rushes.cli_common import err, out
+from rushes.cli.common import err, out
 from rushes.errors import RushesError
 from rushes.field import notes as inbox
 from rushes.field.client import Client, Refused, Unreachable
