@@ -198,10 +198,12 @@ def test_field_tokens_are_shown_once_bound_to_one_project_and_revocable(
     made = client.post("/settings/tokens", data={"csrf": client.csrf, "project": "film"})
     token = made.text.split('class="token">')[1].split("<")[0]
     assert token.startswith("rsh_")
-    assert token not in client.get("/settings").text  # shown once
+    listed = client.get("/settings").text
+    assert token not in listed and "never" in listed  # shown once; not used yet
     bearer = login(None)
     bearer.headers["Authorization"] = f"Bearer {token}"
     assert bearer.get("/api/me/notes").status_code == 200  # the field kit's own call
+    assert "never" not in client.get("/settings").text  # its last use is shown
     assert bearer.post("/admin/projects", data={"slug": "x"}).status_code == 403  # nothing else
     # A token stolen from a laptop changes no account: not its owner's settings or tokens,
     # and not a project's members even when its owner is that project's admin.

@@ -37,6 +37,7 @@ from rushes.review.access import Role
 
 SESSION_LIFETIME = timedelta(days=14)  # defaults of the settings session_lifetime_hours
 SESSION_IDLE = timedelta(hours=12)  # and session_idle_minutes
+TOKEN_USE_STEP = timedelta(minutes=5)  # how often a field token's last use is recorded
 SETUP_LIFETIME = timedelta(hours=24)
 FAILURE_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_PAIR = 5  # one name from one address: the owner elsewhere is not locked out
@@ -238,6 +239,16 @@ def session_stale(row: WebSession, idle: timedelta) -> bool:
     idle expiry within a few minutes, rarely enough not to write on every request."""
     step = min(idle / 10, timedelta(minutes=5))
     return (row.last_seen_at or row.created_at) < utcnow() - step
+
+
+def token_stale(row: ApiToken) -> bool:
+    """Whether a token's last use is old enough to record again (at most every 5 minutes)."""
+    return row.last_used_at is None or row.last_used_at < utcnow() - TOKEN_USE_STEP
+
+
+def touch_token(session: Session, token_id: int) -> None:
+    """Record that the token was used now (in a write transaction of its own)."""
+    session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=utcnow()))
 
 
 def touch_session(session: Session, session_id: str) -> None:

@@ -51,7 +51,12 @@ def identify(request: Request, session: Session) -> Identity | None:
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         found = accounts.token_user(session, header[7:].strip())
-        return Identity(found[0], token=found[1]) if found else None
+        if found is None:
+            return None
+        if accounts.token_stale(found[1]):  # shown in settings, so a lost laptop's is spotted
+            with get_base(request).catalog.write() as writing:
+                accounts.touch_token(writing, found[1].id)
+        return Identity(found[0], token=found[1])
     cookie = request.cookies.get(COOKIE)
     if cookie:
         idle, lifetime = session_limits(request)
