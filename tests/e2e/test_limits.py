@@ -75,6 +75,22 @@ def test_one_client_cannot_hold_the_base(env: Env, tmp_path: Path) -> None:
 
             huge = create(2**50)  # a pebibyte: more than the upload folder's disk holds
             assert huge.status_code == 507 and "room for" in huge.text, huge.text
+            # The same, declared later by a PATCH of an upload made with its length deferred.
+            deferred = client.post(
+                "/files/", headers={**tus, "Upload-Defer-Length": "1", "Upload-Metadata": meta}
+            )
+            assert deferred.status_code == 201, deferred.text
+            late = client.patch(
+                deferred.headers["location"],
+                headers={
+                    **tus,
+                    "Upload-Offset": "0",
+                    "Upload-Length": str(2**50),
+                    "Content-Type": "application/offset+octet-stream",
+                },
+            )
+            assert late.status_code == 507 and "room for" in late.text, late.text
+            assert client.delete(deferred.headers["location"], headers=tus).status_code == 204
             assert [create(10).status_code for _ in range(2)] == [201, 201]
             third = create(10)
             assert third.status_code == 429 and "unfinished uploads" in third.text

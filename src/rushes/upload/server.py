@@ -298,8 +298,12 @@ class Tus:
                 f"you have {limit} unfinished uploads; finish or delete one first",
                 {"Retry-After": "60"},
             )
-        if length is None:
-            return
+        if length is not None:
+            self._fits(length, unfinished)
+
+    def _fits(self, length: int, unfinished: list[Upload]) -> None:
+        """Refuse `length` more bytes that the staging disk cannot hold beside what the other
+        open uploads were promised."""
         promised = sum(max(0, (u.info.length or 0) - u.offset()) for u in unfinished)
         room = shutil.disk_usage(self.store.root).free - promised
         if length > room:
@@ -337,6 +341,12 @@ class Tus:
             raise TusError(413, f"{declared} bytes is over this project's limit of {caller.limit}")
         if declared < upload.offset():
             raise TusError(400, f"Upload-Length {declared} is less than the bytes received")
+        others = [
+            u
+            for u in self.store.uploads()
+            if u.outcome() is None and not u.expired() and u.id != upload.id
+        ]
+        self._fits(declared - upload.offset(), others)
         upload.set_length(declared)
 
     # -- bytes
