@@ -17,7 +17,7 @@ serve: $(STAMP)
 test: $(STAMP)
 	scripts/ensure-postgres
 	scripts/ensure-chromium
-	$(BIN)/python -m pytest -n 2  # two workers: much of the suite waits on disks, servers, browsers
+	$(BIN)/python -m pytest -n 2 --durations=25  # two workers: much of the suite waits on disks, servers, browsers; the slowest are listed to keep it under 15 min
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

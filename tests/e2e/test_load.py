@@ -21,6 +21,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -432,7 +433,11 @@ def test_base_holds_under_load_and_a_kill(env: Env, tmp_path: Path) -> None:
         cast = Cast(clip, [_sign_in(server.url, name) for name in READERS], tokens)
         tally = Tally()
         started = time.monotonic()
-        asyncio.run(Load(server.url, cast, tally, started + SECONDS).run(server))
+        # A loop of its own, on a thread: a browser test before this one in the same worker
+        # may have left Playwright's loop running on this thread.
+        with ThreadPoolExecutor(1) as clients:
+            load = Load(server.url, cast, tally, started + SECONDS)
+            clients.submit(asyncio.run, load.run(server)).result()
         ended = time.monotonic()
         _report(tally, ended - started)
         server.wait_ready(HANG_S)

@@ -408,7 +408,7 @@ CASES = [
     Case(
         "POST",
         "/p/{slug}/incidents/{code}/delete",
-        row(303, 303, 403, 403, 403, 404),  # project admins only
+        row(303, 303, 403, 403, 403, 403, 404),  # project admins only
         path="/p/film/incidents/{doomed}/delete",
         data={"reason": "typed twice"},
         fresh=fresh_incident,
@@ -484,7 +484,7 @@ CASES = [
     Case(
         "DELETE",
         "/api/p/{slug}/incidents/{code}",
-        row(401, 200, 403, 403, 403, 404),
+        row(401, 200, 403, 403, 403, 403, 404),
         path="/api/p/film/incidents/{doomed}",
         json=lambda w: {"reason": "typed twice"},
         fresh=fresh_incident,
