@@ -48,9 +48,10 @@ def open_base(settings: Settings | None = None, *, create: bool = True) -> Base:
         open_catalog(
             settings.database_url,
             create=create,
-            # Each request admitted at once holds at most two connections (rushes.web.limits);
-            # uploads' lookups and the background pipeline take a few more.
-            connections=2 * settings.threads + 8,
+            # Each request admitted at once holds at most two connections (rushes.web.limits),
+            # each upload thread one (rushes.upload.server); the health check and the
+            # background pipeline take a few more.
+            connections=2 * settings.threads + settings.threads // 2 + 8,
             wait=settings.db_wait,
         ),
         open_local(settings.vault_dir),

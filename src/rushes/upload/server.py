@@ -28,11 +28,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from typing import Any, TypeVar
 
+from anyio import CapacityLimiter, to_thread
 from sqlalchemy import select
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
@@ -56,6 +57,7 @@ TAKEOVER_S = 3.0
 SWEEP_EVERY_S = 3600.0
 log = logging.getLogger(__name__)
 Handler = Callable[[Request], Awaitable[Response]]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,13 @@ class Tus:
         # the file from disk.
         self.running: dict[str, tuple[tuple[int, int, int], Digest]] = {}
         self._swept = time.monotonic()
+        # The uploads' own threads: a burst of uploads waits for these, never for the threads
+        # the pages and the health check run on.
+        self.threads = CapacityLimiter(max(2, base.settings.threads // 2))
         self._finish_pending(self.store.sweep())
+
+    async def _run(self, work: Callable[..., T], *args: Any) -> T:
+        return await to_thread.run_sync(work, *args, limiter=self.threads)
 
     # -- routes
 
@@ -98,8 +106,8 @@ class Tus:
         if length is not None and length > caller.limit:
             raise TusError(413, f"{length} bytes is over this project's limit of {caller.limit}")
         meta = protocol.metadata(request.headers.get("upload-metadata"))
-        await run_in_threadpool(self._admit, caller, meta, length)
-        await run_in_threadpool(self._room, caller, length)
+        await self._run(self._admit, caller, meta, length)
+        await self._run(self._room, caller, length)
         body = _has_body(request)
         if body:
             _require_stream(request)
@@ -117,7 +125,7 @@ class Tus:
             metadata=meta.header,
             created_at=datetime.now(UTC).isoformat(),
         )
-        upload = await run_in_threadpool(self.store.create, info)
+        upload = await self._run(self.store.create, info)
         location = str(request.url.replace(query="")).rstrip("/") + "/" + upload.id
         lease = upload.try_lock()
         assert lease is not None, "a new upload is nobody else's"
@@ -137,12 +145,12 @@ class Tus:
 
     async def head(self, request: Request) -> Response:
         caller = await self._caller(request)
-        upload = await run_in_threadpool(self._upload, request, caller)
-        if await run_in_threadpool(upload.outcome) is None:
-            await run_in_threadpool(upload.take)
+        upload = await self._run(self._upload, request, caller)
+        if await self._run(upload.outcome) is None:
+            await self._run(upload.take)
             lease = await _wait_for_lock(upload, TAKEOVER_S)
             try:
-                await run_in_threadpool(upload.sync)
+                await self._run(upload.sync)
                 if lease:
                     await self._settle(upload)
             finally:
@@ -159,7 +167,7 @@ class Tus:
 
     async def patch(self, request: Request) -> Response:
         caller = await self._caller(request)
-        upload = await run_in_threadpool(self._upload, request, caller)
+        upload = await self._run(self._upload, request, caller)
         _require_stream(request)
         offset = protocol.length(request.headers.get("upload-offset"), "Upload-Offset")
         if offset is None:
@@ -182,7 +190,7 @@ class Tus:
                 )
             if upload.outcome() is None:
                 if declared is not None:
-                    await run_in_threadpool(self._fix_length, upload, declared, caller)
+                    await self._run(self._fix_length, upload, declared, caller)
                 end = upload.info.length
                 if end is not None and sent is not None and offset + sent > end:
                     raise TusError(400, f"{sent} bytes at {offset} run past Upload-Length {end}")
@@ -197,13 +205,13 @@ class Tus:
 
     async def delete(self, request: Request) -> Response:
         caller = await self._caller(request)
-        upload = await run_in_threadpool(self._upload, request, caller, True)
-        await run_in_threadpool(upload.take)
+        upload = await self._run(self._upload, request, caller, True)
+        await self._run(upload.take)
         lease = await _wait_for_lock(upload, TAKEOVER_S)
         if lease is None:
             raise TusError(423, "the upload is busy (its intake is running); try again")
         try:
-            await run_in_threadpool(self.store.remove, upload)
+            await self._run(self.store.remove, upload)
         finally:
             lease.release()
         return Response(status_code=204)
@@ -218,7 +226,7 @@ class Tus:
                 "send the field kit's token: Authorization: Bearer rsh_…",
                 {"WWW-Authenticate": "Bearer"},
             )
-        caller = await run_in_threadpool(self._identify, token.strip())
+        caller = await self._run(self._identify, token.strip())
         if caller is None:
             raise TusError(
                 401,
@@ -227,7 +235,7 @@ class Tus:
             )
         if time.monotonic() - self._swept > SWEEP_EVERY_S:
             self._swept = time.monotonic()
-            self._finish_pending(await run_in_threadpool(self.store.sweep))
+            self._finish_pending(await self._run(self.store.sweep))
             self.running = {k: v for k, v in self.running.items() if (self.store.root / k).is_dir()}
         return caller
 
@@ -366,10 +374,10 @@ class Tus:
         writer = Writer(upload, check.algorithm if check else None, running)
         ending = "error"
         try:
-            ending = await _stream(request, upload, writer, end - start)
+            ending = await _stream(request, upload, writer, end - start, self.threads)
         finally:
             expected = check.digest if check else None
-            keep = await run_in_threadpool(writer.finish, ending == "end", expected)
+            keep = await self._run(writer.finish, ending == "end", expected)
             signature = upload.signature()
             if writer.running is not None and signature is not None:
                 self.running[upload.id] = (signature, writer.running)
@@ -396,9 +404,7 @@ class Tus:
         if upload.outcome() is not None or not upload.complete():
             return
         try:
-            outcome = await run_in_threadpool(
-                finish, self.base, upload, self._running(upload, take=False)
-            )
+            outcome = await self._run(finish, self.base, upload, self._running(upload, take=False))
         except VaultFullError as exc:
             raise TusError(507, f"{exc}; the upload is kept, ask HEAD again later") from exc
         except VaultError as exc:
@@ -435,7 +441,9 @@ class Tus:
         threading.Thread(target=run, name="upload-intake", daemon=True).start()
 
 
-async def _stream(request: Request, upload: Upload, writer: Writer, room: int) -> str:
+async def _stream(
+    request: Request, upload: Upload, writer: Writer, room: int, threads: CapacityLimiter
+) -> str:
     """Hand the body to `writer` as it arrives, in batches of about CHUNK bytes (the pieces as
     received, not copied), up to `room` bytes. Returns how it ended: end, cut (connection
     dropped), taken (a HEAD took over), idle, over (body too long), or failed (the writer did:
@@ -476,7 +484,7 @@ async def _stream(request: Request, upload: Upload, writer: Writer, room: int) -
                 if writer.ready():
                     writer.write(full)
                 else:
-                    await run_in_threadpool(writer.write, full)
+                    await to_thread.run_sync(writer.write, full, limiter=threads)
                 if writer.failed():
                     return "failed"
                 if upload.claim() != watch.claim:
@@ -488,7 +496,9 @@ async def _stream(request: Request, upload: Upload, writer: Writer, room: int) -
     finally:
         watchdog.cancel()
         if batch:
-            await run_in_threadpool(writer.write, batch)  # the threads take a final batch
+            await to_thread.run_sync(
+                writer.write, batch, limiter=threads
+            )  # the threads take a final batch
 
 
 class _Watch:

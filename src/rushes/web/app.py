@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from anyio import to_thread
+from anyio import CapacityLimiter, to_thread
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
@@ -45,10 +45,11 @@ def create_app(base: Base, *, background: bool = False) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        # Blocking work beyond the admitted requests' (uploads, files, the health check) gets
-        # as many threads again.
-        to_thread.current_default_thread_limiter().total_tokens = 2 * settings.threads
+        # One thread for each admitted request, and a few for static files; uploads and the
+        # health check have threads of their own, so neither can queue behind the other.
+        to_thread.current_default_thread_limiter().total_tokens = settings.threads + 4
         app.state.gate = limits.Gate(settings.threads, settings.db_wait)
+        app.state.health_threads = CapacityLimiter(2)
         processor = BackgroundProcessor(base) if background else None
         if processor:
             processor.start()

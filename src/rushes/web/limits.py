@@ -4,7 +4,8 @@
   connections, and the catalog's pool has room for all of them); the others wait their turn up
   to `db_wait` seconds and are then answered 503 with Retry-After. The gate is taken once the
   request's body is in, so slow senders never hold a place. The health check and the tus
-  server (whose requests hold a connection only inside one short call) do not queue here.
+  server (whose requests hold a connection only inside one short call) do not queue here:
+  each has threads of its own.
 - `Buckets`: request rates, per address (`Guard`, before anything else) and per account
   (`rushes.web.auth.signed_in`): over the rate, 429 with Retry-After. Counted in this
   process's memory: several processes each allow the rate.

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from anyio import CapacityLimiter, move_on_after, to_thread
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from rushes import __version__
+from rushes.base import Base
 from rushes.catalog import CustodyHead, Project
 from rushes.catalog.models import StepState
 from rushes.catalog.queries import count_assets
@@ -18,6 +20,7 @@ from rushes.web.auth import SiteAdmin
 from rushes.web.dependencies import Reading, page
 
 router = APIRouter()
+HEALTH_WAIT_S = 2.0
 
 
 def _status(session: Session) -> dict[str, Any]:
@@ -37,9 +40,21 @@ def _status(session: Session) -> dict[str, Any]:
 
 
 @router.get("/healthz")
-def health(session: Reading) -> dict[str, str]:
-    session.scalar(select(1))
-    return {"status": "ok", "version": __version__}
+async def health(request: Request) -> dict[str, str]:
+    """On threads of its own and with a deadline, so the check answers within seconds whatever
+    the other requests are waiting for: 503 when the database does not answer in time."""
+    threads: CapacityLimiter = request.app.state.health_threads
+    with move_on_after(HEALTH_WAIT_S):
+        await to_thread.run_sync(_ping, request.app.state.base, limiter=threads)
+        return {"status": "ok", "version": __version__}
+    raise HTTPException(
+        503, f"the database did not answer within {HEALTH_WAIT_S:.0f} s", {"Retry-After": "2"}
+    )
+
+
+def _ping(base: Base) -> None:
+    with base.catalog.read() as session:
+        session.scalar(select(1))
 
 
 @router.get("/api/status")
