@@ -216,6 +216,7 @@ CASES = [
         fresh=fresh_token,
     ),
     Case("GET", "/healthz", row(200, 200, 200, 200, 200, 200, 200)),
+    Case("GET", "/favicon.ico", row(200, 200, 200, 200, 200, 200, 200)),
     Case("GET", "/api/status", row(401, 200, 403, 403, 403, 403, 403)),
     Case("GET", "/status", SITE_ADMIN_PAGE),
     Case("GET", "/admin", SITE_ADMIN_PAGE),
