@@ -234,6 +234,13 @@ CASES = [
     ),
     Case(
         "POST",
+        "/p/{slug}/time-zone",
+        row(303, 303, 403, 403, 403, 403, 404),
+        path="/p/film/time-zone",
+        data={"time_zone": "Asia/Damascus"},
+    ),
+    Case(
+        "POST",
         "/p/{slug}/members/{username}/remove",
         row(303, 303, 403, 403, 403, 403, 404),
         path="/p/film/members/{username}/remove",
