@@ -227,7 +227,8 @@ def test_field_tokens_are_shown_once_bound_to_one_project_and_revocable(
         )
     client.post(f"/settings/tokens/{token_id}/revoke", data={"csrf": client.csrf})
     revoked = bearer.get("/api/me/notes", headers={"Accept": "application/json"})
-    assert revoked.status_code == 401 and revoked.json() == {"detail": "sign in first"}
+    assert revoked.status_code == 401
+    assert revoked.json() == {"detail": "this token is unknown or revoked; log in again"}
 
 
 def test_site_admin_creates_projects_and_project_admins_manage_members(

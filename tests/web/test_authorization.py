@@ -216,6 +216,7 @@ CASES = [
         fresh=fresh_token,
     ),
     Case("GET", "/healthz", row(200, 200, 200, 200, 200, 200, 200)),
+    Case("GET", "/favicon.ico", row(200, 200, 200, 200, 200, 200, 200)),
     Case("GET", "/api/status", row(401, 200, 403, 403, 403, 403, 403)),
     Case("GET", "/status", SITE_ADMIN_PAGE),
     Case("GET", "/admin", SITE_ADMIN_PAGE),
@@ -230,6 +231,13 @@ CASES = [
         row(303, 303, 403, 403, 403, 403, 404),
         path="/p/film/members",
         data={"username": "karim", "role": "crew"},
+    ),
+    Case(
+        "POST",
+        "/p/{slug}/time-zone",
+        row(303, 303, 403, 403, 403, 403, 404),
+        path="/p/film/time-zone",
+        data={"time_zone": "Asia/Damascus"},
     ),
     Case(
         "POST",

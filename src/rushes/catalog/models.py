@@ -66,6 +66,8 @@ class Project(Base):
     upload_limit: Mapped[int | None] = mapped_column(BigInteger, default=None)  # bytes per file
     # Keys the project's near-duplicate cluster labels (an HMAC), so a label names no hash.
     label_key: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_hex(32))
+    # IANA name (e.g. "Asia/Damascus"): the offset an incident time gets when none is given.
+    time_zone: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class Asset(Base):

@@ -51,6 +51,19 @@ def list_assets(
     return session.scalars(query.limit(limit).offset(offset)).all()
 
 
+def first_paths(session: Session, shas: Sequence[str]) -> dict[str, str]:
+    """Each asset's path as it first arrived (its extension names the format's variant)."""
+    found: dict[str, str] = {}
+    rows = session.execute(
+        select(Arrival.asset_sha256, Arrival.path)
+        .where(Arrival.asset_sha256.in_(shas))
+        .order_by(Arrival.id)
+    )
+    for sha256, path in rows:
+        found.setdefault(sha256, path)
+    return found
+
+
 def count_assets(session: Session) -> dict[str, int]:
     rows = session.execute(select(Asset.kind, func.count()).group_by(Asset.kind)).all()
     return {kind: count for kind, count in rows}

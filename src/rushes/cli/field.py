@@ -69,7 +69,8 @@ def field() -> None:
 def login(url: str, project: str, token_stdin: bool) -> None:
     """Store the base's URL, the project and a field-kit token, after checking them.
 
-    Make the token on the base's Settings page or with `rushes user token NAME PROJECT`.
+    Make the token on the base's Settings page, which prints this whole command, or with
+    `rushes user token NAME PROJECT`.
     """
     token = sys.stdin.readline().strip() if token_stdin else click.prompt("token", hide_input=True)
     if not token:

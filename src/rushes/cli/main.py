@@ -34,6 +34,7 @@ from rushes.catalog.queries import (
     asset_record,
     cluster_of,
     find_asset,
+    first_paths,
     list_assets,
     near_duplicates_of,
 )
@@ -46,6 +47,7 @@ from rushes.cli.incidents import incidents
 from rushes.cli.server import serve, user
 from rushes.errors import RushesError
 from rushes.ingest import Ingest, walk
+from rushes.media.formats import friendly
 from rushes.pipeline.runner import (
     Result,
     executor_for,
@@ -149,18 +151,21 @@ def assets(project: str | None, limit: int, offset: int, as_json: bool) -> None:
     """List assets, newest capture first."""
     with opened_base() as base, base.catalog.read() as session:
         rows = list_assets(session, project=project, limit=limit, offset=offset)
+        paths = first_paths(session, [asset.sha256 for asset in rows])
         if as_json:
             for asset in rows:
-                out.print_json(json.dumps(_asset_summary(asset)), indent=None)
+                summary = _asset_summary(asset, paths.get(asset.sha256, ""))
+                out.print_json(json.dumps(summary), indent=None)
             return
         table = Table()
-        for column in ("sha256", "kind", "size", "captured", "duration", "problem"):
+        for column in ("sha256", "kind", "format", "size", "captured", "duration", "problem"):
             table.add_column(column)
         for asset in rows:
-            summary = _asset_summary(asset)
+            summary = _asset_summary(asset, paths.get(asset.sha256, ""))
             table.add_row(
                 asset.sha256[:16],
                 asset.kind,
+                escape(summary["format"]),
                 f"{asset.size:,}",
                 summary["captured_at"] or "",
                 f"{summary['duration_s']:.1f} s" if summary["duration_s"] else "",
@@ -169,11 +174,12 @@ def assets(project: str | None, limit: int, offset: int, as_json: bool) -> None:
         out.print(table)
 
 
-def _asset_summary(asset: Asset) -> dict[str, Any]:
+def _asset_summary(asset: Asset, path: str) -> dict[str, Any]:
     media = asset.media or {}
     return {
         "sha256": asset.sha256,
         "kind": asset.kind,
+        "format": friendly(media.get("container"), path),
         "size": asset.size,
         "captured_at": media.get("created_at"),
         "duration_s": media.get("duration_s"),

@@ -27,6 +27,10 @@ TUS = "1.0.0"
 TIMEOUT = 60.0  # seconds without a byte moving before a request counts as cut
 _PIECE = 64 << 10
 _RETRYABLE = {408, 423, 425, 429, 460}  # 460: a chunk's checksum failed in transit
+TOKEN_REFUSED = (
+    "the base says this token is unknown or revoked: make a new one on the base's Settings "
+    "page and log in with it (`rushes field login`)"
+)
 
 
 class Unreachable(RushesError):
@@ -142,6 +146,8 @@ class Client:
             return answer
         if answer.status >= 500 or answer.status in _RETRYABLE:
             raise Unreachable(f"{method} {path}: {answer.status} {reason_of(answer)}")
+        if answer.status == 401:  # whatever the base's words, the cure is the same
+            raise Refused(401, TOKEN_REFUSED)
         raise Refused(answer.status, reason_of(answer))
 
     def _paced(self, body: bytes, sent: Callable[[int], None] | None) -> Iterator[bytes]:

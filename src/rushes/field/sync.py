@@ -346,7 +346,7 @@ class Sync:
             self._upload(item)
         except Refused as exc:
             if exc.status == 401:
-                raise Stopped(f"the base refused the token: {exc.reason}; log in again") from exc
+                raise Stopped(exc.reason) from exc
             if exc.status == 409 and item.kind == "proxy":
                 # The base has not heard of the original: send its manifest again next pass.
                 self.conn.execute(

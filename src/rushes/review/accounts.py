@@ -282,6 +282,9 @@ def create_api_token(
     return token
 
 
+UNKNOWN_TOKEN = "this token is unknown or revoked; log in again"  # said wherever one is checked
+
+
 def token_user(session: Session, token: str) -> tuple[User, ApiToken] | None:
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(token)))
     if row is None or row.revoked_at is not None:

@@ -3,8 +3,9 @@
 These figures will be quoted, so nothing is overwritten silently: every changed field, every
 clip linked or unlinked, every verification step is an IncidentChange row (who, when, old,
 new) written in the same transaction as the change. A figure is None when unknown, never 0.
-Times arrive with the UTC offset they were given in; they are stored in UTC with the offset
-kept, so a page shows the local time the crew lived.
+Times arrive with the UTC offset they were given in (or, without one, the offset of the
+project's time zone on that date); they are stored in UTC with the offset kept, so a page shows
+the local time the crew lived.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -32,6 +34,7 @@ from rushes.catalog.models import (
 from rushes.errors import AccessDenied, InvalidInput, NotFoundError
 from rushes.review.access import Can, Viewer, resolve_visible
 from rushes.review.dates import in_range
+from rushes.review.projects import zone_of
 
 FIGURES = (
     "people_present",
@@ -143,8 +146,11 @@ def offset_text(moment: datetime) -> str:
     return f"{sign}{abs(seconds) // 3600:02d}:{abs(seconds) % 3600 // 60:02d}"
 
 
-def _moment(name: str, value: Any, offset: Any) -> tuple[datetime | None, str | None]:
-    """(UTC time, offset text) from an ISO time with its offset, or a local time and an offset."""
+def _moment(
+    name: str, value: Any, offset: Any, zone: ZoneInfo | None = None
+) -> tuple[datetime | None, str | None]:
+    """(UTC time, offset text) from an ISO time with its offset, or a local time and an offset,
+    or a local time alone in `zone` (the project's: its offset on that date, DST included)."""
     if value is None or value == "":
         return None, None
     if isinstance(value, datetime):
@@ -157,9 +163,11 @@ def _moment(name: str, value: Any, offset: Any) -> tuple[datetime | None, str | 
                 f"{name}: give a time as YYYY-MM-DDTHH:MM with its UTC offset, not {value!r}"
             ) from None
     if offset not in (None, ""):
-        zone = _offset(f"{name[:-3]}_offset", offset)
-        if moment.tzinfo is not None and moment.utcoffset() != zone.utcoffset(None):
+        given = _offset(f"{name[:-3]}_offset", offset)
+        if moment.tzinfo is not None and moment.utcoffset() != given.utcoffset(None):
             raise InvalidInput(f"{name}: its offset differs from {name[:-3]}_offset {offset}")
+        moment = moment.replace(tzinfo=given)
+    if moment.tzinfo is None and zone is not None:
         moment = moment.replace(tzinfo=zone)
     if moment.tzinfo is None:
         raise InvalidInput(f"{name}: give the UTC offset too (e.g. +03:00): local time where?")
@@ -167,8 +175,9 @@ def _moment(name: str, value: Any, offset: Any) -> tuple[datetime | None, str | 
     return moment.astimezone(UTC), offset_text(moment)
 
 
-def parse(raw: Mapping[str, Any]) -> dict[str, Any]:
+def parse(raw: Mapping[str, Any], zone: ZoneInfo | None = None) -> dict[str, Any]:
     """Typed values for the fields present in `raw` (form, JSON or CSV); "" means unknown.
+    A time without an offset is local time in `zone`, the project's, if it has one.
 
     Raises InvalidInput naming the field for a value that cannot be right on its own."""
     unknown = set(raw) - set(FIELDS) - {"code"}
@@ -197,7 +206,9 @@ def parse(raw: Mapping[str, Any]) -> dict[str, Any]:
         values["accuracy_m"] = _number("accuracy_m", raw["accuracy_m"], 0, 20_000_000)
     for edge in ("started", "ended"):
         if f"{edge}_at" in raw or f"{edge}_offset" in raw:
-            moment, offset = _moment(f"{edge}_at", raw.get(f"{edge}_at"), raw.get(f"{edge}_offset"))
+            moment, offset = _moment(
+                f"{edge}_at", raw.get(f"{edge}_at"), raw.get(f"{edge}_offset"), zone
+            )
             values[f"{edge}_at"], values[f"{edge}_offset"] = moment, offset
     if "verification" in raw:
         values["verification"] = str(raw["verification"] or "unverified").strip()
@@ -298,7 +309,7 @@ def create_incident(
 ) -> Incident:
     """A new incident; `via` says how it came (web, api, import FILE line N) in its history."""
     require_record(viewer)
-    values = parse(raw)
+    values = parse(raw, zone_of(viewer.project))
     for needed in ("title", "type"):
         if not values.get(needed):
             raise InvalidInput(f"{needed}: cannot be empty")
@@ -345,7 +356,7 @@ def update_incident(
     """Change the fields given; each change is one history row. The code never changes."""
     require_record(viewer)
     incident = get_incident(session, viewer, code)
-    values = parse(raw)
+    values = parse(raw, zone_of(viewer.project))
     if "code" in values and values.pop("code") not in ("", incident.code):
         raise InvalidInput("code: an incident's id does not change (links and exports use it)")
     state = {name: getattr(incident, name) for name in FIELDS} | values

@@ -4,12 +4,15 @@ the review room makes one with a proper name."""
 from __future__ import annotations
 
 import re
+from functools import cache
+from zoneinfo import ZoneInfo, available_timezones
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rushes.catalog.models import Project
 from rushes.errors import InvalidInput, NotFoundError
+from rushes.review import audit
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,99}")
 
@@ -33,3 +36,25 @@ def find_project(session: Session, slug: str) -> Project:
     if project is None:
         raise NotFoundError(f"no project {slug!r}")
     return project
+
+
+@cache
+def time_zones() -> list[str]:
+    """Every IANA time zone name this machine knows, sorted (for the admin's pick list)."""
+    return sorted(available_timezones())
+
+
+def set_time_zone(session: Session, project: Project, name: str, *, actor: str) -> None:
+    """Set the project's time zone ("" clears it); an unknown name is refused, not guessed."""
+    name = name.strip()
+    if name and name not in time_zones():
+        raise InvalidInput(
+            f"{name[:80]!r} is not a time zone: give an IANA name such as Asia/Damascus"
+        )
+    before, project.time_zone = project.time_zone, name or None
+    if before != project.time_zone:
+        audit.record(session, actor, "time-zone-set", project.slug, time_zone=name, before=before)
+
+
+def zone_of(project: Project) -> ZoneInfo | None:
+    return ZoneInfo(project.time_zone) if project.time_zone else None

@@ -228,11 +228,7 @@ class Tus:
             )
         caller = await self._run(self._identify, token.strip())
         if caller is None:
-            raise TusError(
-                401,
-                "this token is unknown or revoked; log in again",
-                {"WWW-Authenticate": "Bearer"},
-            )
+            raise TusError(401, accounts.UNKNOWN_TOKEN, {"WWW-Authenticate": "Bearer"})
         if time.monotonic() - self._swept > SWEEP_EVERY_S:
             self._swept = time.monotonic()
             self._finish_pending(await self._run(self.store.sweep))

@@ -124,6 +124,7 @@ def _settings(
         "message": "",
         "problem": "",
         "new_token": "",
+        "login_command": "",
         **extra,
     }
     return page(request, "settings.html", context, 400 if extra.get("problem") else 200)
@@ -182,7 +183,15 @@ def new_token(
     token = accounts.create_api_token(
         session, identity.user, viewer.project, label.strip(), actor=identity.user.username
     )
-    return _settings(request, session, identity, new_token=token)
+    command = field_login_command(str(request.base_url), viewer.project.slug, token)
+    return _settings(request, session, identity, new_token=token, login_command=command)
+
+
+def field_login_command(url: str, project: str, token: str) -> str:
+    """What the crew types on the laptop: the token goes in on stdin (`--token-stdin`), as
+    `echo` gives it in sh, cmd.exe and PowerShell alike. URL, slug and token need no quoting:
+    the first is this base's own, the others are plain letters, digits, '-' and '_'."""
+    return f"echo {token} | rushes field login {url.rstrip('/')} --project {project} --token-stdin"
 
 
 @router.post("/settings/tokens/{token_id}/revoke")

@@ -1,4 +1,5 @@
-"""Site administration (accounts, projects) and each project's members page."""
+"""Site administration (accounts, projects) and each project's admin page: its members and
+its time zone."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from rushes.catalog.models import Membership, Project, User
 from rushes.errors import AccessDenied, InvalidInput, NotFoundError
 from rushes.review import accounts, audit
 from rushes.review.access import Can, Role, Viewer
-from rushes.review.projects import create_project, find_project
+from rushes.review.projects import create_project, find_project, set_time_zone, time_zones
 from rushes.web.auth import SignedIn, SiteAdmin, check_origin, project_viewer
 from rushes.web.dependencies import Reading, Writing, page
 
@@ -98,7 +99,18 @@ def _members_page(
         .where(Membership.project_id == viewer.project.id)
         .order_by(User.username)
     ).all()
-    context = {"viewer": viewer, "members": members, "roles": list(Role), "problem": problem}
+    joined = {user.id for user, _ in members}
+    others = session.scalars(
+        select(User).where(User.disabled.is_(False)).order_by(User.username)
+    ).all()
+    context = {
+        "viewer": viewer,
+        "members": members,
+        "others": [user for user in others if user.id not in joined],
+        "roles": list(Role),
+        "time_zones": time_zones(),
+        "problem": problem,
+    }
     return page(request, "members.html", context, 400 if problem else 200)
 
 
@@ -121,6 +133,22 @@ def set_member(
     project = session.get(Project, viewer.project.id)
     assert project is not None
     accounts.add_member(session, project, user, role, actor=viewer.user.username)
+    return RedirectResponse(f"/p/{project.slug}/members", 303)
+
+
+@router.post("/p/{slug}/time-zone")
+def set_project_time_zone(
+    request: Request,
+    viewer: Manager,
+    session: Writing,
+    time_zone: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    project = session.get(Project, viewer.project.id)
+    assert project is not None
+    try:
+        set_time_zone(session, project, time_zone, actor=viewer.user.username)
+    except InvalidInput as exc:
+        return _members_page(request, viewer, session, str(exc))
     return RedirectResponse(f"/p/{project.slug}/members", 303)
 
 

@@ -1,8 +1,8 @@
 """Build the FastAPI application around an opened base.
 
-Every page and API route except sign-in, setup, the health check and static files needs an
-account (the OpenAPI description is for site admins only); what each role may see and do is
-decided in `rushes.review.access`.
+Every page and API route except sign-in, setup, the health check, the icon and static files
+needs an account (the OpenAPI description is for site admins only); what each role may see and
+do is decided in `rushes.review.access`.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 
 from anyio import CapacityLimiter, to_thread
 from fastapi import Depends, FastAPI
+from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from rushes import __version__
@@ -76,6 +77,16 @@ def create_app(base: Base, *, background: bool = False) -> FastAPI:
     for module in (*pages, field, incidents, dashboard, exports):
         app.include_router(module.router)
     errors.install(app)
+
+    @app.get("/favicon.ico")
+    def favicon() -> FileResponse:
+        """Browsers ask for it at the root whatever the pages link; public, like static files."""
+        return FileResponse(
+            STATIC / "favicon.ico",
+            media_type="image/x-icon",
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
+
     app.mount("/files", create_upload_app(base))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(SecurityHeaders, tiles=lambda: base.settings.map_tiles)

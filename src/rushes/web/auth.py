@@ -44,7 +44,12 @@ class Identity:
 
 
 class SignInRequired(Exception):
-    """Raised for a request without a valid session: pages redirect, the API answers 401."""
+    """Raised for a request without a valid session: pages redirect, the API answers 401
+    with this reason."""
+
+    def __init__(self, reason: str = "sign in first") -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 def identify(request: Request, session: Session) -> Identity | None:
@@ -104,7 +109,8 @@ async def signed_in(request: Request, session: Reading) -> Identity:
     would stop every request of the process)."""
     identity = await run_in_threadpool(identify, request, session)
     if identity is None:
-        raise SignInRequired
+        bearer = request.headers.get("authorization", "").lower().startswith("bearer ")
+        raise SignInRequired(accounts.UNKNOWN_TOKEN) if bearer else SignInRequired()
     if identity.token and getattr(request.scope.get("route"), "path", "") not in FIELD_KIT_ROUTES:
         raise HTTPException(403, "a field-kit token only syncs the field kit; sign in to do this")
     wait = request.app.state.account_rate.take(str(identity.user.id))

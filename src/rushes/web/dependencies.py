@@ -12,10 +12,12 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from rushes.base import Base
+from rushes.media.formats import friendly
 from rushes.media.timecode import smpte
 
 templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
 templates.env.filters["smpte"] = smpte
+templates.env.filters["format_name"] = friendly
 
 
 def get_base(request: Request) -> Base:

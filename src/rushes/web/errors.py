@@ -34,11 +34,9 @@ def respond(request: Request, status: int, message: str, headers: dict | None = 
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(SignInRequired)
-    async def sign_in(request: Request, _exc: SignInRequired) -> Response:
+    async def sign_in(request: Request, exc: SignInRequired) -> Response:
         if wants_json(request):
-            return JSONResponse(
-                {"detail": "sign in first"}, 401, headers={"WWW-Authenticate": "Bearer"}
-            )
+            return JSONResponse({"detail": exc.reason}, 401, headers={"WWW-Authenticate": "Bearer"})
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target, safe='')}", 303)
 

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from rushes.catalog.models import Incident
+from rushes.catalog.models import Incident, Project
 from rushes.errors import AccessDenied, InvalidInput
 from rushes.exports import incidents as exports
 from rushes.review import incidents as register
@@ -64,13 +64,22 @@ def when(moment: datetime | None, offset: str | None) -> str:
     return f"{shown:%Y-%m-%d %H:%M} {offset or '+00:00'}" if shown else ""
 
 
-def form_values(incident: Incident) -> dict[str, Any]:
+EDGE_OFFSETS = ("started_offset", "ended_offset")
+
+
+def default_offset(project: Project) -> str:
+    """What an offset field holds until one is typed: empty where the project's time zone will
+    give the offset of the date entered (DST included), else UTC."""
+    return "" if project.time_zone else "+00:00"
+
+
+def form_values(incident: Incident, project: Project) -> dict[str, Any]:
     """An incident as its edit form shows it: local times, empty for unknown."""
     values: dict[str, Any] = {n: getattr(incident, n) for n in register.FIELDS}
     for edge in ("started", "ended"):
         shown = register.local(values[f"{edge}_at"], values[f"{edge}_offset"])
         values[f"{edge}_at"] = f"{shown:%Y-%m-%dT%H:%M:%S}" if shown else ""
-        values[f"{edge}_offset"] = values[f"{edge}_offset"] or "+00:00"
+        values[f"{edge}_offset"] = values[f"{edge}_offset"] or default_offset(project)
     return {k: "" if v is None else v for k, v in values.items()}
 
 
@@ -90,7 +99,7 @@ def _list_page(
         "types": register.incident_types(session, retired=True),
         "verifications": register.VERIFICATIONS,
         "figures": register.FIGURES,
-        "draft": draft or {"started_offset": "+00:00", "ended_offset": "+00:00"},
+        "draft": draft or dict.fromkeys(EDGE_OFFSETS, default_offset(viewer.project)),
         "problem": problem,
         "when": when,
     }
@@ -165,7 +174,7 @@ def _detail(
         "relations": register.RELATIONS,
         "figures": register.FIGURES,
         "record": register.as_record(session, incident, None),
-        "draft": draft or form_values(incident),
+        "draft": draft or form_values(incident, viewer.project),
         "problem": problem,
         "when": when,
     }

@@ -25,7 +25,7 @@ from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 UNGATED = ("/healthz",)
-UNGUARDED = ("/healthz", "/static/")
+UNGUARDED = ("/healthz", "/static/", "/favicon.ico")
 BURST_SECONDS = 5  # a bucket holds this many seconds of its rate
 
 
