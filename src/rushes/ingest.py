@@ -15,6 +15,7 @@ import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
@@ -25,6 +26,7 @@ from rushes.base import Base
 from rushes.catalog import Arrival, Asset, Catalog, Project
 from rushes.custody import Verb
 from rushes.errors import InvalidInput, RushesError, VaultFullError, os_reason
+from rushes.media.probe import FIELD_KIT, captured
 from rushes.pipeline.runner import queue, run_inline
 from rushes.vault import Stored, display_path
 
@@ -317,9 +319,14 @@ def record_manifest(
     raw_path: bytes,
     mtime_ns: int | None,
     actor: str,
+    claims: dict[str, Any] | None = None,
 ) -> str:
     """Record one entry of a field kit's manifest: an original hashed on the card, whose bytes
     are still in the field. Custody starts here, before any byte leaves the city.
+
+    `claims` is what the kit's own probe said (a probe result marked `from` the field kit): kept
+    as the asset's media until the base probes the original itself, so the player counts
+    frames at the real rate and the capture day is known while the original is still away.
 
     Returns "new" (first word of this original from this crew in this project), "known" (this
     crew brought it or listed it here before) or "listed" (this very entry came before: a
@@ -357,12 +364,14 @@ def record_manifest(
         )
     )
     if repeat is not None:
+        _claim(asset, claims)
         return "listed"
     new = asset is None
     if asset is None:
         asset = Asset(sha256=sha256, sha512=None, size=size, in_vault=False)
         session.add(asset)
         session.flush()
+    _claim(asset, claims)
     arrival = Arrival(
         asset=asset,
         project_id=project_id,
@@ -377,6 +386,16 @@ def record_manifest(
     )
     _log_arrival(session, arrival, Verb.MANIFESTED, sha512=None)
     return "new" if new else "known"
+
+
+def _claim(asset: Asset | None, claims: dict[str, Any] | None) -> None:
+    """Keep the kit's probe as the asset's media unless the base has probed the original."""
+    if claims is None or asset is None or asset.in_vault or asset.probe_error:
+        return
+    if asset.media is not None and asset.media.get("from") != FIELD_KIT:
+        return
+    asset.kind, asset.media = claims["kind"], {**claims, "from": FIELD_KIT}
+    asset.captured_at, asset.captured_offset = captured(claims)
 
 
 def _log_arrival(session: Session, arrival: Arrival, verb: Verb, *, sha512: str | None) -> str:

@@ -342,6 +342,7 @@ class Note(Base):
     author: Mapped[User] = relationship(foreign_keys=[author_id])
     addressed_to: Mapped[User | None] = relationship(foreign_keys=[addressed_to_id])
     resolved_by: Mapped[User | None] = relationship(foreign_keys=[resolved_by_id])
+    asset: Mapped[Asset] = relationship()  # its rate shows the note's timecode
 
 
 class Assignment(Base):

@@ -49,7 +49,8 @@ CREATE TABLE IF NOT EXISTS blobs (
     original_url TEXT,
     original_sent_at TEXT,
     original_failed TEXT NOT NULL DEFAULT '',
-    original_waiting TEXT NOT NULL DEFAULT '' -- not readable now (card removed?); tried again
+    original_waiting TEXT NOT NULL DEFAULT '', -- not readable now (card removed?); tried again
+    media TEXT                                -- what the kit's probe said (JSON), for the manifest
 );
 CREATE TABLE IF NOT EXISTS notes (
     id INTEGER PRIMARY KEY,
@@ -96,6 +97,9 @@ class Home:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.executescript(_SCHEMA)
+        columns = {row["name"] for row in conn.execute("PRAGMA table_info(blobs)")}
+        if "media" not in columns:  # a kit folder made before manifests carried the probe
+            conn.execute("ALTER TABLE blobs ADD COLUMN media TEXT")
         return conn
 
     def save_login(self, login: Login) -> None:

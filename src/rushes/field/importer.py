@@ -11,16 +11,18 @@ recorded and no proxy.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from rushes.errors import ProbeError, os_reason
 from rushes.field.home import Home, now
 from rushes.ingest import Candidate, walk
-from rushes.media.probe import probe
+from rushes.media.probe import MediaInfo, probe
 from rushes.media.proxy import make_proxy
 
 PROXY_HEIGHT = 360
@@ -60,6 +62,23 @@ def hash_file(path: Path, progress: Progress | None = None) -> str:
             if progress:
                 progress(len(chunk))
     return digest.hexdigest()
+
+
+def claims(info: MediaInfo) -> dict[str, Any]:
+    """What the manifest tells the base of a file before its original arrives: timing, size and
+    capture time (with the offset the device wrote), never where or on whose phone."""
+    size = info.size
+    return {
+        "kind": info.kind,
+        "container": info.container,
+        "frame_rate": info.frame_rate,
+        "vfr": info.vfr,
+        "duration_s": info.duration_s,
+        "created_at": info.created_at,
+        "width": size.width if size else None,
+        "height": size.height if size else None,
+        "rotation": size.rotation if size else 0,
+    }
 
 
 def card_path(path: Path, card: Path) -> str:
@@ -153,10 +172,13 @@ class Importer:
                 yield outcome.sha256, Path(outcome.path)
 
     def _make_proxy(self, sha256: str, path: Path) -> str | None:
-        """Probe, then proxy a video; the reason there is none ('' when that is expected)."""
-        kind, problem, proxy = "", "", None
+        """Probe, then proxy a video; the reason there is none ('' when that is expected).
+
+        What the probe said goes to the base with the manifest (sent again if it went before)."""
+        kind, problem, proxy, media = "", "", None, None
         try:
-            kind = probe(path).kind
+            info = probe(path)
+            kind, media = info.kind, json.dumps(claims(info))
             if kind == "video":
                 proxy = make_proxy(path, self.home.proxies / f"{sha256}.mp4", height=PROXY_HEIGHT)
                 problem = proxy.problem or ""
@@ -168,9 +190,13 @@ class Importer:
             problem = f"cannot be decoded ({type(exc).__name__}: {exc})"
         with self.conn:
             self.conn.execute(
-                "UPDATE blobs SET kind = ?, proxy_problem = ? WHERE sha256 = ?",
-                (kind or "other", problem, sha256),
+                "UPDATE blobs SET kind = ?, proxy_problem = ?, media = ? WHERE sha256 = ?",
+                (kind or "other", problem, media, sha256),
             )
+            if media is not None:
+                self.conn.execute(
+                    "UPDATE files SET manifest_sent_at = NULL WHERE sha256 = ?", (sha256,)
+                )
             if proxy is not None:
                 self.conn.execute(
                     "UPDATE blobs SET proxy_path = ?, proxy_sha256 = ?, proxy_size = ? "

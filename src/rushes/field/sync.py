@@ -17,6 +17,7 @@ failed with the base's reason and the pass goes on; `status` lists them.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import time
@@ -238,8 +239,8 @@ class Sync:
             "SELECT DISTINCT source FROM files WHERE manifest_sent_at IS NULL"
         ).fetchall():
             while rows := self.conn.execute(
-                "SELECT * FROM files WHERE manifest_sent_at IS NULL AND source = ? "
-                "ORDER BY id LIMIT ?",
+                "SELECT files.*, blobs.media FROM files JOIN blobs USING (sha256) "
+                "WHERE manifest_sent_at IS NULL AND source = ? ORDER BY id LIMIT ?",
                 (source, MANIFEST_BATCH),
             ).fetchall():
                 self._send_manifest(source, rows)
@@ -251,6 +252,7 @@ class Sync:
                 "size": r["size"],
                 "path": r["card_path"],
                 "mtime_ns": r["mtime_ns"],
+                "media": json.loads(r["media"]) if r["media"] else None,
             }
             for r in rows
         ]
@@ -270,6 +272,8 @@ class Sync:
     def _learn(self, answer: dict[str, list[dict[str, object]]]) -> None:
         """What the base already has: nothing of it needs sending."""
         for entry in answer.get("entries", []):
+            if entry.get("problem"):
+                self.meter.say(f"{str(entry.get('sha256'))[:12]}: {entry['problem']}")
             self.conn.execute(
                 "UPDATE blobs SET in_vault = MAX(in_vault, ?), base_proxy = MAX(base_proxy, ?) "
                 "WHERE sha256 = ?",

@@ -32,6 +32,10 @@ from rushes.media.container import is_still, open_input
 Kind = Literal["video", "audio", "image"]
 S = TypeVar("S", bound=Stream)
 
+#: `media["from"]` of a probe result the field kit claimed before the original reached the base;
+#: the base's own probe of the original replaces it.
+FIELD_KIT = "field kit"
+
 #: Fields of MediaInfo that identify a place or a person's phone; never shared outside.
 PRIVATE_FIELDS = ("location", "device")
 
@@ -167,6 +171,25 @@ def probe(path: Path) -> MediaInfo:
         raise ProbeError(f"image too large for Pillow's safety limit: {path}") from error
     except OSError as error:
         raise ProbeError(f"cannot read {path}: {error.strerror or error}") from error
+
+
+def captured(media: dict[str, Any]) -> tuple[datetime | None, str | None]:
+    """Capture time in UTC, and the local offset the device wrote ("+03:00"), if it wrote one.
+
+    A file that only carries UTC (most MP4 writers) has no local offset to keep.
+    """
+    utc, local = media.get("created_at_utc"), media.get("created_at")
+    if not utc:
+        return None, None
+    moment = datetime.fromisoformat(utc)
+    if not local or local.endswith("Z"):
+        return moment, None
+    offset = datetime.fromisoformat(local).utcoffset()
+    if offset is None or offset.total_seconds() % 60:
+        return moment, None  # no offset, or one with seconds no real time zone has
+    minutes = int(offset.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    return moment, f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
 def parse_iso6709(text: str) -> tuple[float, float, float | None] | None:

@@ -72,3 +72,9 @@ def frame_at(seconds: float, rate: str | Fraction) -> int:
 
 def seconds_of(frame: int, rate: str | Fraction) -> float:
     return float(Fraction(frame) / parse_rate(rate))
+
+
+def recount(frame: int, rate: str | Fraction, to: str | Fraction) -> int:
+    """The frame at rate `to` showing the moment of `frame` at `rate` (a note made at one rate,
+    shown at the clip's real rate once it is known)."""
+    return math.floor(Fraction(int(frame)) / parse_rate(rate) * parse_rate(to))

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import delete, or_
 
@@ -33,6 +31,7 @@ from rushes.media import probe
 from rushes.media.fingerprint import Fingerprint as Hashes
 from rushes.media.fingerprint import fingerprint
 from rushes.media.matching import Match, match
+from rushes.media.probe import captured
 from rushes.media.proxy import RUNGS, Proxy, make_audio_proxy, make_proxy
 from rushes.media.shots import detect_shots
 from rushes.media.thumbnails import make_thumbnails
@@ -102,25 +101,6 @@ def run_probe(work: Work) -> str | None:
             details={"kind": info.kind, "container": info.container},
         )
     return None
-
-
-def captured(media: dict[str, Any]) -> tuple[datetime | None, str | None]:
-    """Capture time in UTC, and the local offset the device wrote ("+03:00"), if it wrote one.
-
-    A file that only carries UTC (most MP4 writers) has no local offset to keep.
-    """
-    utc, local = media.get("created_at_utc"), media.get("created_at")
-    if not utc:
-        return None, None
-    moment = datetime.fromisoformat(utc)
-    if not local or local.endswith("Z"):
-        return moment, None
-    offset = datetime.fromisoformat(local).utcoffset()
-    if offset is None or offset.total_seconds() % 60:
-        return moment, None  # no offset, or one with seconds no real time zone has
-    minutes = int(offset.total_seconds()) // 60
-    sign = "-" if minutes < 0 else "+"
-    return moment, f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
 def run_thumbnails(work: Work) -> str | None:

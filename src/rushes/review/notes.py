@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from rushes.catalog.models import Asset, Membership, Note, User, utcnow
 from rushes.errors import AccessDenied, InvalidInput, NotFoundError
-from rushes.media.timecode import parse_rate, smpte
+from rushes.media.timecode import parse_rate, recount, smpte
 from rushes.review.access import Can, Viewer, require_asset
 from rushes.review.selects import asset_rate
 
@@ -215,6 +215,16 @@ def seconds(note: Note) -> float | None:
     return float(Fraction(note.start) / parse_rate(note.rate))
 
 
+def timecode(frame: int | None, note: Note) -> str | None:
+    """A position of the note as timecode at the clip's rate as known now: a note made at
+    milliseconds before the original (and its frame rate) reached the base shows in frames
+    once it has."""
+    if frame is None or not note.rate:
+        return None
+    rate = (note.asset.media or {}).get("frame_rate") or note.rate
+    return smpte(recount(frame, note.rate, rate), rate)
+
+
 def addressable(session: Session, viewer: Viewer) -> list[str]:
     """Usernames a note in this project may be addressed to."""
     return list(
@@ -242,7 +252,7 @@ def note_json(note: Note) -> dict[str, Any]:
         "start": note.start,
         "end": note.end,
         "rate": note.rate,
-        "timecode": smpte(note.start, note.rate) if note.start is not None and note.rate else None,
+        "timecode": timecode(note.start, note),
         "created_at": note.created_at.isoformat(),
         "resolved_at": note.resolved_at.isoformat() if note.resolved_at else None,
         "resolved_by": who(note.resolved_by),

@@ -14,10 +14,12 @@ from sqlalchemy.orm import Session
 from rushes.base import Base
 from rushes.media.formats import friendly
 from rushes.media.timecode import smpte
+from rushes.review.notes import timecode
 
 templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
 templates.env.filters["smpte"] = smpte
 templates.env.filters["format_name"] = friendly
+templates.env.globals["note_timecode"] = timecode  # a note's position at its clip's rate
 
 
 def get_base(request: Request) -> Base:

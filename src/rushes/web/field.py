@@ -7,16 +7,20 @@ their own footage in the review room however it arrived.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError, field_validator
 from sqlalchemy import select
 
 from rushes.catalog.models import Asset, Derivative
 from rushes.errors import AccessDenied
 from rushes.ingest import record_manifest
+from rushes.media.probe import Size
+from rushes.media.timecode import parse_rate
 from rushes.review.access import Can
 from rushes.review.originals import request_original, wanted
 from rushes.web.auth import InProject, check_origin
@@ -26,11 +30,76 @@ router = APIRouter(dependencies=[Depends(check_origin)])
 SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
+class Claims(BaseModel):
+    """What the kit's own probe said of a file. Untrusted: every value is bounded, and a claim
+    that fails is dropped (its entry still counts: custody never waits on a frame rate)."""
+
+    kind: Literal["video", "audio", "image"]
+    container: Annotated[str, Field(max_length=40, pattern=r"[\w,.+-]*")] = ""
+    frame_rate: Annotated[str | None, Field(max_length=24)] = None
+    vfr: bool = False
+    duration_s: Annotated[float | None, Field(ge=0, le=7 * 86400, allow_inf_nan=False)] = None
+    created_at: Annotated[str | None, Field(max_length=40)] = None  # ISO 8601, offset if known
+    width: Annotated[int | None, Field(ge=1, le=65536)] = None
+    height: Annotated[int | None, Field(ge=1, le=65536)] = None
+    rotation: Literal[0, 90, 180, 270] = 0
+
+    @field_validator("frame_rate")
+    @classmethod
+    def _rate(cls, text: str | None) -> str | None:
+        if text is None:
+            return None
+        rate = parse_rate(text)  # a ValueError becomes a validation error
+        return f"{rate.numerator}/{rate.denominator}"
+
+    @field_validator("created_at")
+    @classmethod
+    def _time(cls, text: str | None) -> str | None:
+        if text is not None and not 1970 <= datetime.fromisoformat(text).year <= 2200:
+            raise ValueError("a capture time between 1970 and 2200")
+        return text
+
+    def as_media(self) -> dict[str, Any]:
+        """In the shape of the base's own probe result (MediaInfo.as_dict)."""
+        moment = datetime.fromisoformat(self.created_at) if self.created_at else None
+        utc = moment.astimezone(UTC) if moment and moment.utcoffset() is not None else None
+        size = None
+        if self.width and self.height:
+            size = asdict(Size.rotated(self.width, self.height, self.rotation))
+        return {
+            "kind": self.kind,
+            "container": self.container,
+            "duration_s": self.duration_s,
+            "size": size,
+            "frame_rate": self.frame_rate if self.kind == "video" else None,
+            "vfr": self.vfr,
+            "streams": [],
+            "created_at": self.created_at,
+            "created_at_utc": utc.isoformat().replace("+00:00", "Z") if utc else None,
+            "created_at_source": None,
+            "location": None,
+            "device": None,
+        }
+
+
 class Entry(BaseModel):
     sha256: Annotated[str, Field(pattern=SHA256.pattern)]
     size: Annotated[int, Field(ge=0, le=2**53)]
     path: Annotated[str, Field(min_length=1, max_length=4096)]
     mtime_ns: Annotated[int | None, Field(ge=0, le=2**63 - 1)] = None
+    # The kit's probe (see Claims), checked entry by entry so a bad one loses nothing else.
+    media: Annotated[dict[str, Any] | None, Field(max_length=20)] = None
+
+    def claims(self) -> tuple[dict[str, Any] | None, str]:
+        """The claims as media, or None and why they were dropped."""
+        if self.media is None:
+            return None, ""
+        try:
+            return Claims.model_validate(self.media).as_media(), ""
+        except ValidationError as exc:
+            problem = exc.errors()[0]
+            where = ".".join(str(part) for part in problem["loc"])
+            return None, f"media ignored: {where}: {problem['msg']}"[:300]
 
 
 class Manifest(BaseModel):
@@ -44,6 +113,7 @@ def receive_manifest(manifest: Manifest, viewer: InProject, session: Writing) ->
     source = "".join(c if c.isprintable() else "?" for c in manifest.source)
     answers = []
     for entry in manifest.entries:
+        claims, problem = entry.claims()
         status = record_manifest(
             session,
             sha256=entry.sha256,
@@ -54,8 +124,11 @@ def receive_manifest(manifest: Manifest, viewer: InProject, session: Writing) ->
             raw_path=_path_bytes(entry.path),
             mtime_ns=entry.mtime_ns,
             actor=viewer.user.username,
+            claims=claims,
         )
         answers.append({"sha256": entry.sha256, "status": status})
+        if problem:
+            answers[-1]["problem"] = problem
     shas = [a["sha256"] for a in answers if a["status"] != "new"]
     stored = set(
         session.scalars(select(Asset.sha256).where(Asset.sha256.in_(shas), Asset.in_vault))

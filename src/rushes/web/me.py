@@ -13,9 +13,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from rushes.catalog.models import Assignment, Note, Project
-from rushes.media.timecode import seconds_of, smpte
+from rushes.media.timecode import seconds_of
 from rushes.review.assignments import assignments_of, attached_shas
 from rushes.review.inbox import notes_for, parse_since
+from rushes.review.notes import timecode
 from rushes.web.auth import SignedIn, check_origin
 from rushes.web.dependencies import Reading, page
 
@@ -41,7 +42,6 @@ def me_page(request: Request, identity: SignedIn, session: Reading) -> HTMLRespo
 
 
 def _note_json(note: Note, project: Project) -> dict[str, Any]:
-    timed = note.start is not None and note.rate
     return {
         "id": note.id,
         "project": project.slug,
@@ -54,8 +54,8 @@ def _note_json(note: Note, project: Project) -> dict[str, Any]:
         "start": note.start,
         "end": note.end,
         "rate": note.rate,
-        "in": smpte(note.start, note.rate) if timed else None,
-        "out": smpte(note.end, note.rate) if timed and note.end is not None else None,
+        "in": timecode(note.start, note),
+        "out": timecode(note.end, note),
         "created_at": note.created_at.isoformat(),
         "resolved_at": note.resolved_at.isoformat() if note.resolved_at else None,
         "url": note_link(note, project),
