@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select, update
 
 from rushes.base import Base
-from rushes.catalog.models import Asset, Incident, IncidentAsset, Project, User
+from rushes.catalog.models import Arrival, Asset, Incident, IncidentAsset, Project, User
 from tests.web.conftest import Footage
 
 CARD = re.compile(r'<li class="card[^"]*" data-sha="([0-9a-f]{64})"')
@@ -141,3 +141,37 @@ def test_location_badges_copies_and_blur(base: Base, footage: Footage, login) ->
     unflag = ivan.post(f"/p/film/a/{sha}/graphic", data={"csrf": ivan.csrf, "graphic": "0"})
     assert unflag.status_code == 303
     assert "thumb graphic" not in dina.get("/p/film/").text
+
+
+def test_day_of_arrival_and_crew_chosen_from_the_project(
+    base: Base,
+    footage: Footage,
+    login,  # noqa: ANN001
+) -> None:
+    dina = login("dina")
+    with base.catalog.write() as session:
+        session.execute(
+            update(Arrival)
+            .where(Arrival.asset_sha256 == footage.others[0])
+            .values(received_at=datetime(2026, 3, 2, 8, tzinfo=UTC))
+        )
+        session.execute(  # shot the day before it arrived
+            update(Asset)
+            .where(Asset.sha256 == footage.others[0])
+            .values(captured_at=datetime(2026, 3, 1, 22, tzinfo=UTC))
+        )
+    arrived = {"day": "2026-03-02", "day_of": "arrived"}
+    assert walk(dina, **arrived) == footage.others
+    assert walk(dina, day="2026-03-02") == []
+    assert walk(dina, day="2026-03-01") == footage.others
+    grid = dina.get("/p/film/", params=arrived).text
+    assert cards(grid) == footage.others and 'value="arrived" selected' in grid
+    assert dina.get("/p/film/", params={"day_of": "sideways"}).status_code == 400
+
+    # Crew is a choice of the project's crew (and labels its footage came under), any case.
+    page = dina.get("/p/film/").text
+    choice = re.search(r'<select name="crew">(.*?)</select>', page, re.S)
+    assert choice is not None
+    assert re.findall(r'<option value="([^"]*)"', choice.group(1)) == ["", "karim", "rami"]
+    assert walk(dina, crew="Rami") == footage.others
+    assert 'value="rami" selected' in dina.get("/p/film/", params={"crew": "RAMI"}).text

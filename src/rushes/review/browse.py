@@ -29,18 +29,21 @@ from rushes.catalog.models import (
     GraphicFlag,
     Incident,
     IncidentAsset,
+    Membership,
     Note,
+    User,
 )
 from rushes.catalog.models import Select as CircledTake
 from rushes.catalog.queries import cluster_of
 from rushes.errors import InvalidInput
 from rushes.media import strip_sensitive
-from rushes.review.access import Can, Viewer, visible_assets
+from rushes.review.access import Can, Role, Viewer, visible_assets
 from rushes.vault import Vault
 
 PAGE_SIZE = 48
 MAX_PAGE_SIZE = 200
 ORDERS = ("newest", "oldest")
+DAYS_OF = ("captured", "arrived")  # what the Day filter's day is the day of
 _CURSOR = re.compile(r"(-|\d{1,20})\.([0-9a-f]{64})")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -49,8 +52,9 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 class Filters:
     """What the browser's filter form asks for; the defaults show everything."""
 
-    day: date | None = None  # capture day, in UTC
-    crew: str = ""
+    day: date | None = None  # in UTC: the capture day, or with day_of "arrived" the arrival day
+    day_of: str = "captured"
+    crew: str = ""  # a crew label, in any case
     assignment: int | None = None
     incident: str = ""  # an incident's code: its linked footage
     has_notes: bool = False
@@ -61,6 +65,8 @@ class Filters:
     def __post_init__(self) -> None:
         if self.order not in ORDERS:
             raise InvalidInput(f"order must be one of {', '.join(ORDERS)}, not {self.order!r}")
+        if self.day_of not in DAYS_OF:
+            raise InvalidInput(f"day of must be one of {', '.join(DAYS_OF)}, not {self.day_of!r}")
 
 
 @dataclass(frozen=True)
@@ -185,13 +191,24 @@ def _matching(viewer: Viewer, filters: Filters, asset: type[Asset]) -> list[Colu
     conditions = [visible.where(visible.selected_columns[0] == asset.sha256).exists()]
     if filters.day is not None:
         start = datetime.combine(filters.day, time(), UTC)
-        conditions += [asset.captured_at >= start, asset.captured_at < start + timedelta(days=1)]
+        end = start + timedelta(days=1)
+        if filters.day_of == "arrived":  # a copy reached this project that day
+            conditions.append(
+                exists().where(
+                    Arrival.project_id == project_id,
+                    Arrival.asset_sha256 == asset.sha256,
+                    Arrival.received_at >= start,
+                    Arrival.received_at < end,
+                )
+            )
+        else:
+            conditions += [asset.captured_at >= start, asset.captured_at < end]
     if filters.crew:
         conditions.append(
             exists().where(
                 Arrival.project_id == project_id,
                 Arrival.asset_sha256 == asset.sha256,
-                Arrival.crew == filters.crew,
+                func.lower(Arrival.crew) == filters.crew.lower(),
             )
         )
     if filters.assignment is not None:
@@ -227,6 +244,24 @@ def _matching(viewer: Viewer, filters: Filters, asset: type[Asset]) -> list[Colu
         )
         conditions.append(asset.cluster.is_(None) | ~smaller.exists())
     return conditions
+
+
+def crew_choices(session: Session, viewer: Viewer) -> list[str]:
+    """The crew filter's choices: the project's crew members, and every other crew label its
+    footage arrived under (a card ingested with `--crew`), each once whatever its case."""
+    members = session.scalars(
+        select(User.username)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.project_id == viewer.project.id, Membership.role == Role.CREW)
+    )
+    labels = session.scalars(
+        select(Arrival.crew).where(Arrival.project_id == viewer.project.id).distinct()
+    )
+    chosen: dict[str, str] = {}
+    for name in [*members, *labels]:
+        if name:
+            chosen.setdefault(name.lower(), name)
+    return sorted(chosen.values(), key=str.lower)
 
 
 def _on_asset(model: type[Note | CircledTake], asset: type[Asset], project_id: int) -> Exists:

@@ -30,6 +30,7 @@ def _flag(value: str) -> bool:
 
 def filters_from(
     day: str = "",
+    day_of: Annotated[str, Query(max_length=20)] = "",
     crew: Annotated[str, Query(max_length=200)] = "",
     assignment: str = "",
     incident: Annotated[str, Query(max_length=40)] = "",
@@ -52,6 +53,7 @@ def filters_from(
         in_range("day", parsed_day)
     return browse.Filters(
         day=parsed_day,
+        day_of=day_of.strip() or "captured",
         crew=crew.strip(),
         assignment=int(assignment) if assignment else None,
         incident=incident.strip(),
@@ -73,6 +75,7 @@ def query_of(filters: browse.Filters, **extra: str) -> str:
     """The filters as a query string again, for the next page's link."""
     fields = {
         "day": filters.day.isoformat() if filters.day else "",
+        "day_of": filters.day_of if filters.day_of != "captured" else "",
         "crew": filters.crew,
         "assignment": str(filters.assignment) if filters.assignment is not None else "",
         "incident": filters.incident,
@@ -104,6 +107,7 @@ def grid(
         "assignments": list_assignments(session, viewer),
         "incidents": list_incidents(session, viewer.project.id, IncidentFilters()),
         "orders": browse.ORDERS,
+        "crews": browse.crew_choices(session, viewer),
     }
     return page(request, "browse.html", context)
 
