@@ -55,6 +55,7 @@ def test_kit_probe_gives_rate_and_day_until_the_original_replaces_it(
     assert [a["sha256"] for a in day["assets"]] == [digest]
     player = dina.get(f"/p/film/a/{digest}")
     assert player.status_code == 200 and 'data-rate="25/1"' in player.text
+    assert "as the field kit read it" in player.text
 
     # A note made at milliseconds (as before the rate was known) shows at 25 fps.
     made = dina.post(
@@ -73,6 +74,7 @@ def test_kit_probe_gives_rate_and_day_until_the_original_replaces_it(
         assert asset is not None and asset.in_vault
         assert asset.media is not None and "from" not in asset.media  # the base's own probe
         assert asset.media["frame_rate"] == "25/1"
+    assert "as the field kit read it" not in dina.get(f"/p/film/a/{digest}").text
     notes = dina.get(f"/api/p/film/a/{digest}/notes").json()["notes"]
     assert [n["timecode"] for n in notes] == ["00:00:01:12"]
 
