@@ -13,6 +13,7 @@ from rushes.catalog.models import Asset, Project, User
 from rushes.ingest import record_arrival, record_manifest
 from rushes.review import selects
 from rushes.review.access import viewer_for
+from rushes.review.names import file_name
 from rushes.vault.store import Stored
 from tests.web.conftest import Footage
 
@@ -101,3 +102,13 @@ def test_the_player_lists_each_arrival_once_with_how_it_came(
     assert "ingested at the base" in first and ">b.mp4<" in first
     assert "hashed in the field, then uploaded" in second and ">C0007.MP4<" in second
     assert "Also named" in page
+
+
+def test_a_file_name_is_the_last_part_of_any_cards_path() -> None:
+    assert file_name(b"/media/card/DCIM/100MSDCF/C0001.MP4") == "C0001.MP4"
+    assert file_name(b"DCIM\\100\\IMG_1.MOV") == "IMG_1.MOV"  # a card read on Windows
+    assert (
+        file_name("DCIM/\u0645\u0638\u0627\u0647\u0631\u0629.mp4".encode())
+        == "\u0645\u0638\u0627\u0647\u0631\u0629.mp4"
+    )
+    assert file_name(b"DCIM/caf\xe9\n.mp4") == "caf\\xe9\\n.mp4"  # Latin-1 byte, newline

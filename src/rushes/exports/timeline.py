@@ -2,8 +2,9 @@
 Resolve's marker EDL.
 
 Each select becomes one clip, in the project's order, with its range counted in its original's
-frame rate. The clip's active media reference is the original, named by its SHA-256 under a
-relative folder: ``originals/<sha256><ext>``. Originals leave the city later, on a hard drive
+frame rate, named by the file name it had on the card (review.names) after its label if any.
+The clip's active media reference is the original, named by its SHA-256 under a relative
+folder: ``originals/<sha256><ext>``. Originals leave the city later, on a hard drive
 (or inside an evidence bag, whose ``data/originals/`` uses the same names), so the editor cuts
 now and points their software's relink at that folder when the drive comes; the original's
 own file name, hash and first path on the card ride along in the reference's metadata. The
