@@ -28,7 +28,7 @@ def test_a_label_with_line_breaks_stays_inside_its_event(
     assert not any(line.startswith("999") for line in edl.splitlines()), edl
     xml = dina.get("/p/film/selects/timeline.xml").text
     names = [e.text or "" for e in ET.fromstring(xml).iter("name")]  # parses: no \x0b left
-    assert f"take one {INJECTED} end" in names
+    assert f"take one {INJECTED} end (a.mp4)" in names
     assert not any(c in name for name in names for c in "\r\n\x0b\u2028")
     resolve = dina.get("/p/film/selects/timeline.resolve.edl").text
     assert not any(line.startswith("999") for line in resolve.splitlines())

@@ -86,9 +86,9 @@ def circle_and_note(base: Base, footage: Footage) -> list[Shot]:
         _note(session, dina, a, "untimed notes are no markers", "story")
         _note(session, ada, c, "dropped frames", "technical", 0)
     return [
-        Shot("wide", b, "b.mp4", 6, 30, ()),
+        Shot("wide (b.mp4)", b, "b.mp4", 6, 30, ()),
         Shot(
-            "Rescue — the stairs",
+            "Rescue — the stairs (a.mp4)",
             a,
             "a.mp4",
             10,
@@ -290,7 +290,7 @@ def test_an_original_still_in_the_field_exports_on_its_proxy(
     timeline = otio.adapters.read_from_string(got.text, "otio_json")
     first, in_field = timeline.find_clips()
     assert first.active_media_reference_key == "original"
-    assert in_field.name == "far away"
+    assert in_field.name == "far away (FAR.MP4)"
     assert in_field.active_media_reference_key == "proxy"
     assert in_field.media_reference.target_url == f"proxies/{sha}.mp4"
     original = in_field.media_references()["original"]
@@ -311,5 +311,5 @@ def test_an_original_still_in_the_field_exports_on_its_proxy(
         f"proxies/{sha}.mp4",
     ]
     done = env.run("export", "timeline", "film", "-o", str(tmp_path / "cut.xml"))
-    assert f"warning: select 2 (far away): the original {sha[:12]}" in done.stderr
+    assert f"warning: select 2 (far away (FAR.MP4)): the original {sha[:12]}" in done.stderr
     assert otio.adapters.read_from_file(str(tmp_path / "cut.xml"), "fcp_xml").find_clips()

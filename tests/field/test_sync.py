@@ -173,6 +173,7 @@ def test_card_reaches_the_base_in_order_and_notes_come_back(
         )
     notes = kit.run("notes")
     assert "Go back to the market tomorrow" in notes and "dina" in notes
+    assert f"clip C0003.MP4 ({shas['mid'][:12]})" in notes  # the name on the card, and hash
     assert "nothing new" in kit.run("notes")
     # Offline: the copy kept on the laptop is still there.
     login_file = kit.home.login_file

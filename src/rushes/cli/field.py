@@ -203,7 +203,9 @@ def _print_note(note: dict[str, Any]) -> None:
         f"[bold]note {note['id']}[/bold] from {escape(note['author'])}, "
         f"{escape(note['category'] or 'note')}{done}, {note['created_at'][:16]}"
     )
-    out.print(f"  clip {note['sha256'][:12]}{at}: {escape(note['body'])}")
+    name = "".join(c if c.isprintable() else "?" for c in note.get("name") or "")
+    name = f"{escape(name)} " if name else ""  # from a camera card, through the base
+    out.print(f"  clip {name}({note['sha256'][:12]}){at}: {escape(note['body'])}")
     out.print(f"  {escape(note['url'])}")
 
 

@@ -2,8 +2,9 @@
 Resolve's marker EDL.
 
 Each select becomes one clip, in the project's order, with its range counted in its original's
-frame rate. The clip's active media reference is the original, named by its SHA-256 under a
-relative folder: ``originals/<sha256><ext>``. Originals leave the city later, on a hard drive
+frame rate, named by the file name it had on the card (review.names) after its label if any.
+The clip's active media reference is the original, named by its SHA-256 under a relative
+folder: ``originals/<sha256><ext>``. Originals leave the city later, on a hard drive
 (or inside an evidence bag, whose ``data/originals/`` uses the same names), so the editor cuts
 now and points their software's relink at that folder when the drive comes; the original's
 own file name, hash and first path on the card ride along in the reference's metadata. The
@@ -51,6 +52,7 @@ from rushes.exports.conform import (
 from rushes.exports.text import flat_timeline
 from rushes.media.timecode import parse_rate
 from rushes.review.browse import original_present
+from rushes.review.names import asset_names
 from rushes.vault import Vault
 
 DEFAULT_RATE = Fraction(25)  # a timeline of stills and sound only still needs a frame rate
@@ -97,6 +99,7 @@ class _Take:
     row: Select
     asset: Asset
     path: str  # the original's path on the card it first arrived from
+    name: str  # its file name there (review.names), or its short hash
     proxy: Derivative | None
     present: bool  # the original is in the vault
     notes: list[tuple[Note, str]]  # top-level timed notes on the asset, with the author's name
@@ -146,6 +149,7 @@ def _gather(session: Session, vault: Vault, project: Project) -> list[_Take]:
         .order_by(Select.position, Select.id)
     ).all()
     shas = sorted({asset.sha256 for _, asset in rows})
+    names = asset_names(session, project.id, shas)
     paths: dict[str, str] = {}
     for sha, path in session.execute(
         select(Arrival.asset_sha256, Arrival.path)
@@ -179,6 +183,7 @@ def _gather(session: Session, vault: Vault, project: Project) -> list[_Take]:
             row,
             asset,
             paths.get(asset.sha256, ""),
+            names[asset.sha256].name,
             proxies.get(asset.sha256),
             original_present(vault, asset),
             notes.get(asset.sha256, []),
@@ -216,10 +221,6 @@ def _suffix(path: str) -> str:
     return suffix if ok else ""
 
 
-def _name(path: str, sha256: str) -> str:
-    return PurePosixPath(path.replace("\\", "/")).name or sha256
-
-
 def _clip(take: _Take, rate: Fraction) -> otio.schema.Clip:
     fps, row, sha = float(rate), take.row, take.asset.sha256
     first = _at(row.start, row.rate, rate, math.floor)
@@ -232,7 +233,7 @@ def _clip(take: _Take, rate: Fraction) -> otio.schema.Clip:
     original = otio.schema.ExternalReference(
         target_url=f"originals/{sha}{_suffix(take.path)}", available_range=available
     )
-    original.name = _name(take.path, sha)
+    original.name = take.name
     original.metadata["rushes"] = {
         "sha256": sha,
         "sha512": take.asset.sha512,
@@ -250,7 +251,7 @@ def _clip(take: _Take, rate: Fraction) -> otio.schema.Clip:
         proxy.metadata["rushes"] = {"sha256": sha, "derivative": take.proxy.name}
         references[PROXY] = proxy
     clip = otio.schema.Clip(
-        name=row.label or original.name,
+        name=_clip_name(take),
         source_range=TimeRange(RationalTime(first, fps), RationalTime(last - first, fps)),
     )
     clip.set_media_references(references, ORIGINAL if take.present or not take.proxy else PROXY)
@@ -297,12 +298,17 @@ def _markers(take: _Take, rate: Fraction, first: int, last: int) -> Iterable[oti
         yield marker
 
 
+def _clip_name(take: _Take) -> str:
+    """The select's label with the file name from the card, which the editor knows it by."""
+    return f"{take.row.label} ({take.name})" if take.row.label else take.name
+
+
 def _missing(take: _Take) -> Missing:
     sha = take.asset.sha256
     where = "the timeline uses its proxy" if take.proxy else "and there is no proxy either"
     return Missing(
         sha,
-        f"select {take.row.position} ({take.row.label or _name(take.path, sha)}): the original "
+        f"select {take.row.position} ({_clip_name(take)}): the original "
         f"{sha[:12]} is not in the vault yet, {where}; relink to originals/{sha}"
         f"{_suffix(take.path)} when it arrives",
     )

@@ -38,6 +38,7 @@ from rushes.catalog.queries import cluster_of
 from rushes.errors import InvalidInput
 from rushes.media import strip_sensitive
 from rushes.review.access import Can, Role, Viewer, visible_assets
+from rushes.review.names import AssetName, asset_names
 from rushes.vault import Vault
 
 PAGE_SIZE = 48
@@ -97,6 +98,7 @@ class Card:
     """One asset as the grid (and the player's header) shows it."""
 
     asset: Asset
+    title: AssetName  # the file name from the card, by this project's arrivals only
     crew: tuple[str, ...]
     status: str  # new | noted | selected
     poster: str | None  # derivative name, None before the thumbnails step has run
@@ -322,6 +324,7 @@ def describe(
         )
 
     noted, selected, graphic = having(Note), having(CircledTake), having(GraphicFlag)
+    titles = asset_names(session, project_id, shas)
     labels = _cluster_labels(session, viewer, assets)
     posters = dict(
         session.execute(
@@ -333,6 +336,7 @@ def describe(
     return [
         Card(
             asset=a,
+            title=titles[a.sha256],
             crew=tuple(crews[a.sha256]),
             status="selected" if a.sha256 in selected else "noted" if a.sha256 in noted else "new",
             poster=posters.get(a.sha256),
@@ -380,6 +384,8 @@ def card_json(card: Card, viewer: Viewer) -> dict[str, Any]:
     base = f"/p/{viewer.project.slug}/a/{asset.sha256}"
     return {
         "sha256": asset.sha256,
+        "name": card.title.name,
+        "names": list(card.title.names),
         "kind": asset.kind,
         "size": asset.size,
         "captured_at": asset.captured_at.isoformat() if asset.captured_at else None,

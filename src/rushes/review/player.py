@@ -21,6 +21,7 @@ from rushes.media import strip_sensitive
 from rushes.media.timecode import frame_at
 from rushes.review.access import Can, Viewer, require_asset, visible_assets
 from rushes.review.browse import Card, describe, original_present
+from rushes.review.names import Arrived, arrivals_of
 from rushes.review.originals import is_requested
 from rushes.review.selects import asset_rate
 from rushes.vault import Vault
@@ -64,7 +65,7 @@ class AssetPage:
     strip: list[Derivative]
     shots: list[tuple[ShotBoundary, float]]  # each cut with its start in seconds
     copies: list[Copy]
-    arrivals: list[Arrival]
+    arrivals: list[Arrived]  # each card file once, with how it came
     media: dict[str, Any] | None  # without location and device unless the viewer may see them
     in_field: bool  # only the field kit's manifest (and maybe a proxy) has arrived
     original_requested: bool  # a reviewer pressed "send original"
@@ -100,13 +101,7 @@ def asset_page(session: Session, viewer: Viewer, vault: Vault, sha256: str) -> A
         strip=[d for d in derivatives if d.kind == "strip"],
         shots=[(s, float(s.start_pts * Fraction(s.time_base))) for s in shots],
         copies=_visible_copies(session, viewer, vault, sha256),
-        arrivals=list(
-            session.scalars(
-                select(Arrival)
-                .where(Arrival.project_id == viewer.project.id, Arrival.asset_sha256 == sha256)
-                .order_by(Arrival.id)
-            )
-        ),
+        arrivals=arrivals_of(session, viewer.project.id, sha256),
         media=media,
     )
 

@@ -6,6 +6,7 @@ The page is made for a phone in the field (one column, big buttons, no script); 
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -16,6 +17,7 @@ from rushes.catalog.models import Assignment, Note, Project
 from rushes.media.timecode import seconds_of
 from rushes.review.assignments import assignments_of, attached_shas
 from rushes.review.inbox import notes_for, parse_since
+from rushes.review.names import AssetName, asset_names
 from rushes.review.notes import timecode
 from rushes.web.auth import SignedIn, check_origin
 from rushes.web.dependencies import Reading, page
@@ -41,11 +43,12 @@ def me_page(request: Request, identity: SignedIn, session: Reading) -> HTMLRespo
     return page(request, "me.html", context)
 
 
-def _note_json(note: Note, project: Project) -> dict[str, Any]:
+def _note_json(note: Note, project: Project, name: AssetName) -> dict[str, Any]:
     return {
         "id": note.id,
         "project": project.slug,
         "sha256": note.asset_sha256,
+        "name": name.name,
         "parent_id": note.parent_id,
         "author": note.author.username,
         "addressed_to": note.addressed_to.username if note.addressed_to else None,
@@ -95,9 +98,16 @@ def my_notes_json(
     notes = notes_for(session, identity.user, project_id=project_id, since=cursor, limit=limit)
     work = assignments_of(session, identity.user, project_id, changed_since=cursor.time)
     assets = attached_shas(session, (assignment.id for assignment, _ in work))
+    shas: dict[int, set[str]] = defaultdict(set)
+    for note, project in notes:
+        shas[project.id].add(note.asset_sha256)
+    names = {pid: asset_names(session, pid, wanted) for pid, wanted in shas.items()}
     return {
         "now": now.isoformat(),
         "last_note_id": max((note.id for note, _ in notes), default=cursor.note_id),
-        "notes": [_note_json(note, project) for note, project in notes],
+        "notes": [
+            _note_json(note, project, names[project.id][note.asset_sha256])
+            for note, project in notes
+        ],
         "assignments": [_assignment_json(a, p, assets.get(a.id, [])) for a, p in work],
     }

@@ -17,6 +17,7 @@ from rushes.media.timecode import seconds_of, smpte
 from rushes.review import selects as takes
 from rushes.review.access import Can, Viewer
 from rushes.review.assignments import thumbs_of
+from rushes.review.names import asset_names
 from rushes.web.auth import InProject, check_origin
 from rushes.web.dependencies import Reading, Writing, page
 
@@ -116,6 +117,7 @@ def selects_page(
         "pages": max(1, math.ceil(len(everything) / PAGE)),
         "edit": edit,
         "thumbs": thumbs_of(session, viewer.project.id, (row.asset_sha256 for row in rows)),
+        "names": asset_names(session, viewer.project.id, (row.asset_sha256 for row in rows)),
         "seconds_of": seconds_of,
         "timeline_rates": [(str(rate), label(rate)) for rate in STANDARD_RATES],
     }
