@@ -59,7 +59,7 @@ from rushes.pipeline.runner import (
 from rushes.pipeline.steps import STEPS
 from rushes.replica import configured_replica
 from rushes.vault import display_path
-from rushes.verify import total_bytes, verify
+from rushes.verify import total_bytes, verify, verify_derivatives
 
 _LIMITS = {"project": 100, "crew": 200, "source": 500}
 
@@ -234,7 +234,9 @@ def show(sha256: str, as_json: bool) -> None:
 
 @main.command(name="verify")
 def verify_command() -> None:
-    """Re-hash every original and check the custody chain; exit 1 naming any failure. With
+    """Re-hash every original and check the custody chain; exit 1 naming any failure. Re-hash
+    the derivatives (proxies, posters, strips) too: a damaged one is not served and is queued
+    to be rebuilt (not evidence, no custody event, but exit 1 as well). With
     RUSHES_REPLICA_DIR set, check the replica's copies too and repair a missing or damaged copy
     from the other one (each repair logged); an original bad in both is a failure."""
     with opened_base() as base, bytes_progress(0) as progress:
@@ -247,6 +249,7 @@ def verify_command() -> None:
             progress=lambda size: progress.update(task, advance=size),
             replica=replica,
         )
+        made = verify_derivatives(base.catalog, base.derivatives)
     chain = report.chain
     out.print(
         f"originals checked: {report.checked}, failed: {len(report.failures)}"
@@ -276,7 +279,21 @@ def verify_command() -> None:
     )
     for problem in chain.problems:
         out.print(f"[bold red]FAILED[/] custody: {escape(problem)}")
-    if not report.ok:
+    out.print(
+        f"derivatives checked: {made.checked}, damaged: {len(made.damaged)}"
+        + (f", hash recorded for the first time: {made.first_hashed}" if made.first_hashed else "")
+    )
+    for damaged in made.damaged:
+        remedy = (
+            "queued again: `rushes process` rebuilds it"
+            if damaged.rebuild
+            else "sent by a field kit: the crew sends it again"
+        )
+        out.print(
+            f"[bold red]DAMAGED[/] derivative {damaged.sha256[:16]}/{damaged.name}: "
+            f"{escape(damaged.problem)}; not served, {remedy}"
+        )
+    if not report.ok or made.damaged:
         sys.exit(1)
 
 
