@@ -29,14 +29,18 @@ from sqlalchemy.orm import Session
 from rushes import TOOL, custody
 from rushes import settings as settings_module
 from rushes.catalog import Asset, Project
-from rushes.catalog.models import Arrival
+from rushes.catalog.models import Arrival, Fingerprint, StepState
 from rushes.catalog.queries import (
     asset_record,
     cluster_of,
+    failed_steps,
     find_asset,
     first_paths,
     list_assets,
     near_duplicates_of,
+    pipeline_steps,
+    shots_of,
+    without_paths,
 )
 from rushes.cli.backup import backup, restore, vault
 from rushes.cli.common import bytes_progress, err, opened_base, out
@@ -47,7 +51,9 @@ from rushes.cli.incidents import incidents
 from rushes.cli.server import serve, user
 from rushes.errors import RushesError
 from rushes.ingest import Ingest, walk
+from rushes.media.fingerprint import Fingerprint as Hashes
 from rushes.media.formats import friendly
+from rushes.media.matching import too_little
 from rushes.pipeline.runner import (
     Result,
     executor_for,
@@ -56,7 +62,7 @@ from rushes.pipeline.runner import (
     queue_missing,
     requeue,
 )
-from rushes.pipeline.steps import STEPS
+from rushes.pipeline.steps import FINGERPRINT, STEPS
 from rushes.replica import configured_replica
 from rushes.vault import display_path
 from rushes.verify import total_bytes, verify, verify_derivatives
@@ -148,17 +154,21 @@ def ingest(paths: tuple[Path, ...], project: str, crew: str, source: str) -> Non
 @click.option("--offset", default=0, type=click.IntRange(0))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def assets(project: str | None, limit: int, offset: int, as_json: bool) -> None:
-    """List assets, newest capture first."""
+    """List assets, newest capture first; the `failed` column names pipeline steps that failed."""
     with opened_base() as base, base.catalog.read() as session:
         rows = list_assets(session, project=project, limit=limit, offset=offset)
         paths = first_paths(session, [asset.sha256 for asset in rows])
+        failed = failed_steps(session, [asset.sha256 for asset in rows])
         if as_json:
             for asset in rows:
                 summary = _asset_summary(asset, paths.get(asset.sha256, ""))
+                steps = failed.get(asset.sha256, [])
+                summary["failed_steps"] = [{"step": st, "reason": why} for st, why in steps]
                 out.print_json(json.dumps(summary), indent=None)
             return
         table = Table()
-        for column in ("sha256", "kind", "format", "size", "captured", "duration", "problem"):
+        columns = ("sha256", "kind", "format", "size", "captured", "duration", "problem", "failed")
+        for column in columns:
             table.add_column(column)
         for asset in rows:
             summary = _asset_summary(asset, paths.get(asset.sha256, ""))
@@ -170,8 +180,11 @@ def assets(project: str | None, limit: int, offset: int, as_json: bool) -> None:
                 summary["captured_at"] or "",
                 f"{summary['duration_s']:.1f} s" if summary["duration_s"] else "",
                 escape(asset.probe_error or ""),
+                ", ".join(step for step, _ in failed.get(asset.sha256, [])),
             )
         out.print(table)
+        if failed:
+            out.print("failed steps: `rushes show SHA256` gives each reason")
 
 
 def _asset_summary(asset: Asset, path: str) -> dict[str, Any]:
@@ -191,7 +204,8 @@ def _asset_summary(asset: Asset, path: str) -> dict[str, Any]:
 @click.argument("sha256")
 @click.option("--json", "as_json", is_flag=True, help="Everything as one JSON document.")
 def show(sha256: str, as_json: bool) -> None:
-    """Show one asset: hashes, media details, arrivals and custody events."""
+    """Show one asset: hashes, media details, arrivals (and how each came), pipeline steps
+    (each failure with its reason), shots and custody events."""
     with opened_base() as base, base.catalog.read() as session:
         asset = _find(session, sha256)
         events = [custody.as_record(e) for e in custody.events(session, asset.sha256)]
@@ -200,6 +214,10 @@ def show(sha256: str, as_json: bool) -> None:
             "vault": base.vault.backend.locate(asset.sha256)
             if asset.in_vault
             else "not here yet: still in the field (listed by a field kit's manifest)",
+            "steps": sorted(
+                pipeline_steps(session, asset.sha256), key=lambda s: _ORDER.get(s["step"], 99)
+            ),
+            "shots": shots_of(session, asset.sha256),
             "custody": events,
         }
     if as_json:
@@ -213,21 +231,61 @@ def show(sha256: str, as_json: bool) -> None:
         out.print("[bold]media:[/]")
         out.print_json(json.dumps(asset.media))
     table = Table(title="arrivals")
-    for column in ("received", "project", "crew", "source", "path", "duplicate"):
+    for column in ("received", "via", "project", "crew", "source", "path", "duplicate"):
         table.add_column(column, overflow="fold")
     for a in doc["arrivals"]:
         table.add_row(
             a["received_at"],
+            VIA.get(a["via"], a["via"]),
             *(escape(display_path(a[k])) for k in ("project", "crew", "source", "path")),
             "yes" if a["duplicate"] else "",
         )
     out.print(table)
+    _print_steps_and_shots(doc)
     table = Table(title="custody")
     for column in ("seq", "at", "verb", "actor", "tool"):
         table.add_column(column)
     for e in events:
         table.add_row(
             str(e["seq"]), e["at"], e["verb"], escape(display_path(e["actor"])), e["tool"]
+        )
+    out.print(table)
+
+
+_ORDER = {step.name: i for i, step in enumerate(STEPS)}
+VIA = {
+    "ingest": "ingest (card or drive at the base)",
+    "upload": "upload (sent over the network)",
+    "manifest": "manifest (hashed in the field)",
+}
+
+
+def _print_steps_and_shots(doc: dict[str, Any]) -> None:
+    table = Table(title="pipeline")
+    for column in ("step", "status", "finished", "reason"):
+        table.add_column(column, overflow="fold")
+    for step in doc["steps"]:
+        status = step["status"]
+        table.add_row(
+            step["step"],
+            f"[bold red]{status}[/]" if status == "failed" else status,
+            step["finished_at"] or "",
+            escape(step["reason"] or ""),
+        )
+    out.print(table)
+    if not doc["shots"]:
+        out.print("shots: none found" if doc["kind"] == "video" else "shots: not for this kind")
+        return
+    table = Table(title=f"shots: {len(doc['shots'])}")
+    for column in ("shot", "from", "to", "frames", "begins with"):
+        table.add_column(column)
+    for shot in doc["shots"]:
+        table.add_row(
+            str(shot["index"] + 1),
+            f"{shot['start_s']:.3f} s",
+            f"{shot['end_s']:.3f} s",
+            f"{shot['start_frame']}-{shot['end_frame']}",
+            shot["transition"],
         )
     out.print(table)
 
@@ -377,10 +435,13 @@ def dups(sha256: str, as_json: bool, project: str | None) -> None:
         copies = near_duplicates_of(session, asset.sha256)
         cluster = cluster_of(session, asset.sha256, within)
         copies = [c for c in copies if c["sha256"] in cluster]
+        unknown = _not_comparable(session, asset)
     if as_json:
-        out.print_json(
-            json.dumps({"sha256": asset.sha256, "copies": copies, "cluster": sorted(cluster)})
-        )
+        doc = {"sha256": asset.sha256, "copies": copies, "cluster": sorted(cluster)}
+        out.print_json(json.dumps({**doc, "not_comparable": unknown}))
+        return
+    if unknown:
+        out.print(f"{asset.sha256[:16]}: cannot be compared: {escape(unknown)}")
         return
     if not copies:
         out.print(f"{asset.sha256[:16]}: no other copies found")
@@ -399,6 +460,20 @@ def dups(sha256: str, as_json: bool, project: str | None) -> None:
         )
     out.print(table)
     out.print(f"cluster: {len(cluster)} assets")
+
+
+def _not_comparable(session: Session, asset: Asset) -> str | None:
+    """Why no copy of this clip could be found whatever the archive holds, or None."""
+    if asset.kind not in FINGERPRINT.kinds:
+        return f"a {asset.kind} asset has no pictures to compare"
+    row = session.get(Fingerprint, asset.sha256)
+    if row is None:
+        state = session.get(StepState, (asset.sha256, FINGERPRINT.name))
+        if state is not None and state.status in ("failed", "skipped"):
+            reason = without_paths(state.error or "no reason recorded")
+            return f"the fingerprint step {state.status}: {reason}"
+        return "not fingerprinted yet: run `rushes process`"
+    return too_little(Hashes.from_bytes(row.data))
 
 
 @main.group(name="custody")
