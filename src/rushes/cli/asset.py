@@ -38,8 +38,9 @@ from rushes.vault import display_path
 @click.argument("sha256")
 @click.option("--json", "as_json", is_flag=True, help="Everything as one JSON document.")
 def show(sha256: str, as_json: bool) -> None:
-    """Show one asset: hashes, media details, arrivals (and how each came), pipeline steps
-    (each failure with its reason), shots and custody events."""
+    """Show one asset: hashes, media, arrivals, pipeline steps, shots and custody events.
+
+    Each arrival says how it came (ingest, upload, manifest); each failed or skipped step, why."""
     with opened_base() as base, base.catalog.read() as session:
         asset = _find(session, sha256)
         events = [custody.as_record(e) for e in custody.events(session, asset.sha256)]

@@ -136,7 +136,8 @@ def ingest(paths: tuple[Path, ...], project: str, crew: str, source: str) -> Non
 @click.option("--offset", default=0, type=click.IntRange(0))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def assets(project: str | None, limit: int, offset: int, as_json: bool) -> None:
-    """List assets, newest capture first; the `failed` column names pipeline steps that failed."""
+    """List assets, newest capture first. The `failed` column names pipeline steps that failed
+    (`rushes show` gives their reasons)."""
     with opened_base() as base, base.catalog.read() as session:
         rows = list_assets(session, project=project, limit=limit, offset=offset)
         paths = first_paths(session, [asset.sha256 for asset in rows])
