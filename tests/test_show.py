@@ -6,7 +6,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from tests.clips import make_video
+from tests.clips import make_flat_video, make_video
 from tests.conftest import Env
 
 
@@ -69,3 +69,14 @@ def test_dups_says_when_a_clip_is_too_short_to_compare(env: Env, tmp_path: Path)
     assert "no other copies found" not in out
     doc = json.loads(env.run("dups", sha[:12], "--json").stdout)
     assert doc["not_comparable"].startswith("only 12 frames")
+
+
+def test_dups_says_when_a_flat_clip_has_nothing_to_compare(env: Env, tmp_path: Path) -> None:
+    card = tmp_path / "card"
+    card.mkdir()
+    clip = make_flat_video(card / "black.mp4")
+    env.run("ingest", str(card), "-p", "p")
+    env.run("process")
+    sha = hashlib.sha256(clip.read_bytes()).hexdigest()
+    out = env.run("dups", sha[:12]).stdout
+    assert "cannot be compared: no frame could be fingerprinted (a flat or black picture" in out
