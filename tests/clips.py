@@ -173,6 +173,18 @@ def make_video(
     return path
 
 
+def make_flat_video(path: Path, *, seconds: float = 2.0, grey: int = 0) -> Path:
+    """One flat colour throughout (black by default): a picture with nothing to fingerprint."""
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("h264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
+        flat = np.full((120, 160, 3), grey, np.uint8)
+        for _ in range(round(seconds * 30)):
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(flat, format="rgb24")))
+        out.mux(stream.encode())
+    return path
+
+
 def make_audio(
     path: Path, *, seconds: float = 1.0, codec: str | None = None, seed: int = 0
 ) -> Path:

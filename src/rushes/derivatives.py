@@ -1,16 +1,24 @@
 """Files made from originals (proxies, thumbnails): `derivatives/ab/<sha256>/<name>`.
 
 Unlike the vault this folder is disposable: anything here can be deleted and rebuilt by the
-pipeline, and nothing in it is evidence.
+pipeline, and nothing in it is evidence. Each file's SHA-256 is recorded when it is made
+(`details["sha256"]`) so `rushes verify` can tell a damaged one from a good one.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 from pathlib import Path
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{0,99}$")
+
+
+def digest(path: Path) -> str:
+    """SHA-256 of a derivative file, recorded beside it when made and checked by verify."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 class Derivatives:

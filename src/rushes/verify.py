@@ -5,6 +5,12 @@ batches so an interrupted run keeps what it proved. Originals in the vault that 
 not know (left by a run killed between the two) are listed; ingesting the source again files
 them. With a replica, both copies are checked and a bad one is restored from the good one
 (`replica.reconcile`); only an original with no good copy left is a failure.
+
+Derivatives (proxies, posters, strips) are re-hashed too, against the SHA-256 recorded when
+they were made. They are not evidence, so a damaged one is no custody event: it is marked
+damaged (the web app stops serving it) and its step is sent back to the queue, so the next
+`rushes process` (or the server's pipeline) rebuilds it. One made before hashes were recorded
+has its hash recorded on its first check, if its size is still the recorded one.
 """
 
 from __future__ import annotations
@@ -13,13 +19,17 @@ import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
 from rushes import custody
 from rushes.catalog import Asset, Catalog, CustodyEvent
+from rushes.catalog.models import Derivative, StepState
 from rushes.custody import ChainReport, Verb
+from rushes.derivatives import Derivatives, digest
+from rushes.pipeline.steps import MADE_BY
 from rushes.replica import Event, Replica, append_events, fixity_event, reconcile, replicated
 from rushes.vault import Fixity, Vault
 
@@ -40,6 +50,21 @@ class VerifyReport:
     @property
     def ok(self) -> bool:
         return not self.failures and not self.unrecorded and self.chain.ok
+
+
+@dataclass(frozen=True)
+class Damaged:
+    sha256: str  # the asset it was made from
+    name: str
+    problem: str
+    rebuild: bool  # its step is queued again; False: sent by a field kit, only the crew has it
+
+
+@dataclass
+class DerivativeReport:
+    checked: int = 0
+    damaged: list[Damaged] = field(default_factory=list)
+    first_hashed: int = 0  # made before hashes were recorded: hash recorded now
 
 
 def total_bytes(catalog: Catalog) -> int:
@@ -130,3 +155,56 @@ def _unrecorded(
             d.get("sha512") == sha512 and d.get("size") == size for d in received.get(sha, [])
         )
     ]
+
+
+def verify_derivatives(
+    catalog: Catalog, derivatives: Derivatives, progress: Callable[[int], None] | None = None
+) -> DerivativeReport:
+    """Re-hash every derivative; mark a damaged or missing one and queue its step again."""
+    report = DerivativeReport()
+    with catalog.read() as session:
+        rows = list(session.execute(select(Derivative.asset_sha256, Derivative.name)))
+    for sha256, name in rows:
+        with catalog.write() as session:
+            row = session.get(Derivative, (sha256, name))
+            if row is None:
+                continue  # rebuilt or removed since the list was read
+            report.checked += 1
+            details = dict(row.details or {})
+            problem = _damage(derivatives.path(sha256, name), row.size, details)
+            if problem is None and "sha256" not in details:
+                details["sha256"] = digest(derivatives.path(sha256, name))
+                report.first_hashed += 1
+            if problem is None:
+                details.pop("damaged", None)
+            else:
+                details["damaged"] = problem
+                report.damaged.append(Damaged(sha256, name, problem, _requeue(session, row)))
+            if details != (row.details or {}):
+                row.details = details
+        if progress:
+            progress(row.size if row is not None else 0)
+    return report
+
+
+def _damage(path: Path, size: int, details: dict[str, object]) -> str | None:
+    if not path.is_file():
+        return "missing"
+    actual = path.stat().st_size
+    if actual != size:
+        return f"size is {actual} bytes, recorded {size}"
+    recorded = details.get("sha256")
+    if recorded and digest(path) != recorded:
+        return "content does not match its recorded SHA-256"
+    return None
+
+
+def _requeue(session: Session, row: Derivative) -> bool:
+    """Send the step that made this derivative back to the queue, where the base can make it."""
+    asset = session.get(Asset, row.asset_sha256)
+    step = session.get(StepState, (row.asset_sha256, MADE_BY.get(row.kind, "")))
+    if asset is None or not asset.in_vault or step is None:
+        return False
+    if step.status != "running":
+        step.status, step.error = "pending", None
+    return True

@@ -3,16 +3,50 @@ that let a list fold copies of one clip into a single card."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from rushes.catalog.models import Arrival, Asset, NearDuplicate, Project
+from rushes.catalog.models import (
+    Arrival,
+    Asset,
+    NearDuplicate,
+    Project,
+    ShotBoundary,
+    StepState,
+)
 from rushes.errors import NotFoundError
 
 MIN_PREFIX = 6
+# An absolute POSIX or Windows path inside a message: the server's layout is not for readers.
+_PATH = re.compile(r"""(?:[A-Za-z]:\\|(?<![\w.~])/)(?:[^\s/\\'"]+[/\\])+[^\s'",;:)]*""")
+
+
+def without_paths(reason: str) -> str:
+    """A failure's reason fit to show: every absolute server path replaced by "[path]"."""
+    return _PATH.sub("[path]", reason)
+
+
+def failed_steps(
+    session: Session, shas: Iterable[str] | None = None, limit: int | None = None
+) -> dict[str, list[tuple[str, str]]]:
+    """Each asset's failed pipeline steps with their reasons (paths removed), by SHA-256."""
+    query = select(StepState.asset_sha256, StepState.step, StepState.error).where(
+        StepState.status == "failed"
+    )
+    if shas is not None:
+        query = query.where(StepState.asset_sha256.in_(list(shas)))
+    query = query.order_by(StepState.finished_at.desc(), StepState.asset_sha256, StepState.step)
+    found: dict[str, list[tuple[str, str]]] = {}
+    for sha, step, error in session.execute(query):
+        if sha not in found and limit is not None and len(found) >= limit:
+            continue
+        found.setdefault(sha, []).append((step, without_paths(error or "no reason recorded")))
+    return found
 
 
 def find_asset(session: Session, prefix: str) -> Asset:
@@ -156,3 +190,35 @@ def asset_record(asset: Asset, project_id: int | None = None) -> dict[str, Any]:
             if project_id is None or a.project_id == project_id
         ],
     }
+
+
+def pipeline_steps(session: Session, sha256: str) -> list[dict[str, Any]]:
+    """Where each pipeline step stands for this asset, a failure's or skip's reason shown."""
+    rows = session.scalars(select(StepState).where(StepState.asset_sha256 == sha256)).all()
+    return [
+        {
+            "step": row.step,
+            "status": row.status,
+            "finished_at": row.finished_at.isoformat() if row.finished_at else None,
+            "reason": without_paths(row.error) if row.error else None,
+        }
+        for row in sorted(rows, key=lambda r: (r.started_at is None, r.started_at, r.step))
+    ]
+
+
+def shots_of(session: Session, sha256: str) -> list[dict[str, Any]]:
+    """The asset's shots, with exact frames and their times in seconds."""
+    rows = session.scalars(
+        select(ShotBoundary).where(ShotBoundary.asset_sha256 == sha256).order_by(ShotBoundary.index)
+    )
+    return [
+        {
+            "index": s.index,
+            "start_frame": s.start_frame,
+            "end_frame": s.end_frame,
+            "start_s": float(s.start_pts * Fraction(s.time_base)),
+            "end_s": float(s.end_pts * Fraction(s.time_base)),
+            "transition": s.transition,
+        }
+        for s in rows
+    ]

@@ -16,8 +16,11 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from rushes.base import Base, open_base
+from rushes.catalog import Asset
+from rushes.catalog.queries import find_asset
 from rushes.errors import RushesError
 
 # No emoji codes and no highlighting: names from a card are printed exactly as they are.
@@ -55,3 +58,11 @@ def bytes_progress(files: int) -> Progress:
         transient=False,
         disable=not err.is_terminal,
     )
+
+
+def find_asset_or_fail(session: Session, prefix: str) -> Asset:
+    """An asset by its hash or a prefix, or the command stops saying why."""
+    try:
+        return find_asset(session, prefix)
+    except RushesError as exc:
+        raise click.ClickException(str(exc)) from exc

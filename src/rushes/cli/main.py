@@ -22,24 +22,20 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
-from sqlalchemy import select
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session
 
 from rushes import TOOL, custody
 from rushes import settings as settings_module
-from rushes.catalog import Asset, Project
-from rushes.catalog.models import Arrival
+from rushes.catalog import Asset
 from rushes.catalog.queries import (
-    asset_record,
-    cluster_of,
-    find_asset,
+    failed_steps,
     first_paths,
     list_assets,
-    near_duplicates_of,
 )
+from rushes.cli.asset import dups, show
 from rushes.cli.backup import backup, restore, vault
 from rushes.cli.common import bytes_progress, err, opened_base, out
+from rushes.cli.common import find_asset_or_fail as _find
 from rushes.cli.evidence import verify_bag
 from rushes.cli.export import export
 from rushes.cli.field import field
@@ -58,8 +54,7 @@ from rushes.pipeline.runner import (
 )
 from rushes.pipeline.steps import STEPS
 from rushes.replica import configured_replica
-from rushes.vault import display_path
-from rushes.verify import total_bytes, verify
+from rushes.verify import total_bytes, verify, verify_derivatives
 
 _LIMITS = {"project": 100, "crew": 200, "source": 500}
 
@@ -76,13 +71,6 @@ def _label(ctx: click.Context, param: click.Parameter, value: str) -> str:
     if any(not c.isprintable() for c in value):
         raise click.BadParameter("contains control characters")
     return value
-
-
-def _find(session: Session, prefix: str) -> Asset:
-    try:
-        return find_asset(session, prefix)
-    except RushesError as exc:
-        raise click.ClickException(str(exc)) from exc
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -148,17 +136,22 @@ def ingest(paths: tuple[Path, ...], project: str, crew: str, source: str) -> Non
 @click.option("--offset", default=0, type=click.IntRange(0))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def assets(project: str | None, limit: int, offset: int, as_json: bool) -> None:
-    """List assets, newest capture first."""
+    """List assets, newest capture first. The `failed` column names pipeline steps that failed
+    (`rushes show` gives their reasons)."""
     with opened_base() as base, base.catalog.read() as session:
         rows = list_assets(session, project=project, limit=limit, offset=offset)
         paths = first_paths(session, [asset.sha256 for asset in rows])
+        failed = failed_steps(session, [asset.sha256 for asset in rows])
         if as_json:
             for asset in rows:
                 summary = _asset_summary(asset, paths.get(asset.sha256, ""))
+                steps = failed.get(asset.sha256, [])
+                summary["failed_steps"] = [{"step": st, "reason": why} for st, why in steps]
                 out.print_json(json.dumps(summary), indent=None)
             return
         table = Table()
-        for column in ("sha256", "kind", "format", "size", "captured", "duration", "problem"):
+        columns = ("sha256", "kind", "format", "size", "captured", "duration", "problem", "failed")
+        for column in columns:
             table.add_column(column)
         for asset in rows:
             summary = _asset_summary(asset, paths.get(asset.sha256, ""))
@@ -170,8 +163,11 @@ def assets(project: str | None, limit: int, offset: int, as_json: bool) -> None:
                 summary["captured_at"] or "",
                 f"{summary['duration_s']:.1f} s" if summary["duration_s"] else "",
                 escape(asset.probe_error or ""),
+                ", ".join(step for step, _ in failed.get(asset.sha256, [])),
             )
         out.print(table)
+        if failed:
+            out.print("failed steps: `rushes show SHA256` gives each reason")
 
 
 def _asset_summary(asset: Asset, path: str) -> dict[str, Any]:
@@ -187,54 +183,11 @@ def _asset_summary(asset: Asset, path: str) -> dict[str, Any]:
     }
 
 
-@main.command()
-@click.argument("sha256")
-@click.option("--json", "as_json", is_flag=True, help="Everything as one JSON document.")
-def show(sha256: str, as_json: bool) -> None:
-    """Show one asset: hashes, media details, arrivals and custody events."""
-    with opened_base() as base, base.catalog.read() as session:
-        asset = _find(session, sha256)
-        events = [custody.as_record(e) for e in custody.events(session, asset.sha256)]
-        doc = {
-            **asset_record(asset),
-            "vault": base.vault.backend.locate(asset.sha256)
-            if asset.in_vault
-            else "not here yet: still in the field (listed by a field kit's manifest)",
-            "custody": events,
-        }
-    if as_json:
-        out.print_json(json.dumps(doc))
-        return
-    for key in ("sha256", "sha512", "size", "kind", "captured_at", "captured_offset", "vault"):
-        out.print(f"[bold]{key}:[/] {escape(str(doc[key]))}")
-    if asset.probe_error:
-        out.print(f"[bold red]not analysed:[/] {escape(asset.probe_error)}")
-    if asset.media:
-        out.print("[bold]media:[/]")
-        out.print_json(json.dumps(asset.media))
-    table = Table(title="arrivals")
-    for column in ("received", "project", "crew", "source", "path", "duplicate"):
-        table.add_column(column, overflow="fold")
-    for a in doc["arrivals"]:
-        table.add_row(
-            a["received_at"],
-            *(escape(display_path(a[k])) for k in ("project", "crew", "source", "path")),
-            "yes" if a["duplicate"] else "",
-        )
-    out.print(table)
-    table = Table(title="custody")
-    for column in ("seq", "at", "verb", "actor", "tool"):
-        table.add_column(column)
-    for e in events:
-        table.add_row(
-            str(e["seq"]), e["at"], e["verb"], escape(display_path(e["actor"])), e["tool"]
-        )
-    out.print(table)
-
-
 @main.command(name="verify")
 def verify_command() -> None:
-    """Re-hash every original and check the custody chain; exit 1 naming any failure. With
+    """Re-hash every original and check the custody chain; exit 1 naming any failure. Re-hash
+    the derivatives (proxies, posters, strips) too: a damaged one is not served and is queued
+    to be rebuilt (not evidence, no custody event, but exit 1 as well). With
     RUSHES_REPLICA_DIR set, check the replica's copies too and repair a missing or damaged copy
     from the other one (each repair logged); an original bad in both is a failure."""
     with opened_base() as base, bytes_progress(0) as progress:
@@ -247,6 +200,7 @@ def verify_command() -> None:
             progress=lambda size: progress.update(task, advance=size),
             replica=replica,
         )
+        made = verify_derivatives(base.catalog, base.derivatives)
     chain = report.chain
     out.print(
         f"originals checked: {report.checked}, failed: {len(report.failures)}"
@@ -276,7 +230,21 @@ def verify_command() -> None:
     )
     for problem in chain.problems:
         out.print(f"[bold red]FAILED[/] custody: {escape(problem)}")
-    if not report.ok:
+    out.print(
+        f"derivatives checked: {made.checked}, damaged: {len(made.damaged)}"
+        + (f", hash recorded for the first time: {made.first_hashed}" if made.first_hashed else "")
+    )
+    for damaged in made.damaged:
+        remedy = (
+            "queued again: `rushes process` rebuilds it"
+            if damaged.rebuild
+            else "sent by a field kit: the crew sends it again"
+        )
+        out.print(
+            f"[bold red]DAMAGED[/] derivative {damaged.sha256[:16]}/{damaged.name}: "
+            f"{escape(damaged.problem)}; not served, {remedy}"
+        )
+    if not report.ok or made.damaged:
         sys.exit(1)
 
 
@@ -338,52 +306,6 @@ def process_command(steps: tuple[str, ...], redo: bool, outdated: bool) -> None:
         sys.exit(1)
 
 
-@main.command()
-@click.argument("sha256")
-@click.option("--json", "as_json", is_flag=True, help="As one JSON document.")
-@click.option(
-    "--project", "-p", default=None, help="Only this project's copies (for sharing with it)."
-)
-def dups(sha256: str, as_json: bool, project: str | None) -> None:
-    """Other copies of a clip: near-duplicates with the matching segments, and its cluster."""
-    with opened_base() as base, base.catalog.read() as session:
-        asset = _find(session, sha256)
-        within = None
-        if project is not None:
-            within = (
-                select(Arrival.asset_sha256)
-                .join(Project, Project.id == Arrival.project_id)
-                .where(Project.slug == project)
-            )
-            if asset.sha256 not in session.scalars(within):
-                raise click.ClickException(f"no asset {sha256} in project {project!r}")
-        copies = near_duplicates_of(session, asset.sha256)
-        cluster = cluster_of(session, asset.sha256, within)
-        copies = [c for c in copies if c["sha256"] in cluster]
-    if as_json:
-        out.print_json(
-            json.dumps({"sha256": asset.sha256, "copies": copies, "cluster": sorted(cluster)})
-        )
-        return
-    if not copies:
-        out.print(f"{asset.sha256[:16]}: no other copies found")
-        return
-    table = Table(title=f"other copies of {asset.sha256[:16]}")
-    for column in ("sha256", "score", "mirrored", "this clip", "other clip"):
-        table.add_column(column)
-    for copy in copies:
-        spans = copy["segments"]
-        table.add_row(
-            copy["sha256"][:16],
-            f"{copy['score']:.2f}",
-            "yes" if copy["mirrored"] else "",
-            "\n".join(f"{s[0]:.1f}-{s[1]:.1f} s" for s in spans),
-            "\n".join(f"{s[2]:.1f}-{s[3]:.1f} s" for s in spans),
-        )
-    out.print(table)
-    out.print(f"cluster: {len(cluster)} assets")
-
-
 @main.group(name="custody")
 def custody_group() -> None:
     """The custody log."""
@@ -420,6 +342,8 @@ def settings_command() -> None:
     out.print(table)
 
 
+main.add_command(show)
+main.add_command(dups)
 main.add_command(field)
 main.add_command(serve)
 main.add_command(user)

@@ -256,3 +256,16 @@ def _overlaps(x: Segment, y: Segment) -> bool:
     return shared(x.a_start, x.a_end, y.a_start, y.a_end) or shared(
         x.b_start, x.b_end, y.b_start, y.b_end
     )
+
+
+def too_little(fp: Fingerprint) -> str | None:
+    """Why this clip can match nothing (no segment could reach the minimum), or None."""
+    if not len(fp):
+        return "no frame could be fingerprinted (a flat or black picture, or unreadable)"
+    span = float(np.ptp(fp.seconds))
+    if len(fp) < MIN_FRAMES or span < MIN_SEGMENT_S:
+        return (
+            f"only {len(fp)} frames over {span:.2f} s were fingerprinted; a match needs "
+            f"{MIN_FRAMES} frames over {MIN_SEGMENT_S} s"
+        )
+    return None

@@ -26,6 +26,7 @@ from rushes.catalog.models import (
 )
 from rushes.catalog.queries import relabel_clusters
 from rushes.custody import Verb
+from rushes.derivatives import digest
 from rushes.errors import ProbeError
 from rushes.media import probe
 from rushes.media.fingerprint import Fingerprint as Hashes
@@ -122,7 +123,13 @@ def store_thumbnails(base: Base, sha256: str, source: Path, origin: str = "") ->
             kind=kind,
             media_type="image/webp",
             size=t.path.stat().st_size,
-            details={"time": t.time, "width": t.width, "height": t.height, **extra},
+            details={
+                "time": t.time,
+                "width": t.width,
+                "height": t.height,
+                "sha256": digest(t.path),
+                **extra,
+            },
         )
         for kind, t in [("poster", made.poster)] + [("strip", s) for s in made.strip]
         if t is not None
@@ -168,6 +175,7 @@ def _proxy_row(work: Work, made: Proxy, media_type: str) -> Derivative:
             "audio": made.audio,
             "origin": str(made.origin),
             "problem": made.problem,
+            "sha256": digest(made.path),
         },
     )
 
@@ -264,3 +272,4 @@ PROXY = Step("proxy", "2", ("probe",), frozenset({"video", "audio"}), run_proxy)
 
 STEPS: tuple[Step, ...] = (PROBE, THUMBNAILS, FINGERPRINT, NEAR_DUPLICATES, SHOTS, PROXY)
 BY_NAME = {step.name: step for step in STEPS}
+MADE_BY = {"proxy": PROXY.name, "poster": THUMBNAILS.name, "strip": THUMBNAILS.name}  # kinds

@@ -34,7 +34,7 @@ from rushes.catalog.models import (
     User,
 )
 from rushes.catalog.models import Select as CircledTake
-from rushes.catalog.queries import cluster_of
+from rushes.catalog.queries import cluster_of, failed_steps
 from rushes.errors import InvalidInput
 from rushes.media import strip_sensitive
 from rushes.review.access import Can, Role, Viewer, visible_assets
@@ -106,6 +106,7 @@ class Card:
     original_missing: bool
     copies: int = 0  # other visible copies folded into this card
     cluster: str | None = None  # opaque label shared with the visible copies, if any
+    failed: tuple[tuple[str, str], ...] = ()  # pipeline steps that failed, with their reasons
 
     @property
     def sha256(self) -> str:
@@ -326,6 +327,7 @@ def describe(
     noted, selected, graphic = having(Note), having(CircledTake), having(GraphicFlag)
     titles = asset_names(session, project_id, shas)
     labels = _cluster_labels(session, viewer, assets)
+    failed = failed_steps(session, shas)
     posters = dict(
         session.execute(
             select(Derivative.asset_sha256, Derivative.name).where(
@@ -344,6 +346,7 @@ def describe(
             original_missing=not original_present(vault, a),
             copies=(copies or {}).get(a.sha256, 0),
             cluster=labels.get(a.sha256),
+            failed=tuple(failed.get(a.sha256, ())),
         )
         for a in assets
     ]
@@ -398,6 +401,7 @@ def card_json(card: Card, viewer: Viewer) -> dict[str, Any]:
         "original_missing": card.original_missing,
         "copies": card.copies,
         "cluster": card.cluster,
+        "failed_steps": [{"step": step, "reason": reason} for step, reason in card.failed],
         "url": base,
         "poster": f"{base}/media/{card.poster}" if card.poster else None,
         "probe_error": asset.probe_error,

@@ -79,6 +79,7 @@ def asset_page(session: Session, viewer: Viewer, vault: Vault, sha256: str) -> A
     derivatives = session.scalars(
         select(Derivative).where(Derivative.asset_sha256 == sha256).order_by(Derivative.name)
     ).all()
+    derivatives = [d for d in derivatives if not damaged(d)]
     proxies = sorted(
         (d for d in derivatives if d.kind == "proxy"),
         key=lambda d: (-int((d.details or {}).get("height") or 0), -d.size),
@@ -129,7 +130,14 @@ def derivative(session: Session, viewer: Viewer, sha256: str, name: str) -> Deri
     made = session.get(Derivative, (sha256, name))
     if made is None:
         raise NotFoundError(f"no {name[:100]!r} made from asset {sha256[:12]}")
+    if damaged(made):
+        raise NotFoundError(f"{made.name} of asset {sha256[:12]} is damaged; it is being rebuilt")
     return made
+
+
+def damaged(made: Derivative) -> bool:
+    """`rushes verify` found it damaged or missing: not served until the pipeline rebuilds it."""
+    return bool((made.details or {}).get("damaged"))
 
 
 def download_name(session: Session, viewer: Viewer, sha256: str) -> str:

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Body, Depends, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from rushes.errors import AccessDenied, InvalidInput
+from rushes.errors import AccessDenied, InvalidInput, NotFoundError
 from rushes.review import notes
 from rushes.review import player as review
 from rushes.review.access import Can, Viewer
@@ -79,6 +79,8 @@ def media(
     """A proxy or thumbnail of a visible asset; range requests let the player seek."""
     made = review.derivative(session, viewer, sha256, name)
     path = get_base(request).derivatives.path(sha256, made.name)
+    if not path.is_file() or path.stat().st_size != made.size:  # cheap; verify checks content
+        raise NotFoundError(f"{made.name} of asset {sha256[:12]} is damaged or missing")
     # Kept an hour: a grid revisited over a slow link costs nothing, and a rebuilt derivative
     # (rare: a new pipeline version) shows soon enough.
     return FileResponse(

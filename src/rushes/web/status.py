@@ -15,12 +15,13 @@ from rushes import __version__
 from rushes.base import Base
 from rushes.catalog import CustodyHead, Project
 from rushes.catalog.models import StepState
-from rushes.catalog.queries import count_assets
+from rushes.catalog.queries import count_assets, failed_steps
 from rushes.web.auth import SiteAdmin
 from rushes.web.dependencies import Reading, page
 
 router = APIRouter()
 HEALTH_WAIT_S = 2.0
+FAILED_SHOWN = 50  # assets with failed steps listed, most recent failure first
 
 
 def _status(session: Session) -> dict[str, Any]:
@@ -36,6 +37,15 @@ def _status(session: Session) -> dict[str, Any]:
         "pipeline_waiting": session.scalar(
             select(func.count()).where(StepState.status.in_(("pending", "running")))
         ),
+        "failed_assets": session.scalar(
+            select(func.count(func.distinct(StepState.asset_sha256))).where(
+                StepState.status == "failed"
+            )
+        ),
+        "failed": [
+            {"sha256": sha, "steps": [{"step": step, "reason": why} for step, why in steps]}
+            for sha, steps in failed_steps(session, limit=FAILED_SHOWN).items()
+        ],
     }
 
 
