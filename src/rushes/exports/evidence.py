@@ -32,6 +32,7 @@ import hashlib
 import json
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePath
@@ -83,9 +84,12 @@ class Made:
     tag_manifest_sha256: str
 
 
-def make_evidence_bag(base: Base, request: Request) -> Made:
+def make_evidence_bag(
+    base: Base, request: Request, progress: Callable[[int, int], None] | None = None
+) -> Made:
     """Write the bag into TARGET.partial, record the export, then rename it to TARGET, so a
-    half-made bag never looks finished. Refuses a TARGET (or leftover .partial) that exists."""
+    half-made bag never looks finished. Refuses a TARGET (or leftover .partial) that exists.
+    `progress(done, total)` hears of each original copied."""
     target = request.target.absolute()
     partial = target.with_name(target.name + ".partial")
     for path in (target, partial):
@@ -104,8 +108,10 @@ def make_evidence_bag(base: Base, request: Request) -> Made:
             head = session.get(CustodyHead, 1)
             if head is None:
                 raise CustodyError("the custody chain head is missing: run `rushes verify`")
-            for asset in assets:
+            for done, asset in enumerate(assets, 1):
                 _write_asset(base, session, project, asset, partial, request.no_location)
+                if progress:
+                    progress(done, len(assets))
             _write_chain(session, project, {a.sha256 for a in assets}, partial / "custody")
             if incident is not None:
                 _write_json(
