@@ -424,6 +424,8 @@ def test_incident_and_assets_combine_and_the_readme_lists_the_originals(
     assert a[1] == "karim" and "-36.21360," in a and "-71.16250" in a
     assert a[-2:] == ["ingest", shot.clips[0]]
     assert "Filmed by" in table and "Place" in table and "Captured" in table
+    assert f"incident {CODE} (Strike on the market) and footage chosen one by one" in readme
+    assert "and footage chosen by hash" in bagit.Bag(str(bag)).info["External-Description"]
     assert re.search(r"Made by: ivan, \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", readme)
     assert verify_copy(bag, tmp_path).startswith("VERIFIED: ")
 

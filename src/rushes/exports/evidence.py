@@ -118,7 +118,7 @@ def make_evidence_bag(
                     partial / "incidents" / f"{incident.code}.json",
                     _incident_record(session, incident, request.no_location),
                 )
-            info = _bag_info(project, incident, len(assets), head, target, request.no_location)
+            info = _bag_info(project, incident, len(assets), head, target, request)
             head_link = (head.seq, head.hash)
             table = contents_table(
                 [_contents_row(a, project, request.no_location) for a in assets],
@@ -127,7 +127,7 @@ def make_evidence_bag(
         bag = bagit.make_bag(str(partial), info, checksums=ALGORITHMS)
         made_by = f"{flat(request.actor)}, {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC"
         (partial / "README.txt").write_text(
-            _readme(info, incident, len(assets), request.no_location, table, made_by),
+            _readme(info, incident, len(assets), request, table, made_by),
             encoding="utf-8",
         )
         shutil.copyfile(VERIFIER, partial / "verify_bag.py")
@@ -355,13 +355,15 @@ def _bag_info(
     count: int,
     head: CustodyHead,
     target: Path,
-    no_location: bool,
+    request: Request,
 ) -> dict[str, str]:
     subject = (
         f"incident {incident.code}: {flat(incident.title)}"
+        + (" and footage chosen by hash" if request.assets else "")
         if incident
         else "footage chosen by hash"
     )
+    no_location = request.no_location
     return {  # one line each: a newline in a name would forge a tag line of its own
         "Source-Organization": flat(project.name or project.slug),
         "Bagging-Date": datetime.now(UTC).date().isoformat(),
@@ -409,14 +411,16 @@ def _readme(
     info: dict[str, str],
     incident: Incident | None,
     count: int,
-    no_location: bool,
+    request: Request,
     table: str,
     made_by: str,
 ) -> str:
     seq, digest = info["Custody-Chain-Head"].split()
+    no_location = request.no_location
     gps = "Where each clip was filmed is left out of this bag.\n\n" if no_location else ""
     subject = (
         f"the footage of incident {incident.code} ({flat(incident.title)})"
+        + (" and footage chosen one by one" if request.assets else "")
         if incident
         else "footage chosen one by one"
     )
