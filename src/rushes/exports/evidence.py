@@ -23,7 +23,8 @@ Making the bag is itself a custody event (`exported`, one per original). It is a
 the bag is complete and names the SHA-256 of the bag's tagmanifest-sha256.txt, which covers
 every file; a bag cannot contain the event that describes it, so the bag records the chain
 head just before. bagit changes the process's working directory while it works: bags are made
-by the command line, never inside the server.
+in a process of their own (the command line, or the web's job in rushes.exports.bag_jobs),
+never inside the server.
 """
 
 from __future__ import annotations
