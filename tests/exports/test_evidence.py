@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -403,3 +404,34 @@ def test_names_with_line_breaks_forge_no_tag_line(
     readme = (bag / "README.txt").read_text(encoding="utf-8").splitlines()
     assert not any(line.startswith("Custody-Chain-Head") for line in readme)
     assert "VERIFIED" in verify_copy(bag, tmp_path)
+
+
+def test_incident_and_assets_combine_and_the_readme_lists_the_originals(
+    env: Env, base: Base, shot: Shot, tmp_path: Path
+) -> None:
+    bag = tmp_path / "union"
+    export(env, "--incident", CODE, "--assets", shot.other[:12], "-o", str(bag), "--actor", "ivan")
+    held = sorted(p.name[:64] for p in (bag / "data" / "originals").iterdir())
+    assert held == sorted([*shot.clips, shot.other])
+    incident = json.loads((bag / "data" / "incidents" / f"{CODE}.json").read_text())
+    assert sorted(a["sha256"] for a in incident["assets"]) == sorted(shot.clips)
+
+    readme = (bag / "README.txt").read_text(encoding="utf-8")
+    table = readme.split("THE ORIGINALS", 1)[1]
+    rows = {line.split()[0]: line.split() for line in table.splitlines() if ".mp4  " in line}
+    assert sorted(rows) == ["a.mp4", "b.mp4", "c.mp4"]
+    a = rows["a.mp4"]
+    assert a[1] == "karim" and "-36.21360," in a and "-71.16250" in a
+    assert a[-2:] == ["ingest", shot.clips[0]]
+    assert "Filmed by" in table and "Place" in table and "Captured" in table
+    assert f"incident {CODE} (Strike on the market) and footage chosen one by one" in readme
+    assert "and footage chosen by hash" in bagit.Bag(str(bag)).info["External-Description"]
+    assert re.search(r"Made by: ivan, \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", readme)
+    assert verify_copy(bag, tmp_path).startswith("VERIFIED: ")
+
+    private = tmp_path / "private"
+    export(env, "--incident", CODE, "--no-location", "-o", str(private))
+    readme = (private / "README.txt").read_text(encoding="utf-8")
+    assert "a.mp4" in readme and "karim" in readme
+    assert "Place" not in readme.split("THE ORIGINALS", 1)[1].split("WHAT IS INSIDE")[0]
+    assert "36.21" not in readme and "71.16" not in readme

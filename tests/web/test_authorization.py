@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,6 +35,7 @@ from rushes.catalog.models import (
     Select,
     User,
 )
+from rushes.exports import bag_jobs
 from rushes.ingest import record_manifest
 from rushes.review import accounts
 from rushes.review.access import Role
@@ -165,6 +167,20 @@ def fresh_link(world: World, _actor: str) -> dict[str, Any]:
                 )
             )
     return {}
+
+
+def finished_bag(world: World, _actor: str) -> dict[str, Any]:
+    """A finished bag job of the incident on disk, as rushes.exports.bag_jobs leaves one."""
+    job = f"{next(world.counter):016x}"
+    folder = bag_jobs.jobs_dir(world.base.settings) / job
+    folder.mkdir(parents=True)
+    with zipfile.ZipFile(folder / "bag.zip", "w"):
+        pass
+    status = {"id": job, "project": "film", "incident": world.ids["incident"], "actor": "ivan"}
+    status |= {"state": "done", "done": 1, "total": 1, "error": None, "file": "bag.zip"}
+    status |= {"originals": [], "tag_manifest_sha256": "0" * 64, "started_at": "", "bag": "bag"}
+    bag_jobs.write_status(folder, status)
+    return {"job": job}
 
 
 def selects_order(world: World) -> Any:
@@ -434,6 +450,27 @@ CASES = [
         RECORDER_POST,
         path="/p/film/incidents/{incident}/footage/{sha}/delete",
         fresh=fresh_link,
+    ),
+    Case(
+        "POST",
+        "/p/{slug}/incidents/{code}/bag",
+        row(303, 303, 403, 303, 403, 403, 404),  # roles that may take originals
+        path="/p/film/incidents/{incident}/bag",
+        fresh=fresh_link,
+    ),
+    Case(
+        "GET",
+        "/api/p/{slug}/bags/{job}",
+        row(401, 200, 403, 200, 403, 403, 404),
+        path="/api/p/film/bags/{job}",
+        fresh=finished_bag,
+    ),
+    Case(
+        "GET",
+        "/p/{slug}/bags/{job}/download",
+        row(303, 200, 403, 200, 403, 403, 404),
+        path="/p/film/bags/{job}/download",
+        fresh=finished_bag,
     ),
     Case(
         "POST",

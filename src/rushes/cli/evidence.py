@@ -50,9 +50,10 @@ def evidence(
     actor: str | None,
 ) -> None:
     """Pack originals, their records, custody chain and evidence notes into a BagIt bag that
-    anyone can check offline with `python3 verify_bag.py` inside it."""
-    if (incident is None) == (not shas):
-        raise click.UsageError("give either --incident or --assets")
+    anyone can check offline with `python3 verify_bag.py` inside it. --incident and --assets
+    may be combined: the bag holds the incident's footage and the assets named."""
+    if incident is None and not shas:
+        raise click.UsageError("give --incident, --assets or both (the bag holds the union)")
     with opened_base() as base:
         request = Request(
             project=project,

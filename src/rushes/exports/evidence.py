@@ -23,7 +23,8 @@ Making the bag is itself a custody event (`exported`, one per original). It is a
 the bag is complete and names the SHA-256 of the bag's tagmanifest-sha256.txt, which covers
 every file; a bag cannot contain the event that describes it, so the bag records the chain
 head just before. bagit changes the process's working directory while it works: bags are made
-by the command line, never inside the server.
+in a process of their own (the command line, or the web's job in rushes.exports.bag_jobs),
+never inside the server.
 """
 
 from __future__ import annotations
@@ -32,9 +33,10 @@ import hashlib
 import json
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import bagit
@@ -83,9 +85,12 @@ class Made:
     tag_manifest_sha256: str
 
 
-def make_evidence_bag(base: Base, request: Request) -> Made:
+def make_evidence_bag(
+    base: Base, request: Request, progress: Callable[[int, int], None] | None = None
+) -> Made:
     """Write the bag into TARGET.partial, record the export, then rename it to TARGET, so a
-    half-made bag never looks finished. Refuses a TARGET (or leftover .partial) that exists."""
+    half-made bag never looks finished. Refuses a TARGET (or leftover .partial) that exists.
+    `progress(done, total)` hears of each original copied."""
     target = request.target.absolute()
     partial = target.with_name(target.name + ".partial")
     for path in (target, partial):
@@ -104,19 +109,27 @@ def make_evidence_bag(base: Base, request: Request) -> Made:
             head = session.get(CustodyHead, 1)
             if head is None:
                 raise CustodyError("the custody chain head is missing: run `rushes verify`")
-            for asset in assets:
+            for done, asset in enumerate(assets, 1):
                 _write_asset(base, session, project, asset, partial, request.no_location)
+                if progress:
+                    progress(done, len(assets))
             _write_chain(session, project, {a.sha256 for a in assets}, partial / "custody")
             if incident is not None:
                 _write_json(
                     partial / "incidents" / f"{incident.code}.json",
                     _incident_record(session, incident, request.no_location),
                 )
-            info = _bag_info(project, incident, len(assets), head, target, request.no_location)
+            info = _bag_info(project, incident, len(assets), head, target, request)
             head_link = (head.seq, head.hash)
+            table = contents_table(
+                [_contents_row(a, project, request.no_location) for a in assets],
+                request.no_location,
+            )
         bag = bagit.make_bag(str(partial), info, checksums=ALGORITHMS)
+        made_by = f"{flat(request.actor)}, {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC"
         (partial / "README.txt").write_text(
-            _readme(info, incident, len(assets), request.no_location), encoding="utf-8"
+            _readme(info, incident, len(assets), request, table, made_by),
+            encoding="utf-8",
         )
         shutil.copyfile(VERIFIER, partial / "verify_bag.py")
         bag.save()  # the tag manifests now cover README.txt and verify_bag.py too
@@ -172,16 +185,16 @@ def _incident(session: Session, project: Project, code: str | None) -> Incident 
 def _assets(
     session: Session, project: Project, request: Request, incident: Incident | None
 ) -> list[Asset]:
-    """The bag's originals: the incident's footage or the assets named, each once, each one
-    that arrived in this project and whose bytes are in the vault."""
+    """The bag's originals: the incident's footage and the assets named (the union), each
+    once, each one that arrived in this project and whose bytes are in the vault."""
+    shas = []
     if incident is not None:
         shas = [row.asset_sha256 for row in linked_assets(session, incident, None)]
-        if not shas:
+        if not shas and not request.assets:
             raise InvalidInput(f"incident {incident.code} has no footage linked: nothing to bag")
-    else:
-        shas = [find_asset(session, prefix).sha256 for prefix in request.assets]
-        if not shas:
-            raise InvalidInput("give --incident or at least one --assets SHA-256")
+    shas += [find_asset(session, prefix).sha256 for prefix in request.assets]
+    if not shas:
+        raise InvalidInput("give --incident or at least one --assets SHA-256")
     assets = []
     for sha in dict.fromkeys(shas):
         asset = session.get(Asset, sha)
@@ -343,13 +356,15 @@ def _bag_info(
     count: int,
     head: CustodyHead,
     target: Path,
-    no_location: bool,
+    request: Request,
 ) -> dict[str, str]:
     subject = (
         f"incident {incident.code}: {flat(incident.title)}"
+        + (" and footage chosen by hash" if request.assets else "")
         if incident
         else "footage chosen by hash"
     )
+    no_location = request.no_location
     return {  # one line each: a newline in a name would forge a tag line of its own
         "Source-Organization": flat(project.name or project.slug),
         "Bagging-Date": datetime.now(UTC).date().isoformat(),
@@ -364,10 +379,49 @@ def _bag_info(
     }
 
 
-def _readme(info: dict[str, str], incident: Incident | None, count: int, no_location: bool) -> str:
+def _contents_row(asset: Asset, project: Project, no_location: bool) -> list[str]:
+    """One original as README.txt lists it: names, crews and arrival paths of its arrivals in
+    this project, each once however often it arrived that way."""
+    arrivals = [a for a in asset.arrivals if a.project_id == project.id]
+    names = dict.fromkeys(flat(PurePath(a.path.replace("\\", "/")).name) for a in arrivals)
+    crews = dict.fromkeys(flat(a.crew) for a in arrivals if a.crew)
+    paths = dict.fromkeys(a.via for a in arrivals)
+    captured = f"{asset.captured_at:%Y-%m-%d %H:%M:%S} UTC" if asset.captured_at else "unknown"
+    row = [", ".join(names), ", ".join(crews) or "unknown", captured]
+    if not no_location:
+        where = (asset.media or {}).get("location") or {}
+        has = where.get("latitude") is not None and where.get("longitude") is not None
+        row.append(f"{where['latitude']:.5f}, {where['longitude']:.5f}" if has else "unknown")
+    return [*row, ", ".join(paths), asset.sha256]
+
+
+def contents_table(rows: list[list[str]], no_location: bool) -> str:
+    """A plain-text table, columns padded to their widest cell: readable in any editor."""
+    heads = ["File name", "Filmed by", "Captured", "Place", "Arrived by", "SHA-256"]
+    if no_location:
+        heads.remove("Place")
+    widths = [max(len(cell) for cell in column) for column in zip(heads, *rows, strict=False)]
+    lines = [heads, ["-" * w for w in widths], *rows]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
+        for line in lines
+    )
+
+
+def _readme(
+    info: dict[str, str],
+    incident: Incident | None,
+    count: int,
+    request: Request,
+    table: str,
+    made_by: str,
+) -> str:
     seq, digest = info["Custody-Chain-Head"].split()
+    no_location = request.no_location
+    gps = "Where each clip was filmed is left out of this bag.\n\n" if no_location else ""
     subject = (
         f"the footage of incident {incident.code} ({flat(incident.title)})"
+        + (" and footage chosen one by one" if request.assets else "")
         if incident
         else "footage chosen one by one"
     )
@@ -385,7 +439,13 @@ def _readme(info: dict[str, str], incident: Incident | None, count: int, no_loca
 
 From: {info["Source-Organization"]}
 Made: {info["Bagging-Date"]} by {info["Bag-Software-Agent"]}
+Made by: {made_by}
 What: {subject}, {count} original file(s).
+
+THE ORIGINALS
+File name: as it was on the camera's card. Arrived by: how it reached the archive (ingest:
+a card read on the base; upload: sent over the internet; manifest: hashed in the field first).
+{gps}{table}
 
 WHAT IS INSIDE
 - data/originals/: the original files exactly as they reached the archive, byte for byte.

@@ -24,6 +24,7 @@ from rushes.web import (
     accounts,
     admin,
     assignments,
+    bags,
     browse,
     dashboard,
     errors,
@@ -74,7 +75,7 @@ def create_app(base: Base, *, background: bool = False) -> FastAPI:
         limits.Guard, per_address=settings.rate_limit_address, body_timeout=settings.body_timeout
     )
     pages = (accounts, admin, status, browse, player, assignments, selects, me)
-    for module in (*pages, field, incidents, dashboard, exports):
+    for module in (*pages, field, incidents, bags, dashboard, exports):
         app.include_router(module.router)
     errors.install(app)
 

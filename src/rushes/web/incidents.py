@@ -15,13 +15,14 @@ from sqlalchemy.orm import Session
 
 from rushes.catalog.models import Incident, Project
 from rushes.errors import AccessDenied, InvalidInput
+from rushes.exports import bag_jobs
 from rushes.exports import incidents as exports
 from rushes.review import incidents as register
 from rushes.review.access import Can, Viewer, visible_assets
 from rushes.review.assignments import thumbs_of
 from rushes.review.incident_suggestions import decide, suggestions_for
 from rushes.web.auth import InProject, check_origin
-from rushes.web.dependencies import Reading, Writing, page
+from rushes.web.dependencies import Reading, Writing, get_base, page
 
 router = APIRouter(dependencies=[Depends(check_origin)])
 FORM_FIELDS = (*register.FIELDS, "code")
@@ -174,6 +175,9 @@ def _detail(
         "relations": register.RELATIONS,
         "figures": register.FIGURES,
         "record": register.as_record(session, incident, None),
+        "bags": bag_jobs.jobs_of(get_base(request).settings, viewer.project.slug, incident.code)
+        if viewer.can(Can.DOWNLOAD)
+        else [],
         "draft": draft or form_values(incident, viewer.project),
         "problem": problem,
         "when": when,
