@@ -135,9 +135,9 @@ class Item:
     unread: bool = True
 
 
-def inbox(session: Session, user: User, *, now: datetime | None = None) -> list[Item]:
+def inbox(session: Session, user: User) -> list[Item]:
     """Every item of the window, newest first, each marked read or unread."""
-    since = (now or utcnow()) - WINDOW
+    since = utcnow() - WINDOW
     roles = _roles(session, user)
     if not roles:
         return []
