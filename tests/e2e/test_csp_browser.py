@@ -63,7 +63,7 @@ def test_main_pages_work_under_the_csp(footage: Footage, incidents: None, room: 
     assert 0 < left <= 100, "player.js places the note's marker on the scrub bar"
     room.shot(page, "player")
 
-    for path in ("/p/film/", "/p/film/selects", "/me", "/settings", "/p/film/incidents"):
+    for path in ("/p/film/", "/p/film/selects", "/me", "/inbox", "/settings", "/p/film/incidents"):
         visit(page, path, errors)
     visit(page, "/p/film/dashboard", errors)
     segment = page.locator("#week-chart path").first

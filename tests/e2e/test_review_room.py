@@ -160,6 +160,21 @@ def test_assignment_and_note_reach_the_crew_on_a_phone(footage: Footage, room: R
     assert width <= 375, f"the assignment page scrolls sideways on a phone: {width} px wide"
     room.shot(karim, "4-assignment")
 
+    expect(karim.locator("#unread-count"), "the header counts the note to him").to_have_text("1")
+    karim.locator("#inbox-link").tap()
+    new = karim.locator(".inbox-item.unread")
+    expect(new, "karim's inbox should hold the note to him, new").to_contain_text("follow him")
+    width = karim.evaluate("document.scrollingElement.scrollWidth")
+    assert width <= 375, f"/inbox scrolls sideways on a 375 px phone: {width} px wide"
+    room.shot(karim, "5-inbox")
+    new.get_by_role("button", name="Mark read").tap()
+    expect(new, "marked read, the item is no longer new").to_have_count(0)
+    expect(karim.locator("#unread-count"), "and the header has no count").to_have_count(0)
+    dina.goto("/inbox")
+    expect(dina.locator(".kind-status.unread"), "dina hears karim started").to_contain_text(
+        "karim set “Follow Khaled's story” to"
+    )
+
 
 def test_director_plays_and_notes_with_the_keyboard(footage: Footage, room: Room) -> None:
     dina = room.sign_in("dina")

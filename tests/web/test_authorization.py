@@ -400,6 +400,9 @@ CASES = [
     ),
     # Crew's page and the field kit's API.
     Case("GET", "/me", PAGE),
+    Case("GET", "/inbox", PAGE),
+    Case("POST", "/inbox/read", row(*[303] * len(ACTORS)), data={"key": "note:1"}),
+    Case("POST", "/inbox/read-all", row(*[303] * len(ACTORS))),
     Case("GET", "/api/me/notes", row(401, 200, 200, 200, 200, 200, 200)),
     Case(
         "POST",

@@ -102,6 +102,7 @@ class Arrival(Base):
     __table_args__ = (
         Index("ix_arrivals_quick_check", "project_id", "path_key"),
         Index("ix_arrivals_project_asset", "project_id", "asset_sha256", "crew"),
+        Index("ix_arrivals_project_received", "project_id", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -335,7 +336,7 @@ class Note(Base):
     start: Mapped[int | None] = mapped_column(BigInteger, default=None)
     end: Mapped[int | None] = mapped_column(BigInteger, default=None)
     rate: Mapped[str | None] = mapped_column(String(20), default=None)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     resolved_at: Mapped[datetime | None] = mapped_column(default=None)
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
 
@@ -359,8 +360,24 @@ class Assignment(Base):
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Who last changed the status, and when: the inbox tells the others on the assignment.
+    status_changed_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", name="fk_assignments_status_changed_by_id_users"), default=None
+    )
+    status_changed_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
 
     assignees: Mapped[list[User]] = relationship(secondary="assignment_users", order_by="User.id")
+
+
+class InboxRead(Base):
+    """One inbox item a user marked read, by its stable key ("note:12", "arrivals:3:rami:…").
+    An item that changes after `read_at` (a later arrival the same day) is unread again."""
+
+    __tablename__ = "inbox_reads"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    read_at: Mapped[datetime]
 
 
 class AssignmentUser(Base):

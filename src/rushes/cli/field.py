@@ -175,12 +175,15 @@ def sync(max_rate: str, once: bool, retry_failed_: bool) -> None:
 @field.command()
 @click.option("--all", "everything", is_flag=True, help="Every note kept here, not only new ones.")
 def notes(everything: bool) -> None:
-    """Notes and assignments for you from the review room; kept here to read offline."""
+    """Notes and assignments for you from the review room, and the originals the base asked
+    for; kept here to read offline."""
     with _opened() as (home, conn):
-        client = Client(_login(home))
+        login = _login(home)
+        client = Client(login)
         try:
             added = inbox.fetch(conn, client)
             err.print(f"{added} new note(s) from the base")
+            inbox.fetch_wanted(conn, client, login.project)
         except Unreachable as exc:
             err.print(f"offline ({exc}); showing the notes kept on this laptop")
         except Refused as exc:
@@ -188,12 +191,28 @@ def notes(everything: bool) -> None:
         finally:
             client.close()
         found = inbox.take(conn, everything)
+        asked = _asked(conn)
     if not found.notes and not found.assignments:
         out.print("nothing new" if not everything else "no notes yet")
     for note in found.notes:
         _print_note(note)
     for work in found.assignments:
         _print_assignment(work)
+    if asked:
+        out.print(f"[bold]the base asked for {len(asked)} original(s)[/bold], sent first:")
+        for sha256, where in asked.items():
+            out.print(f"  {escape(where)} (clip {sha256[:12]})")
+
+
+def _asked(conn: sqlite3.Connection) -> dict[str, str]:
+    """The originals the base asked for at the last contact, each with the card file it is."""
+    found: dict[str, str] = {}
+    for sha256 in inbox.wanted(conn):
+        row = conn.execute(
+            "SELECT source, card_path FROM files WHERE sha256 = ? ORDER BY id DESC", (sha256,)
+        ).fetchone()
+        found[sha256] = f"{row['source']}: {row['card_path']}" if row else "not on this laptop"
+    return found
 
 
 def _print_note(note: dict[str, Any]) -> None:
@@ -228,6 +247,7 @@ def status() -> None:
             "JOIN blobs b ON b.sha256 = f.sha256 ORDER BY f.id"
         ).fetchall()
         remaining = left(conn)
+        asked = _asked(conn)
     table = Table()
     for column in ("source", "file", "size", "manifest", "proxy", "original"):
         table.add_column(column)
@@ -238,9 +258,14 @@ def status() -> None:
             str(row["size"]),
             "sent" if row["manifest_sent_at"] else "waiting",
             escape(_proxy_state(row)),
-            escape(_original_state(row)),
+            escape(_original_state(row, row["sha256"] in asked)),
         )
     out.print(table)
+    if asked:
+        out.print(
+            f"the base asked for {len(asked)} original(s): "
+            + ", ".join(escape(where) for where in asked.values())
+        )
     out.print(
         f"{len(rows)} files; left: {remaining.manifests} manifest entries, "
         f"{remaining.proxies} proxies, {remaining.originals} originals "
@@ -262,13 +287,12 @@ def _proxy_state(row: sqlite3.Row) -> str:
     return "none" if row["kind"] else "not made yet"
 
 
-def _original_state(row: sqlite3.Row) -> str:
+def _original_state(row: sqlite3.Row, asked: bool) -> str:
     if row["original_failed"]:
         return f"refused: {row['original_failed']}"
     if row["original_sent_at"]:
         return "sent"
     if row["in_vault"]:
         return "on the base"
-    if row["original_waiting"]:
-        return f"waiting: {row['original_waiting']}"
-    return "waiting"
+    state = f"waiting: {row['original_waiting']}" if row["original_waiting"] else "waiting"
+    return f"{state} (asked for by the base)" if asked else state

@@ -1,5 +1,5 @@
-"""Notes and assignments addressed to this crew member, fetched when the link allows and kept
-on the laptop so they can be read offline.
+"""Notes and assignments addressed to this crew member, and the originals the base asked for,
+fetched when the link allows and kept on the laptop so they can be read offline.
 
 The cursor is the last note id the base returned: ids only grow, so no note written while a
 fetch was running is skipped (a time cursor could miss one committed a moment late). Every
@@ -73,3 +73,35 @@ def take(conn: sqlite3.Connection, everything: bool = False) -> Inbox:
         conn.execute("UPDATE notes SET shown = 1 WHERE shown = 0")
         conn.execute("UPDATE assignments SET shown = 1 WHERE shown = 0")
     return Inbox(notes, work)
+
+
+def fetch_wanted(conn: sqlite3.Connection, client: Client, project: str) -> list[str]:
+    """Ask the base which originals it wants from us, and keep the answer."""
+    answer = client.get_json(f"api/p/{project}/field/wanted")
+    shas = [str(sha) for sha in answer.get("originals", [])]
+    remember_wanted(conn, shas)
+    return shas
+
+
+def remember_wanted(conn: sqlite3.Connection, shas: list[str]) -> None:
+    """The base's latest list of wanted originals, for `status` and `notes` offline."""
+    with conn:
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('wanted', ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (json.dumps(shas),),
+        )
+
+
+def wanted(conn: sqlite3.Connection) -> list[str]:
+    """The originals the base asked for at the last contact, not yet sent nor on the base."""
+    row = conn.execute("SELECT value FROM meta WHERE key = 'wanted'").fetchone()
+    if row is None:
+        return []
+    done = {
+        r["sha256"]
+        for r in conn.execute(
+            "SELECT sha256 FROM blobs WHERE original_sent_at IS NOT NULL OR in_vault"
+        )
+    }
+    return [sha for sha in json.loads(row["value"]) if sha not in done]

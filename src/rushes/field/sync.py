@@ -41,6 +41,7 @@ from rich.progress import (
 from rushes.errors import RushesError
 from rushes.field.client import Client, Refused, Unreachable
 from rushes.field.home import Login, now
+from rushes.field.notes import remember_wanted
 from rushes.field.pacing import Backoff
 
 MANIFEST_BATCH = 10_000
@@ -297,6 +298,7 @@ class Sync:
 
     def _next_original(self, tried: set[str]) -> sqlite3.Row | None:
         wanted = self._call(lambda: self.client.get_json(f"{self.api}/wanted"))
+        remember_wanted(self.conn, wanted.get("originals", []))
         for sha256 in wanted.get("originals", []):
             row = self.conn.execute(
                 f"SELECT * FROM blobs WHERE sha256 = ? AND {_ORIGINAL_PENDING}", (sha256,)

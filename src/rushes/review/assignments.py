@@ -113,7 +113,15 @@ def _members(session: Session, project_id: int, usernames: list[str]) -> list[Us
     return list(users)
 
 
-def _apply(session: Session, assignment: Assignment, draft: Draft) -> None:
+def _change_status(assignment: Assignment, status: str, user: User) -> None:
+    """Set the status; a real change records who made it, for the others' inboxes."""
+    if assignment.status is not None and assignment.status != status:
+        assignment.status_changed_by_id, assignment.status_changed_at = user.id, utcnow()
+    assignment.status = status
+    assignment.updated_at = utcnow()
+
+
+def _apply(session: Session, viewer: Viewer, assignment: Assignment, draft: Draft) -> None:
     """Check every field first, so a bad one leaves the assignment as it was."""
     title = draft.title.strip()
     if not title:
@@ -126,9 +134,9 @@ def _apply(session: Session, assignment: Assignment, draft: Draft) -> None:
     status = check_status(draft.status)
     assignees = _members(session, assignment.project_id, _usernames(draft.assignees))
     assignment.title, assignment.brief = title, draft.brief.strip()
-    assignment.due_on, assignment.status = due_on, status
+    assignment.due_on = due_on
     assignment.assignees = assignees
-    assignment.updated_at = utcnow()
+    _change_status(assignment, status, viewer.user)
 
 
 def _require_assign(viewer: Viewer) -> None:
@@ -139,7 +147,7 @@ def _require_assign(viewer: Viewer) -> None:
 def create_assignment(session: Session, viewer: Viewer, draft: Draft) -> Assignment:
     _require_assign(viewer)
     assignment = Assignment(project_id=viewer.project.id, created_by_id=viewer.user.id)
-    _apply(session, assignment, draft)
+    _apply(session, viewer, assignment, draft)
     session.add(assignment)
     session.flush()
     return assignment
@@ -150,7 +158,7 @@ def update_assignment(
 ) -> Assignment:
     _require_assign(viewer)
     assignment = get_assignment(session, viewer, assignment_id)
-    _apply(session, assignment, draft)
+    _apply(session, viewer, assignment, draft)
     return assignment
 
 
@@ -202,8 +210,7 @@ def set_status(session: Session, viewer: Viewer, assignment_id: int, status: str
     assignment = get_assignment(session, viewer, assignment_id)
     if not viewer.can(Can.ASSIGN) and viewer.user.id not in {u.id for u in assignment.assignees}:
         raise AccessDenied("only its assignees and directors change an assignment's status")
-    assignment.status = check_status(status)
-    assignment.updated_at = utcnow()
+    _change_status(assignment, check_status(status), viewer.user)
     return assignment
 
 

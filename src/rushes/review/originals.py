@@ -3,7 +3,9 @@ before the rest. The request is met when the bytes reach the vault, whichever wa
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime
+
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from rushes.catalog.models import Arrival, Asset, OriginalRequest
@@ -28,20 +30,33 @@ def is_requested(session: Session, viewer: Viewer, sha256: str) -> bool:
     return session.get(OriginalRequest, (viewer.project.id, sha256)) is not None
 
 
-def wanted(session: Session, viewer: Viewer) -> list[str]:
-    """Originals this crew member listed that reviewers asked for, oldest request first."""
-    listed_by_them = select(Arrival.asset_sha256).where(
-        Arrival.project_id == viewer.project.id, Arrival.crew == viewer.user.username
-    )
-    return list(
-        session.scalars(
-            select(OriginalRequest.asset_sha256)
-            .join(Asset, Asset.sha256 == OriginalRequest.asset_sha256)
-            .where(
-                OriginalRequest.project_id == viewer.project.id,
-                OriginalRequest.asset_sha256.in_(listed_by_them),
-                ~Asset.in_vault,
-            )
-            .order_by(OriginalRequest.requested_at, OriginalRequest.asset_sha256)
+def wanted_by_crew(username: str) -> Select[tuple[int, str, datetime]]:
+    """(project id, SHA-256, requested at) of the originals this crew member listed that
+    reviewers asked for and the vault still lacks, oldest request first."""
+    listed_by_them = (
+        select(Arrival.id)
+        .where(
+            Arrival.project_id == OriginalRequest.project_id,
+            Arrival.asset_sha256 == OriginalRequest.asset_sha256,
+            Arrival.crew == username,
         )
+        .exists()
     )
+    return (
+        select(
+            OriginalRequest.project_id,
+            OriginalRequest.asset_sha256,
+            OriginalRequest.requested_at,
+        )
+        .join(Asset, Asset.sha256 == OriginalRequest.asset_sha256)
+        .where(listed_by_them, ~Asset.in_vault)
+        .order_by(OriginalRequest.requested_at, OriginalRequest.asset_sha256)
+    )
+
+
+def wanted(session: Session, viewer: Viewer) -> list[str]:
+    """Originals this crew member listed in this project that reviewers asked for."""
+    query = wanted_by_crew(viewer.user.username).where(
+        OriginalRequest.project_id == viewer.project.id
+    )
+    return [sha256 for _, sha256, _ in session.execute(query)]

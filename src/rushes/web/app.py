@@ -30,6 +30,7 @@ from rushes.web import (
     errors,
     exports,
     field,
+    inbox,
     incidents,
     limits,
     me,
@@ -74,7 +75,7 @@ def create_app(base: Base, *, background: bool = False) -> FastAPI:
     app.add_middleware(
         limits.Guard, per_address=settings.rate_limit_address, body_timeout=settings.body_timeout
     )
-    pages = (accounts, admin, status, browse, player, assignments, selects, me)
+    pages = (accounts, admin, status, browse, player, assignments, selects, me, inbox)
     for module in (*pages, field, incidents, bags, dashboard, exports):
         app.include_router(module.router)
     errors.install(app)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,8 +13,10 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from rushes.base import Base
+from rushes.catalog.models import User
 from rushes.media.formats import friendly
 from rushes.media.timecode import smpte
+from rushes.review.inbox import unread_count
 from rushes.review.notes import timecode
 
 templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
@@ -42,6 +45,17 @@ Reading = Annotated[Session, Depends(read_session, scope="function")]
 Writing = Annotated[Session, Depends(write_session, scope="function")]
 
 
+def _unread(request: Request, user: User) -> int | None:
+    """The header's count. None for an error page, which is rendered on the event loop, where
+    a blocking database read would stall every request of the process."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        with get_base(request).catalog.read() as session:
+            return unread_count(session, user)
+    return None
+
+
 def page(
     request: Request,
     name: str,
@@ -49,12 +63,16 @@ def page(
     status: int = 200,
     headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    """Render a template with the signed-in identity and CSRF token every page needs."""
+    """Render a template with the signed-in identity, CSRF token and unread count every page
+    needs."""
     identity = getattr(request.state, "identity", None)
+    shared = {"identity": identity, "csrf": identity.csrf if identity else ""}
+    if identity is not None and "unread" not in context:
+        shared["unread"] = _unread(request, identity.user)
     return templates.TemplateResponse(
         request,
         name,
-        {"identity": identity, "csrf": identity.csrf if identity else "", **context},
+        {**shared, **context},
         status_code=status,
         headers=headers,
     )

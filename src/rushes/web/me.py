@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse
 from rushes.catalog.models import Assignment, Note, Project
 from rushes.media.timecode import seconds_of
 from rushes.review.assignments import assignments_of, attached_shas
-from rushes.review.inbox import notes_for, parse_since
+from rushes.review.inbox import asked_of, notes_for, parse_since
 from rushes.review.names import AssetName, asset_names
 from rushes.review.notes import timecode
 from rushes.web.auth import SignedIn, check_origin
@@ -38,6 +38,7 @@ def me_page(request: Request, identity: SignedIn, session: Reading) -> HTMLRespo
     notes = notes_for(session, identity.user)
     context = {
         "assignments": assignments_of(session, identity.user),
+        "asked": asked_of(session, identity.user),
         "notes": [(note, project, note_link(note, project)) for note, project in notes],
     }
     return page(request, "me.html", context)
