@@ -34,7 +34,7 @@ from tests.web.test_authorization import CASES, setup_world
 HOLDERS = ("ada", "dina", "ivan", "karim", "rami", "omar")
 # Routes anyone may call: a token answers as its owner's browser would.
 PUBLIC = {("GET", "/login"), ("POST", "/login"), ("GET", "/setup"), ("POST", "/setup")}
-PUBLIC |= {("GET", "/healthz")}
+PUBLIC |= {("GET", "/healthz"), ("GET", "/favicon.ico")}
 # The tus server, mounted at /files (not in OpenAPI): every route, for each caller, with the
 # upload made by karim. Columns: anonymous, karim (its owner), rami (another crew of "film"),
 # dina (director of "film"), omar (another project).
