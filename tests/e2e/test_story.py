@@ -227,9 +227,11 @@ def test_field_card_to_review_selects_exports_and_evidence_bag(
     dina.locator("#attach-form input[name=sha256]").fill(played[:12])
     dina.locator("#attach-form").get_by_role("button", name="Attach").click()
     expect(dina.locator(f"#assignment-assets li[data-sha='{played}']")).to_have_count(1)
-    dina.goto("/inbox")  # the crew's arrivals and the like: read, so the reply stands out
-    if dina.locator("#read-all").count():
-        dina.locator("#read-all").click()
+    dina.goto("/inbox")  # the crew's arrivals are news; read, so that the reply stands out
+    expect(dina.locator(".inbox-item.kind-arrivals.unread")).to_contain_text(
+        f"karim sent {len(CARD)} clips on {arrived_day}"
+    )
+    dina.locator("#read-all").click()
     expect(dina.locator("#unread-count"), "nothing unread before the reply").to_have_count(0)
 
     # The crew member, on a phone, sees the story and the note, and replies from the player.
