@@ -267,6 +267,10 @@ def test_field_card_to_review_selects_exports_and_evidence_bag(
     order = ["A001.MP4", "B002.MOV", "C003.MKV", "D004.MP4", PHONE]
     for name in order:
         circle(dina, shas[name], *((0, 0) if name == "A001.MP4" else (2, 9)))
+        if name == PHONE:  # held upright, the phone filmed a portrait picture
+            dina.wait_for_function("() => player.readyState >= 1")  # back on the player
+            shape = dina.evaluate("(v => [v.videoWidth, v.videoHeight])(player)")
+            assert shape[0] < shape[1], f"the phone clip plays on its side: {shape}"
     dina.goto("/p/film/selects")
     rows = dina.locator("#select-list .select-row .select-label")
     expect(rows).to_have_text(order)
