@@ -31,6 +31,7 @@ from tests.exports.test_timeline import _viewer
 from tests.web.conftest import Client, Team
 
 NTSC = Fraction(30000, 1001)
+DROP = (NTSC, Fraction(60000, 1001))  # rates whose timecode drops frames
 # The rates an editor's software counts timecode in, as the tests know them.
 STANDARD = [Fraction(24000, 1001), 24, 25, NTSC, 30, 50, Fraction(60000, 1001), 60]
 TC = r"\d\d:\d\d:\d\d[:;]\d\d"
@@ -114,7 +115,7 @@ def record_lengths(takes: list[Take], rate: Fraction) -> list[int]:
 
 def check_edl(text: str, takes: list[Take], rate: Fraction) -> list[int]:
     """The EDL against its grammar and OTIO's reader; the record starts of its events."""
-    drop = rate in (NTSC, Fraction(60000, 1001))
+    drop = rate in DROP
     lines = text.split("\n")
     assert lines[1] == f"FCM: {'DROP FRAME' if drop else 'NON-DROP FRAME'}"
     events = [m for line in lines if (m := EVENT.match(line))]
@@ -136,6 +137,50 @@ def check_edl(text: str, takes: list[Take], rate: Fraction) -> list[int]:
     return starts
 
 
+def check_otio(text: str, takes: list[Take], rate: Fraction) -> otio.schema.Timeline:
+    """The OTIO file read by OTIO: the timeline at `rate`, each clip exactly as selected in its
+    own rate (a variable-rate clip at the standard rate nearest its mean)."""
+    timeline = otio.adapters.read_from_string(text, "otio_json")
+    assert timeline.global_start_time.rate == float(rate)
+    for clip, take in zip(timeline.find_clips(), takes, strict=True):
+        got = clip.source_range
+        assert got.start_time.rate == float(take.rate)
+        start, end = take.own
+        assert (got.start_time.value, got.duration.value) == (start, end - start)
+    return timeline
+
+
+def check_xml(text: str, takes: list[Take], rate: Fraction) -> list[str]:
+    """The FCP XML read by OTIO: sources in their own rates where timecode exists (else the
+    timeline's), the record side in whole frames of `rate`, as in the EDL, and drop-frame where
+    the counted rate drops. Returns each file's timecode display format."""
+    track = otio.adapters.read_from_string(text, "fcp_xml").video_tracks()[0]
+    clips = list(track.find_clips())
+    assert [c.name for c in clips] == [t.name for t in takes]
+    counted = [take.rate if take.rate in STANDARD else rate for take in takes]
+    for index, (clip, take) in enumerate(zip(clips, takes, strict=True)):
+        first, _ = take.at(counted[index])
+        got = clip.source_range
+        assert got.start_time.rate == pytest.approx(float(counted[index]))
+        assert round(got.start_time.value) == first
+        # The record side is whole timeline frames; the source is the same seconds.
+        placed = track.range_of_child_at_index(index)
+        assert placed.start_time.rescaled_to(float(rate)).value == pytest.approx(
+            sum(record_lengths(takes[:index], rate))
+        )
+        assert placed.duration.rescaled_to(float(rate)).value == pytest.approx(take.at(rate)[1])
+        assert abs(got.duration.to_seconds() - take.at(rate)[1] / rate) < 1e-6
+    assert round(track.duration().rescaled_to(float(rate)).value) == sum(
+        record_lengths(takes, rate)
+    )
+    tree = ElementTree.fromstring(text.encode("utf-8"))
+    drop = "DF" if rate in DROP else "NDF"
+    assert tree.find(".//sequence/timecode/displayformat").text == drop
+    formats = [f.find("./timecode/displayformat").text for f in tree.iter("file")]
+    assert formats == ["DF" if r in DROP else "NDF" for r in counted]
+    return formats
+
+
 def download(login: Callable[..., Client], fmt: str) -> httpx.Response:
     got = login("dina").get(f"/p/film/selects/timeline.{fmt}")
     assert got.status_code == 200, got.text[:500]
@@ -147,13 +192,7 @@ def test_otio_keeps_each_clip_in_its_own_rate(
 ) -> None:
     """Exactly as selected; the variable-rate clip at the standard rate nearest its mean."""
     rate = takes[0].rate  # the first select's: 29.97
-    timeline = otio.adapters.read_from_string(download(login, "otio").text, "otio_json")
-    assert timeline.global_start_time.rate == float(rate)
-    for clip, take in zip(timeline.find_clips(), takes, strict=True):
-        got = clip.source_range
-        assert got.start_time.rate == float(take.rate)
-        start, end = take.own  # the variable-rate clip at the nearest standard rate
-        assert (got.start_time.value, got.duration.value) == (start, end - start)
+    timeline = check_otio(download(login, "otio").text, takes, rate)
     assert [t.own for t in takes[:4]] == [(t.start, t.end) for t in takes[:4]]
     assert (
         f"select 5 has a variable frame rate (mean {fps(takes[4].probed)} fps): counted at 24 fps"
@@ -195,29 +234,7 @@ def test_fcp_xml_keeps_rates_with_timecode_and_drop_frame(
     in whole frames of the timeline, as in the EDL; the CLI writes the same file."""
     rate = takes[0].rate
     written = download(login, "xml")
-    xml = otio.adapters.read_from_string(written.text, "fcp_xml")
-    track = xml.video_tracks()[0]
-    clips = list(track.find_clips())
-    assert [c.name for c in clips] == [t.name for t in takes]
-    for index, (clip, take) in enumerate(zip(clips, takes, strict=True)):
-        counted = take.rate if take.rate in STANDARD else rate
-        first, length = take.at(counted)
-        got = clip.source_range
-        assert got.start_time.rate == pytest.approx(float(counted))
-        assert round(got.start_time.value) == first
-        # The record side is whole timeline frames; the source is the same seconds.
-        placed = track.range_of_child_at_index(index)
-        assert placed.start_time.rescaled_to(float(rate)).value == pytest.approx(
-            sum(record_lengths(takes[:index], rate))
-        )
-        assert placed.duration.rescaled_to(float(rate)).value == pytest.approx(take.at(rate)[1])
-        assert abs(got.duration.to_seconds() - take.at(rate)[1] / rate) < 1e-6
-    assert round(track.duration().rescaled_to(float(rate)).value) == sum(
-        record_lengths(takes, rate)
-    )
-    tree = ElementTree.fromstring(written.content)
-    assert tree.find(".//sequence/timecode/displayformat").text == "DF"
-    formats = [f.find("./timecode/displayformat").text for f in tree.iter("file")]
+    formats = check_xml(written.text, takes, rate)
     assert formats == ["DF", "NDF", "NDF", "DF", "NDF"]  # 10 fps is counted at 29.97
     assert "select 4 runs at 10 fps, which has no timecode" in written.headers["x-rushes-warning"]
     done = env.run("export", "timeline", "film", "-o", str(tmp_path / "cut.xml"))
