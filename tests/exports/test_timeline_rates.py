@@ -254,9 +254,15 @@ def test_resolve_markers_sit_where_the_edl_puts_their_frames(
     second_note = (
         starts[3] + math.floor(Fraction(5) / takes[3].probed * rate) - takes[3].at(rate)[0]
     )
-    assert [e.group(4) for e in events] == [
+    expected = [
         to_timecode(RationalTime(at, float(rate)), float(rate)) for at in (first_note, second_note)
     ]
+    assert [e.group(4) for e in events] == expected
+    # OTIO's EDL reader takes the file too (the |C:|M:|D: lines are Resolve's own, it skips
+    # them) and puts each marker's event at the same frame.
+    read = otio.adapters.read_from_string("\n".join(lines), "cmx_3600", rate=float(rate))
+    placed = [to_timecode(c.source_range.start_time, float(rate)) for c in read.find_clips()]
+    assert placed == expected
 
 
 def test_a_timeline_that_cannot_be_made_says_why(
