@@ -30,14 +30,7 @@ def test_kit_probe_gives_rate_and_day_until_the_original_replaces_it(
     clip = make_video(tmp_path / "card" / "C0007.mov", seconds=2, fps=25, creation_time=SHOT)
     digest = sha(clip)
     kit = Kit(tmp_path / "kit")
-    kit.run(
-        "login",
-        server,
-        "--project",
-        "film",
-        "--token-stdin",
-        stdin=token_for(base, "karim", "film"),
-    )
+    kit.login(server, token_for(base, "karim", "film"))
     kit.run("import", str(tmp_path / "card"), "--source", "card 7")
     with kit.sync() as sync:
         sync.send_manifests()  # only the manifest crossed the link

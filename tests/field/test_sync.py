@@ -60,6 +60,9 @@ class Kit:
         assert done.returncode == code, f"{args}: {done.returncode}\n{done.stdout}\n{done.stderr}"
         return done.stdout + done.stderr
 
+    def login(self, server: str, token: str, project: str = "film") -> str:
+        return self.run("login", server, "--project", project, "--token-stdin", stdin=token)
+
     @contextmanager
     def sync(self, url: str | None = None) -> Iterator[Sync]:
         """The sync engine in this process (to stop it after manifests, or aim it at a relay)."""

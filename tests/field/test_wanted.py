@@ -20,14 +20,7 @@ def test_notes_and_status_name_the_originals_the_base_asked_for(
     tmp_path: Path,
 ) -> None:
     kit = Kit(tmp_path / "kit")
-    kit.run(
-        "login",
-        server,
-        "--project",
-        "film",
-        "--token-stdin",
-        stdin=token_for(base, "karim", "film"),
-    )
+    kit.login(server, token_for(base, "karim", "film"))
     kit.run("import", str(card["big"].parent.parent), "--source", "card 3")
     with kit.sync() as sync:
         sync.send_manifests()  # the base knows the clips; no original has gone yet
