@@ -85,10 +85,6 @@ def compilation(dst: Path, pieces: Iterable[tuple[Path | None, float, float]]) -
     return write(dst, pictures())
 
 
-def identity(rgb: np.ndarray) -> np.ndarray:
-    return rgb
-
-
 def half_size(rgb: np.ndarray) -> np.ndarray:
     height, width = rgb.shape[:2]
     return np.asarray(
@@ -111,12 +107,6 @@ def letterbox(rgb: np.ndarray) -> np.ndarray:
 
 def mirror(rgb: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(rgb[:, ::-1])
-
-
-def grey(rgb: np.ndarray) -> np.ndarray:
-    r, g, b = rgb.astype(np.uint16).transpose(2, 0, 1)
-    luma = (r * 77 + g * 150 + b * 29) >> 8  # BT.601 weights in 1/256
-    return np.repeat(luma.astype(np.uint8)[:, :, None], 3, axis=2)
 
 
 def small_logo(rgb: np.ndarray) -> np.ndarray:

@@ -13,13 +13,16 @@ from pathlib import Path
 
 import av
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 
-from rushes.catalog.models import Asset, Derivative, StepState
+from rushes.catalog.models import Asset, Derivative, NearDuplicate, StepState
+from rushes.catalog.models import Fingerprint as FingerprintRow
 from rushes.catalog.queries import cluster_of
 from rushes.pipeline.runner import StepTimeout, _deadline
 from tests.clips import make_audio, make_video, truncate_copy
 from tests.conftest import RUSHES, Env
+from tests.evalset.copies import Master, copy, master
+from tests.evalset.sources import sources
 
 
 def sha_of(env: Env, path: Path) -> str:
@@ -189,3 +192,43 @@ def test_step_deadline_interrupts_a_hung_step() -> None:
     with pytest.raises(StepTimeout, match="stopped after 1 s"), _deadline(1):
         time.sleep(30)  # stands in for a decoder that never returns to Python
     assert time.monotonic() - started < 3
+
+
+def test_outdated_fingerprints_are_redone_and_turned_or_cropped_copies_found(
+    env: Env, tmp_path: Path
+) -> None:
+    """After an upgrade, `process --outdated` re-fingerprints and re-matches what an older
+    rushes left, and `dups` and the copies' folding show what it could not find."""
+    card = tmp_path / "card"
+    card.mkdir()
+    coffee = next(s for s in sources("eval") if s.name == "coffee.png")
+    original = master(coffee, card, Master(seconds=4.0, size=(320, 180)))
+    turned, cropped = (copy(original, edit, card) for edit in ("rotate-90", "crop-10"))
+    env.run("ingest", str(card), "-p", "p")
+    assert "0 failed" in env.run("process").stdout
+    sha = {
+        name: sha_of(env, clip.path)
+        for name, clip in (("o", original), ("t", turned), ("c", cropped))
+    }
+    with env.open() as base, base.catalog.write() as session:  # as the last release left it
+        session.execute(
+            update(StepState)
+            .where(StepState.step.in_(["fingerprint", "near-duplicates"]))
+            .values(tool_version="1")
+        )
+        session.execute(update(FingerprintRow).values(data=b"RPDQ\x01\x00" + bytes(42)))
+        session.execute(delete(NearDuplicate))
+        session.execute(update(Asset).values(cluster=None))
+    assert "process --outdated" in env.run("dups", sha["o"][:12]).stdout
+
+    assert "0 failed" in env.run("process", "--outdated").stdout
+    doc = json.loads(env.run("dups", sha["o"][:12], "--json").stdout)
+    edits = {c["sha256"]: (c["transform"], c["crop"]) for c in doc["copies"]}
+    assert edits == {sha["t"]: ("turned 90 counter-clockwise", 0.0), sha["c"]: ("none", 0.09)}
+    table = env.run("dups", sha["o"][:12]).stdout
+    assert "turned 90 counter-clockwise" in table and "cropped 9% a side" in table
+    back = json.loads(env.run("dups", sha["c"][:12], "--json").stdout)["copies"]
+    assert {c["sha256"]: c["crop"] for c in back}[sha["o"]] == -0.09  # seen from the crop
+    with env.open() as base, base.catalog.read() as session:
+        labels = {session.get(Asset, s).cluster for s in sha.values()}
+    assert labels == {min(sha.values())}  # folded together in the browser's lists

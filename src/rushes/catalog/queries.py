@@ -20,6 +20,7 @@ from rushes.catalog.models import (
     StepState,
 )
 from rushes.errors import NotFoundError
+from rushes.media.fingerprint import INVERSE, TRANSFORMS
 
 MIN_PREFIX = 6
 # An absolute POSIX or Windows path inside a message: the server's layout is not for readers.
@@ -114,11 +115,19 @@ def near_duplicates_of(session: Session, sha256: str) -> list[dict[str, Any]]:
     for row in rows:
         mine_first = row.asset_a == sha256
         spans = row.segments["segments"]
+        transform = row.segments.get(
+            "transform", "mirrored" if row.segments["mirrored"] else "none"
+        )
+        crop = row.segments.get("crop", 0.0)
+        if not mine_first:  # stored as how b is made from a: say it the other way round
+            transform, crop = TRANSFORMS[INVERSE[TRANSFORMS.index(transform)]], -crop
         copies.append(
             {
                 "sha256": row.asset_b if mine_first else row.asset_a,
                 "score": row.score,
                 "mirrored": row.segments["mirrored"],
+                "transform": transform,  # how the other clip's pictures are turned from this one's
+                "crop": crop,  # share of each side the other lacks (negative: this one lacks)
                 "segments": spans if mine_first else [[s[2], s[3], s[0], s[1]] for s in spans],
             }
         )

@@ -159,19 +159,29 @@ def dups(sha256: str, as_json: bool, project: str | None) -> None:
         out.print(f"{asset.sha256[:16]}: no other copies found")
         return
     table = Table(title=f"other copies of {asset.sha256[:16]}")
-    for column in ("sha256", "score", "mirrored", "this clip", "other clip"):
+    for column in ("sha256", "score", "edited", "this clip", "other clip"):
         table.add_column(column)
     for copy in copies:
         spans = copy["segments"]
         table.add_row(
             copy["sha256"][:16],
             f"{copy['score']:.2f}",
-            "yes" if copy["mirrored"] else "",
+            _edited(copy),
             "\n".join(f"{s[0]:.1f}-{s[1]:.1f} s" for s in spans),
             "\n".join(f"{s[2]:.1f}-{s[3]:.1f} s" for s in spans),
         )
     out.print(table)
     out.print(f"cluster: {len(cluster)} assets")
+
+
+def _edited(copy: dict[str, Any]) -> str:
+    """How the other copy's pictures differ from this one's: turned, flipped, cropped."""
+    said = [] if copy["transform"] == "none" else [copy["transform"]]
+    if copy["crop"] > 0:
+        said.append(f"cropped {copy['crop']:.0%} a side")
+    elif copy["crop"] < 0:
+        said.append(f"shows {-copy['crop']:.0%} a side more")
+    return ", ".join(said)
 
 
 def _not_comparable(session: Session, asset: Asset) -> str | None:
@@ -185,4 +195,7 @@ def _not_comparable(session: Session, asset: Asset) -> str | None:
             reason = without_paths(state.error or "no reason recorded")
             return f"the fingerprint step {state.status}: {reason}"
         return "not fingerprinted yet: run `rushes process`"
-    return too_little(Hashes.from_bytes(row.data))
+    try:
+        return too_little(Hashes.from_bytes(row.data))
+    except ValueError:
+        return "fingerprinted by an older rushes: run `rushes process --outdated`"

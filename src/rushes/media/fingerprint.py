@@ -1,28 +1,33 @@
-"""Perceptual fingerprints of videos: PDQ hashes of sampled frames, with their exact timestamps.
+"""Perceptual fingerprints of videos: PDQ codes of sampled frames, with their exact timestamps.
 
-PDQ survives re-encoding, scaling, colour changes and small logos, and the hash of the mirrored
-frame (derived from the same DCT, as PDQ's dihedral hashes are) catches flipped copies. What it
-does not survive is time: in handheld footage two frames a tenth of a second apart are already
-about 50 of 256 bits apart, and half a second apart they are as far as unrelated pictures. So
-two copies of a moment only share hashes where both hashed the *same frame*. Matching is surest
-with one side decoded densely, and decoding is what costs. The sampling is chosen per file (see
-`fingerprint`):
+PDQ survives re-encoding, scaling, colour changes and small logos. What it does not survive is
+time: in handheld footage two frames a tenth of a second apart are already about 50 of 256 bits
+apart, and half a second apart they are as far as unrelated pictures. So two copies of a moment
+only share hashes where both hashed the *same frame*. Matching is surest with one side decoded
+densely, and decoding is what costs. The sampling is chosen per file (see `fingerprint`):
 
-* files up to a 720p30 pixel rate are decoded densely and every frame is hashed;
-* heavier files decode their keyframes only (one intra picture per GOP: at 1080p with a
+* files up to a 720p30 pixel rate, and any file up to `SHORT_S` long, are decoded densely and
+  every frame is hashed (a 4-second phone clip has only four keyframes: too few to match);
+* longer heavy files decode their keyframes only (one intra picture per GOP: at 1080p with a
   keyframe a second that is over ten times cheaper than a full decode);
 * a GOP longer than `MAX_KEY_GAP_S` is always decoded in full, or it would leave a hole.
 
-The trade-off of keyframes: against a densely hashed copy (a messenger re-encode, anything up to
-720p) every keyframe finds its own frame. Two heavy copies share hashes where their keyframes
-coincide, which they do for a copy trimmed without re-encoding (a cut starts on a keyframe) and
-for re-encodes that keep the source's GOP; otherwise they are found only where the picture holds
-still for the keyframes' distance. On the fixture clips (a keyframe every 2 s), keyframes on both
-sides find 29 of the 31 pairs that dense sampling finds, and no false pair.
+Two heavy copies decoded by keyframes share hashes only where their keyframes coincide (a trim
+without re-encoding, a re-encode that keeps the GOP) or the picture holds still; against any
+densely hashed copy every keyframe finds its own frame.
 
-Frames are decoded straight to a small grey thumbnail; black letterbox or pillarbox bars are
-measured over a few seconds of thumbnails at a time (one frame can be dark at its edges) and
-cut off before hashing, and near-black or featureless frames are dropped.
+Frames are decoded straight to a small grey thumbnail. Black letterbox or pillarbox bars are
+decided once over the whole clip (up to `BUFFER` frames at a time) from rows and columns that
+stay almost all black, which a logo in a corner or a night sky for a few seconds does not
+change, and cut off before hashing; near-black or featureless frames are dropped.
+
+Each frame is hashed at `SCALES`: the whole picture and its centre with 3, 6 and 9 % cut off
+every side, so a copy cropped by up to about 10 % a side is within 1.5 % of one of them (about
+30 bits, against 90-125 bits for a 5 % crop compared whole). The codes are PDQ's DCT thresholded
+at zero, not at its median (which is within a tenth of a standard deviation of zero, so the
+codes differ from PDQ's by a few bits and are as discriminating): then the code of the picture
+turned or flipped is an exact permutation and inversion of these bits (`dihedral`), and all
+eight orientations are searched without hashing them.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cache
 from typing import Literal
 
 import av
@@ -48,31 +54,36 @@ Sampling = Literal["auto", "dense", "keyframes"]
 
 # Pixel rate (width x height x fps) that is cheap enough to decode in full: 720p at 30 fps.
 DENSE_PIXEL_RATE = 1280 * 720 * 30
+SHORT_S = 15.0  # a file this short is decoded in full whatever its size
 # Keyframes further apart than this leave too long a hole: their GOP is decoded in full.
 MAX_KEY_GAP_S = 2.0
 
 THUMB = 128  # side of the square grey thumbnail every frame is decoded to
 HASH_SIDE = 64  # PDQ's own working size: feeding it exactly this skips its (asymmetric) blur
-BAR_LEVEL = 24.0  # a border column or row whose mean never exceeds this is a black bar
+SCALES = (0.0, 0.03, 0.06, 0.09)  # share cut off every side before hashing, one code each
+UNCROPPED = len(SCALES)  # and a last code of the whole frame, bars and all
+BAR_LEVEL = 24.0  # a pixel this dark may be bar
+BAR_SHARE = 0.85  # a row or column is bar in a frame when this share of it is that dark ...
+BAR_FRAMES = 0.9  # ... and bar overall when it is so in this share of the lit frames
 MAX_BARS = 0.75  # bars may take this share of a side (portrait video pillarboxed to 16:9)
 BLACK_LEVEL = 40  # a frame whose brightest 1 % stays below this is near-black
 MIN_QUALITY = 30  # PDQ quality (0-100) below which a hash is mostly noise
-CHUNK_S = 3.0  # bars are measured over this much video ...
-CHUNK_FRAMES = (8, 96)  # ... holding at least and at most this many frames
+BUFFER = 3000  # thumbnails (16 KiB each) held to decide the bars: 100 s dense, 50 min by keyframe
 
 _MAGIC = b"RPDQ"
-_VERSION = 1
+_VERSION = 2
 _HEADER = struct.Struct("<4sHxxqqqdQ")
-# Mirroring a picture left-right negates the DCT terms of odd horizontal frequency.
-_MIRROR = np.where(np.arange(256) % 2 == 1, -1.0, 1.0).astype(np.float32)
+SLOTS = len(SCALES) + 1  # codes a frame
+_CODE = 32 * SLOTS  # bytes of one frame's codes
 
 
 @dataclass(frozen=True, eq=False)
 class Fingerprint:
-    """PDQ hashes of the sampled frames of one video, in presentation order.
+    """PDQ codes of the sampled frames of one video, in presentation order.
 
-    ``hashes[i]`` and ``mirrored[i]`` are 32-byte PDQ hashes in the standard bit order
-    (``hashes[i].tobytes().hex()`` is the PDQ hex string) of the frame shown at ``pts[i]``.
+    ``codes[i, s]`` is the 32-byte code of the frame shown at ``pts[i]``, its bars cut off, with
+    ``SCALES[s]`` cut off every side; ``codes[i, UNCROPPED]`` that of the frame as it is, bars
+    and all; ``hashes`` are the whole pictures' codes.
     """
 
     time_base: Fraction
@@ -80,11 +91,15 @@ class Fingerprint:
     duration_s: float
     pts: np.ndarray  # int64, the frames' own presentation timestamps
     quality: np.ndarray  # uint8, PDQ quality 0-100
-    hashes: np.ndarray  # uint8 (n, 32)
-    mirrored: np.ndarray  # uint8 (n, 32), of the frame flipped left-right
+    codes: np.ndarray  # uint8 (n, SLOTS, 32)
 
     def __len__(self) -> int:
         return len(self.pts)
+
+    @property
+    def hashes(self) -> np.ndarray:
+        """The whole pictures' codes, (n, 32)."""
+        return self.codes[:, 0]
 
     @property
     def seconds(self) -> np.ndarray:
@@ -92,7 +107,7 @@ class Fingerprint:
         return (self.pts - self.start_pts).astype(np.float64) * float(self.time_base)
 
     def to_bytes(self) -> bytes:
-        """Little-endian header, then pts (int64), quality (uint8), hashes and mirrored."""
+        """Little-endian header, then pts (int64), quality (uint8) and the codes."""
         header = _HEADER.pack(
             _MAGIC,
             _VERSION,
@@ -107,8 +122,7 @@ class Fingerprint:
                 header,
                 self.pts.astype("<i8").tobytes(),
                 self.quality.astype(np.uint8).tobytes(),
-                np.ascontiguousarray(self.hashes, np.uint8).tobytes(),
-                np.ascontiguousarray(self.mirrored, np.uint8).tobytes(),
+                np.ascontiguousarray(self.codes, np.uint8).tobytes(),
             )
         )
 
@@ -119,16 +133,57 @@ class Fingerprint:
         magic, version, num, den, start_pts, duration_s, n = _HEADER.unpack_from(data)
         if magic != _MAGIC or version != _VERSION:
             raise ValueError(f"not a version {_VERSION} fingerprint")
-        if len(data) != _HEADER.size + n * (8 + 1 + 64):
+        if len(data) != _HEADER.size + n * (8 + 1 + _CODE):
             raise ValueError("fingerprint is truncated or has trailing bytes")
         at = _HEADER.size
         pts = np.frombuffer(data, "<i8", n, at).astype(np.int64)
         at += 8 * n
         quality = np.frombuffer(data, np.uint8, n, at).copy()
         at += n
-        hashes = np.frombuffer(data, np.uint8, 32 * n, at).reshape(n, 32).copy()
-        mirrored = np.frombuffer(data, np.uint8, 32 * n, at + 32 * n).reshape(n, 32).copy()
-        return cls(Fraction(num, den), start_pts, duration_s, pts, quality, hashes, mirrored)
+        codes = np.frombuffer(data, np.uint8, _CODE * n, at).reshape(n, SLOTS, 32).copy()
+        return cls(Fraction(num, den), start_pts, duration_s, pts, quality, codes)
+
+
+def dihedral(codes: np.ndarray, transform: int) -> np.ndarray:
+    """``codes`` (..., 32) of pictures as they look after `TRANSFORMS` [``transform``]."""
+    order, flip = _dihedral()[transform]
+    bits = np.unpackbits(np.asarray(codes, np.uint8), axis=-1)
+    return np.packbits(bits[..., order] ^ flip, axis=-1)
+
+
+#: The eight ways a picture can be turned or flipped, named as what B is if A turned so is B.
+TRANSFORMS = (
+    "none",
+    "mirrored",
+    "upside down",
+    "turned 180",
+    "transposed",
+    "turned 90 clockwise",
+    "turned 90 counter-clockwise",
+    "anti-transposed",
+)
+# What undoes each: the quarter turns undo each other, every other one undoes itself.
+INVERSE = (0, 1, 2, 3, 4, 6, 5, 7)
+
+
+@cache
+def _dihedral() -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """For each of TRANSFORMS, (source bit of each bit, bits to invert).
+
+    Bit 16 i + j holds PDQ's DCT term of vertical index i and horizontal index j. Flipping
+    left-right negates the terms of odd j, up-down those of odd i, and transposing swaps i and
+    j; with codes thresholded at zero a negated term is an inverted bit.
+    """
+    i, j = np.divmod(np.arange(256), 16)
+    found = []
+    for transpose, left_right, up_down in (
+        (0, 0, 0), (0, 1, 0), (0, 0, 1), (0, 1, 1), (1, 0, 0), (1, 1, 0), (1, 0, 1), (1, 1, 1),
+    ):  # fmt: skip
+        # Transposing first, then flipping: the term now at (i, j) came from (j, i).
+        source = j * 16 + i if transpose else i * 16 + j
+        flip = (left_right & (j % 2 == 1)) ^ (up_down & (i % 2 == 1))
+        found.append((source, flip.astype(np.uint8)))
+    return tuple(found)
 
 
 def fingerprint(
@@ -161,7 +216,7 @@ def fingerprint(
         ctx.thread_type = "AUTO"
         hasher = _Hasher()
         decoded = failed = 0
-        for frames in _decode(container, stream, _dense(stream, sampling)):
+        for frames in _decode(container, stream, _dense(container, stream, sampling)):
             if time.monotonic() > deadline:
                 raise ProbeError(
                     f"{path}: fingerprinting took over {timeout_s} s; allow it more time"
@@ -182,17 +237,20 @@ def fingerprint(
             duration_s=_duration(container, stream),
             pts=np.array(hasher.pts, np.int64),
             quality=np.array(hasher.quality, np.uint8),
-            hashes=np.array(hasher.hashes, np.uint8).reshape(-1, 32),
-            mirrored=np.array(hasher.mirrored, np.uint8).reshape(-1, 32),
+            codes=np.array(hasher.codes, np.uint8).reshape(-1, SLOTS, 32),
         )
 
 
-def _dense(stream: av.video.stream.VideoStream, sampling: Sampling) -> bool:
-    """Whether to decode every frame: "auto" does up to `DENSE_PIXEL_RATE`."""
+def _dense(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream, sampling: Sampling
+) -> bool:
+    """Whether to decode every frame: "auto" does up to `DENSE_PIXEL_RATE` or `SHORT_S`."""
     if sampling != "auto":
         return sampling == "dense"
     fps = float(stream.average_rate or stream.guessed_rate or 30)
-    return stream.codec_context.width * stream.codec_context.height * fps <= DENSE_PIXEL_RATE
+    if stream.codec_context.width * stream.codec_context.height * fps <= DENSE_PIXEL_RATE:
+        return True
+    return 0 < _duration(container, stream) <= SHORT_S
 
 
 def _decode(
@@ -241,17 +299,14 @@ def _duration(container: av.container.InputContainer, stream: av.video.stream.Vi
 
 
 class _Hasher:
-    """Collects thumbnails a few seconds at a time, crops their bars and hashes them."""
+    """Collects thumbnails, decides the clip's bars once over them and hashes them."""
 
     def __init__(self) -> None:
         self.pts: list[int] = []
         self.quality: list[int] = []
-        self.hashes: list[np.ndarray] = []
-        self.mirrored: list[np.ndarray] = []
+        self.codes: list[np.ndarray] = []
         self.first_pts: int | None = None
-        self._chunk: list[tuple[int, np.ndarray]] = []
-        self._bars: tuple[int, int, int, int] | None = None
-        self._chunk_time = 0.0
+        self._held: list[tuple[int, np.ndarray]] = []
         # One scaler for the whole file: setting one up costs more than scaling a frame.
         self._scaler = VideoReformatter()
 
@@ -266,26 +321,17 @@ class _Hasher:
             thumb = np.rot90(thumb, round(frame.rotation / 90) % 4)
         if self.first_pts is None:
             self.first_pts = frame.pts
-        now = frame.time or 0.0
-        if not self._chunk:
-            self._chunk_time = now
-        self._chunk.append((frame.pts, thumb))
-        lo, hi = CHUNK_FRAMES
-        if len(self._chunk) >= hi or (len(self._chunk) >= lo and now - self._chunk_time >= CHUNK_S):
+        self._held.append((frame.pts, thumb))
+        if len(self._held) >= BUFFER:
             self.flush()
 
     def flush(self) -> None:
-        if not self._chunk:
+        if not self._held:
             return
-        self._chunk.sort(key=lambda item: item[0])
-        # A short last chunk says little about the bars: the previous one knows better.
-        if self._bars is None or len(self._chunk) >= CHUNK_FRAMES[0]:
-            stack = np.stack([thumb for _, thumb in self._chunk])
-            rows = _bars(stack.mean(axis=2, dtype=np.float32).max(axis=0))
-            columns = _bars(stack.mean(axis=1, dtype=np.float32).max(axis=0))
-            self._bars = (*rows, *columns)
-        top, bottom, left, right = self._bars
-        for pts, thumb in self._chunk:
+        self._held.sort(key=lambda item: item[0])
+        stack = np.stack([thumb for _, thumb in self._held])
+        top, bottom, left, right = bars(stack)
+        for pts, thumb in self._held:
             picture = thumb[top : THUMB - bottom, left : THUMB - right]
             if np.percentile(picture, 99) < BLACK_LEVEL:
                 continue
@@ -293,39 +339,56 @@ class _Hasher:
             if digest is not None:
                 self.pts.append(pts)
                 self.quality.append(digest[0])
-                self.hashes.append(digest[1])
-                self.mirrored.append(digest[2])
-        self._chunk.clear()
+                # Another copy may have decided otherwise about this clip's bars.
+                whole = (
+                    digest[1][0] if picture.shape == thumb.shape else _codes(thumb, (0.0,))[0][0]
+                )
+                self.codes.append(np.concatenate([digest[1], whole[None]]))
+        self._held.clear()
 
 
-def _bars(profile: np.ndarray) -> tuple[int, int]:
-    """Rows (or columns) to cut at each end: the dark runs at the edges of ``profile``."""
-    dark = profile <= BAR_LEVEL
-    if dark.all():
+def bars(thumbs: np.ndarray) -> tuple[int, int, int, int]:
+    """Rows at the top and bottom, columns at the left and right, that are black bars in
+    (n, h, w) grey ``thumbs``: nearly all dark in nearly every frame that is not dark all over."""
+    dark = thumbs <= BAR_LEVEL
+    lit = ~dark.all(axis=(1, 2))
+    if not lit.any():
+        return 0, 0, 0, 0
+    dark = dark[lit]
+    rows = (dark.mean(axis=2) >= BAR_SHARE).mean(axis=0) >= BAR_FRAMES
+    columns = (dark.mean(axis=1) >= BAR_SHARE).mean(axis=0) >= BAR_FRAMES
+    return (*_edges(rows), *_edges(columns))
+
+
+def _edges(bar: np.ndarray) -> tuple[int, int]:
+    """Lines to cut at each end: the runs of bar lines at the edges."""
+    if bar.all():
         return 0, 0
-    head, tail = int(np.argmin(dark)), int(np.argmin(dark[::-1]))
-    if head + tail > MAX_BARS * len(profile):
+    head, tail = int(np.argmin(bar)), int(np.argmin(bar[::-1]))
+    if head + tail > MAX_BARS * len(bar):
         return 0, 0
     # The picture's first row or column is usually half bar after scaling: cut it too.
     return head + (head > 0), tail + (tail > 0)
 
 
-def _pdq(picture: np.ndarray) -> tuple[int, np.ndarray, np.ndarray] | None:
-    """PDQ quality, hash and mirrored hash of a grey picture, or None if it is too flat."""
-    small = _resize(picture)
-    coefficients, quality = pdqhash.compute_float(np.repeat(small[:, :, None], 3, axis=2))
-    if quality < MIN_QUALITY:
-        return None
-    coefficients = coefficients.astype(np.float32)
-    flipped = coefficients * _MIRROR
-    return (
-        quality,
-        np.packbits(coefficients > np.median(coefficients)),
-        np.packbits(flipped > np.median(flipped)),
-    )
+def _pdq(picture: np.ndarray) -> tuple[int, np.ndarray] | None:
+    """PDQ quality and the codes at each of SCALES of a grey picture, or None if too flat."""
+    codes, quality = _codes(picture, SCALES)
+    return None if quality < MIN_QUALITY else (quality, codes)
 
 
-def _resize(picture: np.ndarray) -> np.ndarray:
-    """Box-average ``picture`` to HASH_SIDE x HASH_SIDE."""
+def _codes(picture: np.ndarray, shares: tuple[float, ...]) -> tuple[np.ndarray, int]:
+    """Codes of ``picture`` with each of ``shares`` cut off every side, and the whole's quality."""
     image = Image.fromarray(np.ascontiguousarray(picture))
-    return np.asarray(image.resize((HASH_SIDE, HASH_SIDE), Image.Resampling.BOX))
+    height, width = picture.shape
+    codes = []
+    quality = 0
+    for share in shares:
+        box = (share * width, share * height, (1 - share) * width, (1 - share) * height)
+        small = np.asarray(image.resize((HASH_SIDE, HASH_SIDE), Image.Resampling.BOX, box=box))
+        coefficients, q = pdqhash.compute_float(np.repeat(small[:, :, None], 3, axis=2))
+        quality = quality if codes else q
+        codes.append(np.packbits(coefficients > 0))
+        if quality < MIN_QUALITY:
+            break
+    return np.stack(codes), quality

@@ -1,47 +1,76 @@
 """Which seconds of one video show the same moments as which seconds of another.
 
 Two fingerprints are aligned in time, not just compared frame by frame: a shared moment is
-only believed when several frames agree on the same time offset. Anchors (a few frames per
-second of each side) look for their nearest hash anywhere in the other side; the offsets of the
-close ones are voted on; each well-supported offset is then followed along both videos frame by
-frame, which turns it into segments with a start and an end. This finds a trimmed clip inside
-a compilation as readily as a whole re-upload, and several trims of one source at once.
+only believed when several frames agree on the same timing. Anchors (a few frames per second of
+the sparser side) look for every hash of the other side within `SEED_BITS`; each such pair
+votes for a line ``t_b = rate * t_a + offset``, counted once per anchor, over rates from half to
+double speed (a sped-up copy); the best-supported lines are then followed along both videos
+frame by frame, which turns them into segments with a start and an end. This finds a trimmed
+clip inside a compilation as readily as a whole re-upload, and several trims of one source at
+once. Every anchor votes for all its close frames, not only the nearest, because in a still
+shot the nearest is anywhere in the shot and the nearest-only votes scatter.
 
-Distances are in PDQ bits (of 256). On the fixture clips, aligned frames of a re-encode, a
-scaled, letterboxed or greyscale copy are within about 20 bits of each other; a small logo or
-a 10 % crop makes that 40-60, a large logo 50-80; frames of unrelated footage are 80 or more
-apart even at their closest.
+The comparison is made in every way one picture can be turned or flipped (the eight dihedral
+transforms of `rushes.media.fingerprint.dihedral`: mirrored copies, and phone video whose copy
+lost its rotation flag) and between the whole picture of one side and the centre crops of the
+other (`SCALES`): a cropped copy matches the source's centre; and between one side's frames as
+they are, bars and all, and the other's with its bars cut (a clip's bars are decided over the
+clip, and a dark edge of a night scene may be taken for bars in a short excerpt but not in the
+whole). The configuration whose segments
+cover the most frames wins.
+
+`match(a, b)` and `match(b, a)` give the same answer seen from either side: the pair is put in
+a fixed order before anything is compared.
+
+Distances are in bits (of 256). Aligned frames of a re-encode, a scaled, letterboxed or
+greyscale copy are within about 20 bits of each other, a crop matched at the nearest centre
+scale or a small logo 25-50, a large logo 50-80; frames of unrelated footage are 80 or more
+apart even at their closest, and are rarely as close as an anchor needs for half a second.
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import combinations
 from typing import TypeVar
 
+import faiss
 import numpy as np
 
-from rushes.media.fingerprint import Fingerprint
+from rushes.media.fingerprint import (
+    INVERSE,
+    SCALES,
+    SLOTS,
+    TRANSFORMS,
+    UNCROPPED,
+    Fingerprint,
+    dihedral,
+)
 
 K = TypeVar("K", bound=Hashable)
 
-SEED_BITS = 64  # an anchor this close to a frame of the other side votes for their offset
+SEED_BITS = 64  # an anchor this close to a frame of the other side votes for their timing
 MATCH_BITS = 80  # aligned frames this close show the same moment
-MIN_VOTES = 2  # anchors that must agree on an offset before it is followed
+MIN_VOTES = 2  # anchors that must agree on a timing before it is followed
 # Share of a segment's aligned frames that must be as close as an anchor. A big logo on two
 # different moments of one scene keeps them within MATCH_BITS; 10-20 % come within SEED_BITS,
-# against over half for a true copy with that logo or cropped by 10 %.
-MIN_CLOSE_SHARE = 0.35
+# against a quarter to all for a true copy with that logo (a quarter on low-detail pictures).
+MIN_CLOSE_SHARE = 0.25
 MIN_FRAMES = 3  # matched frames a segment needs ...
 MIN_SEGMENT_S = 0.5  # ... and the time it must span
 ANCHOR_S = 0.25  # anchors are the frames at least this far apart
 OFFSET_BIN_S = 0.1  # offsets this close are one vote
-ALIGN_S = 0.05  # a frame of B stands in for A's frame at t + offset if this close in time
+ALIGN_S = 0.05  # a frame of B stands in for A's frame at its aligned time if this close
 MAX_GAP_S = 10.0  # a segment ends after this long without a matched frame ...
 MAX_MISMATCH_S = 1.0  # ... or after this long of aligned frames that differ
-MAX_OFFSETS = 16  # offsets followed per orientation, best supported first
-_PAIRS_PER_BLOCK = 1 << 20  # distance matrix entries computed at once
+MAX_OFFSETS = 16  # timings followed per configuration, best supported first
+MAX_CONFIGS = 3  # configurations followed, those with the most anchors close first
+VOTES_PER_ANCHOR = 64  # the closest frames an anchor votes for ...
+VOTE_SLACK = 10  # ... as long as they are within this many bits of its closest
+# Playback rates tried: 0.5x to 2x in steps of about 3.5 %, refined on the votes that agree.
+RATES = np.exp(np.linspace(np.log(0.5), np.log(2.0), 41))
+NORMAL_RATE_SHARE = 0.8  # real time wins unless another rate has 1/0.8 of its support
 
 
 @dataclass(frozen=True)
@@ -53,34 +82,82 @@ class Segment:
     b_start: float
     b_end: float
     frames: int  # aligned frame pairs that matched
-    distance: float  # their median distance in PDQ bits
+    distance: float  # their median distance in bits
+    closeness: float  # bits to spare under MATCH_BITS, summed over them: the better alignment
+
+    def swapped(self) -> Segment:
+        return replace(
+            self, a_start=self.b_start, a_end=self.b_end, b_start=self.a_start, b_end=self.a_end
+        )
 
 
 @dataclass(frozen=True)
 class Match:
-    """A and B share ``segments``; ``score`` is the share of the shorter one they cover."""
+    """A and B share ``segments``; ``score`` is the share of the shorter one they cover.
+
+    ``transform`` says how B's pictures are turned from A's (one of `TRANSFORMS`), ``crop`` what
+    share of every side B lacks (negative: A lacks it), to the nearest of `SCALES`.
+    """
 
     score: float
-    mirrored: bool  # B is A flipped left-right
+    transform: str
+    crop: float
     segments: tuple[Segment, ...]
+
+    @property
+    def mirrored(self) -> bool:
+        """B is A turned or flipped."""
+        return self.transform != TRANSFORMS[0]
+
+    def swapped(self) -> Match:
+        inverse = TRANSFORMS[INVERSE[TRANSFORMS.index(self.transform)]]
+        segments = tuple(sorted((s.swapped() for s in self.segments), key=lambda s: s.a_start))
+        return replace(self, transform=inverse, crop=-self.crop, segments=segments)
 
 
 def match(a: Fingerprint, b: Fingerprint) -> Match | None:
-    """Align ``a`` with ``b`` (and with ``b`` mirrored); None if they share no moment."""
+    """Align ``a`` with ``b`` in every orientation and crop; None if they share no moment."""
     if not len(a) or not len(b):
         return None
-    ta, ha = _timeline(a, a.hashes)
-    tb, hb = _timeline(b, b.hashes)
-    _, hm = _timeline(b, b.mirrored)
-    straight = _segments(ta, ha, tb, hb)
-    flipped = _segments(ta, ha, tb, hm)
-    mirrored = sum(s.frames for s in flipped) > sum(s.frames for s in straight)
-    segments = flipped if mirrored else straight
-    if not segments:
+    if _order(b) < _order(a):
+        found = _match(b, a)
+        return None if found is None else found.swapped()
+    return _match(a, b)
+
+
+def _order(fp: Fingerprint) -> tuple[int, float, bytes]:
+    """A total order on fingerprints, so the pair is always compared the same way round."""
+    return len(fp), fp.duration_s, fp.codes[:, 0].tobytes()
+
+
+def _match(a: Fingerprint, b: Fingerprint) -> Match | None:
+    ta, ca = _timeline(a)
+    tb, cb = _timeline(b)
+    # Anchors come from the side with fewer frames a second: each has its own frame on the
+    # other side when that side is dense, whereas dense anchors would miss sparse frames.
+    sparse_a = len(ta) / (np.ptp(ta) + 1.0) <= len(tb) / (np.ptp(tb) + 1.0)
+    best: tuple[float, int, float, list[Segment]] | None = None
+    for _, transform, scale_a, scale_b, timings in _configurations(ta, ca, tb, cb, sparse_a):
+        ha, hb = _words(ca[:, scale_a]), _words(dihedral(cb[:, scale_b], transform))
+        segments = _segments(ta, ha, tb, hb, timings)
+        closeness = sum(s.closeness for s in segments)
+        if segments and (best is None or closeness > best[0]):
+            best = (closeness, transform, _crop(scale_a) - _crop(scale_b), segments)
+    if best is None:
         return None
+    _, transform, crop, segments = best
     shorter = max(min(ta[-1] - ta[0], tb[-1] - tb[0]), 1e-3)
     covered = sum(s.a_end - s.a_start for s in segments)
-    return Match(min(1.0, float(covered / shorter)), mirrored, tuple(segments))
+    return Match(
+        score=min(1.0, float(covered / shorter)),
+        transform=TRANSFORMS[INVERSE[transform]],  # B turned so is A: A turned back is B
+        crop=round(crop, 3),
+        segments=tuple(segments),
+    )
+
+
+def _crop(slot: int) -> float:
+    return SCALES[slot] if slot < len(SCALES) else 0.0
 
 
 def cluster(fingerprints: Mapping[K, Fingerprint]) -> list[set[K]]:
@@ -114,72 +191,139 @@ def components(edges: Iterable[tuple[K, K]], nodes: Iterable[K] = ()) -> list[se
     return sorted(groups.values(), key=len, reverse=True)
 
 
-def _timeline(fp: Fingerprint, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Times in order, and the hashes as four 64-bit words each."""
+def _timeline(fp: Fingerprint) -> tuple[np.ndarray, np.ndarray]:
+    """Times in order, and the codes (n, scales, 32) in that order."""
     order = np.argsort(fp.seconds, kind="stable")
-    words = np.ascontiguousarray(hashes[order]).view(np.uint64)
-    return fp.seconds[order], words
+    return fp.seconds[order], fp.codes[order]
 
 
-def _distances(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Hamming distances (n, m) between the hashes in ``x`` and in ``y``, a word at a time."""
-    d = np.zeros((len(x), len(y)), np.uint16)
-    for word in range(x.shape[1]):
-        d += np.bitwise_count(x[:, word, None] ^ y[None, :, word])
-    return d
+def _words(codes: np.ndarray) -> np.ndarray:
+    """(n, 32) bytes as (n, 4) 64-bit words, for counting differing bits a word at a time."""
+    return np.ascontiguousarray(codes).view(np.uint64)
 
 
-def _segments(ta: np.ndarray, ha: np.ndarray, tb: np.ndarray, hb: np.ndarray) -> list[Segment]:
+def _configurations(
+    ta: np.ndarray, ca: np.ndarray, tb: np.ndarray, cb: np.ndarray, sparse_a: bool
+) -> list[tuple[int, int, int, int, list[tuple[float, float]]]]:
+    """(support, transform, scale of A, scale of B, timings) of the ways of comparing A and B
+    whose anchors vote for some timing, best supported first, at most `MAX_CONFIGS`.
+
+    One side is compared whole against the other's centre crops or uncropped frames, or both
+    at the same crop, which leaves out a corner logo.
+    """
+    others = [*range(1, len(SCALES)), UNCROPPED]
+    scale_pairs = [(0, 0), *((s, 0) for s in others), *((0, s) for s in others)]
+    # The same centre on both sides leaves out a logo in a corner, or most of it.
+    scale_pairs += [(s, s) for s in range(1, len(SCALES))]
+    anchor_t, anchor_c, other_t, other_c = (ta, ca, tb, cb) if sparse_a else (tb, cb, ta, ca)
+    rows = _thin(anchor_t)
+    found = []
+    for transform in range(len(TRANSFORMS)):
+        # Turning B is the same as turning A the inverse way; the anchor side stays as stored.
+        turn = transform if sparse_a else INVERSE[transform]
+        turned = {s: dihedral(other_c[:, s], turn) for s in range(SLOTS)}
+        for scale_a, scale_b in scale_pairs:
+            anchor_s, other_s = (scale_a, scale_b) if sparse_a else (scale_b, scale_a)
+            votes = _votes(anchor_t[rows], anchor_c[rows, anchor_s], other_t, turned[other_s])
+            if votes is None:
+                continue
+            timings, support = _timings(*votes)
+            if not sparse_a:  # votes were for A's time given B's: invert each line
+                timings = [(1 / rate, -offset / rate) for rate, offset in timings]
+            if timings:
+                found.append((support, transform, scale_a, scale_b, timings))
+    found.sort(key=lambda c: (-c[0], c[1], c[2] + c[3]))
+    return found[:MAX_CONFIGS]
+
+
+def _votes(
+    t_anchor: np.ndarray, anchors: np.ndarray, t_other: np.ndarray, other: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(anchor number, anchor time, other time) of the pairs within SEED_BITS that are nearly
+    as close as each anchor's closest (a slow pan's neighbouring frames are not, a still shot's
+    are), at most `VOTES_PER_ANCHOR` an anchor; None if fewer than MIN_VOTES anchors have any."""
+    faiss.omp_set_num_threads(1)  # per calling thread; an OpenMP team crawls on a busy machine
+    index = faiss.IndexBinaryFlat(256)
+    index.add(np.ascontiguousarray(other))
+    lims, distances, labels = index.range_search(np.ascontiguousarray(anchors), SEED_BITS + 1)
+    counts = np.diff(lims).astype(np.int64)
+    if np.count_nonzero(counts) < MIN_VOTES:
+        return None
+    which = np.repeat(np.arange(len(anchors)), counts)
+    order = np.lexsort((distances, which))  # by anchor, closest first
+    which, distances, labels = which[order], distances[order], labels[order]
+    first = lims[:-1].astype(np.int64)
+    rank = np.arange(len(order)) - np.repeat(first, counts)
+    closest = np.repeat(distances[np.minimum(first, len(order) - 1)], counts)
+    keep = (rank < VOTES_PER_ANCHOR) & (distances <= closest + VOTE_SLACK)
+    return which[keep], t_anchor[which[keep]], t_other[labels[keep]]
+
+
+def _timings(
+    which: np.ndarray, t_anchor: np.ndarray, t_other: np.ndarray
+) -> tuple[list[tuple[float, float]], int]:
+    """Lines (rate, offset) with t_other = rate * t_anchor + offset that at least MIN_VOTES
+    anchors vote for, best supported first, and the best one's support."""
+    lines: list[tuple[float, int, int]] = []  # (weighted support, rate number, offset bin)
+    normal = int(np.argmin(np.abs(np.log(RATES))))
+    offsets = t_other[None, :] - RATES[:, None] * t_anchor[None, :]
+    bins = np.round(offsets / OFFSET_BIN_S).astype(np.int64)
+    for r in range(len(RATES)):
+        # Each anchor once per bin, then a bin and its neighbours together.
+        values, counts = np.unique(
+            np.unique(np.stack([bins[r], which]), axis=1)[0], return_counts=True
+        )
+        support = counts.copy()
+        adjacent = np.diff(values) == 1
+        support[1:] += counts[:-1] * adjacent
+        support[:-1] += counts[1:] * adjacent
+        weight = 1.0 if r == normal else NORMAL_RATE_SHARE
+        for k in np.argsort(-support, kind="stable")[:MAX_OFFSETS]:
+            if support[k] < MIN_VOTES:
+                break
+            lines.append((support[k] * weight, r, int(values[k])))
+    lines.sort(key=lambda line: (-line[0], abs(line[1] - normal)))
+    chosen: list[tuple[float, float]] = []
+    for _, r, center in lines:
+        if len(chosen) == MAX_OFFSETS:
+            break
+        offset = float(np.median(offsets[r][np.abs(bins[r] - center) <= 1]))
+        if all(not _same_line(RATES[r], offset, rate, o) for rate, o in chosen):
+            chosen.append(_refine(RATES[r], offset, t_anchor, t_other))
+    return chosen, int(lines[0][0]) if lines else 0
+
+
+def _same_line(rate: float, offset: float, r: float, o: float) -> bool:
+    return abs(np.log(rate / r)) < 0.05 and abs(offset - o) <= OFFSET_BIN_S
+
+
+def _refine(
+    rate: float, offset: float, t_anchor: np.ndarray, t_other: np.ndarray
+) -> tuple[float, float]:
+    """The line fitted to the votes near (rate, offset); real time stays exactly real time."""
+    near = np.abs(t_other - (rate * t_anchor + offset)) <= 2 * OFFSET_BIN_S
+    if abs(np.log(rate)) < 1e-9 or near.sum() < 2 or np.ptp(t_anchor[near]) < 1.0:
+        return rate, float(np.median((t_other - rate * t_anchor)[near])) if near.any() else offset
+    fitted_rate, fitted_offset = np.polyfit(t_anchor[near], t_other[near], 1)
+    return float(fitted_rate), float(fitted_offset)
+
+
+def _segments(
+    ta: np.ndarray,
+    ha: np.ndarray,
+    tb: np.ndarray,
+    hb: np.ndarray,
+    timings: list[tuple[float, float]],
+) -> list[Segment]:
     found: list[Segment] = []
-    for offset in _offsets(ta, ha, tb, hb):
-        found.extend(_follow(ta, ha, tb, hb, offset))
+    for rate, offset in timings:
+        found.extend(_follow(ta, ha, tb, hb, rate, offset))
     # Offsets a few frames apart (a still shot) find the same footage: keep the best of it.
     kept: list[Segment] = []
-    for seg in sorted(found, key=lambda s: s.frames, reverse=True):
+    for seg in sorted(found, key=lambda s: s.closeness, reverse=True):
         if not any(_overlaps(seg, other) for other in kept):
             kept.append(seg)
     return sorted(kept, key=lambda s: s.a_start)
-
-
-def _offsets(ta: np.ndarray, ha: np.ndarray, tb: np.ndarray, hb: np.ndarray) -> list[float]:
-    """Time offsets (B minus A) that enough anchors vote for, best supported first.
-
-    Anchors come from the side with fewer frames a second: each has its own frame on the
-    other side when that side is dense, whereas dense anchors would miss sparse frames.
-    """
-    if len(ta) / (np.ptp(ta) + 1.0) <= len(tb) / (np.ptp(tb) + 1.0):
-        votes = _nearest_offsets(ta, ha, tb, hb)
-    else:
-        votes = -_nearest_offsets(tb, hb, ta, ha)
-    if len(votes) < MIN_VOTES:
-        return []
-    bins = np.round(votes / OFFSET_BIN_S).astype(np.int64)
-    values, counts = np.unique(bins, return_counts=True)
-    support = {int(v): int(c) for v, c in zip(values, counts, strict=True)}
-    windowed = {v: support.get(v - 1, 0) + c + support.get(v + 1, 0) for v, c in support.items()}
-    offsets: list[float] = []
-    for center in sorted(windowed, key=lambda v: (-windowed[v], v)):
-        if windowed[center] < MIN_VOTES or len(offsets) == MAX_OFFSETS:
-            break
-        near = votes[np.abs(bins - center) <= 1]
-        offset = float(np.median(near))
-        if all(abs(offset - o) > OFFSET_BIN_S for o in offsets):
-            offsets.append(offset)
-    return offsets
-
-
-def _nearest_offsets(ta: np.ndarray, ha: np.ndarray, tb: np.ndarray, hb: np.ndarray) -> np.ndarray:
-    """For anchors of A, the offset to their nearest hash in B, where that is close enough."""
-    anchors = _thin(ta)
-    step = max(1, _PAIRS_PER_BLOCK // max(1, len(tb)))
-    offsets = []
-    for start in range(0, len(anchors), step):
-        rows = anchors[start : start + step]
-        d = _distances(ha[rows], hb)
-        nearest = d.argmin(axis=1)
-        close = d[np.arange(len(rows)), nearest] <= SEED_BITS
-        offsets.append(tb[nearest[close]] - ta[rows[close]])
-    return np.concatenate(offsets)
 
 
 def _thin(times: np.ndarray) -> np.ndarray:
@@ -189,10 +333,10 @@ def _thin(times: np.ndarray) -> np.ndarray:
 
 
 def _follow(
-    ta: np.ndarray, ha: np.ndarray, tb: np.ndarray, hb: np.ndarray, offset: float
+    ta: np.ndarray, ha: np.ndarray, tb: np.ndarray, hb: np.ndarray, rate: float, offset: float
 ) -> list[Segment]:
-    """Walk A's frames against B's frame at the same moment; cut where they stop agreeing."""
-    target = ta + offset
+    """Walk A's frames against B's frame at the aligned moment; cut where they stop agreeing."""
+    target = rate * ta + offset
     after = np.searchsorted(tb, target)
     left, right = np.clip(after - 1, 0, len(tb) - 1), np.clip(after, 0, len(tb) - 1)
     j = np.where(np.abs(tb[left] - target) <= np.abs(tb[right] - target), left, right)
@@ -242,6 +386,7 @@ def _segment(
             b_end=float(tb[j[last]]),
             frames=len(run),
             distance=float(np.median(d[run])),
+            closeness=float((MATCH_BITS + 1 - d[run]).sum()),
         )
     ]
 

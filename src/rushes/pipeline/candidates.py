@@ -1,11 +1,12 @@
 """Which archived clips might share moments with a new one, before the exact alignment.
 
 The rule. Every stored clip is represented by its *anchors*: the first frame of each
-`ANCHOR_S`-second slot of its timeline (what `rushes.media.matching` calls thinning). A clip is
-a candidate for a query when at least `MIN_HITS` of its anchors lie within `SEED_BITS` of some
-frame of the query or of the query mirrored (a clip with fewer anchors than that needs all of
-them). This is the old brute-force rule ("`MIN_HITS` of its frames within `SEED_BITS` of a query
-frame") with the stored side thinned to one frame a second: a clip it proposes, the old rule
+`ANCHOR_S`-second slot of its timeline (what `rushes.media.matching` calls thinning), each with
+all its codes (centre crops, uncropped). A clip is a candidate for a query when at least
+`MIN_HITS` of its anchors lie within `SEED_BITS` of some code of `query_codes` (a clip with
+fewer anchors than that needs all of them). This is the old brute-force rule ("`MIN_HITS` of
+its frames within `SEED_BITS` of a query frame") with the stored side thinned to one frame a
+second: a clip it proposes, the old rule
 proposed too, and a clip the old rule proposed is still proposed as long as the footage it
 shares with the query spans two anchors, i.e. about 2-3 s; `match` itself needs 0.5 s of
 shared footage, so a shorter overlap than that is the one thing thinning can lose. Every frame
@@ -56,6 +57,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from rushes.catalog.models import Fingerprint
+from rushes.media.fingerprint import SLOTS, TRANSFORMS, dihedral
 from rushes.media.fingerprint import Fingerprint as Hashes
 from rushes.media.matching import SEED_BITS
 
@@ -103,9 +105,11 @@ class AnchorIndex:
         self._ivf_min = ivf_min
         self._blocks: list[faiss.IndexBinaryFlat] = []  # until the inverted file is trained
         self._ivf: faiss.IndexBinaryIVF | None = None
-        self._full = np.zeros((0, 4), np.uint64)  # anchor number -> its 256 bits, as 4 words
-        self._owner = np.zeros(0, np.int64)  # anchor number -> its clip number
-        self._size = 0  # anchors held (the arrays above grow by doubling)
+        self._full = np.zeros((0, 4), np.uint64)  # code number -> its 256 bits, as 4 words
+        self._owner = np.zeros(0, np.int64)  # code number -> its clip number
+        self._frame = np.zeros(0, np.int64)  # code number -> its anchor (one per scale)
+        self._size = 0  # codes held (the arrays above grow by doubling)
+        self._anchors = 0  # anchor frames held
         self._ids: list[str] = []  # clip number -> asset sha256
         self._counts: list[int] = []  # clip number -> its anchors
         self._live: dict[str, tuple[int, int]] = {}  # sha256 -> (clip number, frames)
@@ -119,7 +123,8 @@ class AnchorIndex:
 
     @property
     def anchors(self) -> int:
-        return self._size
+        """Anchor frames held (each with a code per scale)."""
+        return self._anchors
 
     @property
     def kind(self) -> str:
@@ -144,24 +149,30 @@ class AnchorIndex:
         ``frames`` is the catalog's count for it (``len(fp)`` unless given).
         """
         rows = anchors(fp)
-        self.add_codes(sha256, fp.hashes[rows], frames=len(fp) if frames is None else frames)
+        self.add_codes(sha256, fp.codes[rows], frames=len(fp) if frames is None else frames)
 
     def add_codes(self, sha256: str, codes: np.ndarray, frames: int | None = None) -> None:
-        """Index these 32-byte anchor hashes as one clip (the benchmark's entry point)."""
-        codes = np.asarray(codes, np.uint8).reshape(-1, 32)
-        number = self._register(sha256, len(codes), frames)
-        self._append(codes, np.full(len(codes), number, np.int64))
+        """Index anchors as one clip: codes (anchors, 32), or (anchors, scales, 32)."""
+        self.add_many([(sha256, codes)], frames)
 
-    def add_many(self, items: Iterable[tuple[str, np.ndarray]]) -> None:
-        """Index many clips' anchor hashes at once, filling whole blocks (for bulk builds)."""
+    def add_many(self, items: Iterable[tuple[str, np.ndarray]], frames: int | None = None) -> None:
+        """Index many clips' anchor codes at once, filling whole blocks (for bulk builds)."""
         batch: list[np.ndarray] = []
         numbers: list[int] = []
         for sha256, codes in items:
-            batch.append(np.asarray(codes, np.uint8).reshape(-1, 32))
-            numbers.append(self._register(sha256, len(batch[-1]), None))
+            codes = np.asarray(codes, np.uint8)
+            batch.append(codes.reshape(len(codes), -1, 32))
+            numbers.append(self._register(sha256, len(codes), frames))
         if batch:
-            owner = np.repeat(np.asarray(numbers, np.int64), [len(c) for c in batch])
-            self._append(np.concatenate(batch), owner)
+            per_clip = [c.shape[0] * c.shape[1] for c in batch]
+            owner = np.repeat(np.asarray(numbers, np.int64), per_clip)
+            frame = np.concatenate(
+                [np.repeat(np.arange(len(c)), c.shape[1]) for c in batch]
+            ) + np.repeat(np.cumsum([0] + [len(c) for c in batch[:-1]]), per_clip)
+            self._append(
+                np.concatenate([c.reshape(-1, 32) for c in batch]), owner, frame + self._anchors
+            )
+            self._anchors += sum(len(c) for c in batch)
 
     def _register(self, sha256: str, count: int, frames: int | None) -> int:
         """A new clip number for ``sha256`` (its earlier anchors, if any, no longer count)."""
@@ -173,16 +184,18 @@ class AnchorIndex:
         self._frames += self._live[sha256][1]
         return number
 
-    def _append(self, codes: np.ndarray, owner: np.ndarray) -> None:
-        """Store anchors under the next anchor numbers and index their prefixes."""
+    def _append(self, codes: np.ndarray, owner: np.ndarray, frame: np.ndarray) -> None:
+        """Store codes under the next code numbers and index their prefixes."""
         _one_omp_thread()  # training and IVF assignment; OpenMP teams crawl on a busy machine
         start, end = self._size, self._size + len(codes)
         if end > len(self._full):
             grown = max(end, 2 * len(self._full))
             self._full = np.resize(self._full, (grown, 4))
             self._owner = np.resize(self._owner, grown)
+            self._frame = np.resize(self._frame, grown)
         self._full[start:end] = np.ascontiguousarray(codes).view(np.uint64)
         self._owner[start:end] = owner
+        self._frame[start:end] = frame
         self._size = end
         if self._ivf is not None:
             self._ivf.add(self._prefixes(start, end))
@@ -236,8 +249,10 @@ class AnchorIndex:
         else:
             _one_omp_thread()
             hit = [self._hit_anchors(parts[0], skip)]
-        # Each anchor some query hash came close to, once.
-        numbers, hits = np.unique(self._owner[np.unique(np.concatenate(hit))], return_counts=True)
+        # Each anchor some query hash came close to, once (at whichever of its scales).
+        codes_hit = np.unique(np.concatenate(hit))
+        _, first = np.unique(self._frame[codes_hit], return_index=True)
+        numbers, hits = np.unique(self._owner[codes_hit[first]], return_counts=True)
         counts = np.array([self._counts[n] for n in numbers.tolist()], np.int64)  # few clips
         result = []
         for number in numbers[hits >= np.minimum(MIN_HITS, counts)].tolist():
@@ -285,7 +300,9 @@ class AnchorIndex:
                 )
             )
             for sha, data in rows:
-                self.add(sha, Hashes.from_bytes(data), frames=present[sha])
+                fp = _readable(data)
+                if fp is not None:  # one of an older format waits for `process --outdated`
+                    self.add(sha, fp, frames=present[sha])
 
 
 def _one_omp_thread() -> None:
@@ -307,6 +324,17 @@ def _forget_after_fork() -> None:
 os.register_at_fork(after_in_child=_forget_after_fork)
 
 
+def query_codes(query: Hashes) -> np.ndarray:
+    """What a clip is searched with: its whole pictures in all eight orientations, and its
+    centre crops and uncropped frames as they are. The index holds every code of the anchors,
+    so a query finds a stored clip that is its crop (its centre against their whole) and one it
+    is a crop of (its whole against their centre). One gap: a copy both cropped and turned is
+    found when it arrives after its source, not before (the source's centre crops are not
+    searched turned, which would double the query)."""
+    turned = [dihedral(query.hashes, t) for t in range(len(TRANSFORMS))]
+    return np.concatenate([*turned, *(query.codes[:, s] for s in range(1, SLOTS))])
+
+
 def index_for(session: Session) -> AnchorIndex:
     """This process's index of the session's database (built and refreshed by the caller)."""
     key = session.get_bind().url.render_as_string(hide_password=True)
@@ -314,18 +342,28 @@ def index_for(session: Session) -> AnchorIndex:
         return _indexes.setdefault(key, AnchorIndex())
 
 
-def candidates(session: Session, sha256: str, query: Hashes) -> Iterator[tuple[str, bytes]]:
-    """Stored clips (sha256, fingerprint bytes) that may share moments with ``query``."""
+def _readable(data: bytes) -> Hashes | None:
+    try:
+        return Hashes.from_bytes(data)
+    except ValueError:
+        return None
+
+
+def candidates(session: Session, sha256: str, query: Hashes) -> Iterator[tuple[str, Hashes]]:
+    """Stored clips (sha256, fingerprint) that may share moments with ``query``."""
     if not len(query):
         return
     index = index_for(session)
     with index.lock:
         index.refresh(session)
-        found = index.search(np.concatenate([query.hashes, query.mirrored]), exclude=sha256)
+        found = index.search(query_codes(query), exclude=sha256)
     for start in range(0, len(found), _LOAD_BATCH):
         rows = session.execute(
             select(Fingerprint.asset_sha256, Fingerprint.data).where(
                 Fingerprint.asset_sha256.in_(found[start : start + _LOAD_BATCH])
             )
         )
-        yield from ((sha, data) for sha, data in rows)
+        for sha, data in rows:
+            fp = _readable(data)
+            if fp is not None:
+                yield sha, fp

@@ -210,8 +210,8 @@ def run_near_duplicates(work: Work) -> str | None:
         own = session.get(Fingerprint, work.sha256)
         mine = Hashes.from_bytes(own.data)
         rows = []
-        for other_sha, other_data in candidates(session, work.sha256, mine):
-            found = match(mine, Hashes.from_bytes(other_data))
+        for other_sha, other in candidates(session, work.sha256, mine):
+            found = match(mine, other)
             if found is not None:
                 rows.append(_pair(work.sha256, other_sha, found))
     with work.base.catalog.write() as session:
@@ -230,16 +230,19 @@ def run_near_duplicates(work: Work) -> str | None:
 
 
 def _pair(sha: str, other: str, found: Match) -> NearDuplicate:
-    """Store the pair once, as (a, b) with a < b, segments in that orientation."""
-    flip = sha > other
-    spans = [(s.a_start, s.a_end, s.b_start, s.b_end) for s in found.segments]
-    segments = [[b0, b1, a0, a1] if flip else [a0, a1, b0, b1] for a0, a1, b0, b1 in spans]
-    a, b = (other, sha) if flip else (sha, other)
+    """Store the pair once, as (a, b) with a < b, segments and edit in that orientation."""
+    if sha > other:
+        sha, other, found = other, sha, found.swapped()
     return NearDuplicate(
-        asset_a=a,
-        asset_b=b,
+        asset_a=sha,
+        asset_b=other,
         score=round(found.score, 4),
-        segments={"mirrored": found.mirrored, "segments": segments},
+        segments={
+            "mirrored": found.mirrored,
+            "transform": found.transform,
+            "crop": found.crop,
+            "segments": [[s.a_start, s.a_end, s.b_start, s.b_end] for s in found.segments],
+        },
     )
 
 
@@ -265,8 +268,8 @@ def run_shots(work: Work) -> str | None:
 
 PROBE = Step("probe", "1", (), None, run_probe)
 THUMBNAILS = Step("thumbnails", "1", ("probe",), PICTURES, run_thumbnails)
-FINGERPRINT = Step("fingerprint", "1", ("probe",), PICTURES, run_fingerprint)
-NEAR_DUPLICATES = Step("near-duplicates", "1", ("fingerprint",), VISUAL, run_near_duplicates)
+FINGERPRINT = Step("fingerprint", "2", ("probe",), PICTURES, run_fingerprint)
+NEAR_DUPLICATES = Step("near-duplicates", "2", ("fingerprint",), VISUAL, run_near_duplicates)
 SHOTS = Step("shots", "1", ("probe",), VISUAL, run_shots)
 PROXY = Step("proxy", "2", ("probe",), frozenset({"video", "audio"}), run_proxy)
 

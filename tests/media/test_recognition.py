@@ -1,0 +1,121 @@
+"""Near-duplicate floors on a slice of the generated evaluation set, not on the fixtures.
+
+Two sources of the evaluation half of tests/evalset, recorded as small masters: a photograph
+filmed hand-held, put through every edit of `TRANSFORMS`, and a street at night, through those
+that depend on dark edges and little detail; and a heavy phone clip a few seconds long with
+its small copy. bench/recognition.py measures the whole set.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from rushes.media.fingerprint import Fingerprint, fingerprint
+from rushes.media.matching import match
+from rushes.pipeline.candidates import AnchorIndex, query_codes
+from tests.evalset.copies import TRANSFORMS, Clip, Master, copy, master
+from tests.evalset.sources import sources
+
+SMALL = Master(seconds=4.0, size=(320, 180), fps=30, keyint=60)
+# More pixels a second than 720p30, a keyframe a second: "auto" would take keyframes only.
+HEAVY = Master(seconds=3.0, size=(960, 540), fps=60, keyint=60)
+SOURCES = ("coffee.png", "night-1000")
+# The night street gets the edits that depend on dark edges and little detail.
+NIGHT_EDITS = ("crop-10", "letterbox", "pillarbox", "large-logo", "excerpt-2s", "rotate-90")
+
+
+@pytest.fixture(scope="module")
+def evalset(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Clip]:
+    folder = tmp_path_factory.mktemp("evalset")
+    chosen = {s.name: s for s in sources("eval")}
+    others = (chosen["rocket.jpg"], chosen["faces-1000"])
+    made: dict[str, Clip] = {}
+    for name in SOURCES:
+        original = master(chosen[name], folder, SMALL)
+        made[f"{name}/master"] = original
+        for transform in TRANSFORMS if name == SOURCES[0] else NIGHT_EDITS:
+            made[f"{name}/{transform}"] = copy(original, transform, folder, others)
+    heavy = master(chosen["text-1000"], folder, HEAVY)
+    made["phone/master"] = heavy
+    made["phone/small"] = copy(heavy, "half-size", folder)
+    for other in others:
+        made[f"{other.name}/master"] = master(other, folder, SMALL)
+    return made
+
+
+@pytest.fixture(scope="module")
+def prints(evalset: dict[str, Clip]) -> dict[str, Fingerprint]:
+    return {key: fingerprint(clip.path) for key, clip in evalset.items()}
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS)
+def test_every_edit_is_found_both_ways(prints: dict[str, Fingerprint], transform: str) -> None:
+    for name in SOURCES if transform in NIGHT_EDITS else SOURCES[:1]:
+        original, edited = prints[f"{name}/master"], prints[f"{name}/{transform}"]
+        there, back = match(original, edited), match(edited, original)
+        assert there is not None, f"{name}: {transform} copy not found"
+        assert back is not None and back.swapped() == there, f"{name}: not symmetric"
+
+
+def test_turned_copies_say_how(prints: dict[str, Fingerprint]) -> None:
+    said = {
+        t: match(prints["coffee.png/master"], prints[f"coffee.png/{t}"]).transform  # type: ignore[union-attr]
+        for t in ("mirror", "rotate-90", "rotate-180", "rotate-270")
+    }
+    assert said == {
+        "mirror": "mirrored",
+        "rotate-90": "turned 90 counter-clockwise",  # numpy's rot90 turns counter-clockwise
+        "rotate-180": "turned 180",
+        "rotate-270": "turned 90 clockwise",
+    }
+
+
+def test_timing_edits_are_placed(prints: dict[str, Fingerprint]) -> None:
+    for name in SOURCES[:1]:
+        original = prints[f"{name}/master"]
+        trim = match(original, prints[f"{name}/trim"])
+        assert trim is not None and trim.segments[0].a_start - trim.segments[0].b_start == (
+            pytest.approx(1.0, abs=0.05)
+        )
+        fast = match(original, prints[f"{name}/speed-1.25"])
+        assert fast is not None
+        seg = fast.segments[0]
+        assert (seg.a_end - seg.a_start) / (seg.b_end - seg.b_start) == pytest.approx(
+            1.25, abs=0.05
+        )
+
+
+def test_a_short_heavy_clip_matches_its_small_copy(prints: dict[str, Fingerprint]) -> None:
+    heavy, small = prints["phone/master"], prints["phone/small"]
+    assert len(heavy) >= 150  # decoded in full, not its three keyframes
+    found = match(heavy, small)
+    assert found is not None and found.score > 0.9
+    assert match(small, heavy) == found.swapped()
+
+
+def test_no_false_pairs(prints: dict[str, Fingerprint], evalset: dict[str, Clip]) -> None:
+    false = []
+    for key, fp in prints.items():
+        for other in ("rocket.jpg/master", "faces-1000/master"):
+            if evalset[other].source not in evalset[key].contains and match(fp, prints[other]):
+                false.append((key, other))
+    assert not false
+
+
+def test_the_index_proposes_every_copy(
+    prints: dict[str, Fingerprint], evalset: dict[str, Clip]
+) -> None:
+    index = AnchorIndex()
+    for key, fp in prints.items():
+        index.add(key, fp)
+    missed = []
+    for key, fp in prints.items():
+        source, transform = key.split("/")
+        if source in SOURCES and transform != "master":
+            proposed = index.search(query_codes(fp), exclude=key)
+            if f"{source}/master" not in proposed:
+                missed.append(key)
+            back = index.search(query_codes(prints[f"{source}/master"]), exclude=f"{source}/master")
+            if key not in back:
+                missed.append(f"{key} (from the master)")
+    assert not missed
