@@ -54,9 +54,12 @@ _CUT_RATIO = 3.0
 _CUT_HIST = 0.8
 _CUT_PIXELS = 30.0
 _FLASH = 2  # longest flash (frames) that is not taken for two cuts
-# Fades: the darkest frame must be flat and near black; lit pictures on both sides.
-_DARK_MEAN, _DARK_STD = 48.0, 8.0
-_BLACK_STD = 3.0
+# Fades: a dip to low contrast (luma p90 - p10), dark or bright, lit pictures on both sides.
+_DARK_MEAN, _DARK_STD = 48.0, 8.0  # a dark frame, for cuts: histograms of two jump on noise
+_DARK_LEVEL, _BRIGHT_LEVEL = 60.0, 180.0  # median luma of a dip to black, of one to white
+_DIP_CONTRAST = 24.0
+_FLAT = 4.0  # contrast of a held black or white frame (a corner watermark or logo is ~0)
+_RAMP = 3  # frames of steady fading either side of a dip that is not flat
 _LIT_STD = 15.0
 _FADE_REACH = 60  # frames either side of the dark run to look for lit pictures and ramps
 _FADE_LONGEST = 90  # a longer dark run is footage (lens covered, night), not a fade
@@ -165,8 +168,8 @@ def _scan(rows: Iterator[_Row]) -> _Scan:
 def _decide(window: list[_Row], first: int, lo: int, hi: int) -> dict[int, tuple[str, int]]:
     """Boundaries at frames ``lo`` to ``hi`` of the window starting at frame ``first``."""
     frames = _Frames.of(window)
-    cuts = _cuts(frames)
     fades, in_fade = _fades(frames)
+    cuts = _cuts(frames, in_fade)
     in_fade[list(cuts)] = True
     found = {**_dissolves(frames, in_fade), **cuts, **fades}
     return {
@@ -176,8 +179,9 @@ def _decide(window: list[_Row], first: int, lo: int, hi: int) -> dict[int, tuple
 
 #: One decoded frame: pts, end pts, luma at half the analysis size (uint8), 4x4-block means of
 #: luma and chroma, histograms of luma (32 bins) and chroma (16 + 16) summing to 3, mean
-#: absolute YUV change from the previous frame, luma mean and standard deviation.
-_Row = tuple[int, int, np.ndarray, np.ndarray, np.ndarray, float, float, float]
+#: absolute YUV change from the previous frame, luma mean and standard deviation, and the
+#: luma's 10th, 50th and 90th percentiles (a corner logo or watermark moves none of them).
+_Row = tuple[int, int, np.ndarray, np.ndarray, np.ndarray, float, float, float, np.ndarray]
 
 
 @dataclass
@@ -191,10 +195,13 @@ class _Frames:
     pixels: np.ndarray  # (n,)
     mean: np.ndarray  # (n,)
     std: np.ndarray  # (n,)
+    level: np.ndarray  # (n,) median luma
+    contrast: np.ndarray  # (n,) 90th less 10th percentile of luma
 
     @classmethod
     def of(cls, rows: list[_Row]) -> _Frames:
-        pts, _, thumbs, coarse, hists, pixels, mean, std = zip(*rows, strict=True)
+        pts, _, thumbs, coarse, hists, pixels, mean, std, spread = zip(*rows, strict=True)
+        low, level, high = np.array(spread, np.float32).T
         return cls(
             np.array(pts, np.int64),
             np.stack(thumbs),
@@ -203,6 +210,8 @@ class _Frames:
             np.array(pixels, np.float32),
             np.array(mean, np.float32),
             np.array(std, np.float32),
+            level,
+            high - low,
         )
 
     def dark(self) -> np.ndarray:
@@ -227,6 +236,7 @@ def _decode(
         luma = w * h
         y = flat[:luma]
         y_half = (y.reshape(h // 2, 2, w // 2, 2).sum(axis=(1, 3)) + 2) >> 2
+        ranks = [y_half.size // 10, y_half.size // 2, y_half.size * 9 // 10]
         change = 0.0
         if previous is not None:
             step = np.abs(flat - previous)
@@ -244,6 +254,7 @@ def _decode(
             change,
             mean,
             variance**0.5,
+            np.partition(y_half.reshape(-1), ranks)[ranks],
         )
 
 
@@ -288,7 +299,7 @@ def _ratio(signal: np.ndarray, floor: float) -> np.ndarray:
     return signal / np.maximum(total / (2 * _WINDOW), floor)
 
 
-def _cuts(frames: _Frames) -> dict[int, str]:
+def _cuts(frames: _Frames, in_fade: np.ndarray) -> dict[int, str]:
     hist = np.r_[0, np.abs(np.diff(frames.hists, axis=0)).sum(axis=1)]
     pixels = frames.pixels
     # A histogram jump needs some pixel change too: the last frame of a dissolve into a flat
@@ -298,7 +309,7 @@ def _cuts(frames: _Frames) -> dict[int, str]:
     dark = frames.dark()
     cuts = {}
     for i in np.flatnonzero(by_hist | by_pixels):
-        if i == 0 or dark[i] or dark[i - 1] or _flash(frames.hists, i, hist[i]):
+        if i == 0 or in_fade[i] or dark[i] and dark[i - 1] or _flash(frames.hists, i, hist[i]):
             continue
         cuts[int(i)] = "cut"
     return cuts
@@ -315,30 +326,70 @@ def _flash(hists: np.ndarray, i: int, jump: float) -> bool:
 
 
 def _fades(frames: _Frames) -> tuple[dict[int, str], np.ndarray]:
-    """Fade boundaries, and a mask of every frame in a fade (its ramps and its dark run)."""
-    dark = frames.dark()
+    """Fade boundaries, and a mask of every frame in a fade (its ramps and its flat run).
+
+    A dip is a run of low-contrast frames, all dark or all bright, with lit pictures on both
+    sides. Its deepest frame must be flat (a held black or white, a corner watermark or logo
+    aside) or, for a fade with no hold, be reached by steady ramps: a flash or a cut into a
+    night scene is neither.
+    """
+    contrast, level = frames.contrast, frames.level
     lit = frames.std >= _LIT_STD
-    level = frames.mean + frames.std
-    fades, ramps = {}, dark.copy()
-    edges = np.flatnonzero(np.diff(np.r_[0, dark.astype(np.int8), 0]))
-    for start, stop in zip(edges[::2], edges[1::2], strict=True):
-        if stop - start > _FADE_LONGEST:
-            continue
-        run = level[start:stop]
-        darkest = start + int(np.flatnonzero(run <= run.min() + 0.5)[-1])
-        if frames.std[darkest] > _BLACK_STD:
-            continue
-        before = lit[max(0, start - _FADE_REACH) : start]
-        after = lit[stop : stop + _FADE_REACH]
-        if before.any() and after.any():
-            fades[int(darkest) + 1] = "fade"
-            first, last = start, stop
-            while first > max(0, start - _FADE_REACH) and level[first - 1] > level[first]:
+    fades, ramps = {}, np.zeros(len(level), bool)
+    for dim, depth in (
+        (level <= _DARK_LEVEL, level),
+        (level >= _BRIGHT_LEVEL, 255 - level),
+    ):
+        low = dim & (contrast <= _DIP_CONTRAST)
+        edges = np.flatnonzero(np.diff(np.r_[0, low.astype(np.int8), 0]))
+        for start, stop in zip(edges[::2], edges[1::2], strict=True):
+            if stop - start > _FADE_LONGEST:
+                continue
+            run = (contrast + depth)[start:stop]
+            deepest = start + int(np.flatnonzero(run <= run.min() + 0.5)[-1])
+            before = lit[max(0, start - _FADE_REACH) : start]
+            after = lit[stop : stop + _FADE_REACH]
+            steady = _ramp(contrast, deepest, -1) and _ramp(contrast, deepest, 1)
+            if (
+                not (before.any() and after.any())
+                or not steady
+                and (contrast[deepest] > _FLAT or _same_picture(frames.hists, start, stop))
+            ):
+                continue
+            fades[int(deepest) + 1] = "fade"
+            # Mask the flat hold around the deepest frame and the ramps out of it.
+            first = last = deepest
+            while first > 0 and low[first - 1] and contrast[first - 1] <= _FLAT:
                 first -= 1
-            while last < min(len(level), stop + _FADE_REACH) and level[last] > level[last - 1]:
+            while last < len(low) - 1 and low[last + 1] and contrast[last + 1] <= _FLAT:
                 last += 1
-            ramps[first:last] = True
+            while first > max(0, start - _FADE_REACH) and contrast[first - 1] > contrast[first]:
+                first -= 1
+            while last < min(len(low), stop + _FADE_REACH) - 1 and (
+                contrast[last + 1] > contrast[last]
+            ):
+                last += 1
+            ramps[first : last + 1] = True
     return fades, ramps
+
+
+def _same_picture(hists: np.ndarray, start: int, stop: int) -> bool:
+    """A dip of a frame or two between the same picture: a flash (of a dark scene, near white)."""
+    if stop - start > _FLASH or start == 0 or stop >= len(hists):
+        return False
+    across = float(np.abs(hists[stop] - hists[start - 1]).sum())
+    into = float(np.abs(hists[start] - hists[start - 1]).sum())
+    return across < 0.3 * into
+
+
+def _ramp(contrast: np.ndarray, deepest: int, step: int) -> bool:
+    """Contrast grows steadily for `_RAMP` frames away from ``deepest``, no frame taking more
+    than half the rise: a fade, not a jump."""
+    end = deepest + step * _RAMP
+    if not 0 <= end < len(contrast):
+        return False
+    rises = np.diff(contrast[deepest : end + step : step])
+    return bool((rises > 0).all() and rises.max() <= 0.5 * rises.sum())
 
 
 def _dissolves(frames: _Frames, blocked: np.ndarray) -> dict[int, str]:
