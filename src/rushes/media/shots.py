@@ -58,13 +58,14 @@ _FLASH = 2  # longest flash (frames) that is not taken for two cuts
 _DARK_MEAN, _DARK_STD = 48.0, 8.0  # a dark frame, for cuts: histograms of two jump on noise
 _DARK_LEVEL, _BRIGHT_LEVEL = 60.0, 180.0  # median luma of a dip to black, of one to white
 _DIP_CONTRAST = 24.0
-_FLAT = 4.0  # contrast of a held black or white frame (a corner watermark or logo is ~0)
+_FLAT = 2.0  # contrast of a held black or white frame (a corner watermark or logo is ~0)
+_FLAT_DEPTH = 24.0  # and its median luma's distance from 0 or 255 (16 and 235 in video range)
 _RAMP = 3  # frames of steady fading either side of a dip that is not flat
 _LIT_STD = 15.0
-_FADE_REACH = 60  # frames either side of the dark run to look for lit pictures and ramps
-_FADE_LONGEST = 90  # a longer dark run is footage (lens covered, night), not a fade
+_FADE_REACH = 60  # frames either side of a fade to look for pictures
+_FADE_LONGEST = 90  # a longer flat hold or dip is footage (lens covered, night), not a fade
 # Dissolves: half-widths tried, and what a blend between two different scenes looks like.
-_DISSOLVE_HALF_WIDTHS = (5, 8, 12)
+_DISSOLVE_HALF_WIDTHS = (5, 8, 12, 16)
 _DISSOLVE_CHANGE = 0.45  # mean change between the ends, in standard deviations
 _DISSOLVE_RESIDUAL = 0.6  # off-blend residual, as a fraction of that change
 _DISSOLVE_HIST = 0.6
@@ -326,51 +327,49 @@ def _flash(hists: np.ndarray, i: int, jump: float) -> bool:
 
 
 def _fades(frames: _Frames) -> tuple[dict[int, str], np.ndarray]:
-    """Fade boundaries, and a mask of every frame in a fade (its ramps and its flat run).
+    """Fade boundaries, and a mask of every frame in a fade (its hold and its ramps).
 
-    A dip is a run of low-contrast frames, all dark or all bright, with lit pictures on both
-    sides. Its deepest frame must be flat (a held black or white, a corner watermark or logo
-    aside) or, for a fade with no hold, be reached by steady ramps: a flash or a cut into a
-    night scene is neither.
+    A dip is a run of low-contrast frames, all dark or all bright. Its deepest frame must be
+    flat black or white (a corner watermark or logo aside) held at most `_FADE_LONGEST` frames,
+    or, for a fade with no hold, be reached by steady ramps; and there must be pictures on both
+    sides. A flash, or a cut into a dim night scene (low contrast, but not flat), is neither.
     """
     contrast, level = frames.contrast, frames.level
-    lit = frames.std >= _LIT_STD
-    fades, ramps = {}, np.zeros(len(level), bool)
-    for dim, depth in (
-        (level <= _DARK_LEVEL, level),
-        (level >= _BRIGHT_LEVEL, 255 - level),
-    ):
+    picture = (frames.std >= _LIT_STD) | (contrast > 2 * _FLAT)
+    fades, mask = {}, np.zeros(len(level), bool)
+    for dim, depth in ((level <= _DARK_LEVEL, level), (level >= _BRIGHT_LEVEL, 255 - level)):
         low = dim & (contrast <= _DIP_CONTRAST)
+        flat = low & (contrast <= _FLAT) & (depth <= _FLAT_DEPTH)
         edges = np.flatnonzero(np.diff(np.r_[0, low.astype(np.int8), 0]))
         for start, stop in zip(edges[::2], edges[1::2], strict=True):
-            if stop - start > _FADE_LONGEST:
-                continue
             run = (contrast + depth)[start:stop]
             deepest = start + int(np.flatnonzero(run <= run.min() + 0.5)[-1])
-            before = lit[max(0, start - _FADE_REACH) : start]
-            after = lit[stop : stop + _FADE_REACH]
-            steady = _ramp(contrast, deepest, -1) and _ramp(contrast, deepest, 1)
-            if (
-                not (before.any() and after.any())
-                or not steady
-                and (contrast[deepest] > _FLAT or _same_picture(frames.hists, start, stop))
-            ):
+            first, last = _extent(flat, deepest)  # the hold, or the deepest frame alone
+            if last - first >= _FADE_LONGEST or not flat[deepest] and stop - start > _FADE_LONGEST:
                 continue
-            fades[int(deepest) + 1] = "fade"
-            # Mask the flat hold around the deepest frame and the ramps out of it.
-            first = last = deepest
-            while first > 0 and low[first - 1] and contrast[first - 1] <= _FLAT:
+            steady = _ramp(contrast, deepest, -1) and _ramp(contrast, deepest, 1)
+            if not steady and (not flat[deepest] or _same_picture(frames.hists, first, last + 1)):
+                continue
+            while first > 0 and contrast[first - 1] > contrast[first]:
                 first -= 1
-            while last < len(low) - 1 and low[last + 1] and contrast[last + 1] <= _FLAT:
+            while last < len(level) - 1 and contrast[last + 1] > contrast[last]:
                 last += 1
-            while first > max(0, start - _FADE_REACH) and contrast[first - 1] > contrast[first]:
-                first -= 1
-            while last < min(len(low), stop + _FADE_REACH) - 1 and (
-                contrast[last + 1] > contrast[last]
+            if picture[max(0, first - _FADE_REACH) : first + 1].any() and (
+                picture[last : last + _FADE_REACH].any()
             ):
-                last += 1
-            ramps[first : last + 1] = True
-    return fades, ramps
+                fades[int(deepest) + 1] = "fade"
+                mask[first : last + 1] = True
+    return fades, mask
+
+
+def _extent(flags: np.ndarray, i: int) -> tuple[int, int]:
+    """First and last index of the run of true ``flags`` around ``i`` (``i`` alone if false)."""
+    first = last = i
+    while first > 0 and flags[first - 1] and flags[i]:
+        first -= 1
+    while last < len(flags) - 1 and flags[last + 1] and flags[i]:
+        last += 1
+    return first, last
 
 
 def _same_picture(hists: np.ndarray, start: int, stop: int) -> bool:
@@ -406,15 +405,15 @@ def _dissolves(frames: _Frames, blocked: np.ndarray) -> dict[int, str]:
         reverse=True,
     )
     shape = frames.thumbs.shape[1:]
-    found: list[int] = []
-    reach = max(_DISSOLVE_HALF_WIDTHS)
+    found: list[tuple[int, int, int]] = []
     for _, boundary, first, last in windows:
-        if any(abs(boundary - b) <= reach for b in found):
+        # A part of a dissolve is a blend too: a window overlapping a kept one is the same one.
+        if any(first < b_last - 1 and last > b_first + 1 for _, b_first, b_last in found):
             continue
         # Last and dearest test, so run only for windows that would be kept.
         if _shifted_change(thumbs[first], thumbs[last], shape) >= _DISSOLVE_SHIFTED:
-            found.append(boundary)
-    return dict.fromkeys(found, "dissolve")
+            found.append((boundary, first, last))
+    return {boundary: "dissolve" for boundary, _, _ in found}
 
 
 def _blend_windows(
