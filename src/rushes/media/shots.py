@@ -285,9 +285,12 @@ def _blocks(planes: np.ndarray) -> np.ndarray:
 
 
 def _histogram(flat: np.ndarray, luma: int) -> np.ndarray:
-    """Luma in 32 bins, then U and V in 16 each, each part summing to 1; one bincount."""
+    """Luma in 32 bins, then U and V in 16 each, each part summing to 1; one bincount.
+
+    Chroma bins are centred on 128, so grey footage does not flip between two bins on noise.
+    """
     quarter = luma // 4
-    codes = flat >> 4
+    codes = np.minimum((flat + 8) >> 4, 15)
     codes[:luma] = flat[:luma] >> 3
     codes[luma : luma + quarter] += 32
     codes[luma + quarter :] += 48
@@ -351,7 +354,9 @@ def _fades(frames: _Frames) -> tuple[dict[int, str], np.ndarray]:
             first, last = _extent(flat, deepest)  # the hold, or the deepest frame alone
             if last - first >= _FADE_LONGEST or not flat[deepest] and stop - start > _FADE_LONGEST:
                 continue
-            steady = _ramp(contrast, deepest, -1) and _ramp(contrast, deepest, 1)
+            # With no hold, the last frame out and the first in can be equally deep.
+            bottom = _extent(low & (distance <= distance[deepest] + 2), deepest)
+            steady = _ramp(contrast, bottom[0], -1) and _ramp(contrast, bottom[1], 1)
             if not steady and (not flat[deepest] or _same_picture(frames.hists, first, last + 1)):
                 continue
             while first > 0 and distance[first - 1] > distance[first]:
