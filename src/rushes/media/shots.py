@@ -54,6 +54,9 @@ _CUT_RATIO = 3.0
 _CUT_HIST = 0.8
 _CUT_PIXELS = 30.0
 _FLASH = 2  # longest flash (frames) that is not taken for two cuts
+# Across a flash the histogram comes back at least halfway (an encoder's keyframe after a
+# blast shifts a textured picture's histogram by a third of the jump into it).
+_FLASH_RETURN = 0.5
 # Fades: a dip to low contrast (luma p90 - p10), dark or bright, lit pictures on both sides.
 _DARK_MEAN, _DARK_STD = 48.0, 8.0  # a dark frame, for cuts: histograms of two jump on noise
 _DARK_LEVEL, _BRIGHT_LEVEL = 60.0, 180.0  # median luma of a dip to black, of one to white
@@ -310,9 +313,12 @@ def _cuts(frames: _Frames, in_fade: np.ndarray) -> dict[int, str]:
     hist = np.r_[0, np.abs(np.diff(frames.hists, axis=0)).sum(axis=1)]
     pixels = frames.pixels
     # A histogram jump needs some pixel change too: the last frame of a dissolve into a flat
-    # graphic moves every pixel a little and the histogram a lot.
-    by_hist = (hist >= _CUT_HIST) & (_ratio(hist, 0.02) >= _CUT_RATIO) & (pixels >= _CUT_PIXELS / 2)
-    by_pixels = (pixels >= _CUT_PIXELS) & (_ratio(pixels, 0.5) >= _CUT_RATIO)
+    # graphic moves every pixel a little and the histogram a lot. Between two dim scenes
+    # every pixel moves a little, but far more than in the frames around.
+    pixels_ratio = _ratio(pixels, 0.5)
+    moved = (pixels >= _CUT_PIXELS / 2) | (pixels >= _CUT_PIXELS / 4) & (pixels_ratio >= _CUT_RATIO)
+    by_hist = (hist >= _CUT_HIST) & (_ratio(hist, 0.02) >= _CUT_RATIO) & moved
+    by_pixels = (pixels >= _CUT_PIXELS) & (pixels_ratio >= _CUT_RATIO)
     dark = frames.dark()
     cuts = {}
     for i in np.flatnonzero(by_hist | by_pixels):
@@ -327,7 +333,7 @@ def _flash(hists: np.ndarray, i: int, jump: float) -> bool:
     into = hists[i + 1 : i + 1 + _FLASH]  # the picture after i comes back to the one before
     back = hists[max(0, i - 1 - _FLASH) : i - 1]  # or i goes back to the one before the flash
     return any(
-        len(near) and float(np.abs(near - ref).sum(axis=1).min()) < 0.3 * jump
+        len(near) and float(np.abs(near - ref).sum(axis=1).min()) < _FLASH_RETURN * jump
         for near, ref in ((into, hists[i - 1]), (back, hists[i]))
     )
 
@@ -387,7 +393,7 @@ def _same_picture(hists: np.ndarray, start: int, stop: int) -> bool:
         return False
     across = float(np.abs(hists[stop] - hists[start - 1]).sum())
     into = float(np.abs(hists[start] - hists[start - 1]).sum())
-    return across < 0.3 * into
+    return across < _FLASH_RETURN * into
 
 
 def _ramp(contrast: np.ndarray, deepest: int, step: int) -> bool:
