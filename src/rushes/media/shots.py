@@ -258,13 +258,15 @@ def _ratio(signal: np.ndarray, floor: float) -> np.ndarray:
 def _cuts(frames: Frames, in_fade: np.ndarray) -> dict[int, str]:
     hist = np.r_[0, np.abs(np.diff(frames.hists, axis=0)).sum(axis=1)]
     pixels = frames.pixels
+    pixels_jump = _ratio(pixels, 0.5) >= _CUT_RATIO
+    hist_jump = _ratio(hist, 0.02) >= _CUT_RATIO
     # A histogram jump needs some pixel change too: the last frame of a dissolve into a flat
     # graphic moves every pixel a little and the histogram a lot. Between two dim scenes
     # every pixel moves a little, but far more than in the frames around.
-    pixels_ratio = _ratio(pixels, 0.5)
-    moved = (pixels >= _CUT_PIXELS / 2) | (pixels >= _CUT_PIXELS / 4) & (pixels_ratio >= _CUT_RATIO)
-    by_hist = (hist >= _CUT_HIST) & (_ratio(hist, 0.02) >= _CUT_RATIO) & moved
-    by_pixels = (pixels >= _CUT_PIXELS) & (pixels_ratio >= _CUT_RATIO)
+    moved = (pixels >= _CUT_PIXELS / 2) | (pixels >= _CUT_PIXELS / 4) & pixels_jump
+    by_hist = (hist >= _CUT_HIST) & hist_jump & moved
+    # Between two textures (gravel, grass) both change little on a thumbnail, but together.
+    by_pixels = pixels_jump & ((pixels >= _CUT_PIXELS) | (pixels >= _CUT_PIXELS / 2) & hist_jump)
     dark = (frames.mean <= _DARK_MEAN) & (frames.std <= _DARK_STD)
     cuts = {}
     for i in np.flatnonzero(by_hist | by_pixels):
