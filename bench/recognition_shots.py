@@ -8,9 +8,10 @@ a temporary folder; `detect_shots` and PySceneDetect's AdaptiveDetector (default
 PyAV backend) read the same files. A found boundary counts if within ±2 frames of a cut, or
 within half a fade's or dissolve's length (at least 2) of it, each true boundary matched once;
 a found boundary left over is charged to "flash" if it is at a flash, else to the kind of the
-nearest true boundary. Speed: CPU seconds of each over all montages, one decoding thread, in
-this process; the ratio is our frames/s over PySceneDetect's (goal >= 1.5). Goals on "eval":
-F1 >= 0.95 on cuts, >= 0.85 on fades and dissolves, and >= PySceneDetect's on every kind.
+nearest true boundary. Speed: CPU seconds of each over all montages (best of two), one
+decoding thread, in this process; the ratio is our frames/s over PySceneDetect's (goal
+>= 1.5). Goals on "eval": F1 >= 0.95 on cuts, >= 0.85 on fades and dissolves, and >=
+PySceneDetect's on every kind.
 Nothing is asserted: the figures are printed and returned.
 """
 
@@ -105,9 +106,13 @@ DETECTORS: dict[str, Detector] = {"ours": ours, "pyscenedetect": pyscenedetect}
 
 
 def _run(detector: Detector, montages: list[Montage]) -> tuple[float, list[list[int]]]:
-    started = time.process_time()
-    found = [detector(m.path) for m in montages]
-    return time.process_time() - started, found
+    """CPU seconds (best of two runs, as other work on the machine only adds) and boundaries."""
+    best, found = float("inf"), []
+    for _ in range(2):
+        started = time.process_time()
+        found = [detector(m.path) for m in montages]
+        best = min(best, time.process_time() - started)
+    return best, found
 
 
 def _pooled(scores: list[Score], kind: str) -> dict[str, float]:

@@ -132,10 +132,10 @@ def _same_picture(hists: np.ndarray, start: int, stop: int) -> bool:
 def _ramp(contrast: np.ndarray, deepest: int, step: int) -> bool:
     """Contrast grows steadily for `_RAMP` frames away from ``deepest``, no frame taking more
     than half the rise: a fade, not a jump."""
-    end = deepest + step * _RAMP
-    if not 0 <= end < len(contrast):
+    frames = deepest + step * np.arange(_RAMP + 1)
+    if not 0 <= frames[-1] < len(contrast):
         return False
-    rises = np.diff(contrast[deepest : end + step : step])
+    rises = np.diff(contrast[frames])
     return bool((rises > 0).all() and rises.max() <= 0.5 * rises.sum())
 
 
