@@ -27,6 +27,7 @@ _DIP_CONTRAST = 24.0
 _FLAT = 2.0  # contrast of a held black or white frame (a corner watermark or logo is ~0)
 _FLAT_DEPTH = 24.0  # and its median luma's distance from 0 or 255 (16 and 235 in video range)
 _RAMP = 3  # frames of steady fading either side of a dip that is not flat
+_RAMP_STEP = 0.6  # the largest share of a ramp's rise one frame may take (a flash takes all)
 _LIT_STD = 15.0
 _FADE_REACH = 60  # frames either side of a fade to look for pictures
 _FADE_LONGEST = 90  # a longer flat hold or dip is footage (lens covered, night), not a fade
@@ -93,8 +94,8 @@ def fades(frames: Frames) -> tuple[dict[int, str], np.ndarray]:
             first, last = _extent(flat, deepest)  # the hold, or the deepest frame alone
             if last - first >= _FADE_LONGEST or not flat[deepest] and stop - start > _FADE_LONGEST:
                 continue
-            # With no hold, the last frame out and the first in can be equally deep.
-            bottom = _extent(low & (distance <= distance[deepest] + 2), deepest)
+            # With no hold, the last frame out and the first in are about equally deep.
+            bottom = _extent(low & (distance <= 1.25 * distance[deepest] + 2), deepest)
             steady = _ramp(contrast, bottom[0], -1) and _ramp(contrast, bottom[1], 1)
             if not steady and (not flat[deepest] or _same_picture(frames.hists, first, last + 1)):
                 continue
@@ -131,12 +132,12 @@ def _same_picture(hists: np.ndarray, start: int, stop: int) -> bool:
 
 def _ramp(contrast: np.ndarray, deepest: int, step: int) -> bool:
     """Contrast grows steadily for `_RAMP` frames away from ``deepest``, no frame taking more
-    than half the rise: a fade, not a jump."""
+    than `_RAMP_STEP` of the rise: a fade, not a jump."""
     frames = deepest + step * np.arange(_RAMP + 1)
     if not 0 <= frames[-1] < len(contrast):
         return False
     rises = np.diff(contrast[frames])
-    return bool((rises > 0).all() and rises.max() <= 0.5 * rises.sum())
+    return bool((rises > 0).all() and rises.max() <= _RAMP_STEP * rises.sum())
 
 
 def dissolves(frames: Frames, blocked: np.ndarray) -> dict[int, str]:
