@@ -35,6 +35,8 @@ _LOGO = Path(skimage.data.__file__).parent / "logo.png"
 
 @dataclass(frozen=True)
 class Montage:
+    """A rendered montage and its truth, frames counted from 0 in presentation order."""
+
     path: Path
     size: tuple[int, int]
     fps: int
@@ -55,18 +57,6 @@ class Score:
     missed: dict[str, list[int]]
     spurious: dict[str, list[int]]  # charged to the kind of the nearest true boundary, or flash
 
-    def precision(self, kind: str) -> float:
-        found = self.hits.get(kind, 0) + len(self.spurious.get(kind, []))
-        return self.hits.get(kind, 0) / found if found else 1.0
-
-    def recall(self, kind: str) -> float:
-        truth = self.hits.get(kind, 0) + len(self.missed.get(kind, []))
-        return self.hits.get(kind, 0) / truth if truth else 1.0
-
-    def f1(self, kind: str) -> float:
-        p, r = self.precision(kind), self.recall(kind)
-        return 2 * p * r / (p + r) if p + r else 0.0
-
 
 def tolerance(kind: str, length: int) -> int:
     """±2 frames for a cut; half the transition's length (at least 2) for a fade or dissolve."""
@@ -76,8 +66,9 @@ def tolerance(kind: str, length: int) -> int:
 def score(found: list[int], montage: Montage) -> Score:
     """Match found boundaries to true ones, nearest first, each true one at most once.
 
-    A found boundary left over is charged to "flash" if within 2 frames of a flash, else to
-    the kind of the nearest true boundary (a dissolve found twice counts against dissolves).
+    A found boundary left over is charged to "flash" if from 2 frames before a flash to 4 after
+    its start (a flash of two frames and the return from it), else to the kind of the nearest
+    true boundary (a dissolve found twice counts against dissolves).
     """
     truth = list(zip(montage.boundaries, montage.kinds, montage.lengths, strict=True))
     pairs = sorted(
