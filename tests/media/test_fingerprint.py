@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from rushes.errors import ProbeError
-from rushes.media.fingerprint import Fingerprint, fingerprint
+from rushes.media.fingerprint import SLOTS, Fingerprint, fingerprint
 from rushes.media.matching import Match, Segment, cluster, match
 from tests.clips import make_video
 from tests.evalset.copies import looped
@@ -199,7 +199,7 @@ def test_bytes_round_trip(prints: dict[str, Fingerprint]) -> None:
     original = prints[SOURCE]
     data = original.to_bytes()
     copy = Fingerprint.from_bytes(data)
-    assert len(data) == 48 + (8 + 1 + 4 * 32) * len(original)
+    assert len(data) == 48 + (8 + 1 + SLOTS * 32) * len(original)
     for field in ("pts", "quality", "codes"):
         assert np.array_equal(getattr(copy, field), getattr(original, field))
     assert (copy.time_base, copy.start_pts, copy.duration_s) == (
