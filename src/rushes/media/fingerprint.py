@@ -23,11 +23,15 @@ change, and cut off before hashing; near-black or featureless frames are dropped
 
 Each frame is hashed at `SCALES`: the whole picture and its centre with 3, 6 and 9 % cut off
 every side, so a copy cropped by up to about 10 % a side is within 1.5 % of one of them (about
-30 bits, against 90-125 bits for a 5 % crop compared whole). The codes are PDQ's DCT thresholded
-at zero, not at its median (which is within a tenth of a standard deviation of zero, so the
-codes differ from PDQ's by a few bits and are as discriminating): then the code of the picture
-turned or flipped is an exact permutation and inversion of these bits (`dihedral`), and all
-eight orientations are searched without hashing them.
+30 bits, against 90-125 bits for a 5 % crop compared whole); and once more as decoded, bars and
+all (`UNCROPPED`), because a dark edge may be taken for bars over a short excerpt of a night
+scene and not over the whole of it, and the two copies must still meet.
+
+The codes are PDQ's DCT thresholded at zero, not at its median (which is within a tenth of a
+standard deviation of zero, so the codes differ from PDQ's by a few bits and are as
+discriminating): then the code of the picture turned or flipped is an exact permutation and
+inversion of these bits (`dihedral`), and all eight orientations are searched without hashing
+them. Hashing five codes a frame costs about 0.7 ms, against 16 ms to decode a 1080p keyframe.
 """
 
 from __future__ import annotations
