@@ -161,7 +161,9 @@ class AnchorIndex:
         numbers: list[int] = []
         for sha256, codes in items:
             codes = np.asarray(codes, np.uint8)
-            batch.append(codes.reshape(len(codes), -1, 32))
+            batch.append(
+                codes.reshape(len(codes), -1, 32) if codes.size else codes.reshape(0, 1, 32)
+            )
             numbers.append(self._register(sha256, len(codes), frames))
         if batch:
             per_clip = [c.shape[0] * c.shape[1] for c in batch]
