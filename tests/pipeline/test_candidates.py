@@ -206,3 +206,13 @@ def test_candidates_follow_the_catalog_incrementally(
         sha["chair-22-with-small-logo-bar"],
         sha["doorknob-hd-no-bar"],
     }
+
+
+def test_a_clip_with_no_fingerprinted_frame_is_indexed_as_nothing(
+    prints: dict[str, Fingerprint],
+) -> None:
+    index = AnchorIndex()
+    flat = prints["doorknob-hd-no-bar"]
+    index.add("black", dataclasses.replace(flat, pts=flat.pts[:0], codes=flat.codes[:0]))
+    index.add("chair", prints["chair-orig-22-sd-bar"])
+    assert index.search(query_codes(prints["chair-19-sd-bar"])) == ["chair"]
