@@ -72,7 +72,7 @@ BAR_FRAMES = 0.9  # ... and bar overall when it is so in this share of the lit f
 MAX_BARS = 0.75  # bars may take this share of a side (portrait video pillarboxed to 16:9)
 BLACK_LEVEL = 40  # a frame whose brightest 1 % stays below this is near-black
 MIN_QUALITY = 30  # PDQ quality (0-100) below which a hash is mostly noise
-BUFFER = 3000  # thumbnails (16 KiB each) held to decide the bars: 100 s dense, 50 min by keyframe
+BUFFER = 1500  # thumbnails (16 KiB each) held to decide the bars: 50 s dense, 25 min by keyframe
 
 _MAGIC = b"RPDQ"
 _VERSION = 2
@@ -310,7 +310,7 @@ class _Hasher:
         self.quality: list[int] = []
         self.codes: list[np.ndarray] = []
         self.first_pts: int | None = None
-        self._held: list[tuple[int, np.ndarray]] = []
+        self._held: list[tuple[int, np.ndarray, np.ndarray | None]] = []  # pts, thumb, bar lines
         # One scaler for the whole file: setting one up costs more than scaling a frame.
         self._scaler = VideoReformatter()
 
@@ -325,7 +325,7 @@ class _Hasher:
             thumb = np.rot90(thumb, round(frame.rotation / 90) % 4)
         if self.first_pts is None:
             self.first_pts = frame.pts
-        self._held.append((frame.pts, thumb))
+        self._held.append((frame.pts, thumb, _bar_lines(thumb)))
         if len(self._held) >= BUFFER:
             self.flush()
 
@@ -333,9 +333,8 @@ class _Hasher:
         if not self._held:
             return
         self._held.sort(key=lambda item: item[0])
-        stack = np.stack([thumb for _, thumb in self._held])
-        top, bottom, left, right = bars(stack)
-        for pts, thumb in self._held:
+        top, bottom, left, right = _bars([lines for _, _, lines in self._held])
+        for pts, thumb, _ in self._held:
             picture = thumb[top : THUMB - bottom, left : THUMB - right]
             if np.percentile(picture, 99) < BLACK_LEVEL:
                 continue
@@ -351,17 +350,22 @@ class _Hasher:
         self._held.clear()
 
 
-def bars(thumbs: np.ndarray) -> tuple[int, int, int, int]:
-    """Rows at the top and bottom, columns at the left and right, that are black bars in
-    (n, h, w) grey ``thumbs``: nearly all dark in nearly every frame that is not dark all over."""
-    dark = thumbs <= BAR_LEVEL
-    lit = ~dark.all(axis=(1, 2))
-    if not lit.any():
+def _bar_lines(thumb: np.ndarray) -> np.ndarray | None:
+    """Which rows, then columns, of a grey thumbnail are nearly all dark; None if all of it is."""
+    dark = thumb <= BAR_LEVEL
+    if dark.all():
+        return None
+    return np.concatenate([dark.mean(axis=1) >= BAR_SHARE, dark.mean(axis=0) >= BAR_SHARE])
+
+
+def _bars(lines: list[np.ndarray | None]) -> tuple[int, int, int, int]:
+    """Rows at the top and bottom, columns at the left and right, that are black bars: nearly
+    all dark in nearly every frame that is not dark all over."""
+    lit = [each for each in lines if each is not None]
+    if not lit:
         return 0, 0, 0, 0
-    dark = dark[lit]
-    rows = (dark.mean(axis=2) >= BAR_SHARE).mean(axis=0) >= BAR_FRAMES
-    columns = (dark.mean(axis=1) >= BAR_SHARE).mean(axis=0) >= BAR_FRAMES
-    return (*_edges(rows), *_edges(columns))
+    bar = np.mean(lit, axis=0) >= BAR_FRAMES
+    return (*_edges(bar[:THUMB]), *_edges(bar[THUMB:]))
 
 
 def _edges(bar: np.ndarray) -> tuple[int, int]:

@@ -41,7 +41,6 @@ import numpy as np
 from rushes.media.fingerprint import (
     INVERSE,
     SCALES,
-    SLOTS,
     TRANSFORMS,
     UNCROPPED,
     Fingerprint,
@@ -206,48 +205,53 @@ def _configurations(
     ta: np.ndarray, ca: np.ndarray, tb: np.ndarray, cb: np.ndarray, sparse_a: bool
 ) -> list[tuple[int, int, int, int, list[tuple[float, float]]]]:
     """(support, transform, scale of A, scale of B, timings) of the ways of comparing A and B
-    whose anchors vote for some timing, best supported first, at most `MAX_CONFIGS`.
+    in which the most anchors find a close frame, at most `MAX_CONFIGS`, best first.
 
     One side is compared whole against the other's centre crops or uncropped frames, or both
-    at the same crop, which leaves out a corner logo.
+    at the same crop, which leaves out a logo in a corner. The anchors are turned, not the
+    other side, so each of its slots is indexed once.
     """
     others = [*range(1, len(SCALES)), UNCROPPED]
     scale_pairs = [(0, 0), *((s, 0) for s in others), *((0, s) for s in others)]
-    # The same centre on both sides leaves out a logo in a corner, or most of it.
     scale_pairs += [(s, s) for s in range(1, len(SCALES))]
     anchor_t, anchor_c, other_t, other_c = (ta, ca, tb, cb) if sparse_a else (tb, cb, ta, ca)
     rows = _thin(anchor_t)
-    found = []
+    faiss.omp_set_num_threads(1)  # per calling thread; an OpenMP team crawls on a busy machine
+    indexes: dict[int, faiss.IndexBinaryFlat] = {}
+    voted = []
     for transform in range(len(TRANSFORMS)):
-        # Turning B is the same as turning A the inverse way; the anchor side stays as stored.
-        turn = transform if sparse_a else INVERSE[transform]
-        turned = {s: dihedral(other_c[:, s], turn) for s in range(SLOTS)}
+        # A ~ B turned by `transform`: B ~ A turned back, or B's anchors turned against A.
+        turned = dihedral(anchor_c[rows], INVERSE[transform] if sparse_a else transform)
         for scale_a, scale_b in scale_pairs:
             anchor_s, other_s = (scale_a, scale_b) if sparse_a else (scale_b, scale_a)
-            votes = _votes(anchor_t[rows], anchor_c[rows, anchor_s], other_t, turned[other_s])
-            if votes is None:
-                continue
-            timings, support = _timings(*votes)
-            if not sparse_a:  # votes were for A's time given B's: invert each line
-                timings = [(1 / rate, -offset / rate) for rate, offset in timings]
-            if timings:
-                found.append((support, transform, scale_a, scale_b, timings))
-    found.sort(key=lambda c: (-c[0], c[1], c[2] + c[3]))
-    return found[:MAX_CONFIGS]
+            if other_s not in indexes:
+                indexes[other_s] = faiss.IndexBinaryFlat(256)
+                indexes[other_s].add(np.ascontiguousarray(other_c[:, other_s]))
+            votes = _votes(anchor_t[rows], turned[:, anchor_s], other_t, indexes[other_s])
+            if votes is not None:
+                voted.append((votes, transform, scale_a, scale_b))
+    voted.sort(key=lambda v: (-v[0][0], v[1], v[2] + v[3]))
+    found = []
+    for (support, *votes), transform, scale_a, scale_b in voted[:MAX_CONFIGS]:
+        timings = _timings(*votes)
+        if not sparse_a:  # votes were for A's time given B's: invert each line
+            timings = [(1 / rate, -offset / rate) for rate, offset in timings]
+        if timings:
+            found.append((support, transform, scale_a, scale_b, timings))
+    return found
 
 
 def _votes(
-    t_anchor: np.ndarray, anchors: np.ndarray, t_other: np.ndarray, other: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """(anchor number, anchor time, other time) of the pairs within SEED_BITS that are nearly
-    as close as each anchor's closest (a slow pan's neighbouring frames are not, a still shot's
-    are), at most `VOTES_PER_ANCHOR` an anchor; None if fewer than MIN_VOTES anchors have any."""
-    faiss.omp_set_num_threads(1)  # per calling thread; an OpenMP team crawls on a busy machine
-    index = faiss.IndexBinaryFlat(256)
-    index.add(np.ascontiguousarray(other))
-    lims, distances, labels = index.range_search(np.ascontiguousarray(anchors), SEED_BITS + 1)
+    t_anchor: np.ndarray, anchors: np.ndarray, t_other: np.ndarray, other: faiss.IndexBinaryFlat
+) -> tuple[int, np.ndarray, np.ndarray, np.ndarray] | None:
+    """(anchors with a close frame; anchor number, anchor time, other time of the pairs within
+    SEED_BITS that are nearly as close as each anchor's closest (a slow pan's neighbouring
+    frames are not, a still shot's are), at most `VOTES_PER_ANCHOR` an anchor); None if fewer
+    than MIN_VOTES anchors have any."""
+    lims, distances, labels = other.range_search(np.ascontiguousarray(anchors), SEED_BITS + 1)
     counts = np.diff(lims).astype(np.int64)
-    if np.count_nonzero(counts) < MIN_VOTES:
+    support = int(np.count_nonzero(counts))
+    if support < MIN_VOTES:
         return None
     which = np.repeat(np.arange(len(anchors)), counts)
     order = np.lexsort((distances, which))  # by anchor, closest first
@@ -256,41 +260,39 @@ def _votes(
     rank = np.arange(len(order)) - np.repeat(first, counts)
     closest = np.repeat(distances[np.minimum(first, len(order) - 1)], counts)
     keep = (rank < VOTES_PER_ANCHOR) & (distances <= closest + VOTE_SLACK)
-    return which[keep], t_anchor[which[keep]], t_other[labels[keep]]
+    return support, which[keep], t_anchor[which[keep]], t_other[labels[keep]]
 
 
 def _timings(
     which: np.ndarray, t_anchor: np.ndarray, t_other: np.ndarray
-) -> tuple[list[tuple[float, float]], int]:
+) -> list[tuple[float, float]]:
     """Lines (rate, offset) with t_other = rate * t_anchor + offset that at least MIN_VOTES
-    anchors vote for, best supported first, and the best one's support."""
-    lines: list[tuple[float, int, int]] = []  # (weighted support, rate number, offset bin)
+    anchors vote for, best supported first (real time preferred, see NORMAL_RATE_SHARE)."""
     normal = int(np.argmin(np.abs(np.log(RATES))))
-    offsets = t_other[None, :] - RATES[:, None] * t_anchor[None, :]
+    offsets = t_other[None, :] - RATES[:, None] * t_anchor[None, :]  # (rates, votes)
     bins = np.round(offsets / OFFSET_BIN_S).astype(np.int64)
-    for r in range(len(RATES)):
-        # Each anchor once per bin, then a bin and its neighbours together.
-        values, counts = np.unique(
-            np.unique(np.stack([bins[r], which]), axis=1)[0], return_counts=True
-        )
-        support = counts.copy()
-        adjacent = np.diff(values) == 1
-        support[1:] += counts[:-1] * adjacent
-        support[:-1] += counts[1:] * adjacent
-        weight = 1.0 if r == normal else NORMAL_RATE_SHARE
-        for k in np.argsort(-support, kind="stable")[:MAX_OFFSETS]:
-            if support[k] < MIN_VOTES:
-                break
-            lines.append((support[k] * weight, r, int(values[k])))
-    lines.sort(key=lambda line: (-line[0], abs(line[1] - normal)))
+    low, span = int(bins.min()), int(bins.max() - bins.min()) + 3
+    # One cell per (rate, offset bin), a free bin between rates so no two rates are neighbours.
+    cells = np.arange(len(RATES))[:, None] * span + (bins - low + 1)
+    anchors = int(which.max()) + 1
+    voters = np.unique((cells * anchors + which[None, :]).ravel())  # each anchor once a cell
+    cell, counts = np.unique(voters // anchors, return_counts=True)
+    support = counts.copy()  # a bin and its neighbours together
+    adjacent = np.diff(cell) == 1
+    support[1:] += counts[:-1] * adjacent
+    support[:-1] += counts[1:] * adjacent
+    rate = cell // span
+    score = support * np.where(rate == normal, 1.0, NORMAL_RATE_SHARE)
+    ranked = np.lexsort((np.abs(rate - normal), -score))
     chosen: list[tuple[float, float]] = []
-    for _, r, center in lines:
-        if len(chosen) == MAX_OFFSETS:
-            break
-        offset = float(np.median(offsets[r][np.abs(bins[r] - center) <= 1]))
-        if all(not _same_line(RATES[r], offset, rate, o) for rate, o in chosen):
+    for k in ranked[support[ranked] >= MIN_VOTES][: 4 * MAX_OFFSETS]:
+        r, centre = int(rate[k]), int(cell[k] - rate[k] * span - 1 + low)
+        offset = float(np.median(offsets[r][np.abs(bins[r] - centre) <= 1]))
+        if all(not _same_line(RATES[r], offset, q, o) for q, o in chosen):
             chosen.append(_refine(RATES[r], offset, t_anchor, t_other))
-    return chosen, int(lines[0][0]) if lines else 0
+            if len(chosen) == MAX_OFFSETS:
+                break
+    return chosen
 
 
 def _same_line(rate: float, offset: float, r: float, o: float) -> bool:
