@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 
 from rushes.base import open_base
-from rushes.ingest import Ingest, walk
+from rushes.cards import walk
+from rushes.ingest import Ingest
 from rushes.settings import load
 
 

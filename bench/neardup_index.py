@@ -24,8 +24,9 @@ import time
 import faiss
 import numpy as np
 
-from rushes.media.fingerprint import SLOTS, TRANSFORMS
+from rushes.media.fingerprint import SLOTS
 from rushes.media.matching import SEED_BITS
+from rushes.media.orientations import TRANSFORMS
 from rushes.pipeline.candidates import BLOCK, IVF_MIN, MIN_HITS, NLIST, NPROBE, THREADS, AnchorIndex
 
 # What `query_codes` searches with for each frame: 8 orientations, then the other slots.

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import stat
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from rushes import custody
 from rushes.base import Base
+from rushes.cards import Candidate
 from rushes.catalog import Arrival, Asset, Catalog, Project
 from rushes.custody import Verb
 from rushes.errors import InvalidInput, RushesError, VaultFullError, os_reason
@@ -32,16 +32,6 @@ from rushes.vault import Stored, display_path
 
 Progress = Callable[[int], None]
 _SAMPLE = 64 << 10
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """A file found under the given paths, or a reason it cannot be taken."""
-
-    path: Path
-    size: int = 0
-    problem: str = ""
-    skipped: bool = False  # not a failure: a FIFO, a folder symlink
 
 
 @dataclass(frozen=True)
@@ -64,65 +54,6 @@ class Report:
     @property
     def ok(self) -> bool:
         return not self.aborted and self.count("failed") == 0
-
-
-def walk(paths: Iterable[Path]) -> Iterator[Candidate]:
-    """Every regular file under `paths`, depth-first in byte order of names.
-
-    Folder symlinks are not followed (no loops), and file symlinks only when they point to a
-    file inside one of `paths`: a hostile card cannot pull the host's files into the vault.
-    """
-    roots = [Path(os.path.realpath(p)) for p in paths]
-    for path in paths:
-        try:
-            st = os.stat(path)
-        except OSError as exc:
-            yield Candidate(path, problem=os_reason(exc))
-            continue
-        if not stat.S_ISDIR(st.st_mode):
-            yield _candidate(path, st)
-            continue
-        stack = [path]
-        while stack:
-            folder = stack.pop()
-            try:
-                entries = sorted(os.scandir(folder), key=lambda e: os.fsencode(e.name))
-            except OSError as exc:
-                yield Candidate(folder, problem=f"cannot list folder: {os_reason(exc)}")
-                continue
-            subfolders = []
-            for entry in entries:
-                found = _entry(Path(entry.path), entry, roots)
-                if found is None:
-                    subfolders.append(Path(entry.path))
-                else:
-                    yield found
-            stack.extend(reversed(subfolders))
-
-
-def _entry(path: Path, entry: os.DirEntry[str], roots: list[Path]) -> Candidate | None:
-    """The candidate for one folder entry; None for a real subfolder to descend into."""
-    try:
-        if entry.is_dir(follow_symlinks=False):
-            return None
-        st = os.stat(path)  # follows a file symlink to what it names
-    except OSError as exc:
-        return Candidate(path, problem=os_reason(exc))
-    if entry.is_symlink():
-        target = Path(os.path.realpath(path))
-        if stat.S_ISDIR(st.st_mode):
-            return Candidate(path, skipped=True, problem="symlink to a folder, not followed")
-        if not any(target.is_relative_to(root) for root in roots):
-            return Candidate(
-                path, skipped=True, problem="symlink to a file outside the card, not followed"
-            )
-    return _candidate(path, st)
-
-
-def _candidate(path: Path, st: os.stat_result) -> Candidate:
-    if not stat.S_ISREG(st.st_mode):
-        return Candidate(path, skipped=True, problem="not a regular file (device, FIFO, socket)")
-    return Candidate(path, size=st.st_size)
 
 
 def sample_digest(path: Path, size: int) -> str:

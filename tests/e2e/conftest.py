@@ -30,6 +30,10 @@ FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+# Bounds, not timing claims: on a busy two-core machine (the other test worker encoding video,
+# the server's own pipeline running) a click's navigation has taken over 10 s.
+TIMEOUT_MS = 30_000
+expect.set_options(timeout=TIMEOUT_MS)
 PHONE = {"viewport": {"width": 375, "height": 667}, "is_mobile": True, "has_touch": True}
 REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 
@@ -77,7 +81,7 @@ class Room:
     def window(self, *, phone: bool = False) -> Page:
         """A fresh window (own cookies); desktop-sized unless `phone`."""
         context = self.browser.new_context(base_url=self.server, **(PHONE if phone else {}))
-        context.set_default_timeout(10_000)
+        context.set_default_timeout(TIMEOUT_MS)
         self.contexts.append(context)
         page = context.new_page()
         page.on("pageerror", lambda error: self.errors.append(f"{page.url}: {error}"))

@@ -26,7 +26,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from rushes.ingest import Ingest, walk
+from rushes.cards import walk
+from rushes.ingest import Ingest
 from rushes.review import accounts
 from rushes.review.access import Role
 from rushes.review.projects import create_project

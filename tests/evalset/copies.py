@@ -52,8 +52,11 @@ def write(
     crf: int = 23,
     keyint: int = 250,
     preset: str = "veryfast",
+    rotation: int = 0,
 ) -> Path:
-    """Encode RGB ``pictures`` as H.264 in MP4, ``keyint`` frames between keyframes at most."""
+    """Encode RGB ``pictures`` as H.264 in MP4, ``keyint`` frames between keyframes at most;
+    ``rotation`` goes to the display matrix (degrees counter-clockwise a player turns the
+    pictures to show them, as a phone records them)."""
     with av.open(str(path), "w") as out:
         rate = Fraction(fps).limit_denominator(1001)
         options = {"preset": preset, "crf": str(crf), "g": str(keyint)}
@@ -61,6 +64,8 @@ def write(
             options["x264-params"] = f"keyint={keyint}:min-keyint={keyint}:scenecut=0"
         stream = out.add_stream("libx264", rate=rate, options=options)
         stream.pix_fmt = "yuv420p"
+        if rotation:
+            stream.set_display_rotation(rotation)
         for index, rgb in enumerate(pictures):
             rgb = rgb[: rgb.shape[0] // 2 * 2, : rgb.shape[1] // 2 * 2]
             if index == 0:

@@ -22,10 +22,11 @@ from sqlalchemy import select
 
 from rushes import custody
 from rushes.base import Base
+from rushes.cards import walk
 from rushes.catalog import Project
 from rushes.catalog.models import CustodyEvent, Incident, IncidentAsset, IncidentChange, Note, User
 from rushes.exports import bag_verifier
-from rushes.ingest import Ingest, walk
+from rushes.ingest import Ingest
 from rushes.pipeline.runner import run_inline
 from rushes.review.projects import create_project
 from tests.clips import make_video

@@ -21,8 +21,9 @@ from opentimelineio.opentime import RationalTime, from_timecode, to_timecode
 from sqlalchemy import select
 
 from rushes.base import Base
+from rushes.cards import walk
 from rushes.catalog.models import Arrival, Asset
-from rushes.ingest import Ingest, walk
+from rushes.ingest import Ingest
 from rushes.pipeline.runner import run_inline
 from rushes.review import notes, selects
 from tests.clips import make_video

@@ -8,6 +8,8 @@ its small copy. bench/recognition.py measures the whole set.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from rushes.media.fingerprint import Fingerprint, fingerprint
@@ -15,6 +17,7 @@ from rushes.media.matching import match
 from rushes.pipeline.candidates import AnchorIndex, query_codes
 from tests.evalset.copies import TRANSFORMS, Clip, Master, copy, master
 from tests.evalset.sources import sources
+from tests.shared import on_every_core, once
 
 SMALL = Master(seconds=4.0, size=(320, 180), fps=30, keyint=60)
 # More pixels a second than 720p30, a keyframe a second: "auto" would take keyframes only.
@@ -25,8 +28,11 @@ NIGHT_EDITS = ("crop-10", "letterbox", "pillarbox", "large-logo", "excerpt-2s", 
 
 
 @pytest.fixture(scope="module")
-def evalset(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Clip]:
-    folder = tmp_path_factory.mktemp("evalset")
+def evalset(request: pytest.FixtureRequest) -> dict[str, Clip]:
+    return once(request, "recognition-evalset", _evalset)
+
+
+def _evalset(folder: Path) -> dict[str, Clip]:
     chosen = {s.name: s for s in sources("eval")}
     others = (chosen["rocket.jpg"], chosen["faces-1000"])
     made: dict[str, Clip] = {}
@@ -44,8 +50,12 @@ def evalset(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Clip]:
 
 
 @pytest.fixture(scope="module")
-def prints(evalset: dict[str, Clip]) -> dict[str, Fingerprint]:
-    return {key: fingerprint(clip.path) for key, clip in evalset.items()}
+def prints(request: pytest.FixtureRequest, evalset: dict[str, Clip]) -> dict[str, Fingerprint]:
+    return once(
+        request,
+        "recognition-prints",
+        lambda _: on_every_core(fingerprint, {key: clip.path for key, clip in evalset.items()}),
+    )
 
 
 @pytest.mark.parametrize("transform", TRANSFORMS)

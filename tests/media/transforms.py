@@ -1,23 +1,22 @@
-"""Edited copies of the real phone clips, the way footage gets changed on its way around.
+"""Frames of the real phone clips, turned or cut together the way footage gets changed.
 
-Each edit is written with PyAV (libx264, as a messenger or an editor would re-encode) from a
-window of a fixture clip, so fingerprints are tested on real footage going through real
-encoders. Copies are a few seconds long to keep the tests quick.
+The edits of picture and timing are in tests/evalset/copies.py, made from sources these clips
+are not tuned on; these are what only real phone footage shows: a display matrix, and windows
+of several real clips in one compilation.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from fractions import Fraction
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import av
 import numpy as np
 from av.video.reformatter import VideoReformatter
-from PIL import Image, ImageDraw
+
+from tests.evalset.copies import write
 
 FPS = 30
-Edit = Callable[[np.ndarray], np.ndarray]
 
 
 def frames(
@@ -37,35 +36,11 @@ def frames(
             yield scaler.reformat(frame, width, height, "rgb24").to_ndarray()
 
 
-def write(path: Path, pictures: Iterable[np.ndarray], *, crf: int = 23, rotation: int = 0) -> Path:
-    """Encode RGB ``pictures`` as H.264 at FPS frames a second.
-
-    ``rotation`` goes to the display matrix: degrees counter-clockwise a player turns the
-    pictures to show them, as a phone records them.
-    """
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream(
-            "libx264", rate=FPS, options={"preset": "ultrafast", "crf": str(crf)}
-        )
-        stream.pix_fmt = "yuv420p"
-        if rotation:
-            stream.set_display_rotation(rotation)
-        for index, rgb in enumerate(pictures):
-            rgb = _even(rgb)
-            if index == 0:
-                stream.width, stream.height = rgb.shape[1], rgb.shape[0]
-            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
-            frame.pts, frame.time_base = index, Fraction(1, FPS)
-            out.mux(stream.encode(frame))
-        out.mux(stream.encode(None))
-    return path
-
-
-def edited(
-    src: Path, dst: Path, edit: Edit, start_s: float, duration_s: float, crf: int = 23
-) -> Path:
-    """``duration_s`` seconds of ``src`` from ``start_s``, each frame put through ``edit``."""
-    return write(dst, (edit(rgb) for rgb in frames(src, start_s, duration_s)), crf=crf)
+def stored_sideways(dst: Path, src: Path, start_s: float, duration_s: float) -> Path:
+    """A window of ``src`` stored turned a quarter counter-clockwise, with a display matrix
+    saying to turn it back, as a phone held upright records it."""
+    pictures = (np.ascontiguousarray(np.rot90(rgb)) for rgb in frames(src, start_s, duration_s))
+    return write(dst, pictures, fps=FPS, preset="ultrafast", rotation=-90)
 
 
 def compilation(dst: Path, pieces: Iterable[tuple[Path | None, float, float]]) -> Path:
@@ -82,56 +57,4 @@ def compilation(dst: Path, pieces: Iterable[tuple[Path | None, float, float]]) -
             else:
                 yield from frames(src, start_s, duration_s, size)
 
-    return write(dst, pictures())
-
-
-def half_size(rgb: np.ndarray) -> np.ndarray:
-    height, width = rgb.shape[:2]
-    return np.asarray(
-        Image.fromarray(rgb).resize((width // 2, height // 2), Image.Resampling.BILINEAR)
-    )
-
-
-def crop_10(rgb: np.ndarray) -> np.ndarray:
-    """Cut 5 % off every side: 10 % of the width and of the height."""
-    height, width = rgb.shape[:2]
-    dy, dx = height // 20, width // 20
-    return rgb[dy : height - dy, dx : width - dx]
-
-
-def letterbox(rgb: np.ndarray) -> np.ndarray:
-    """Black bars above and below, each a sixth of the picture's height."""
-    bar = rgb.shape[0] // 6
-    return np.pad(rgb, ((bar, bar), (0, 0), (0, 0)))
-
-
-def mirror(rgb: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(rgb[:, ::-1])
-
-
-def small_logo(rgb: np.ndarray) -> np.ndarray:
-    """A channel's badge in the top right corner, a sixth of the width across."""
-    image = Image.fromarray(rgb)
-    draw = ImageDraw.Draw(image)
-    side = rgb.shape[1] // 6
-    left, top = rgb.shape[1] - side - side // 4, side // 4
-    draw.rounded_rectangle(
-        (left, top, left + side, top + side), radius=side // 5, fill=(240, 240, 240)
-    )
-    draw.ellipse(
-        (left + side // 5, top + side // 5, left + 4 * side // 5, top + 4 * side // 5),
-        outline=(200, 0, 0),
-        width=max(2, side // 10),
-    )
-    return np.asarray(image)
-
-
-def stored_sideways(rgb: np.ndarray) -> np.ndarray:
-    """The picture as a phone held upright stores it: turned a quarter counter-clockwise."""
-    return np.ascontiguousarray(np.rot90(rgb))
-
-
-def _even(rgb: np.ndarray) -> np.ndarray:
-    """Trim a row or column so H.264 in 4:2:0 can take the picture."""
-    height, width = rgb.shape[:2]
-    return np.ascontiguousarray(rgb[: height - height % 2, : width - width % 2])
+    return write(dst, pictures(), fps=FPS, preset="ultrafast")

@@ -14,8 +14,9 @@ from sqlalchemy import delete
 from rushes.base import Base
 from rushes.catalog.models import Asset
 from rushes.catalog.models import Fingerprint as FingerprintRow
-from rushes.media.fingerprint import TRANSFORMS, Fingerprint, dihedral, fingerprint
+from rushes.media.fingerprint import Fingerprint, dihedral, fingerprint
 from rushes.media.matching import SEED_BITS
+from rushes.media.orientations import TRANSFORMS
 from rushes.pipeline.candidates import (
     MIN_HITS,
     AnchorIndex,

@@ -18,11 +18,13 @@ from sqlalchemy import delete, select, update
 from rushes.catalog.models import Asset, Derivative, NearDuplicate, StepState
 from rushes.catalog.models import Fingerprint as FingerprintRow
 from rushes.catalog.queries import cluster_of
-from rushes.pipeline.runner import StepTimeout, _deadline
+from rushes.pipeline.runner import WORKER_NICENESS, StepTimeout, _deadline, local_executor
+from rushes.settings import load
 from tests.clips import make_audio, make_video, truncate_copy
 from tests.conftest import RUSHES, Env
 from tests.evalset.copies import Master, copy, master
 from tests.evalset.sources import sources
+from tests.shared import once
 
 
 def sha_of(env: Env, path: Path) -> str:
@@ -35,9 +37,12 @@ def states(env: Env) -> dict[tuple[str, str], StepState]:
 
 
 @pytest.fixture(scope="module")
-def processed(tmp_path_factory: pytest.TempPathFactory, fixtures_dir: Path) -> Env:
+def processed(request: pytest.FixtureRequest, fixtures_dir: Path) -> Env:
     """The 14 real clips ingested and processed once (SQLite), shared by the tests below."""
-    root = tmp_path_factory.mktemp("processed")
+    return once(request, "processed-fixtures", lambda root: _processed(root, fixtures_dir))
+
+
+def _processed(root: Path, fixtures_dir: Path) -> Env:
     env = Env(root / "data", f"sqlite:///{root / 'catalog.sqlite3'}")
     env.run("ingest", str(fixtures_dir), "-p", "p")
     result = env.run("process")
@@ -233,3 +238,11 @@ def test_outdated_fingerprints_are_redone_and_turned_or_cropped_copies_found(
     with env.open() as base, base.catalog.read() as session:
         labels = {session.get(Asset, s).cluster for s in sha.values()}
     assert labels == {min(sha.values())}  # folded together in the browser's lists
+
+
+def test_pool_workers_run_behind_interactive_work(tmp_path: Path) -> None:
+    """The pipeline's workers give way to the server's requests on a busy machine."""
+    settings = load(Env(tmp_path, f"sqlite:///{tmp_path / 'catalog.sqlite3'}").vars)
+    with local_executor(settings) as pool:
+        worker = pool.submit(os.nice, 0).result()
+    assert worker == os.nice(0) + WORKER_NICENESS

@@ -14,8 +14,9 @@ from tusclient.client import TusClient
 from tusclient.uploader import Uploader
 
 from rushes.base import Base
+from rushes.cards import walk
 from rushes.catalog.models import Arrival, Asset, CustodyEvent, Derivative, StepState
-from rushes.ingest import Ingest, walk
+from rushes.ingest import Ingest
 from rushes.pipeline.runner import run_inline
 from tests.clips import make_video
 from tests.upload.conftest import Crews, manifest, original_metadata

@@ -20,8 +20,9 @@ import uvicorn
 from sqlalchemy import select
 
 from rushes.base import Base
+from rushes.cards import walk
 from rushes.catalog.models import Asset, User
-from rushes.ingest import Ingest, walk
+from rushes.ingest import Ingest
 from rushes.pipeline.runner import run_inline
 from rushes.pipeline.steps import STEPS
 from rushes.review import accounts

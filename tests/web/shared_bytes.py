@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rushes.base import Base
-from rushes.ingest import Ingest, walk
+from rushes.cards import walk
+from rushes.ingest import Ingest
 from tests.web.conftest import Client
 
 if TYPE_CHECKING:

@@ -12,8 +12,9 @@ import httpx
 from sqlalchemy import select
 
 from rushes.base import Base
+from rushes.cards import walk
 from rushes.catalog.models import Arrival, Asset, CustodyEvent
-from rushes.ingest import Ingest, walk
+from rushes.ingest import Ingest
 from rushes.review import accounts
 from rushes.review.access import Role
 from rushes.verify import verify

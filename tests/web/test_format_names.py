@@ -9,8 +9,9 @@ from pathlib import Path
 from sqlalchemy import select
 
 from rushes.base import Base
+from rushes.cards import walk
 from rushes.catalog.models import Arrival, Asset
-from rushes.ingest import Ingest, walk
+from rushes.ingest import Ingest
 from rushes.media.formats import friendly
 from rushes.pipeline.runner import run_inline
 from tests.clips import VIDEO_CODECS, make_video

@@ -16,9 +16,10 @@ import pytest
 from sqlalchemy import select
 
 from rushes.base import Base
+from rushes.cards import walk
 from rushes.catalog.models import Arrival, CustodyEvent, User
 from rushes.custody import Verb
-from rushes.ingest import Ingest, walk
+from rushes.ingest import Ingest
 from rushes.pipeline.runner import run_inline
 from rushes.review.access import viewer_for
 from rushes.review.incidents import create_incident, link_asset

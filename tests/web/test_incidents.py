@@ -18,8 +18,9 @@ import pytest
 from sqlalchemy import select, text
 
 from rushes.base import Base
+from rushes.cards import walk
 from rushes.catalog.models import Asset, Incident, IncidentChange, User
-from rushes.ingest import Ingest, walk
+from rushes.ingest import Ingest
 from rushes.pipeline.runner import run_inline
 from rushes.review.access import viewer_for
 from rushes.review.incidents import create_incident

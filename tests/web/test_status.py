@@ -7,7 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rushes.base import Base
-from rushes.ingest import Ingest, walk
+from rushes.cards import walk
+from rushes.ingest import Ingest
 from tests.clips import make_video
 
 

@@ -20,7 +20,7 @@ from rushes.catalog.models import (
     StepState,
 )
 from rushes.errors import NotFoundError
-from rushes.media.fingerprint import INVERSE, TRANSFORMS
+from rushes.media.orientations import INVERSE, TRANSFORMS
 
 MIN_PREFIX = 6
 # An absolute POSIX or Windows path inside a message: the server's layout is not for readers.

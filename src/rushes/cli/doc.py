@@ -10,8 +10,11 @@ from rushes.cli import main
 def _walk(command: click.Command, path: list[str]) -> list[tuple[list[str], click.Command]]:
     found = [(path, command)]
     if isinstance(command, click.Group):
-        for name in sorted(command.commands):
-            found += _walk(command.commands[name], [*path, name])
+        with click.Context(command) as ctx:
+            for name in sorted(command.list_commands(ctx)):
+                sub = command.get_command(ctx, name)
+                assert sub is not None, name
+                found += _walk(sub, [*path, name])
     return found
 
 

@@ -1,6 +1,6 @@
 """`rushes export evidence` (an evidence bag) and `rushes verify-bag` (check one, offline).
 
-`evidence` joins the `export` group where that group is defined; `verify-bag` is a top-level
+`evidence` joins the `export` group in cli/export.py; `verify-bag` is a top-level
 command that runs the very verifier each bag carries as verify_bag.py.
 """
 
@@ -13,12 +13,11 @@ import click
 from rich.markup import escape
 
 from rushes.cli.common import err, opened_base, out
-from rushes.cli.export import export
 from rushes.exports import bag_verifier
 from rushes.exports.evidence import Request, make_evidence_bag
 
 
-@export.command()
+@click.command()
 @click.option("--project", "-p", required=True, help="The project's slug.")
 @click.option("--incident", default=None, help="Bag this incident's footage (its code).")
 @click.option(

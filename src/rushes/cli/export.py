@@ -11,6 +11,7 @@ import click
 from rich.markup import escape
 
 from rushes.cli.common import err, opened_base, out
+from rushes.cli.evidence import evidence
 from rushes.exports import timeline as timelines
 from rushes.exports.conform import STANDARD_RATES, label, timeline_rate
 from rushes.review.projects import find_project
@@ -77,3 +78,6 @@ def timeline(project: str, output: Path, fmt: str | None, rate: str | None) -> N
     for message in [m.message for m in cut.missing] + cut.warnings + written.warnings:
         err.print(f"warning: {escape(message)}")
     out.print(escape(str(output)))
+
+
+export.add_command(evidence)

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rushes.cards import Candidate, walk
 from rushes.errors import ProbeError, os_reason
 from rushes.field.home import Home, now
-from rushes.ingest import Candidate, walk
 from rushes.media.probe import MediaInfo, probe
 from rushes.media.proxy import make_proxy
 

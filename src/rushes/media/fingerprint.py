@@ -155,21 +155,6 @@ def dihedral(codes: np.ndarray, transform: int) -> np.ndarray:
     return np.packbits(bits[..., order] ^ flip, axis=-1)
 
 
-#: The eight ways a picture can be turned or flipped, named as what B is if A turned so is B.
-TRANSFORMS = (
-    "none",
-    "mirrored",
-    "upside down",
-    "turned 180",
-    "transposed",
-    "turned 90 clockwise",
-    "turned 90 counter-clockwise",
-    "anti-transposed",
-)
-# What undoes each: the quarter turns undo each other, every other one undoes itself.
-INVERSE = (0, 1, 2, 3, 4, 6, 5, 7)
-
-
 @cache
 def _dihedral() -> tuple[tuple[np.ndarray, np.ndarray], ...]:
     """For each of TRANSFORMS, (source bit of each bit, bits to invert).

@@ -38,14 +38,8 @@ from typing import TypeVar
 import faiss
 import numpy as np
 
-from rushes.media.fingerprint import (
-    INVERSE,
-    SCALES,
-    TRANSFORMS,
-    UNCROPPED,
-    Fingerprint,
-    dihedral,
-)
+from rushes.media.fingerprint import SCALES, UNCROPPED, Fingerprint, dihedral
+from rushes.media.orientations import INVERSE, TRANSFORMS
 
 K = TypeVar("K", bound=Hashable)
 

@@ -59,9 +59,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from rushes.catalog.models import Fingerprint
-from rushes.media.fingerprint import SLOTS, TRANSFORMS, dihedral
+from rushes.media.fingerprint import SLOTS, dihedral
 from rushes.media.fingerprint import Fingerprint as Hashes
 from rushes.media.matching import SEED_BITS
+from rushes.media.orientations import TRANSFORMS
 
 MIN_HITS = 2  # anchors of a clip that must be close to the query
 ANCHOR_S = 1.0  # one anchor per this many seconds of a stored clip

@@ -36,6 +36,7 @@ from rushes.settings import Settings
 FINISHED = ("done", "failed", "skipped")
 MAX_ATTEMPTS = 3
 _LEASE_MARGIN = timedelta(minutes=5)
+WORKER_NICENESS = 10  # what `nice` gives by default: batch work behind interactive work
 
 
 @dataclass(frozen=True)
@@ -230,10 +231,17 @@ def _deadline(seconds: int) -> Iterator[None]:
 
 def local_executor(settings: Settings) -> ProcessPoolExecutor:
     """A process pool sized by RUSHES_WORKERS. Spawned, not forked: a fork would share the
-    parent's database connections."""
+    parent's database connections. Its workers run at a lower CPU priority, so the server
+    beside them keeps answering people while they decode."""
     return ProcessPoolExecutor(
-        max_workers=settings.workers, mp_context=multiprocessing.get_context("spawn")
+        max_workers=settings.workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_yield_the_cpu,
     )
+
+
+def _yield_the_cpu() -> None:
+    os.nice(WORKER_NICENESS)
 
 
 @contextmanager
