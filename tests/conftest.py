@@ -11,7 +11,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
@@ -72,6 +72,7 @@ class Env:
 
     data_dir: Path
     database_url: str
+    extra: dict[str, str] = field(default_factory=dict)  # more settings, e.g. RUSHES_TSA_URLS
 
     @property
     def vars(self) -> dict[str, str]:
@@ -84,6 +85,7 @@ class Env:
             "RUSHES_RATE_LIMIT": "0",
             "RUSHES_RATE_LIMIT_ADDRESS": "0",
             "COLUMNS": "200",
+            **self.extra,
         }
 
     @property

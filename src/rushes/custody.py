@@ -45,6 +45,7 @@ class Verb(StrEnum):
     BACKED_UP = "backed-up"  # a snapshot of the catalog (the vault's hashes, not its bytes)
     RESTORED = "restored"  # the base, or one original, brought back from a backup or replica
     CHAIN_VERIFIED = "chain-verified"
+    TIMESTAMPED = "timestamped"  # a time-stamping authority signed the chain head (RFC 3161)
 
 
 def canonical_json(value: Any) -> str:

@@ -143,6 +143,20 @@ SETTINGS: tuple[Setting, ...] = (
         "Empty: no tiles are fetched; incidents are plotted on a plain grid of coordinates.",
     ),
     Setting(
+        "tsa_urls",
+        str,
+        "",
+        "RFC 3161 time-stamping authorities that stamp the custody chain head, space-separated, "
+        "tried in order. Empty: no trusted timestamps.",
+    ),
+    Setting(
+        "tsa_ca",
+        Path,
+        None,
+        "PEM file of the root certificates the TSAs' certificates must chain to (all of them, "
+        "one after another). Needed with TSA_URLS.",
+    ),
+    Setting(
         "field_dir",
         Path,
         Path("~/.rushes-field"),
@@ -180,6 +194,8 @@ class Settings:
     upload_dir: Path
     upload_limit: int
     map_tiles: str
+    tsa_urls: str
+    tsa_ca: Path | None
     field_dir: Path
 
 
@@ -230,6 +246,13 @@ def load(environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
     )
     values["upload_dir"] = (values["upload_dir"] or data_dir / "uploads").expanduser().absolute()
     values["field_dir"] = values["field_dir"].expanduser().absolute()
+    if values["tsa_ca"]:
+        values["tsa_ca"] = values["tsa_ca"].expanduser().absolute()
+    if values["tsa_urls"] and not values["tsa_ca"]:
+        raise ConfigError(
+            "RUSHES_TSA_URLS is set without RUSHES_TSA_CA: a timestamp is worth only as much as "
+            "the certificate it chains to; give the TSAs' root certificates (PEM)"
+        )
     values["workers"] = values["workers"] or os.cpu_count() or 1
     if not values["actor"]:
         values["actor"] = _os_user()

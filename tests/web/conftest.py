@@ -8,6 +8,7 @@ karim, one by someone else) and runs the whole media pipeline on them in this pr
 from __future__ import annotations
 
 import re
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -29,6 +30,7 @@ from rushes.review import accounts
 from rushes.review.access import Role
 from rushes.review.projects import create_project
 from tests.clips import make_video
+from tests.shared import once
 from tests.web.test_status import free_port
 
 PASSWORD = "correct horse battery"
@@ -88,13 +90,29 @@ def team(base: Base) -> Team:
     return Team()
 
 
+FOOTAGE = {"a.mp4": 2, "b.mp4": 2, "c.mp4": 2, "d.mp4": 1}  # name -> seconds
+
+
+@pytest.fixture(scope="session")
+def footage_clips(request: pytest.FixtureRequest) -> Path:
+    """The clips of `footage`, written once for the run; each test ingests copies."""
+
+    def make(folder: Path) -> Path:
+        for name, seconds in FOOTAGE.items():
+            make_video(folder / name, seconds=seconds, seed=ord(name[0]), gps=(36.2, 37.1))
+        return folder
+
+    return once(request, "footage-clips", make)
+
+
 @pytest.fixture
-def footage(base: Base, team: Team, tmp_path: Path) -> Footage:
+def footage(base: Base, team: Team, tmp_path: Path, footage_clips: Path) -> Footage:
     def ingest(project: str, crew: str, names: list[str], seconds: float) -> list[str]:
         card = tmp_path / f"card-{project}-{crew}"
         card.mkdir()
         for name in names:
-            make_video(card / name, seconds=seconds, seed=ord(name[0]), gps=(36.2, 37.1))
+            assert FOOTAGE[name] == seconds
+            shutil.copyfile(footage_clips / name, card / name)
         Ingest(base, project=project, crew=crew, actor=crew).run(walk([card]))
         with base.catalog.read() as session:
             shas = session.scalars(select(Asset.sha256).order_by(Asset.first_received_at)).all()

@@ -153,6 +153,32 @@ class CustodyHead(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class Timestamp(Base):
+    """A trusted timestamp (RFC 3161) of the chain head: a time-stamping authority signed that
+    event `seq`, whose hash is `head_hash`, existed at `gen_time`. `response` is the TSA's
+    reply as it came (DER), so `openssl ts -verify` reads it too."""
+
+    __tablename__ = "timestamps"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, index=True)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    tsa: Mapped[str] = mapped_column(String(500))
+    gen_time: Mapped[datetime]
+    response: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class TimestampTries(Base):
+    """The last try at stamping the head (one row): what failed shows on the status page
+    until a stamp succeeds."""
+
+    __tablename__ = "timestamp_tries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tried_at: Mapped[datetime]
+    error: Mapped[str] = mapped_column(Text, default="")
+
+
 class StepState(Base):
     """Where one pipeline step stands for one asset. The pipeline's only memory: any worker
     can pick up any step, and a restart resumes from here."""

@@ -15,6 +15,7 @@ from rich.markup import escape
 from rushes.cli.common import err, opened_base, out
 from rushes.exports import bag_verifier
 from rushes.exports.evidence import Request, make_evidence_bag
+from rushes.stamps import stamp_quietly
 
 
 @click.command()
@@ -63,11 +64,14 @@ def evidence(
             no_location=no_location,
         )
         made = make_evidence_bag(base, request)
+        stamped = stamp_quietly(base)  # the export itself, in the log outside the bag
     err.print(
         f"{len(made.originals)} originals, Payload-Oxum {made.oxum}, chain head before the "
         f"export: event {made.head[0]}; SHA-256 of tagmanifest-sha256.txt: "
         f"{made.tag_manifest_sha256}"
     )
+    if stamped:
+        err.print(escape(stamped))
     out.print(escape(str(made.path)))
 
 

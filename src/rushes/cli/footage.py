@@ -29,6 +29,7 @@ from rushes.catalog.queries import (
 )
 from rushes.cli.common import bytes_progress, err, opened_base, out
 from rushes.cli.common import find_asset_or_fail as _find
+from rushes.errors import ConfigError
 from rushes.ingest import Ingest
 from rushes.media.formats import friendly
 from rushes.pipeline.runner import (
@@ -41,6 +42,7 @@ from rushes.pipeline.runner import (
 )
 from rushes.pipeline.steps import STEPS
 from rushes.replica import configured_replica
+from rushes.stamps import StampError, stamp, stamp_quietly, verify_stamps
 from rushes.verify import total_bytes, verify, verify_derivatives
 
 _LIMITS = {"project": 100, "crew": 200, "source": 500}
@@ -88,6 +90,7 @@ def ingest(paths: tuple[Path, ...], project: str, crew: str, source: str) -> Non
                 progress.update(task, advance=size, files=progress.tasks[task].fields["files"] + 1)
 
             report = runner.run(candidates, progress=advance)
+        stamped = stamp_quietly(base)
     table = Table(title="ingest", show_lines=False)
     for column in ("status", "file", "sha256", "reason"):
         table.add_column(column, overflow="fold")
@@ -107,6 +110,8 @@ def ingest(paths: tuple[Path, ...], project: str, crew: str, source: str) -> Non
         out.print("new originals are queued for the pipeline: run `rushes process`")
     if report.aborted:
         out.print(f"[bold red]stopped:[/] {escape(report.aborted)}")
+    if stamped:
+        out.print(escape(stamped))
     if not report.ok:
         sys.exit(1)
 
@@ -182,6 +187,8 @@ def verify_command() -> None:
             replica=replica,
         )
         made = verify_derivatives(base.catalog, base.derivatives)
+        with base.catalog.read() as session:
+            stamps = verify_stamps(session, base.settings)
     chain = report.chain
     out.print(
         f"originals checked: {report.checked}, failed: {len(report.failures)}"
@@ -211,6 +218,11 @@ def verify_command() -> None:
     )
     for problem in chain.problems:
         out.print(f"[bold red]FAILED[/] custody: {escape(problem)}")
+    if stamps.checked:
+        state = "[green]all hold[/]" if not stamps.problems else "[bold red]FAILED[/]"
+        out.print(f"trusted timestamps checked: {stamps.checked}, {state}")
+    for problem in stamps.problems:
+        out.print(f"[bold red]FAILED[/] timestamp: {escape(problem)}")
     out.print(
         f"derivatives checked: {made.checked}, damaged: {len(made.damaged)}"
         + (f", hash recorded for the first time: {made.first_hashed}" if made.first_hashed else "")
@@ -225,7 +237,7 @@ def verify_command() -> None:
             f"[bold red]DAMAGED[/] derivative {damaged.sha256[:16]}/{damaged.name}: "
             f"{escape(damaged.problem)}; not served, {remedy}"
         )
-    if not report.ok or made.damaged:
+    if not report.ok or made.damaged or stamps.problems:
         sys.exit(1)
 
 
@@ -301,3 +313,18 @@ def custody_export(asset: str | None, output: Any) -> None:
         sha = _find(session, asset).sha256 if asset else None
         count = custody.export_jsonl(session, output, sha)
     err.print(f"{count} events")
+
+
+@custody_group.command(name="stamp")
+def custody_stamp() -> None:
+    """Have the chain head timestamped now by a TSA of RUSHES_TSA_URLS (RFC 3161); `ingest`,
+    exports and the server do it on their own. Exit 1 if none gave a valid token."""
+    with opened_base() as base:
+        try:
+            made = stamp(base)
+        except (StampError, ConfigError) as exc:
+            raise click.ClickException(str(exc)) from exc
+    if made is None:
+        out.print("nothing to stamp: no TSA configured, or nothing logged since the last stamp")
+    else:
+        out.print(f"custody chain timestamped at event {made.seq} by {made.tsa}")

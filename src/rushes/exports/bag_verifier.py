@@ -14,7 +14,10 @@ run it years later. It checks that:
 - every custody event is intact: its hash is recomputed from its content (canonical JSON, as
   docs/evidence-model.md of rushes describes), each event links to the one before it, the chain
   in data/custody/chain.jsonl runs without a gap to the head recorded in bag-info.txt, and each
-  original's own events (data/custody/<sha256>.jsonl) are exactly the ones in that chain.
+  original's own events (data/custody/<sha256>.jsonl) are exactly the ones in that chain;
+- each trusted timestamp in data/timestamps/ (an RFC 3161 reply from a time-stamping authority)
+  vouches for the hash its event has in that chain; where an `openssl` command is installed,
+  `openssl ts -verify` checks the authority's signature too, else the commands are printed.
 
 It prints "VERIFIED: ..." and exits 0, or one "FAILED: ..." line per problem, naming the file
 and what is wrong, and exits 1. This file is copied unchanged into every bag as verify_bag.py
@@ -27,6 +30,8 @@ import hashlib
 import json
 import os
 import re
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -48,6 +53,7 @@ class Check:
         self.bag = bag
         self.info: dict[str, str] = {}  # bag-info.txt
         self.problems: list[str] = []
+        self.hashes: dict[int, str] = {}  # every event's hash in chain.jsonl, by seq
 
     def fail(self, text: str) -> None:
         if len(self.problems) < _MAX_PROBLEMS:
@@ -254,6 +260,7 @@ def check_chain(check: Check) -> dict[int, dict]:
         elif fields != WITHHELD_FIELDS:
             check.fail(f"{where}: unexpected fields {sorted(fields ^ EVENT_FIELDS)}")
         previous_seq, previous_hash = seq, event.get("hash")
+        check.hashes[seq] = str(previous_hash)
     head = check.info.get("Custody-Chain-Head", "").split()
     if len(head) != 2 or not head[0].isdigit():
         check.fail("bag-info.txt: no Custody-Chain-Head line ('seq hash')")
@@ -263,6 +270,102 @@ def check_chain(check: Check) -> dict[int, dict]:
             f"recorded when the bag was made is event {head[0]} {head[1]}"
         )
     return full
+
+
+def _element(data: bytes, at: int) -> tuple[int, int, int]:
+    """The DER element at `at`: (tag, where its content starts, where it ends)."""
+    tag, length, at = data[at], data[at + 1], at + 2
+    if length & 0x80:
+        size = length & 0x7F
+        length, at = int.from_bytes(data[at : at + size], "big"), at + size
+    if at + length > len(data):
+        raise ValueError("truncated")
+    return tag, at, at + length
+
+
+def _children(data: bytes, start: int, end: int) -> list[tuple[int, int, int]]:
+    found = []
+    while start < end:
+        element = _element(data, start)
+        found.append(element)
+        start = element[2]
+    return found
+
+
+def token_imprint(reply: bytes) -> bytes:
+    """The hash a timestamp reply (RFC 3161 TimeStampResp) vouches for: TimeStampResp >
+    ContentInfo > [0] SignedData > encapContentInfo > [0] OCTET STRING TSTInfo >
+    messageImprint > hashedMessage. Raises ValueError when it is not shaped so."""
+    _, start, end = _element(reply, 0)
+    token = _children(reply, start, end)[1]  # after the status
+    content = _children(reply, token[1], token[2])[1]  # after the content type
+    signed = _children(reply, content[1], content[2])[0]
+    encapsulated = _children(reply, signed[1], signed[2])[2]  # after version and algorithms
+    wrapped = _children(reply, encapsulated[1], encapsulated[2])[1]
+    octets = _children(reply, wrapped[1], wrapped[2])[0]
+    info = _children(reply, octets[1], octets[2])[0]
+    imprint = _children(reply, info[1], info[2])[2]  # after version and policy
+    tag, start, end = _children(reply, imprint[1], imprint[2])[1]
+    if tag != 0x04:
+        raise ValueError("no hashed message")
+    return reply[start:end]
+
+
+def check_timestamps(check: Check) -> str:
+    """Each TSA reply in data/timestamps/ vouches for the hash that event has in chain.jsonl;
+    openssl, where installed, checks its signature and certificates. Returns a sentence."""
+    folder = check.bag / "data" / "timestamps"
+    listing = folder / "timestamps.json"
+    if not listing.is_file():
+        return "No trusted timestamp came with this bag."
+    roots = folder / "tsa-roots.pem"
+    entries = json.loads(listing.read_text(encoding="utf-8"))
+    openssl = shutil.which("openssl")
+    commands = []
+    for entry in entries:
+        where = f"data/timestamps/{entry['file']}"
+        seq, stamped = entry["seq"], entry["hash"]
+        try:
+            imprint = token_imprint((folder / entry["file"]).read_bytes()).hex()
+        except (OSError, ValueError, IndexError):
+            check.fail(f"{where}: not a timestamp reply")
+            continue
+        if imprint != stamped:
+            check.fail(f"{where}: vouches for {imprint}, not for {stamped} as listed")
+        elif check.hashes.get(seq) != stamped:
+            check.fail(
+                f"{where}: a TSA stamped event {seq} as {stamped}, but in "
+                f"data/custody/chain.jsonl it is {check.hashes.get(seq, 'missing')}: rewritten"
+            )
+        command = [
+            "openssl",
+            "ts",
+            "-verify",
+            "-digest",
+            stamped,
+            "-in",
+            where,
+            "-CAfile",
+            "data/timestamps/tsa-roots.pem",
+        ]
+        if openssl and roots.is_file():
+            done = subprocess.run(
+                [*command[:6], str(folder / entry["file"]), "-CAfile", str(roots)],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if "Verification: OK" not in done.stdout:
+                check.fail(f"{where}: openssl ts -verify refuses it: {done.stderr.strip()[:300]}")
+        else:
+            commands.append(" ".join(command))
+    said = f"{len(entries)} trusted timestamp(s) vouch for the chain's hashes"
+    if not commands:
+        return f"{said}; openssl checked each TSA signature against tsa-roots.pem."
+    return (
+        f"{said}. Their TSA signatures were not checked here (no openssl, or no "
+        "tsa-roots.pem); from the bag's folder run: " + "; ".join(commands)
+    )
 
 
 def check_originals(
@@ -347,6 +450,7 @@ def verify(bag: Path) -> tuple[list[str], str]:
     measured = check_payload(check)
     check_tags(check)
     originals = check_originals(check, measured, check_chain(check))
+    stamped = check_timestamps(check)
     tag_manifest = bag / "tagmanifest-sha256.txt"
     fingerprint = (
         hashlib.sha256(tag_manifest.read_bytes()).hexdigest() if tag_manifest.is_file() else ""
@@ -356,7 +460,7 @@ def verify(bag: Path) -> tuple[list[str], str]:
         f"SHA-512 manifests; every custody event re-hashes and links up to the head recorded "
         f"at export, event {check.info.get('Custody-Chain-Head', '?')}. "
         f"SHA-256 of tagmanifest-sha256.txt: {fingerprint} (compare it with the `exported` "
-        "custody event the archive kept for this bag)"
+        f"custody event the archive kept for this bag). {stamped}"
     )
     return check.problems, summary
 

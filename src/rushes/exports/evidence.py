@@ -46,7 +46,7 @@ from sqlalchemy.orm import Session
 from rushes import TOOL, custody
 from rushes.base import Base
 from rushes.catalog import Arrival, Asset, CustodyEvent, CustodyHead, Project
-from rushes.catalog.models import Derivative, Incident, Note
+from rushes.catalog.models import Derivative, Incident, Note, Timestamp
 from rushes.catalog.queries import asset_record, find_asset
 from rushes.custody import Verb, canonical_json
 from rushes.errors import CustodyError, InvalidInput, NotFoundError, VaultError
@@ -55,6 +55,7 @@ from rushes.media.probe import strip_sensitive
 from rushes.review.incidents import as_record, history_of, linked_assets
 from rushes.review.notes import Thread, thread_json
 from rushes.review.projects import find_project
+from rushes.stamps import stamp_quietly
 
 ALGORITHMS = ["sha256", "sha512"]
 DERIVATIVE_KINDS = ("proxy", "poster")
@@ -101,6 +102,7 @@ def make_evidence_bag(
     except OSError as exc:
         raise InvalidInput(f"cannot make {partial}: {exc.strerror}") from exc
     renamed = False
+    stamp_quietly(base)  # so a token covers the bag's last events, where a TSA answers
     try:
         with base.catalog.snapshot() as session:
             project = find_project(session, request.project)
@@ -113,7 +115,8 @@ def make_evidence_bag(
                 _write_asset(base, session, project, asset, partial, request.no_location)
                 if progress:
                     progress(done, len(assets))
-            _write_chain(session, project, {a.sha256 for a in assets}, partial / "custody")
+            first = _write_chain(session, project, {a.sha256 for a in assets}, partial / "custody")
+            _write_timestamps(session, base, first, head.seq, partial / "timestamps")
             if incident is not None:
                 _write_json(
                     partial / "incidents" / f"{incident.code}.json",
@@ -297,9 +300,9 @@ def _told(event: CustodyEvent, project: Project) -> bool:
     return not isinstance(details, dict) or details.get("project") in (None, project.slug)
 
 
-def _write_chain(session: Session, project: Project, shas: set[str], folder: Path) -> None:
+def _write_chain(session: Session, project: Project, shas: set[str], folder: Path) -> int:
     """Every event from the bag's first to the head: in full for this bag's originals, as its
-    links only for the rest (see the module's docstring)."""
+    links only for the rest (see the module's docstring). Returns the first event's seq."""
     first = session.scalar(
         select(CustodyEvent.seq).where(CustodyEvent.asset_sha256.in_(shas)).order_by("seq")
     )
@@ -312,6 +315,34 @@ def _write_chain(session: Session, project: Project, shas: set[str], folder: Pat
             else:
                 record = {"seq": event.seq, "prev_hash": event.prev_hash, "hash": event.hash}
             out.write(canonical_json(record) + "\n")
+    return first or 0
+
+
+def _write_timestamps(session: Session, base: Base, first: int, last: int, folder: Path) -> None:
+    """The TSA replies of the chain's events in the bag (`<seq>.tsr`, DER, as the TSA sent
+    them), a list of what each stamps, and the TSAs' root certificates."""
+    rows = session.scalars(
+        select(Timestamp).where(Timestamp.seq.between(first, last)).order_by(Timestamp.seq)
+    ).all()
+    if not rows:
+        return
+    folder.mkdir()
+    listed = []
+    for row in rows:
+        name = f"{row.seq}-{row.id}.tsr"
+        (folder / name).write_bytes(row.response)
+        listed.append(
+            {
+                "file": name,
+                "seq": row.seq,
+                "hash": row.head_hash,
+                "tsa": row.tsa,
+                "time": f"{row.gen_time:%Y-%m-%dT%H:%M:%SZ}",
+            }
+        )
+    _write_json(folder / "timestamps.json", listed)
+    if base.settings.tsa_ca and Path(base.settings.tsa_ca).is_file():
+        shutil.copyfile(base.settings.tsa_ca, folder / "tsa-roots.pem")
 
 
 def _evidence_notes(session: Session, project: Project, sha: str) -> list[dict[str, Any]]:

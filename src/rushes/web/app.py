@@ -16,7 +16,7 @@ from fastapi import Depends, FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-from rushes import __version__
+from rushes import __version__, stamps
 from rushes.base import Base
 from rushes.pipeline.background import BackgroundProcessor
 from rushes.upload import create_upload_app
@@ -54,11 +54,14 @@ def create_app(base: Base, *, background: bool = False) -> FastAPI:
         app.state.gate = limits.Gate(settings.threads, settings.db_wait)
         app.state.health_threads = CapacityLimiter(2)
         processor = BackgroundProcessor(base) if background else None
-        if processor:
-            processor.start()
+        keeper = stamps.Keeper(base) if background and stamps.authorities(settings) else None
+        for thread in (processor, keeper):
+            if thread:
+                thread.start()
         yield
-        if processor:
-            processor.stop()
+        for thread in (processor, keeper):
+            if thread:
+                thread.stop()
 
     settings = base.settings
     app = FastAPI(

@@ -11,11 +11,12 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from rushes import __version__
+from rushes import __version__, stamps
 from rushes.base import Base
 from rushes.catalog import CustodyHead, Project
 from rushes.catalog.models import StepState
 from rushes.catalog.queries import count_assets, failed_steps
+from rushes.settings import Settings
 from rushes.web.auth import SiteAdmin
 from rushes.web.dependencies import Reading, page
 
@@ -24,7 +25,7 @@ HEALTH_WAIT_S = 2.0
 FAILED_SHOWN = 50  # assets with failed steps listed, most recent failure first
 
 
-def _status(session: Session) -> dict[str, Any]:
+def _status(session: Session, settings: Settings) -> dict[str, Any]:
     head = session.get(CustodyHead, 1)
     kinds = count_assets(session)
     return {
@@ -46,6 +47,7 @@ def _status(session: Session) -> dict[str, Any]:
             {"sha256": sha, "steps": [{"step": step, "reason": why} for step, why in steps]}
             for sha, steps in failed_steps(session, limit=FAILED_SHOWN).items()
         ],
+        "timestamps": stamps.summary(session, settings),
     }
 
 
@@ -68,13 +70,14 @@ def _ping(base: Base) -> None:
 
 
 @router.get("/api/status")
-def api_status(_admin: SiteAdmin, session: Reading) -> dict[str, Any]:
-    return _status(session)
+def api_status(request: Request, _admin: SiteAdmin, session: Reading) -> dict[str, Any]:
+    return _status(session, request.app.state.base.settings)
 
 
 @router.get("/status", response_class=HTMLResponse)
 def status_page(request: Request, _admin: SiteAdmin, session: Reading) -> HTMLResponse:
-    return page(request, "status.html", {"status": _status(session)})
+    status = _status(session, request.app.state.base.settings)
+    return page(request, "status.html", {"status": status})
 
 
 @router.get("/openapi.json", include_in_schema=False)
