@@ -45,14 +45,17 @@ def fixtures_dir() -> Path:
     return FIXTURES
 
 
+def pg_url(name: str) -> str:
+    """The SQLAlchemy URL of database `name` on the test server."""
+    return PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
+
+
 def _pg_database() -> Iterator[str]:
     name = f"rushes_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + (
-            f"/{name}"
-        )
+        yield pg_url(name)
     finally:
         with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -23,6 +23,9 @@ from rushes.catalog.models import CustodyEvent, CustodyHead, Timestamp
 from rushes.stamps import QUIET, due, summary
 from tests.conftest import Env
 from tests.tsa import TSA, make_ca
+from tests.upload.test_faults import serving
+from tests.web.conftest import PASSWORD, Client, sign_in
+from tests.web.test_status import free_port
 
 
 @pytest.fixture
@@ -239,3 +242,21 @@ def test_a_bag_carries_its_tokens_and_checks_them_with_or_without_openssl(
         f"openssl ts -verify -digest {first['hash']} -in data/timestamps/{first['file']} "
         "-CAfile data/timestamps/tsa-roots.pem"
     ) in bare.stdout
+
+
+def test_the_status_page_shows_the_last_stamp_and_a_failed_try(
+    env: Env, tsa: TSA, tmp_path: Path
+) -> None:
+    stamped = stamping(env, tsa)
+    stamped.run("ingest", str(card(tmp_path / "card", "a.txt")), "-p", "film")
+    stamped.run("user", "add", "ada", "--site-admin", "--password-stdin", input=PASSWORD + "\n")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with serving(stamped, port, tmp_path / "serve.log"), Client(base_url=url, timeout=30) as admin:
+        sign_in(admin, "ada")
+        page = admin.get("/status").text
+        assert "1 stamp; the last at event" in page and tsa.url in page
+        tsa.stop()
+        stamped.run("ingest", str(card(tmp_path / "more", "b.txt")), "-p", "film")
+        page = admin.get("/status").text
+        assert 'id="timestamp-error"' in page and "unreachable" in page

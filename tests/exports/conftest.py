@@ -1,3 +1,10 @@
 """The web fixtures (a real server, the team, real footage) for export tests."""
 
-from tests.web.conftest import footage, footage_clips, login, server, team  # noqa: F401 - fixtures
+from tests.web.conftest import (  # noqa: F401 - fixtures
+    footage,
+    footage_clips,
+    footage_templates,
+    login,
+    server,
+    team,
+)
