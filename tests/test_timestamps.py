@@ -220,6 +220,7 @@ def test_a_bag_carries_its_tokens_and_checks_them_with_or_without_openssl(
     made = stamped.run("export", "evidence", "-p", "p", "--assets", sha, "-o", str(bag))
     assert "custody chain timestamped" in made.stderr  # the export itself, after the bag
     tokens = json.loads((bag / "data" / "timestamps" / "timestamps.json").read_text())
+    assert "TRUSTED TIMESTAMPS" in (bag / "README.txt").read_text(encoding="utf-8")
     assert [entry["seq"] for entry in tokens] == [row.seq for row in stamps(stamped)][:-1]
 
     plain = subprocess.run(

@@ -519,7 +519,18 @@ but lets the chain be followed without a gap.
 Making this bag was itself recorded in the archive's chain, as one "exported" event per
 original written just after event {seq}. Those events name this bag and the SHA-256 of its
 tagmanifest-sha256.txt (printed by verify_bag.py), so the archive can show that it made
-exactly this bag. They cannot be inside the bag they describe. To be sure the chain was not
-rewritten as a whole, compare event {seq} and its fingerprint with a copy of the chain head
-kept outside the archive (a signed message or printed report), or with the archive's own log.
+exactly this bag. They cannot be inside the bag they describe.
+
+TRUSTED TIMESTAMPS (data/timestamps/, when the archive has a time-stamping authority)
+A whole chain could in principle be rewritten, every fingerprint recomputed. Against that, the
+archive sends the fingerprint of its latest event to an independent time-stamping authority
+(RFC 3161), which signs it with the time. Each .tsr file there is such a signature, exactly as
+the authority sent it; timestamps.json says which event each one vouches for, and
+tsa-roots.pem holds the authorities' root certificates. verify_bag.py checks that each one
+vouches for the fingerprint that event has in data/custody/chain.jsonl, and where the standard
+`openssl` program is installed it also checks the authority's signature (otherwise it prints
+the openssl command to run). A signature proves that the chain up to that event existed, as it
+is here, no later than the signed time. Without any, compare event {seq} and its fingerprint
+with a copy of the chain head kept outside the archive (a signed message or printed report),
+or with the archive's own log.
 """

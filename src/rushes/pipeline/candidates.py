@@ -242,8 +242,8 @@ class AnchorIndex:
     def search(self, codes: np.ndarray, exclude: str | None = None) -> list[str]:
         """Clips with at least `MIN_HITS` anchors (all, if fewer) within SEED_BITS of ``codes``."""
         codes = np.ascontiguousarray(codes, np.uint8).reshape(-1, 32)
-        if not len(codes) or not self._size:
-            return []
+        if not len(codes) or len(self._live) == (exclude in self._live):
+            return []  # no other clip: a clip's own anchors would only hit themselves
         skip = self._live[exclude][0] if exclude in self._live else -1
         step = min(QUERY_BATCH, -(-len(codes) // self._threads))
         parts = [codes[at : at + step] for at in range(0, len(codes), step)]
