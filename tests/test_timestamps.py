@@ -127,6 +127,22 @@ def test_a_tampered_token_or_another_root_fails_verify(env: Env, tsa: TSA, tmp_p
     assert result.returncode == 1
     assert f"FAILED timestamp: timestamp of event {seq} by" in result.stdout
 
+    # A genuine token of another event, put in this one's place.
+    with stamped.open() as base, base.catalog.write() as session:
+        session.execute(update(Timestamp).values(response=row.response))
+    stamped.run("ingest", str(card(tmp_path / "more", "b.txt")), "-p", "p")
+    first, second = stamps(stamped)
+    with stamped.open() as base, base.catalog.write() as session:
+        session.execute(
+            update(Timestamp).where(Timestamp.id == second.id).values(response=first.response)
+        )
+    result = stamped.run("verify", check=False)
+    assert result.returncode == 1
+    assert (
+        f"timestamp of event {second.seq} by {tsa.url}: the token vouches for hash "
+        f"{first.head_hash[:16]}…, not for this event's {second.head_hash[:16]}…"
+    ) in result.stdout
+
 
 def rewrite_from(env: Env, seq: int) -> None:
     """Edit event `seq` and recompute every hash after it and the head, as someone with write

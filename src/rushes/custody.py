@@ -46,6 +46,7 @@ class Verb(StrEnum):
     RESTORED = "restored"  # the base, or one original, brought back from a backup or replica
     CHAIN_VERIFIED = "chain-verified"
     TIMESTAMPED = "timestamped"  # a time-stamping authority signed the chain head (RFC 3161)
+    PROVENANCE_READ = "provenance-read"  # the original's C2PA manifest was read and validated
 
 
 def canonical_json(value: Any) -> str:

@@ -108,7 +108,9 @@ class Ingest:
             if progress:
                 progress(candidate.size)
         if not report.aborted:
-            run_inline(self.base, ["probe"], {o.sha256 for o in report.outcomes if o.sha256})
+            run_inline(
+                self.base, ["probe", "provenance"], {o.sha256 for o in report.outcomes if o.sha256}
+            )
         return report
 
     def take(self, candidate: Candidate) -> Outcome:

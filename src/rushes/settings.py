@@ -157,6 +157,28 @@ SETTINGS: tuple[Setting, ...] = (
         "one after another). Needed with TSA_URLS.",
     ),
     Setting(
+        "c2pa_cert",
+        Path,
+        None,
+        "PEM file of the organisation's C2PA signing certificate, then its intermediates. With "
+        "C2PA_KEY, proxies are signed as copies of their original. Empty: nothing is signed.",
+    ),
+    Setting("c2pa_key", Path, None, "PEM file of the private key of C2PA_CERT (unencrypted)."),
+    Setting(
+        "c2pa_tsa_url",
+        str,
+        "",
+        "A time-stamping authority that stamps each C2PA signature. Empty: signatures carry "
+        "no trusted time.",
+    ),
+    Setting(
+        "c2pa_trust",
+        Path,
+        None,
+        "PEM file of the root certificates whose C2PA signers read as Trusted (e.g. the C2PA "
+        "trust list, your own). Empty: intact credentials read as Valid, never Trusted.",
+    ),
+    Setting(
         "field_dir",
         Path,
         Path("~/.rushes-field"),
@@ -196,6 +218,10 @@ class Settings:
     map_tiles: str
     tsa_urls: str
     tsa_ca: Path | None
+    c2pa_cert: Path | None
+    c2pa_key: Path | None
+    c2pa_tsa_url: str
+    c2pa_trust: Path | None
     field_dir: Path
 
 
@@ -253,6 +279,15 @@ def load(environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
             "RUSHES_TSA_URLS is set without RUSHES_TSA_CA: a timestamp is worth only as much as "
             "the certificate it chains to; give the TSAs' root certificates (PEM)"
         )
+    for name in ("c2pa_cert", "c2pa_key", "c2pa_trust"):
+        if values[name]:
+            values[name] = values[name].expanduser().absolute()
+            if not values[name].is_file():
+                raise ConfigError(
+                    f"RUSHES_{name.upper()} names {values[name]}, which is not a file"
+                )
+    if bool(values["c2pa_cert"]) != bool(values["c2pa_key"]):
+        raise ConfigError("RUSHES_C2PA_CERT and RUSHES_C2PA_KEY go together: set both or neither")
     values["workers"] = values["workers"] or os.cpu_count() or 1
     if not values["actor"]:
         values["actor"] = _os_user()

@@ -242,7 +242,14 @@ def verify_stamps(session: Session, settings: Settings) -> StampReport:
         report.checked += 1
         when = _iso(row.gen_time)
         try:
-            _check(decode(row.response), bytes.fromhex(row.head_hash), trusted)
+            reply = decode(row.response)
+            imprint = reply.tst_info.message_imprint.message
+            if imprint != bytes.fromhex(row.head_hash):
+                raise StampError(
+                    f"the token vouches for hash {imprint.hex()[:16]}…, not for this event's "
+                    f"{row.head_hash[:16]}…: it belongs to another event or file"
+                )
+            _check(reply, bytes.fromhex(row.head_hash), trusted)
         except (StampError, ValueError) as exc:
             report.problems.append(f"timestamp of event {row.seq} by {row.tsa}: {exc}")
             continue

@@ -179,6 +179,23 @@ class TimestampTries(Base):
     error: Mapped[str] = mapped_column(Text, default="")
 
 
+class ContentCredentials(Base):
+    """The C2PA manifest store an original carried when it arrived, as the SDK read it then.
+    `state` is "Trusted", "Valid", "Invalid" or "unreadable"; `summary` holds the claim
+    generator, signer, actions, ingredients and validation failures; `store` the whole manifest
+    store (None when too large: it stays inside the original). Device details: shown only to
+    roles that may see them."""
+
+    __tablename__ = "content_credentials"
+
+    asset_sha256: Mapped[str] = mapped_column(ForeignKey("assets.sha256"), primary_key=True)
+    state: Mapped[str] = mapped_column(String(20))
+    summary: Mapped[dict[str, Any]]
+    store: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    read_at: Mapped[datetime]
+    tool_version: Mapped[str] = mapped_column(String(40))
+
+
 class StepState(Base):
     """Where one pipeline step stands for one asset. The pipeline's only memory: any worker
     can pick up any step, and a restart resumes from here."""

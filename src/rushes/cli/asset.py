@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from rushes import custody
 from rushes.catalog import Asset, Project
-from rushes.catalog.models import Arrival, Fingerprint, StepState
+from rushes.catalog.models import Arrival, ContentCredentials, Fingerprint, StepState
 from rushes.catalog.queries import (
     asset_record,
     cluster_of,
@@ -53,6 +53,7 @@ def show(sha256: str, as_json: bool) -> None:
                 pipeline_steps(session, asset.sha256), key=lambda s: _ORDER.get(s["step"], 99)
             ),
             "shots": shots_of(session, asset.sha256),
+            "content_credentials": _credentials(session, asset.sha256),
             "custody": events,
         }
     if as_json:
@@ -65,6 +66,9 @@ def show(sha256: str, as_json: bool) -> None:
     if asset.media:
         out.print("[bold]media:[/]")
         out.print_json(json.dumps(asset.media))
+    if found := doc["content_credentials"]:
+        out.print(f"[bold]content credentials (C2PA):[/] {found['state']}")
+        out.print_json(json.dumps({k: v for k, v in found.items() if k != "state"}))
     table = Table(title="arrivals")
     for column in ("received", "via", "project", "crew", "source", "path", "duplicate"):
         table.add_column(column, overflow="fold")
@@ -85,6 +89,12 @@ def show(sha256: str, as_json: bool) -> None:
             str(e["seq"]), e["at"], e["verb"], escape(display_path(e["actor"])), e["tool"]
         )
     out.print(table)
+
+
+def _credentials(session: Session, sha256: str) -> dict[str, Any] | None:
+    """The C2PA summary read on arrival (the whole store is in evidence bags)."""
+    found = session.get(ContentCredentials, sha256)
+    return {**found.summary, "read_at": found.read_at.isoformat()} if found else None
 
 
 _ORDER = {step.name: i for i, step in enumerate(STEPS)}

@@ -10,6 +10,7 @@ A bag is a BagIt bag (RFC 8493, made with bagit-python, SHA-256 and SHA-512 mani
     data/incidents/<code>.json         the incident, its full history and its footage
     data/notes/<sha256>.json           notes marked as evidence, with their replies
     README.txt, verify_bag.py          for the lawyer: what this is and how to check it
+                                       (written by rushes.exports.bag_readme)
 
 The custody log is one chain for the whole archive, so one original's events are not adjacent:
 between two of them sit other originals' events. To let a reader check the linkage offline
@@ -36,20 +37,21 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Any
 
 import bagit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rushes import TOOL, custody
+from rushes import custody
 from rushes.base import Base
 from rushes.catalog import Arrival, Asset, CustodyEvent, CustodyHead, Project
-from rushes.catalog.models import Derivative, Incident, Note, Timestamp
+from rushes.catalog.models import ContentCredentials, Derivative, Incident, Note, Timestamp
 from rushes.catalog.queries import asset_record, find_asset
 from rushes.custody import Verb, canonical_json
 from rushes.errors import CustodyError, InvalidInput, NotFoundError, VaultError
+from rushes.exports.bag_readme import bag_info, contents_row, contents_table, readme
 from rushes.exports.text import flat
 from rushes.media.probe import strip_sensitive
 from rushes.review.incidents import as_record, history_of, linked_assets
@@ -122,16 +124,19 @@ def make_evidence_bag(
                     partial / "incidents" / f"{incident.code}.json",
                     _incident_record(session, incident, request.no_location),
                 )
-            info = _bag_info(project, incident, len(assets), head, target, request)
+            chosen = bool(request.assets)
+            info = bag_info(
+                project, incident, len(assets), head, target, chosen, request.no_location
+            )
             head_link = (head.seq, head.hash)
             table = contents_table(
-                [_contents_row(a, project, request.no_location) for a in assets],
+                [contents_row(a, project, request.no_location) for a in assets],
                 request.no_location,
             )
         bag = bagit.make_bag(str(partial), info, checksums=ALGORITHMS)
         made_by = f"{flat(request.actor)}, {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC"
         (partial / "README.txt").write_text(
-            _readme(info, incident, len(assets), request, table, made_by),
+            readme(info, incident, len(assets), chosen, request.no_location, table, made_by),
             encoding="utf-8",
         )
         shutil.copyfile(VERIFIER, partial / "verify_bag.py")
@@ -233,6 +238,7 @@ def _write_asset(
             "media": media,
             "original": f"data/originals/{name}",
             "location_and_device_removed": no_location,
+            "content_credentials": _credentials(session, sha, no_location),
             "derivatives": derivatives,
         },
     )
@@ -243,6 +249,22 @@ def _write_asset(
             if _told(event, project):
                 out.write(canonical_json(custody.as_record(event)) + "\n")
     _write_json(root / "notes" / f"{sha}.json", _evidence_notes(session, project, sha))
+
+
+def _credentials(session: Session, sha: str, no_location: bool) -> dict[str, Any] | None:
+    """The C2PA manifest the original carried, as read on arrival (the original itself holds
+    it too). Without location and device details, only whether it validated is kept."""
+    found = session.get(ContentCredentials, sha)
+    if found is None:
+        return None
+    if no_location:
+        return {"state": found.state, "failures": found.summary.get("failures", [])}
+    return {
+        **found.summary,
+        "read_at": found.read_at.isoformat(),
+        "read_by": found.tool_version,
+        "manifest_store": found.store,
+    }
 
 
 def _extension(asset: Asset) -> str:
@@ -379,158 +401,3 @@ def _incident_record(session: Session, incident: Incident, no_location: bool) ->
             record.pop(name, None)
         record["location_removed"] = True
     return record
-
-
-def _bag_info(
-    project: Project,
-    incident: Incident | None,
-    count: int,
-    head: CustodyHead,
-    target: Path,
-    request: Request,
-) -> dict[str, str]:
-    subject = (
-        f"incident {incident.code}: {flat(incident.title)}"
-        + (" and footage chosen by hash" if request.assets else "")
-        if incident
-        else "footage chosen by hash"
-    )
-    no_location = request.no_location
-    return {  # one line each: a newline in a name would forge a tag line of its own
-        "Source-Organization": flat(project.name or project.slug),
-        "Bagging-Date": datetime.now(UTC).date().isoformat(),
-        "External-Description": (
-            f"Evidence bag of project {project.slug}, {subject}: {count} original(s) with their "
-            "records and chain of custody. Read README.txt; check with python3 verify_bag.py ."
-        ),
-        "External-Identifier": target.name,
-        "Bag-Software-Agent": f"{TOOL} with bagit.py {bagit.VERSION}",
-        "Custody-Chain-Head": f"{head.seq} {head.hash}",
-        "Location-And-Device-Metadata": "removed" if no_location else "included",
-    }
-
-
-def _contents_row(asset: Asset, project: Project, no_location: bool) -> list[str]:
-    """One original as README.txt lists it: names, crews and arrival paths of its arrivals in
-    this project, each once however often it arrived that way."""
-    arrivals = [a for a in asset.arrivals if a.project_id == project.id]
-    names = dict.fromkeys(flat(PurePath(a.path.replace("\\", "/")).name) for a in arrivals)
-    crews = dict.fromkeys(flat(a.crew) for a in arrivals if a.crew)
-    paths = dict.fromkeys(a.via for a in arrivals)
-    captured = f"{asset.captured_at:%Y-%m-%d %H:%M:%S} UTC" if asset.captured_at else "unknown"
-    row = [", ".join(names), ", ".join(crews) or "unknown", captured]
-    if not no_location:
-        where = (asset.media or {}).get("location") or {}
-        has = where.get("latitude") is not None and where.get("longitude") is not None
-        row.append(f"{where['latitude']:.5f}, {where['longitude']:.5f}" if has else "unknown")
-    return [*row, ", ".join(paths), asset.sha256]
-
-
-def contents_table(rows: list[list[str]], no_location: bool) -> str:
-    """A plain-text table, columns padded to their widest cell: readable in any editor."""
-    heads = ["File name", "Filmed by", "Captured", "Place", "Arrived by", "SHA-256"]
-    if no_location:
-        heads.remove("Place")
-    widths = [max(len(cell) for cell in column) for column in zip(heads, *rows, strict=False)]
-    lines = [heads, ["-" * w for w in widths], *rows]
-    return "\n".join(
-        "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
-        for line in lines
-    )
-
-
-def _readme(
-    info: dict[str, str],
-    incident: Incident | None,
-    count: int,
-    request: Request,
-    table: str,
-    made_by: str,
-) -> str:
-    seq, digest = info["Custody-Chain-Head"].split()
-    no_location = request.no_location
-    gps = "Where each clip was filmed is left out of this bag.\n\n" if no_location else ""
-    subject = (
-        f"the footage of incident {incident.code} ({flat(incident.title)})"
-        + (" and footage chosen one by one" if request.assets else "")
-        if incident
-        else "footage chosen one by one"
-    )
-    location = (
-        "The records in this bag leave out where each clip was filmed and on which device "
-        "(GPS position, camera make and model), and the incident's coordinates. The original "
-        "files themselves are untouched, so any such tags the camera wrote INSIDE them are "
-        "still there: open them only where that is acceptable."
-        if no_location
-        else "The records in this bag include where each clip was filmed (GPS) and on which "
-        "device, when the camera recorded them. Treat the bag as sensitive."
-    )
-    return f"""EVIDENCE BAG
-============
-
-From: {info["Source-Organization"]}
-Made: {info["Bagging-Date"]} by {info["Bag-Software-Agent"]}
-Made by: {made_by}
-What: {subject}, {count} original file(s).
-
-THE ORIGINALS
-File name: as it was on the camera's card. Arrived by: how it reached the archive (ingest:
-a card read on the base; upload: sent over the internet; manifest: hashed in the field first).
-{gps}{table}
-
-WHAT IS INSIDE
-- data/originals/: the original files exactly as they reached the archive, byte for byte.
-  Each is named by its SHA-256 hash, a 64-character fingerprint of its contents: change one
-  byte and the fingerprint changes completely.
-- data/assets/: one record per original: its hashes, size, what the file contains, and every
-  time it reached the archive (from which card or upload, which crew, original file name, when).
-- data/custody/: the chain of custody (see below).
-- data/incidents/: the incident record, with every change ever made to it, who made it and
-  when. (Only when the bag was made for an incident.)
-- data/notes/: notes the team marked as evidence on each original, with replies.
-- data/derivatives/: small viewing copies (proxy videos, poster frames) made FROM the
-  originals for convenience. They are NOT evidence: rely only on data/originals/.
-- manifest-*.txt, tagmanifest-*.txt, bagit.txt, bag-info.txt: the BagIt packaging (a
-  Library of Congress standard, RFC 8493): the SHA-256 and SHA-512 of every file.
-
-{location}
-
-HOW TO CHECK IT (offline, on any computer with Python 3)
-Open a terminal in this folder and run:
-
-    python3 verify_bag.py .
-
-It needs no internet and nothing else installed. It re-computes the fingerprint of every file
-and every custody event and ends with either "VERIFIED: ..." or a list of "FAILED: ..." lines
-naming each file that is missing, added or changed. verify_bag.py is a short, readable program:
-anyone can read what it checks. The standard tool `bagit.py --validate .` checks the packaging
-as well.
-
-WHAT A CHAIN OF CUSTODY IS
-Every time the archive touched an original (received it, checked it, exported it) it wrote an
-event: when, who, with which tool, what happened. Each event carries the fingerprint of the one
-before it, so the events form a chain: editing, removing or reordering any event breaks every
-link after it. data/custody/<sha256>.jsonl holds each original's events in full.
-data/custody/chain.jsonl holds the whole chain from this bag's first event to the last one
-before the bag was made (event {seq}, fingerprint {digest}); events about other footage appear
-there only as their links (number and fingerprints), which shows nothing about that footage
-but lets the chain be followed without a gap.
-
-Making this bag was itself recorded in the archive's chain, as one "exported" event per
-original written just after event {seq}. Those events name this bag and the SHA-256 of its
-tagmanifest-sha256.txt (printed by verify_bag.py), so the archive can show that it made
-exactly this bag. They cannot be inside the bag they describe.
-
-TRUSTED TIMESTAMPS (data/timestamps/, when the archive has a time-stamping authority)
-A whole chain could in principle be rewritten, every fingerprint recomputed. Against that, the
-archive sends the fingerprint of its latest event to an independent time-stamping authority
-(RFC 3161), which signs it with the time. Each .tsr file there is such a signature, exactly as
-the authority sent it; timestamps.json says which event each one vouches for, and
-tsa-roots.pem holds the authorities' root certificates. verify_bag.py checks that each one
-vouches for the fingerprint that event has in data/custody/chain.jsonl, and where the standard
-`openssl` program is installed it also checks the authority's signature (otherwise it prints
-the openssl command to run). A signature proves that the chain up to that event existed, as it
-is here, no later than the signed time. Without any, compare event {seq} and its fingerprint
-with a copy of the chain head kept outside the archive (a signed message or printed report),
-or with the archive's own log.
-"""

@@ -13,12 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import c2pa
 from sqlalchemy import delete, or_
 
 from rushes import custody
 from rushes.base import Base
-from rushes.catalog import Asset
+from rushes.catalog import Asset, utcnow
 from rushes.catalog.models import (
+    ContentCredentials,
     Derivative,
     Fingerprint,
     NearDuplicate,
@@ -28,7 +30,7 @@ from rushes.catalog.queries import relabel_clusters
 from rushes.custody import Verb
 from rushes.derivatives import digest
 from rushes.errors import ProbeError
-from rushes.media import probe
+from rushes.media import credentials, probe
 from rushes.media.fingerprint import Fingerprint as Hashes
 from rushes.media.fingerprint import fingerprint
 from rushes.media.matching import Match, match
@@ -104,6 +106,49 @@ def run_probe(work: Work) -> str | None:
     return None
 
 
+def run_provenance(work: Work) -> str | None:
+    """Read the C2PA manifest the original carries, if any: kept beside it, logged, and a
+    manifest that fails validation is reported as such (the original is only read)."""
+    trust = work.base.settings.c2pa_trust
+    found = credentials.read(work.source, trust.read_text("ascii") if trust else None)
+    with work.base.catalog.write() as session:
+        session.execute(
+            delete(ContentCredentials).where(ContentCredentials.asset_sha256 == work.sha256)
+        )
+        if found is None:
+            return None
+        session.add(
+            ContentCredentials(
+                asset_sha256=work.sha256,
+                state=found.state,
+                summary=found.summary(),
+                store=found.store,
+                read_at=utcnow(),
+                tool_version=f"c2pa-rs {c2pa.sdk_version()}",
+            )
+        )
+        custody.append(
+            session,
+            Verb.PROVENANCE_READ,
+            actor=work.actor,
+            asset=work.sha256,
+            details={
+                "state": found.state,
+                "signer": found.signer,
+                "claim_generator": found.claim_generator,
+                "failures": [f["code"] for f in found.failures],
+            },
+        )
+    if found.state in ("Invalid", "unreadable"):
+        return (
+            "C2PA manifest "
+            + found.state.lower()
+            + ": "
+            + "; ".join(f["explanation"] or f["code"] for f in found.failures[:3])
+        )
+    return None
+
+
 def run_thumbnails(work: Work) -> str | None:
     return store_thumbnails(work.base, work.sha256, work.source)
 
@@ -145,19 +190,45 @@ def run_proxy(work: Work) -> str | None:
     folder = work.base.derivatives.prepare(work.sha256)
     if kind == "audio":
         made = make_audio_proxy(work.source, folder / "proxy.m4a", timeout=work.timeout)
+        unsigned = _sign(work, made.path, "audio/mp4")
         rows = [_proxy_row(work, made, "audio/mp4")]
         _replace_derivatives(work.base, work.sha256, ("proxy",), rows)
-        return made.problem
+        return "; ".join(p for p in (made.problem, unsigned) if p) or None
     rows, problems = [], []
     for height in RUNGS:
         made = make_proxy(
             work.source, folder / f"proxy-{height}.mp4", height=height, timeout=work.timeout
         )
+        if unsigned := _sign(work, made.path, "video/mp4"):
+            problems.append(f"{height}p: {unsigned}")
         rows.append(_proxy_row(work, made, "video/mp4"))
         if made.problem:
             problems.append(f"{height}p: {made.problem}")
     _replace_derivatives(work.base, work.sha256, ("proxy",), rows)
     return "; ".join(problems) or None
+
+
+def _sign(work: Work, copy: Path, media_type: str) -> str | None:
+    """Sign a proxy as a copy of its original when the organisation has a C2PA certificate.
+    A proxy that could not be signed is still served; the reason is the step's note."""
+    settings = work.base.settings
+    if settings.c2pa_cert is None or settings.c2pa_key is None:
+        return None
+    signing = credentials.Signing.from_files(
+        settings.c2pa_cert, settings.c2pa_key, settings.c2pa_tsa_url
+    )
+    try:
+        credentials.sign_copy(
+            signing,
+            copy,
+            media_type,
+            original=work.source,
+            original_sha256=work.sha256,
+            title=copy.name,
+        )
+    except c2pa.C2paError as exc:
+        return f"not signed (C2PA): {exc}"
+    return None
 
 
 def _proxy_row(work: Work, made: Proxy, media_type: str) -> Derivative:
@@ -267,12 +338,21 @@ def run_shots(work: Work) -> str | None:
 
 
 PROBE = Step("probe", "1", (), None, run_probe)
+PROVENANCE = Step("provenance", "1", (), None, run_provenance)
 THUMBNAILS = Step("thumbnails", "1", ("probe",), PICTURES, run_thumbnails)
 FINGERPRINT = Step("fingerprint", "2", ("probe",), PICTURES, run_fingerprint)
 NEAR_DUPLICATES = Step("near-duplicates", "2", ("fingerprint",), VISUAL, run_near_duplicates)
 SHOTS = Step("shots", "1", ("probe",), VISUAL, run_shots)
 PROXY = Step("proxy", "2", ("probe",), frozenset({"video", "audio"}), run_proxy)
 
-STEPS: tuple[Step, ...] = (PROBE, THUMBNAILS, FINGERPRINT, NEAR_DUPLICATES, SHOTS, PROXY)
+STEPS: tuple[Step, ...] = (
+    PROBE,
+    PROVENANCE,
+    THUMBNAILS,
+    FINGERPRINT,
+    NEAR_DUPLICATES,
+    SHOTS,
+    PROXY,
+)
 BY_NAME = {step.name: step for step in STEPS}
 MADE_BY = {"proxy": PROXY.name, "poster": THUMBNAILS.name, "strip": THUMBNAILS.name}  # kinds

@@ -13,7 +13,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rushes import custody
-from rushes.catalog.models import Arrival, Asset, Derivative, GraphicFlag, ShotBoundary
+from rushes.catalog.models import (
+    Arrival,
+    Asset,
+    ContentCredentials,
+    Derivative,
+    GraphicFlag,
+    ShotBoundary,
+)
 from rushes.catalog.queries import near_duplicates_of
 from rushes.custody import Verb
 from rushes.errors import AccessDenied, NotFoundError
@@ -67,6 +74,7 @@ class AssetPage:
     copies: list[Copy]
     arrivals: list[Arrived]  # each card file once, with how it came
     media: dict[str, Any] | None  # without location and device unless the viewer may see them
+    credentials: dict[str, Any] | None  # the C2PA summary; only its state unless they may
     in_field: bool  # only the field kit's manifest (and maybe a proxy) has arrived
     original_requested: bool  # a reviewer pressed "send original"
 
@@ -104,7 +112,19 @@ def asset_page(session: Session, viewer: Viewer, vault: Vault, sha256: str) -> A
         copies=_visible_copies(session, viewer, vault, sha256),
         arrivals=arrivals_of(session, viewer.project.id, sha256),
         media=media,
+        credentials=_credentials(session, viewer, sha256),
     )
+
+
+def _credentials(session: Session, viewer: Viewer, sha256: str) -> dict[str, Any] | None:
+    """What the original's C2PA manifest says. Signer, device and actions are device details:
+    a viewer who may not see them is told only whether the credentials hold."""
+    found = session.get(ContentCredentials, sha256)
+    if found is None:
+        return None
+    if viewer.can(Can.SEE_LOCATION):
+        return {**found.summary, "read_at": found.read_at}
+    return {"state": found.state, "read_at": found.read_at}
 
 
 def _visible_copies(session: Session, viewer: Viewer, vault: Vault, sha256: str) -> list[Copy]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from anyio import CapacityLimiter, move_on_after, to_thread
+from cryptography import x509
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
@@ -14,8 +15,9 @@ from sqlalchemy.orm import Session
 from rushes import __version__, stamps
 from rushes.base import Base
 from rushes.catalog import CustodyHead, Project
-from rushes.catalog.models import StepState
+from rushes.catalog.models import ContentCredentials, StepState
 from rushes.catalog.queries import count_assets, failed_steps
+from rushes.media import credentials
 from rushes.settings import Settings
 from rushes.web.auth import SiteAdmin
 from rushes.web.dependencies import Reading, page
@@ -48,6 +50,26 @@ def _status(session: Session, settings: Settings) -> dict[str, Any]:
             for sha, steps in failed_steps(session, limit=FAILED_SHOWN).items()
         ],
         "timestamps": stamps.summary(session, settings),
+        "credentials": _credentials(session, settings),
+    }
+
+
+def _credentials(session: Session, settings: Settings) -> dict[str, Any]:
+    """Who signs the copies that leave (None: nobody), and what the originals' C2PA said."""
+    signer = None
+    if settings.c2pa_cert is not None:
+        first = x509.load_pem_x509_certificates(settings.c2pa_cert.read_bytes())[0]
+        signer = first.subject.rfc4514_string()
+    counts = dict(
+        session.execute(
+            select(ContentCredentials.state, func.count()).group_by(ContentCredentials.state)
+        ).all()
+    )
+    return {
+        "signer": signer,
+        "tsa": settings.c2pa_tsa_url or None,
+        "trust_list": settings.c2pa_trust is not None,
+        "read": {state: counts[state] for state in credentials.STATES if state in counts},
     }
 
 
