@@ -149,7 +149,7 @@ def test_credentials_are_read_on_arrival_kept_logged_shown_by_role_and_bagged(
     assert record["content_credentials"] == {"state": "Trusted", "failures": []}
 
 
-def test_proxies_are_signed_as_copies_of_their_original(env: Env, tmp_path: Path) -> None:
+def test_proxies_and_posters_are_signed_as_copies_of_their_original(env: Env, tmp_path: Path) -> None:
     phone = Chain.make(tmp_path / "keys", "phone")
     org = Chain.make(tmp_path / "keys", "organisation")
     (tmp_path / "card").mkdir()
@@ -164,8 +164,12 @@ def test_proxies_are_signed_as_copies_of_their_original(env: Env, tmp_path: Path
     processed = base.run("process")
     assert processed.returncode == 0, processed.stderr
     with base.open() as opened:
-        made = sorted(opened.derivatives.folder(sha256(original)).glob("proxy-*.mp4"))
+        folder = opened.derivatives.folder(sha256(original))
+        made = sorted(folder.glob("proxy-*.mp4"))
     assert len(made) == 2
+    poster = credentials.read(folder / "poster.webp", org.root.read_text())
+    assert (poster.state, poster.actions) == ("Trusted", ["c2pa.opened", "c2pa.transcoded"])
+    assert not [p for p in folder.glob("strip-*") if credentials.read(p)]  # never leave the base
     for path in made:
         got = credentials.read(path, org.root.read_text())
         assert got.state == "Trusted", got.failures

@@ -160,6 +160,9 @@ def store_thumbnails(base: Base, sha256: str, source: Path, origin: str = "") ->
     for prefix in ("poster", "strip-"):
         base.derivatives.clear(sha256, prefix)
     made = make_thumbnails(source, base.derivatives.prepare(sha256))
+    unsigned = None
+    if made.poster is not None and not origin:  # the poster goes out in bags: signed
+        unsigned = _sign(base, sha256, source, made.poster.path, "image/webp")
     extra = {"source": origin} if origin else {}
     rows = [
         Derivative(
@@ -180,7 +183,7 @@ def store_thumbnails(base: Base, sha256: str, source: Path, origin: str = "") ->
         if t is not None
     ]
     _replace_derivatives(base, sha256, ("poster", "strip"), rows)
-    return made.problem
+    return "; ".join(p for p in (made.problem, unsigned) if p) or None
 
 
 def run_proxy(work: Work) -> str | None:
@@ -190,7 +193,7 @@ def run_proxy(work: Work) -> str | None:
     folder = work.base.derivatives.prepare(work.sha256)
     if kind == "audio":
         made = make_audio_proxy(work.source, folder / "proxy.m4a", timeout=work.timeout)
-        unsigned = _sign(work, made.path, "audio/mp4")
+        unsigned = _sign(work.base, work.sha256, work.source, made.path, "audio/mp4")
         rows = [_proxy_row(work, made, "audio/mp4")]
         _replace_derivatives(work.base, work.sha256, ("proxy",), rows)
         return "; ".join(p for p in (made.problem, unsigned) if p) or None
@@ -199,7 +202,7 @@ def run_proxy(work: Work) -> str | None:
         made = make_proxy(
             work.source, folder / f"proxy-{height}.mp4", height=height, timeout=work.timeout
         )
-        if unsigned := _sign(work, made.path, "video/mp4"):
+        if unsigned := _sign(work.base, work.sha256, work.source, made.path, "video/mp4"):
             problems.append(f"{height}p: {unsigned}")
         rows.append(_proxy_row(work, made, "video/mp4"))
         if made.problem:
@@ -208,10 +211,11 @@ def run_proxy(work: Work) -> str | None:
     return "; ".join(problems) or None
 
 
-def _sign(work: Work, copy: Path, media_type: str) -> str | None:
-    """Sign a proxy as a copy of its original when the organisation has a C2PA certificate.
-    A proxy that could not be signed is still served; the reason is the step's note."""
-    settings = work.base.settings
+def _sign(base: Base, sha256: str, original: Path, copy: Path, media_type: str) -> str | None:
+    """Sign a copy (proxy, poster) of the original when the organisation has a C2PA
+    certificate. A copy that could not be signed is still served; the reason is the step's
+    note."""
+    settings = base.settings
     if settings.c2pa_cert is None or settings.c2pa_key is None:
         return None
     signing = credentials.Signing.from_files(
@@ -219,15 +223,10 @@ def _sign(work: Work, copy: Path, media_type: str) -> str | None:
     )
     try:
         credentials.sign_copy(
-            signing,
-            copy,
-            media_type,
-            original=work.source,
-            original_sha256=work.sha256,
-            title=copy.name,
+            signing, copy, media_type, original=original, original_sha256=sha256, title=copy.name
         )
     except c2pa.C2paError as exc:
-        return f"not signed (C2PA): {exc}"
+        return f"{copy.name} not signed (C2PA): {exc}"
     return None
 
 
