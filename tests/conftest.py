@@ -20,6 +20,7 @@ import pytest
 from rushes.base import Base, open_base
 from rushes.settings import load
 from tests import loop_guard
+from tests.tsa import TSA
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "video" / "threatexchange"
 PG_ADMIN = os.environ.get("RUSHES_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -121,3 +122,13 @@ def base(env: Env) -> Iterator[Base]:
     opened = env.open()
     yield opened
     opened.close()
+
+
+@pytest.fixture
+def tsa(tmp_path: Path) -> Iterator[TSA]:
+    """A time-stamping authority on loopback (`openssl ts -reply`), with its own CA."""
+    folder = tmp_path / "tsa"
+    folder.mkdir()
+    authority = TSA(folder)
+    yield authority
+    authority.stop()

@@ -23,6 +23,7 @@ from rushes.media import credentials
 from tests.clips import make_photo, make_video
 from tests.conftest import Env
 from tests.signers import Chain, camera
+from tests.tsa import TSA
 from tests.upload.test_faults import serving
 from tests.web.conftest import PASSWORD, Client, sign_in
 from tests.web.test_status import free_port
@@ -149,7 +150,9 @@ def test_credentials_are_read_on_arrival_kept_logged_shown_by_role_and_bagged(
     assert record["content_credentials"] == {"state": "Trusted", "failures": []}
 
 
-def test_proxies_and_posters_are_signed_as_copies_of_their_original(env: Env, tmp_path: Path) -> None:
+def test_proxies_and_posters_are_signed_as_copies_of_their_original(
+    env: Env, tsa: TSA, tmp_path: Path
+) -> None:
     phone = Chain.make(tmp_path / "keys", "phone")
     org = Chain.make(tmp_path / "keys", "organisation")
     (tmp_path / "card").mkdir()
@@ -160,6 +163,7 @@ def test_proxies_and_posters_are_signed_as_copies_of_their_original(env: Env, tm
         "video/mp4",
     )
     base = trusting(env, org, signing=org)
+    base = dataclasses.replace(base, extra={**base.extra, "RUSHES_C2PA_TSA_URL": tsa.url})
     base.run("ingest", str(tmp_path / "card"), "-p", "film")
     processed = base.run("process")
     assert processed.returncode == 0, processed.stderr
@@ -174,6 +178,7 @@ def test_proxies_and_posters_are_signed_as_copies_of_their_original(env: Env, tm
         got = credentials.read(path, org.root.read_text())
         assert got.state == "Trusted", got.failures
         assert "organisation signer" in got.signer
+        assert got.signed_at and got.signed_at[:4].isdigit()  # the loopback TSA's time
         assert got.actions == ["c2pa.opened", "c2pa.transcoded"]
         assert got.ingredients == [
             {

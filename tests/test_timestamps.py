@@ -11,11 +11,9 @@ import hashlib
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select, update
 
 from rushes import custody
@@ -26,15 +24,6 @@ from tests.tsa import TSA, make_ca
 from tests.upload.test_faults import serving
 from tests.web.conftest import PASSWORD, Client, sign_in
 from tests.web.test_status import free_port
-
-
-@pytest.fixture
-def tsa(tmp_path: Path) -> Iterator[TSA]:
-    folder = tmp_path / "tsa"
-    folder.mkdir()
-    authority = TSA(folder)
-    yield authority
-    authority.stop()
 
 
 def stamping(env: Env, tsa: TSA, ca: Path | None = None) -> Env:

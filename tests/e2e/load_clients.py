@@ -23,7 +23,7 @@ import httpx
 
 from tests.upload.conftest import encode
 
-SECONDS = 32.0  # of load; the test kills the server halfway
+SECONDS = 24.0  # of load; the test kills the server halfway
 HANG_S = 30.0  # a request still unanswered after this long hangs
 MIX = {"anonymous": 140, "bad_token": 140, "browsing": 120, "notes": 50, "uploads": 48}
 SLOW = 4  # slow clients: half dribble their headers, half their body
