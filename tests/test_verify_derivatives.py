@@ -8,6 +8,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from rushes.catalog.models import CustodyEvent, Derivative
+from rushes.derivatives import MADE_BY
+from rushes.pipeline.steps import STEPS
 from tests.clips import make_video
 from tests.conftest import Env
 
@@ -83,3 +85,8 @@ def test_a_derivative_made_before_hashes_gets_one_on_first_verify(env: Env, tmp_
     assert f"hash recorded for the first time: {len(rows)}" in first
     assert all("sha256" in row.details for row in made(env, sha).values())
     assert "first time" not in env.run("verify").stdout
+
+
+def test_each_derivative_kind_names_the_step_that_rebuilds_it() -> None:
+    assert set(MADE_BY) == {"proxy", "poster", "strip"}
+    assert set(MADE_BY.values()) <= {step.name for step in STEPS}

@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{0,99}$")
+MADE_BY = {"proxy": "proxy", "poster": "thumbnails", "strip": "thumbnails"}  # kind -> step
 
 
 def digest(path: Path) -> str:

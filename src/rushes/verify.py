@@ -28,8 +28,7 @@ from rushes import custody
 from rushes.catalog import Asset, Catalog, CustodyEvent
 from rushes.catalog.models import Derivative, StepState
 from rushes.custody import ChainReport, Verb
-from rushes.derivatives import Derivatives, digest
-from rushes.pipeline.steps import MADE_BY
+from rushes.derivatives import MADE_BY, Derivatives, digest
 from rushes.replica import Event, Replica, append_events, fixity_event, reconcile, replicated
 from rushes.vault import Fixity, Vault
 

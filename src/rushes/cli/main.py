@@ -15,22 +15,22 @@ import click
 from rushes import TOOL
 
 COMMANDS = {  # name -> module in rushes.cli, and the command's name there
-    "assets": ("footage", "assets"),
+    "assets": ("listing", "assets"),
     "backup": ("backup", "backup"),
-    "custody": ("footage", "custody_group"),
+    "custody": ("custody", "custody_group"),
     "dups": ("asset", "dups"),
     "export": ("export", "export"),
     "field": ("field", "field"),
     "incidents": ("incidents", "incidents"),
-    "ingest": ("footage", "ingest"),
-    "process": ("footage", "process_command"),
+    "ingest": ("ingest", "ingest"),
+    "process": ("process", "process_command"),
     "restore": ("backup", "restore"),
     "serve": ("server", "serve"),
     "settings": ("settings", "settings_command"),
     "show": ("asset", "show"),
     "user": ("server", "user"),
     "vault": ("backup", "vault"),
-    "verify": ("footage", "verify_command"),
+    "verify": ("verify", "verify_command"),
     "verify-bag": ("evidence", "verify_bag"),
 }
 

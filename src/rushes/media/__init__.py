@@ -1,13 +1,5 @@
-"""Reading media files: what they hold, and when, where and on what they were shot."""
+"""Reading media files: what they hold, and when, where and on what they were shot.
 
-from rushes.media.probe import (
-    Device,
-    Location,
-    MediaInfo,
-    Size,
-    StreamInfo,
-    probe,
-    strip_sensitive,
-)
-
-__all__ = ["Device", "Location", "MediaInfo", "Size", "StreamInfo", "probe", "strip_sensitive"]
+Each module is imported on its own (`rushes.media.probe`, `.fingerprint`, …), so a command that
+needs only orientation names or C2PA does not load PyAV and NumPy.
+"""

@@ -30,11 +30,11 @@ from rushes.catalog.queries import relabel_clusters
 from rushes.custody import Verb
 from rushes.derivatives import digest
 from rushes.errors import ProbeError
-from rushes.media import credentials, probe
+from rushes.media import credentials
 from rushes.media.fingerprint import Fingerprint as Hashes
 from rushes.media.fingerprint import fingerprint
 from rushes.media.matching import Match, match
-from rushes.media.probe import captured
+from rushes.media.probe import captured, probe
 from rushes.media.proxy import RUNGS, Proxy, make_audio_proxy, make_proxy
 from rushes.media.shots import detect_shots
 from rushes.media.thumbnails import make_thumbnails
@@ -354,4 +354,3 @@ STEPS: tuple[Step, ...] = (
     PROXY,
 )
 BY_NAME = {step.name: step for step in STEPS}
-MADE_BY = {"proxy": PROXY.name, "poster": THUMBNAILS.name, "strip": THUMBNAILS.name}  # kinds

@@ -36,7 +36,7 @@ from rushes.catalog.models import (
 from rushes.catalog.models import Select as CircledTake
 from rushes.catalog.queries import cluster_of, failed_steps
 from rushes.errors import InvalidInput
-from rushes.media import strip_sensitive
+from rushes.media.probe import strip_sensitive
 from rushes.review.access import Can, Role, Viewer, visible_assets
 from rushes.review.names import AssetName, asset_names
 from rushes.vault import Vault

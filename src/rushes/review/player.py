@@ -24,7 +24,7 @@ from rushes.catalog.models import (
 from rushes.catalog.queries import near_duplicates_of
 from rushes.custody import Verb
 from rushes.errors import AccessDenied, NotFoundError
-from rushes.media import strip_sensitive
+from rushes.media.probe import strip_sensitive
 from rushes.media.timecode import frame_at
 from rushes.review.access import Can, Viewer, require_asset, visible_assets
 from rushes.review.browse import Card, describe, original_present

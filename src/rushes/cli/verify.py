@@ -1,0 +1,85 @@
+"""`rushes verify`: every original re-hashed, the custody chain and its timestamps checked."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from rich.markup import escape
+
+from rushes.cli.common import bytes_progress, opened_base, out
+from rushes.replica import configured_replica
+from rushes.stamps import verify_stamps
+from rushes.verify import total_bytes, verify, verify_derivatives
+
+
+@click.command(name="verify")
+def verify_command() -> None:
+    """Re-hash every original and check the custody chain; exit 1 naming any failure. Re-hash
+    the derivatives (proxies, posters, strips) too: a damaged one is not served and is queued
+    to be rebuilt (not evidence, no custody event, but exit 1 as well). With
+    RUSHES_REPLICA_DIR set, check the replica's copies too and repair a missing or damaged copy
+    from the other one (each repair logged); an original bad in both is a failure."""
+    with opened_base() as base, bytes_progress(0) as progress:
+        replica = configured_replica(base.settings)
+        task = progress.add_task("verify", total=total_bytes(base.catalog), files=0)
+        report = verify(
+            base.catalog,
+            base.vault,
+            actor=base.settings.actor,
+            progress=lambda size: progress.update(task, advance=size),
+            replica=replica,
+        )
+        made = verify_derivatives(base.catalog, base.derivatives)
+        with base.catalog.read() as session:
+            stamps = verify_stamps(session, base.settings)
+    chain = report.chain
+    out.print(
+        f"originals checked: {report.checked}, failed: {len(report.failures)}"
+        + (f", still in the field: {report.in_field}" if report.in_field else "")
+    )
+    for repair in report.repairs:
+        out.print(f"[yellow]REPAIRED[/] {escape(repair)}")
+    for failure in report.failures:
+        out.print(f"[bold red]FAILED[/] {failure.sha256}: {escape(failure.problem)}")
+    if replica:
+        out.print(
+            f"replica {escape(replica.name)}: {len(report.repairs)} copies repaired"
+            + (
+                f", {report.unreplicated} not copied yet (run `rushes vault replicate`)"
+                if report.unreplicated
+                else ""
+            )
+        )
+    for sha in report.unrecorded:
+        out.print(f"[bold red]FAILED[/] {sha}: in the catalog with no matching arrival in the log")
+    for sha in report.unknown_in_vault:
+        out.print(f"[yellow]not in the catalog[/] {sha}: ingest its source again to file it")
+    state = "[green]intact[/]" if chain.ok else "[bold red]BROKEN[/]"
+    out.print(
+        f"custody chain: {chain.events} events, {state}, "
+        f"head: event {chain.head_seq} {chain.head_hash or '(missing)'}"
+    )
+    for problem in chain.problems:
+        out.print(f"[bold red]FAILED[/] custody: {escape(problem)}")
+    if stamps.checked:
+        state = "[green]all hold[/]" if not stamps.problems else "[bold red]FAILED[/]"
+        out.print(f"trusted timestamps checked: {stamps.checked}, {state}")
+    for problem in stamps.problems:
+        out.print(f"[bold red]FAILED[/] timestamp: {escape(problem)}")
+    out.print(
+        f"derivatives checked: {made.checked}, damaged: {len(made.damaged)}"
+        + (f", hash recorded for the first time: {made.first_hashed}" if made.first_hashed else "")
+    )
+    for damaged in made.damaged:
+        remedy = (
+            "queued again: `rushes process` rebuilds it"
+            if damaged.rebuild
+            else "sent by a field kit: the crew sends it again"
+        )
+        out.print(
+            f"[bold red]DAMAGED[/] derivative {damaged.sha256[:16]}/{damaged.name}: "
+            f"{escape(damaged.problem)}; not served, {remedy}"
+        )
+    if not report.ok or made.damaged or stamps.problems:
+        sys.exit(1)
