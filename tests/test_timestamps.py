@@ -197,6 +197,22 @@ def test_a_tsa_down_or_answering_garbage_blocks_nothing_and_is_tried_again(
     assert "trusted timestamps checked: 1, all hold" in stamped.run("verify").stdout
 
 
+def test_a_tsa_signing_with_an_expired_certificate_is_refused_and_blocks_nothing(
+    env: Env, tmp_path: Path
+) -> None:
+    (tmp_path / "old").mkdir()
+    old = TSA(tmp_path / "old", expired=True)
+    try:
+        stamped = stamping(env, old)
+        ingested = stamped.run("ingest", str(card(tmp_path / "card", "a.txt")), "-p", "p")
+    finally:
+        old.stop()
+    assert "1 files: 1 new" in ingested.stdout
+    assert "not timestamped (tried again later)" in ingested.stdout
+    assert "the token does not verify" in ingested.stdout
+    assert not stamps(stamped)  # nothing kept that a court would reject
+
+
 def test_the_server_stamps_after_a_batch_and_hourly(env: Env, tsa: TSA, tmp_path: Path) -> None:
     stamped = stamping(env, tsa)
     stamped.run("ingest", str(card(tmp_path / "card", "a.txt")), "-p", "p")

@@ -84,11 +84,12 @@ def make_ca(
 class TSA:
     """The authority: `url` to post requests to, `ca` the root its certificate chains to."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, expired: bool = False) -> None:
+        """`expired`: the TSA's certificate ran out a year ago (it still signs with it)."""
         self.folder = folder
         self.ca, ca_key, ca_cert = make_ca(folder)
         key = ec.generate_private_key(ec.SECP256R1())
-        now = datetime.datetime.now(datetime.UTC)
+        now = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=730 if expired else 0)
         cert = (
             x509.CertificateBuilder()
             .subject_name(_name("rushes test TSA"))
