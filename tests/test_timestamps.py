@@ -11,6 +11,7 @@ import hashlib
 import json
 import subprocess
 import sys
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -229,6 +230,20 @@ def test_the_server_stamps_after_a_batch_and_hourly(env: Env, tsa: TSA, tmp_path
         session.execute(update(Timestamp).values(gen_time=at - timedelta(hours=1)))
     with stamped.open() as base, base.catalog.read() as session:
         assert due(session, at + timedelta(seconds=5))  # events keep coming: hourly anyway
+
+
+def test_rushes_serve_stamps_a_head_nobody_stamped_yet(env: Env, tsa: TSA, tmp_path: Path) -> None:
+    env.run("ingest", str(card(tmp_path / "card", "a.txt")), "-p", "p")  # no TSA configured
+    stamped = stamping(env, tsa)
+    events = head(stamped)
+    port = free_port()
+    with serving(stamped, port, tmp_path / "serve.log"):
+        deadline = time.monotonic() + 60  # a bound: the server looks every 5 s
+        while not stamps(stamped):
+            assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+            time.sleep(0.5)
+    (row,) = stamps(stamped)
+    assert row.seq == events and row.tsa == tsa.url
 
 
 def test_a_bag_carries_its_tokens_and_checks_them_with_or_without_openssl(
