@@ -20,7 +20,7 @@ from sqlalchemy import select
 from rushes.catalog.models import ContentCredentials, CustodyEvent, StepState
 from rushes.errors import ConfigError
 from rushes.media import credentials
-from tests.clips import make_photo, make_video
+from tests.clips import make_audio, make_photo, make_video
 from tests.conftest import Env
 from tests.signers import Chain, camera
 from tests.tsa import TSA
@@ -65,6 +65,8 @@ def test_credentials_are_read_on_arrival_kept_logged_shown_by_role_and_bagged(
     signed = camera(phone, plain, card / "signed.mp4", "video/mp4")
     tampered = flip(signed, card / "tampered.mp4")
     unsigned = make_video(card / "unsigned.mp4", seconds=1, seed=2)
+    sound = camera(phone, make_audio(tmp_path / "a.wav"), card / "voice.wav", "audio/wav")
+    photo = camera(phone, make_photo(tmp_path / "p.jpg"), card / "photo.jpg", "image/jpeg")
     base = trusting(env, phone)
 
     ingested = base.run("ingest", str(card), "-p", "film")
@@ -74,7 +76,8 @@ def test_credentials_are_read_on_arrival_kept_logged_shown_by_role_and_bagged(
             assert kept.read() == original.read_bytes()
 
     found = read_all(base)
-    assert set(found) == {sha256(signed), sha256(tampered)}  # no manifest, no row
+    assert set(found) == {sha256(p) for p in (signed, tampered, sound, photo)}  # none: no row
+    assert found[sha256(sound)].state == found[sha256(photo)].state == "Trusted"
     good, bad = found[sha256(signed)], found[sha256(tampered)]
     assert good.state == "Trusted"
     assert good.summary["claim_generator"] == "ProofMode test 1.0"
@@ -90,6 +93,8 @@ def test_credentials_are_read_on_arrival_kept_logged_shown_by_role_and_bagged(
     assert {(e.asset_sha256, json.loads(e.details)["state"]) for e in logged} == {
         (sha256(signed), "Trusted"),
         (sha256(tampered), "Invalid"),
+        (sha256(sound), "Trusted"),
+        (sha256(photo), "Trusted"),
     }
     assert note.startswith("C2PA manifest invalid")  # visible where failed steps are
 
@@ -126,7 +131,7 @@ def test_credentials_are_read_on_arrival_kept_logged_shown_by_role_and_bagged(
         with Client(base_url=url, timeout=30) as ada:
             sign_in(ada, "ada")
             status = ada.get("/status").text
-            assert "Nothing is signed" in status and "Trusted 1, Invalid 1" in status
+            assert "Nothing is signed" in status and "Trusted 3, Invalid 1" in status
 
     bag = tmp_path / "bag"
     made = base.run("export", "evidence", "-p", "film", "--assets", sha256(signed), "-o", str(bag))
