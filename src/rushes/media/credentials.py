@@ -20,11 +20,12 @@ import c2pa
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
+from rushes import __version__
 from rushes.errors import ConfigError
 
 STORE_LIMIT = 256_000  # characters of manifest JSON kept in the catalog; the rest stays inside
 ORIGINAL_LABEL = "org.rushes.original"  # the assertion naming the original by its SHA-256
-GENERATOR = {"name": "rushes", "version": "0.1.0"}
+GENERATOR = {"name": "rushes", "version": __version__}
 STATES = ("Trusted", "Valid", "Invalid", "unreadable")  # best first
 
 
