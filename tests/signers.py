@@ -102,9 +102,16 @@ class Chain:
         return chain
 
 
-def camera(chain: Chain, source: Path, out: Path, media_type: str, padding: int = 0) -> Path:
-    """`source` signed into `out` as a capture app signs what it films. `padding` adds an
-    assertion of that many characters (a huge manifest)."""
+def camera(
+    chain: Chain,
+    source: Path,
+    out: Path,
+    media_type: str,
+    padding: int = 0,
+    app: str = "ProofMode test",
+) -> Path:
+    """`source` signed into `out` as a capture app (`app`) signs what it films. `padding` adds
+    an assertion of that many characters (a huge manifest)."""
     assertions = [
         {
             "label": "c2pa.actions.v2",
@@ -114,7 +121,7 @@ def camera(chain: Chain, source: Path, out: Path, media_type: str, padding: int 
     if padding:
         assertions.append({"label": "org.example.padding", "data": {"text": "x" * padding}})
     manifest = {
-        "claim_generator_info": [{"name": "ProofMode test", "version": "1.0"}],
+        "claim_generator_info": [{"name": app, "version": "1.0"}],
         "title": out.name,
         "assertions": assertions,
     }

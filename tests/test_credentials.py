@@ -240,12 +240,18 @@ def test_bad_manifests_are_named_and_the_originals_kept(env: Env, tmp_path: Path
         "video/mp4",
         padding=1_000_000,
     )
+    # A claim generator that is a page of markup: kept as text, and only so much of it.
+    hostile = "<script>alert(1)</script>" + "\u202e" + "x" * 5000
+    clip = make_video(tmp_path / "d.mp4", seconds=1, seed=3)
+    camera(phone, clip, card / "hostile.mp4", "video/mp4", app=hostile)
     base = trusting(env, phone)
 
     ingested = base.run("ingest", str(card), "-p", "film")
     assert ingested.returncode == 0, ingested.stderr
     found = read_all(base)
     names = {p.name: sha256(p) for p in card.iterdir()}
+    loud = found[names["hostile.mp4"]].summary["claim_generator"]
+    assert loud == hostile[: credentials.TEXT_LIMIT]
     assert set(found) == set(names.values())
     claims = found[names["claims-another.jpg"]]
     assert claims.state == "Invalid"

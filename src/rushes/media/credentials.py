@@ -27,6 +27,8 @@ STORE_LIMIT = 256_000  # characters of manifest JSON kept in the catalog; the re
 ORIGINAL_LABEL = "org.rushes.original"  # the assertion naming the original by its SHA-256
 GENERATOR = {"name": "rushes", "version": __version__}
 STATES = ("Trusted", "Valid", "Invalid", "unreadable")  # best first
+TEXT_LIMIT = 500  # characters of any one text from a manifest kept in the summary ...
+LISTED = 100  # ... and items of any one list
 
 
 @dataclass(frozen=True)
@@ -103,27 +105,32 @@ def _describe(store: dict[str, Any], size: int) -> Credentials:
     ]
     return Credentials(
         state=store.get("validation_state") or ("Invalid" if failures else "Valid"),
-        claim_generator=generator or None,
-        signer=signer or None,
-        signed_at=signature.get("time"),
-        title=active.get("title"),
+        claim_generator=_text(generator),
+        signer=_text(signer),
+        signed_at=_text(signature.get("time")),
+        title=_text(active.get("title")),
         actions=[
-            a.get("action", "")
+            _text(a.get("action")) or "?"
             for assertion in active.get("assertions") or []
             if str(assertion.get("label", "")).startswith("c2pa.actions")
             for a in (assertion.get("data") or {}).get("actions") or []
-        ],
+        ][:LISTED],
         ingredients=[
-            {k: i.get(k) for k in ("title", "format", "relationship") if i.get(k)}
+            {k: _text(i.get(k)) for k in ("title", "format", "relationship") if i.get(k)}
             for i in active.get("ingredients") or []
-        ],
-        failures=failures,
+        ][:LISTED],
+        failures=failures[:LISTED],
         store=store if size <= STORE_LIMIT else None,
     )
 
 
+def _text(value: object) -> str | None:
+    """A manifest's text as shown and logged: it is the signer's word, so bounded in length."""
+    return str(value)[:TEXT_LIMIT] if value else None
+
+
 def _failure(code: str, explanation: str) -> dict[str, str]:
-    return {"code": code, "explanation": explanation[:500]}
+    return {"code": str(code)[:TEXT_LIMIT], "explanation": str(explanation)[:TEXT_LIMIT]}
 
 
 @dataclass(frozen=True)
