@@ -178,6 +178,7 @@ def test_proxies_and_posters_are_signed_as_copies_of_their_original(
     assert len(made) == 2
     poster = credentials.read(folder / "poster.webp", org.root.read_text())
     assert (poster.state, poster.actions) == ("Trusted", ["c2pa.opened", "c2pa.transcoded"])
+    assert b"ProofMode" not in (folder / "poster.webp").read_bytes()
     assert not [p for p in folder.glob("strip-*") if credentials.read(p)]  # never leave the base
     for path in made:
         got = credentials.read(path, org.root.read_text())
@@ -195,10 +196,11 @@ def test_proxies_and_posters_are_signed_as_copies_of_their_original(
         active = got.store["manifests"][got.store["active_manifest"]]
         (named,) = [a for a in active["assertions"] if a["label"] == credentials.ORIGINAL_LABEL]
         assert named["data"]["sha256"] == sha256(original)
-        # The phone's own manifest travels inside, as the ingredient's history.
+        # The phone's manifest (signer, app, any GPS) stays in the original: a director may
+        # download this proxy but not see device details.
         (ingredient,) = active["ingredients"]
-        parent = got.store["manifests"][ingredient["active_manifest"]]
-        assert parent["claim_generator_info"][0]["name"] == "ProofMode test"
+        assert "active_manifest" not in ingredient and len(got.store["manifests"]) == 1
+        assert b"ProofMode" not in path.read_bytes() and b"phone signer" not in path.read_bytes()
         broken = credentials.read(flip(path, tmp_path / path.name), org.root.read_text())
         assert broken.state == "Invalid"
     assert base.run("verify").returncode == 0  # the signed proxies are what the catalog holds

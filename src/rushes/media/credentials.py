@@ -4,8 +4,9 @@ copies that leave the base so that they point back to it.
 A phone app such as ProofMode or a camera signs its footage with a C2PA manifest: who made it,
 with what, when, and what was done to it. Reading it on arrival keeps that proof beside the
 original, whose bytes are never touched. A copy the base makes (a proxy, an exported clip)
-carries the organisation's own manifest: the original as its `parentOf` ingredient, the
-original's SHA-256 in an assertion, then what was done (`c2pa.transcoded`). Both go through
+carries the organisation's own manifest: the original as its `parentOf` ingredient (named, not
+embedded: the original's own manifest may hold device details), the original's SHA-256 in an
+assertion, then what was done (`c2pa.transcoded`). Both go through
 `c2pa-python` (the Content Authenticity Initiative's reference SDK); nothing here parses JUMBF.
 """
 
@@ -204,11 +205,20 @@ def sign_copy(
     actions: list[dict[str, Any]] | None = None,
 ) -> None:
     """Sign `copy` (made from `original`) in place. The original is the copy's `parentOf`
-    ingredient, so a manifest the original carried becomes part of the copy's history.
+    ingredient by name, type and SHA-256 only: its own manifest (signer, device, GPS a camera
+    put there) is not carried into a copy that roles without device details may download.
     `actions` follow `c2pa.opened`; the default is one `c2pa.transcoded`."""
     manifest = {
         "claim_generator_info": [GENERATOR],
         "title": title,
+        "ingredients": [
+            {
+                "title": f"original {original_sha256}",
+                "format": sniff_type(original),
+                "relationship": "parentOf",
+                "label": "original",
+            }
+        ],
         "assertions": [
             {
                 "label": "c2pa.actions.v2",
@@ -233,19 +243,13 @@ def sign_copy(
     )
     signed = copy.with_name(copy.name + ".signing")
     try:
-        with c2pa.Signer.from_info(info) as signer, c2pa.Builder(manifest, context=context) as b:
-            with open(original, "rb") as source:
-                b.add_ingredient(
-                    {
-                        "title": f"original {original_sha256}",
-                        "relationship": "parentOf",
-                        "label": "original",
-                    },
-                    sniff_type(original),
-                    source,
-                )
-            with open(copy, "rb") as source, open(signed, "w+b") as out:
-                b.sign(signer, media_type, source, out)
+        with (
+            c2pa.Signer.from_info(info) as signer,
+            c2pa.Builder(manifest, context=context) as builder,
+            open(copy, "rb") as source,
+            open(signed, "w+b") as out,
+        ):
+            builder.sign(signer, media_type, source, out)
         signed.replace(copy)
     finally:
         signed.unlink(missing_ok=True)
