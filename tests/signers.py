@@ -11,11 +11,14 @@ import datetime
 from dataclasses import dataclass
 from pathlib import Path
 
-import c2pa
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from rushes.media import credentials
+from rushes.media.credentials import Signing
+from tests.tsa import key_usage
 
 CAPTURE = "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"
 
@@ -48,20 +51,7 @@ def _certificate(
         .not_valid_before(now - datetime.timedelta(days=1))
         .not_valid_after(now + datetime.timedelta(days=365))
         .add_extension(x509.BasicConstraints(ca=not leaf, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=leaf,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=not leaf,
-                crl_sign=not leaf,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+        .add_extension(key_usage(ca=not leaf), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(signer_key.public_key()), False
@@ -125,17 +115,5 @@ def camera(
         "title": out.name,
         "assertions": assertions,
     }
-    context = c2pa.Context.from_dict(
-        {"builder": {"thumbnail": {"enabled": False}}, "verify": {"verify_after_sign": False}}
-    )
-    info = c2pa.C2paSignerInfo(
-        c2pa.C2paSigningAlg.ES256, chain.cert.read_bytes(), chain.key.read_bytes(), None
-    )
-    with (
-        c2pa.Signer.from_info(info) as signer,
-        c2pa.Builder(manifest, context=context) as builder,
-        open(source, "rb") as src,
-        open(out, "w+b") as dst,
-    ):
-        builder.sign(signer, media_type, src, dst)
+    credentials.sign(Signing.from_files(chain.cert, chain.key), manifest, media_type, source, out)
     return out

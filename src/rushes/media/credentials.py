@@ -232,6 +232,18 @@ def sign_copy(
             {"label": ORIGINAL_LABEL, "data": {"sha256": original_sha256}},
         ],
     }
+    signed = copy.with_name(copy.name + ".signing")
+    try:
+        sign(signing, manifest, media_type, copy, signed)
+        signed.replace(copy)
+    finally:
+        signed.unlink(missing_ok=True)
+
+
+def sign(
+    signing: Signing, manifest: dict[str, Any], media_type: str, source: Path, out: Path
+) -> None:
+    """Write `source` to `out` with `manifest` signed into it (no thumbnail, nothing fetched)."""
     context = c2pa.Context.from_dict(
         {
             "builder": {"thumbnail": {"enabled": False}},
@@ -241,15 +253,10 @@ def sign_copy(
     info = c2pa.C2paSignerInfo(
         signing.algorithm, signing.chain.encode(), signing.key.encode(), signing.tsa_url
     )
-    signed = copy.with_name(copy.name + ".signing")
-    try:
-        with (
-            c2pa.Signer.from_info(info) as signer,
-            c2pa.Builder(manifest, context=context) as builder,
-            open(copy, "rb") as source,
-            open(signed, "w+b") as out,
-        ):
-            builder.sign(signer, media_type, source, out)
-        signed.replace(copy)
-    finally:
-        signed.unlink(missing_ok=True)
+    with (
+        c2pa.Signer.from_info(info) as signer,
+        c2pa.Builder(manifest, context=context) as builder,
+        open(source, "rb") as stream,
+        open(out, "w+b") as written,
+    ):
+        builder.sign(signer, media_type, stream, written)
