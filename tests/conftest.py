@@ -20,6 +20,7 @@ import pytest
 from rushes.base import Base, open_base
 from rushes.settings import load
 from tests import loop_guard
+from tests.s3 import SeaweedFS
 from tests.tsa import TSA
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "video" / "threatexchange"
@@ -132,3 +133,11 @@ def tsa(tmp_path: Path) -> Iterator[TSA]:
     authority = TSA(folder)
     yield authority
     authority.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
+    """A real S3 store (SeaweedFS) on loopback, one per test process."""
+    server = SeaweedFS(tmp_path_factory.mktemp("seaweedfs"))
+    yield server
+    server.stop()

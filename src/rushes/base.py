@@ -12,7 +12,7 @@ from rushes.catalog import Catalog, open_catalog
 from rushes.derivatives import Derivatives
 from rushes.errors import ConfigError
 from rushes.settings import Settings
-from rushes.vault import Vault, open_local
+from rushes.vault import Vault, open_vault
 
 
 @dataclass
@@ -54,6 +54,20 @@ def open_base(settings: Settings | None = None, *, create: bool = True) -> Base:
             connections=2 * settings.threads + settings.threads // 2 + 8,
             wait=settings.db_wait,
         ),
-        open_local(settings.vault_dir),
-        Derivatives(settings.derivatives_dir),
+        open_vault(settings),
+        open_derivatives(settings),
+    )
+
+
+def open_derivatives(settings: Settings) -> Derivatives:
+    """The configured derivatives store: a folder, or an S3 store (boto3 loaded only then)."""
+    if not settings.derivatives_url:
+        return Derivatives(settings.derivatives_dir)
+    from rushes.derivatives_s3 import S3Derivatives
+
+    return S3Derivatives.open_url(
+        settings.derivatives_dir,
+        settings.derivatives_url,
+        endpoint=settings.s3_endpoint,
+        region=settings.s3_region,
     )

@@ -37,10 +37,14 @@ class Verb(StrEnum):
     PROBE_FAILED = "probe-failed"
     FIXITY_OK = "fixity-ok"
     FIXITY_FAILED = "fixity-failed"
+    # `rushes verify --quick`: the store's own SHA-256 checksum and retention, bytes not read
+    STORE_CHECK_OK = "store-check-ok"
+    STORE_CHECK_FAILED = "store-check-failed"
     ORIGINAL_DOWNLOADED = "original-downloaded"
     EXPORTED = "exported"
     DELETED = "deleted"
     REPAIRED = "repaired"
+    LEGAL_HOLD = "legal-hold"  # the store's legal hold put on (or off) the original, per incident
     REPLICATED = "replicated"  # a hash-checked second copy of the original, in a replica vault
     BACKED_UP = "backed-up"  # a snapshot of the catalog (the vault's hashes, not its bytes)
     RESTORED = "restored"  # the base, or one original, brought back from a backup or replica

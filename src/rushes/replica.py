@@ -8,8 +8,9 @@ killed run loses at most the events of its last batch: the next run finds those 
 place, re-checks them as it stores them again, and records them; copies already recorded and
 present are skipped.
 
-A replica is named by its target: a folder now. An `s3://bucket/prefix` target needs only
-`open_replica` to open it once the S3 backend exists; everything else speaks to a `Vault`.
+A replica is named by its target: a folder or an `s3://bucket/prefix` (the S3 settings
+apply); everything else speaks to a `Vault`. `rushes vault copy` uses the same path to move a
+local vault into S3.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from rushes.catalog import Asset, Catalog, CustodyEvent
 from rushes.custody import Verb
 from rushes.errors import ConfigError, VaultError, VaultFullError
 from rushes.settings import Settings
-from rushes.vault import Fixity, Vault, open_local
+from rushes.vault import Fixity, Vault, open_local, open_vault
 
 _BATCH = 50
 
@@ -42,13 +43,15 @@ class Replica:
     vault: Vault
 
 
-def open_replica(target: str | Path, vault_dir: Path, *, create: bool) -> Replica:
+def open_replica(target: str | Path, settings: Settings, *, create: bool) -> Replica:
     """Open the replica at `target`. `create=False` (verify) refuses a folder that is not there,
     so an unmounted disk is named rather than silently refilled at its mount point."""
     if str(target).startswith("s3://"):
-        raise ConfigError(f"{target}: S3 replicas need the S3 vault backend, not built yet")
+        if str(target).rstrip("/") == settings.vault_url.rstrip("/"):
+            raise ConfigError(f"{target} is the vault itself; a replica must be another place")
+        return Replica(str(target), open_vault(settings, str(target)))
     root = Path(target).expanduser().absolute()
-    if root.resolve() == vault_dir.resolve():
+    if not settings.vault_url and root.resolve() == settings.vault_dir.resolve():
         raise ConfigError(f"{root} is the vault itself; a replica must be another folder")
     if not create and not (root / "originals").is_dir():
         raise ConfigError(
@@ -62,7 +65,7 @@ def configured_replica(settings: Settings) -> Replica | None:
     """The replica `RUSHES_REPLICA_DIR` names, which `rushes verify` checks; None if unset."""
     if settings.replica_dir is None:
         return None
-    return open_replica(settings.replica_dir, settings.vault_dir, create=False)
+    return open_replica(settings.replica_dir, settings, create=False)
 
 
 def replicated(session: Session, replica: Replica) -> set[str]:

@@ -35,6 +35,35 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("vault_dir", Path, None, "Folder of the local vault. Empty: DATA_DIR/vault."),
     Setting(
+        "vault_url",
+        str,
+        "",
+        "s3://bucket/prefix: keep originals in an S3-compatible store instead of VAULT_DIR "
+        "(credentials from the usual AWS_* variables or files). Empty: the local folder.",
+    ),
+    Setting(
+        "s3_endpoint",
+        str,
+        "",
+        "URL of the S3-compatible store (e.g. http://127.0.0.1:8333). Empty: Amazon S3.",
+    ),
+    Setting("s3_region", str, "", "Region of the S3 store. Empty: from the AWS configuration."),
+    Setting(
+        "vault_retention_days",
+        int,
+        3650,
+        "Days each original sent to an S3 vault is kept under a COMPLIANCE Object Lock "
+        "retention (nobody, not even the bucket's owner, can delete or overwrite it before). "
+        "The bucket must have Object Lock. 0: no retention.",
+    ),
+    Setting(
+        "vault_cache_dir",
+        Path,
+        None,
+        "Local copies of an S3 vault's originals for decoding. Empty: DATA_DIR/vault-cache.",
+    ),
+    Setting("vault_cache_gb", float, 50.0, "Most gigabytes VAULT_CACHE_DIR may hold (oldest go)."),
+    Setting(
         "replica_dir",
         Path,
         None,
@@ -46,6 +75,14 @@ SETTINGS: tuple[Setting, ...] = (
         Path,
         None,
         "Folder of proxies and thumbnails (disposable). Empty: DATA_DIR/derivatives.",
+    ),
+    Setting(
+        "derivatives_url",
+        str,
+        "",
+        "s3://bucket/prefix: keep proxies and thumbnails in an S3-compatible store (the S3 "
+        "settings apply); DERIVATIVES_DIR is then only where steps write before sending. "
+        "Empty: DERIVATIVES_DIR is the store.",
     ),
     Setting("workers", int, 0, "Pipeline worker processes. 0: one per CPU core."),
     Setting("step_timeout", int, 3600, "Seconds one pipeline step may run before it is stopped."),
@@ -194,8 +231,15 @@ class Settings:
     data_dir: Path
     database_url: str
     vault_dir: Path
+    vault_url: str
+    s3_endpoint: str
+    s3_region: str
+    vault_retention_days: int
+    vault_cache_dir: Path
+    vault_cache_gb: float
     replica_dir: Path | None
     derivatives_dir: Path
+    derivatives_url: str
     workers: int
     step_timeout: int
     dask_scheduler: str
@@ -265,6 +309,11 @@ def load(environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
     if not values["database_url"]:
         values["database_url"] = f"sqlite:///{data_dir / 'catalog.sqlite3'}"
     values["vault_dir"] = (values["vault_dir"] or data_dir / "vault").expanduser().absolute()
+    values["vault_cache_dir"] = (
+        (values["vault_cache_dir"] or data_dir / "vault-cache").expanduser().absolute()
+    )
+    if values["vault_retention_days"] < 0:
+        raise ConfigError("RUSHES_VAULT_RETENTION_DAYS must be 0 or more")
     if values["replica_dir"]:
         values["replica_dir"] = values["replica_dir"].expanduser().absolute()
     values["derivatives_dir"] = (

@@ -3,6 +3,7 @@ process pool gives: every step done, the same fingerprints, shots, pairs and der
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ from rushes.catalog.models import (
 from rushes.pipeline.runner import _OPENED, process
 from tests.clips import make_video
 from tests.conftest import RUSHES, Env
+from tests.s3 import SeaweedFS
 
 
 @pytest.fixture(scope="module")
@@ -112,3 +114,55 @@ def test_rushes_process_uses_the_scheduler_in_the_settings(
     with distributed.Client(cluster) as client:
         opened = client.run(data_dirs_opened)
     assert any(str(env.data_dir) in dirs for dirs in opened.values())
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_workers_with_no_path_to_the_base_s_folder_work_from_the_s3_stores(
+    env: Env,
+    card: Path,
+    s3_server: SeaweedFS,
+    tmp_path: Path,
+    local: dict[str, object],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Originals and derivatives in S3, the catalog on PostgreSQL: a worker given only its own
+    folder fetches what it decodes and sends what it makes; the base's folder stays empty."""
+    for name, value in s3_server.env.items():  # `outputs` opens the base in this process
+        monkeypatch.setenv(name, value)
+    bucket = s3_server.bucket()
+    env.extra.update(
+        {
+            **s3_server.env,
+            "RUSHES_VAULT_URL": f"s3://{bucket}/vault",
+            "RUSHES_DERIVATIVES_URL": f"s3://{bucket}/copies",
+        }
+    )
+    env.run("ingest", str(card), "-p", "p")
+    shutil.rmtree(env.data_dir / "vault-cache")  # nothing on the base's disk for workers to use
+    own = tmp_path / "worker"
+    with distributed.LocalCluster(
+        n_workers=1,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address="127.0.0.1:0",
+        env={**s3_server.env, "RUSHES_WORKER_DIR": str(own)},
+    ) as cluster:
+        result = subprocess.run(
+            [*RUSHES, "process"],
+            env={**env.vars, "RUSHES_DASK_SCHEDULER": cluster.scheduler_address},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    assert "0 failed" in result.stdout
+    assert outputs(env) == local
+    on_base_disk = [p for p in env.data_dir.rglob("*") if p.is_file() and "catalog" not in p.name]
+    assert on_base_disk == []
+    assert len(list((own / "vault-cache").glob("?" * 64))) == 3
+    sent = s3_server.client().list_objects_v2(Bucket=bucket, Prefix="copies/derivatives/")
+    assert sorted(o["Key"].rsplit("/", 1)[1] for o in sent["Contents"]) == sorted(
+        name
+        for _, name in local["derivatives"]  # type: ignore[attr-defined]
+    )
+    assert list((own / "derivatives").rglob("*.*")) == []  # sent, not kept

@@ -1,4 +1,5 @@
-"""`rushes backup`, `rushes restore` and `rushes vault replicate`: the base's second copies.
+"""`rushes backup`, `rushes restore`, `rushes vault replicate` and `rushes vault copy`: the
+base's second copies, and moving its vault.
 
 They present and orchestrate; the work lives in rushes.backup, rushes.restore and
 rushes.replica. Results go to stdout, progress and summaries to stderr. Exit codes: 0 done,
@@ -16,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 
 from rushes import settings as settings_module
 from rushes.backup import backup as make_backup
+from rushes.base import Base
 from rushes.cli.common import bytes_progress, err, opened_base, out
 from rushes.errors import RushesError
 from rushes.replica import open_replica, replicate
@@ -53,7 +55,7 @@ def restore(folder: Path, vault_from: Path | None) -> None:
     try:
         config = settings_module.load()
         target = vault_from or config.replica_dir
-        source = open_replica(target, config.vault_dir, create=False) if target else None
+        source = open_replica(target, config, create=False) if target else None
         restored = restore_base(
             folder, config.database_url, config.vault_dir, source, actor=config.actor
         )
@@ -81,36 +83,58 @@ def vault() -> None:
     "--to",
     "target",
     default=None,
-    help="The replica's folder. Default: RUSHES_REPLICA_DIR, which `rushes verify` checks.",
+    help="The replica's folder or s3://bucket/prefix. Default: RUSHES_REPLICA_DIR, which "
+    "`rushes verify` checks.",
 )
 def replicate_command(target: str | None) -> None:
-    """Keep a second copy of every original in another folder (a vault of the same layout).
-    Resumable: copies already made and recorded are skipped. Each copy is kept only if its
-    SHA-256 matches, and logged with a replicated event."""
+    """Keep a second copy of every original in another folder (a vault of the same layout) or
+    S3 bucket. Resumable: copies already made and recorded are skipped. Each copy is kept only
+    if its SHA-256 matches, and logged with a replicated event."""
     with opened_base() as base:
         configured = base.settings.replica_dir
         target = target or (str(configured) if configured else None)
         if target is None:
             raise click.UsageError("give --to FOLDER or set RUSHES_REPLICA_DIR")
-        replica = open_replica(target, base.settings.vault_dir, create=True)
-        with bytes_progress(0) as progress:
-            task = progress.add_task("replicate", total=total_bytes(base.catalog), files=0)
-            report = replicate(
-                base.catalog,
-                base.vault,
-                replica,
-                actor=base.settings.actor,
-                progress=lambda size: progress.update(task, advance=size),
-            )
+        name = _copy_all(base, target)
+    if configured is None or str(configured) != name:
+        err.print(f"note: set RUSHES_REPLICA_DIR={escape(name)} so `rushes verify` checks it")
+
+
+@vault.command(name="copy")
+@click.option("--to", "target", required=True, help="The new vault: s3://bucket/prefix.")
+def copy_command(target: str) -> None:
+    """Move the vault to an S3 store (or another folder): copy every original there through its
+    write-once path, each checked against its SHA-256 and logged with a replicated event.
+    Resumable: run it again after an interruption. Then switch RUSHES_VAULT_URL to it; the old
+    folder can stay as RUSHES_REPLICA_DIR, a second copy `rushes verify` checks."""
+    with opened_base() as base:
+        old = base.settings.vault_url or str(base.settings.vault_dir)
+        name = _copy_all(base, target)
+    setting = "RUSHES_VAULT_URL" if name.startswith("s3://") else "RUSHES_VAULT_DIR"
+    err.print(
+        f"every original is in {escape(name)}: set {setting}={escape(name)} (and, to keep the "
+        f"old copy checked, RUSHES_REPLICA_DIR={escape(old)}), then run `rushes verify`"
+    )
+
+
+def _copy_all(base: Base, target: str) -> str:
+    """Copy every original the vault at `target` lacks; exit 1 naming any that failed."""
+    replica = open_replica(target, base.settings, create=True)
+    with bytes_progress(0) as progress:
+        task = progress.add_task("copy", total=total_bytes(base.catalog), files=0)
+        report = replicate(
+            base.catalog,
+            base.vault,
+            replica,
+            actor=base.settings.actor,
+            progress=lambda size: progress.update(task, advance=size),
+        )
     for failure in report.failures:
         out.print(f"[bold red]FAILED[/] {escape(failure)}")
     out.print(
-        f"replica {escape(replica.name)}: {report.copied} copied, {report.present} already "
-        f"there, {len(report.failures)} failed"
+        f"{escape(replica.name)}: {report.copied} copied, {report.present} already there, "
+        f"{len(report.failures)} failed"
     )
-    if configured is None or str(configured) != replica.name:
-        err.print(
-            f"note: set RUSHES_REPLICA_DIR={escape(replica.name)} so `rushes verify` checks it"
-        )
     if report.failures:
         sys.exit(1)
+    return replica.name

@@ -134,3 +134,18 @@ def import_command(file: Path, project: str, commit: bool, username: str) -> Non
     out.print(f"{len(done.codes)} incident(s) {verb}; {len(done.problems)} row(s) refused")
     if done.problems:
         sys.exit(1)
+
+
+@incidents.command(name="hold")
+@click.argument("code")
+@_project_option
+@click.option("--release", is_flag=True, help="Lift the hold instead of putting it on.")
+def hold_command(code: str, project: str, release: bool) -> None:
+    """Put the S3 store's legal hold on every original incident CODE links, so none can be
+    deleted whatever its retention, until `--release`. Each is logged (legal-hold)."""
+    from rushes.holds import hold
+
+    with opened_base() as base:
+        held = hold(base, project, code, on=not release, actor=base.settings.actor)
+    state = "released" if release else "on"
+    out.print(f"legal hold {state} for {len(held)} original(s) of incident {escape(code)}")

@@ -98,7 +98,9 @@ def start(settings: Settings, project: str, incident: str, actor: str) -> dict[s
         "RUSHES_DATA_DIR": str(settings.data_dir),
         "RUSHES_DATABASE_URL": settings.database_url,
         "RUSHES_VAULT_DIR": str(settings.vault_dir),
+        "RUSHES_VAULT_URL": settings.vault_url,
         "RUSHES_DERIVATIVES_DIR": str(settings.derivatives_dir),
+        "RUSHES_DERIVATIVES_URL": settings.derivatives_url,
     }
     command = [sys.executable, "-m", "rushes.exports.bag_jobs", str(folder)]
     threading.Thread(target=_watch, args=(command, environ, folder), daemon=True).start()

@@ -300,11 +300,13 @@ def _copy_derivatives(base: Base, session: Session, sha: str, folder: Path) -> l
     )
     copied = []
     for row in rows:
-        source = base.derivatives.path(sha, row.name)
-        if not source.is_file():
+        try:
+            source = base.derivatives.open(sha, row.name)
+        except FileNotFoundError:
             continue  # disposable: a missing one is rebuilt by the pipeline, not needed here
         folder.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, folder / row.name)
+        with source, open(folder / row.name, "wb") as out:
+            shutil.copyfileobj(source, out, 1 << 20)
         copied.append(
             {
                 "file": f"data/derivatives/{sha}/{row.name}",

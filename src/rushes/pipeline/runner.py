@@ -8,6 +8,11 @@ it is given, so it runs the same in a local process pool or on a Dask cluster's 
 arguments do not make equal results). `executor_for` picks one from the settings. After a
 crash, `recover` returns the rows of dead local workers (and any whose lease ran out) to
 pending, so work resumes where it stopped.
+
+A Dask worker on another host has no path to the base's folder. When the originals and the
+derivatives are in object stores and the catalog on a server, a step run on a Dask worker
+keeps its local files (the originals' cache, derivatives before they are sent) in the
+worker's own folder, RUSHES_WORKER_DIR (else a temporary folder), never in the base's.
 """
 
 from __future__ import annotations
@@ -16,12 +21,15 @@ import multiprocessing
 import os
 import signal
 import socket
+import sys
+import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.orm import Session, aliased
@@ -191,6 +199,7 @@ _OPENED: dict[Settings, Base] = {}
 def execute(settings: Settings, sha256: str, name: str) -> Result:
     """Run one step in this worker; record done or failed with the reason. Never raises for
     a failure of the step itself, so one bad file cannot stop the run."""
+    settings = _on_this_worker(settings)
     base = _OPENED.get(settings) or _OPENED.setdefault(settings, open_base(settings))
     step = BY_NAME[name]
     try:
@@ -203,6 +212,35 @@ def execute(settings: Settings, sha256: str, name: str) -> Result:
         row = session.get(StepState, (sha256, name))
         _settle(row, status, note, step)
     return Result(sha256, name, status, note)
+
+
+def _on_this_worker(settings: Settings) -> Settings:
+    """The settings with the local folders moved to this Dask worker's own, when nothing the
+    step needs lies on the base's disk; otherwise (a local pool, a shared disk) unchanged."""
+    shared = settings.vault_url and settings.derivatives_url
+    if not shared or settings.database_url.startswith("sqlite") or not _in_dask_worker():
+        return settings
+    root = Path(os.environ.get("RUSHES_WORKER_DIR") or Path(tempfile.gettempdir()) / "rushes")
+    return replace(
+        settings,
+        data_dir=root,
+        vault_dir=root / "vault",
+        vault_cache_dir=root / "vault-cache",
+        derivatives_dir=root / "derivatives",
+        upload_dir=root / "uploads",
+    )
+
+
+def _in_dask_worker() -> bool:
+    if "distributed" not in sys.modules:  # a local pool's worker never imports Dask
+        return False
+    from distributed import get_worker
+
+    try:
+        get_worker()
+    except ValueError:
+        return False
+    return True
 
 
 class StepTimeout(Exception):

@@ -253,6 +253,7 @@ def _proxy_row(work: Work, made: Proxy, media_type: str) -> Derivative:
 def _replace_derivatives(
     base: Base, sha256: str, kinds: tuple[str, ...], rows: list[Derivative]
 ) -> None:
+    base.derivatives.publish(sha256, [row.name for row in rows])
     with base.catalog.write() as session:
         session.execute(
             delete(Derivative).where(Derivative.asset_sha256 == sha256, Derivative.kind.in_(kinds))

@@ -371,9 +371,9 @@ def _cluster_labels(session: Session, viewer: Viewer, assets: list[Asset]) -> di
 
 
 def original_present(vault: Vault, asset: Asset) -> bool:
-    """The original is in the vault: arrived (not only listed by the field kit) and on disk."""
+    """The original is in the vault: arrived (not only listed by the field kit) and stored."""
     try:
-        return asset.in_vault and vault.local_path(asset.sha256).is_file()
+        return asset.in_vault and vault.contains(asset.sha256)
     except OSError:
         return False
 

@@ -114,6 +114,7 @@ def _proxy(base: Base, upload: Upload) -> str:
                 return "the proxy the original's own crew sent was kept"
             os.replace(partial, target)
             fsync_dir(folder)
+            base.derivatives.publish(info.original, [PROXY])
             if row is None:
                 row = Derivative(asset_sha256=info.original, name=PROXY)
                 session.add(row)

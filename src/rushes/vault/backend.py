@@ -1,4 +1,5 @@
-"""The seam between the vault and where bytes live: a local folder now, S3-compatible later.
+"""The seam between the vault and where bytes live: a local folder (local.py) or an
+S3-compatible bucket (s3.py).
 
 A backend never sees source names, only content hashes, so a hostile file name cannot reach
 the storage layer. Writes go to a staging area first; `commit` publishes atomically and never
@@ -19,6 +20,9 @@ class Staging(Protocol):
 
 
 class Backend(Protocol):
+    store_checksums: bool  # the store keeps each original's SHA-256 itself (`quick_check`)
+    legal_holds: bool  # the store can hold an original past its retention (`legal_hold`)
+
     def stage(self) -> Staging:
         """Open a new staging area for one incoming original."""
 
@@ -44,7 +48,10 @@ class Backend(Protocol):
 
     def local_path(self, sha256: str) -> Path:
         """A file on this machine holding the original, for decoders that need a path
-        (a remote backend would fetch a cached copy)."""
+        (a remote backend fetches a cached copy)."""
+
+    def contains(self, sha256: str) -> bool:
+        """Whether the original is stored (without reading or fetching it)."""
 
     def locate(self, sha256: str) -> str:
         """Where the original lives, for messages and operators."""

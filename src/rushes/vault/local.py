@@ -91,6 +91,9 @@ class LocalStaging:
 
 
 class LocalBackend:
+    store_checksums = False  # a folder keeps no checksum of its own: only re-hashing tells
+    legal_holds = False  # nor deletes anything: nothing to hold
+
     def __init__(self, root: Path) -> None:
         self.root = root
         self.originals = root / "originals"
@@ -104,28 +107,7 @@ class LocalBackend:
         self.sweep_abandoned()
 
     def sweep_abandoned(self) -> list[Path]:
-        """Delete staging files whose writer died: `.part` files whose flock is free, and
-        `.init` files (killed before locking) older than a minute. Returns what went."""
-        removed = []
-        for path in self.tmp.glob("*.init"):
-            with contextlib.suppress(FileNotFoundError):
-                if time.time() - path.stat().st_mtime > _INIT_GRACE_S:
-                    path.unlink()
-                    removed.append(path)
-        for path in self.tmp.glob("*.part"):
-            try:
-                fd = os.open(path, os.O_RDONLY)
-            except FileNotFoundError:
-                continue
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                path.unlink(missing_ok=True)
-                removed.append(path)
-            except BlockingIOError:
-                pass  # a live writer holds it
-            finally:
-                os.close(fd)
-        return removed
+        return sweep_staging(self.tmp)
 
     def path(self, sha256: str) -> Path:
         if len(sha256) != 64 or not _HEX.issuperset(sha256):
@@ -206,6 +188,9 @@ class LocalBackend:
     def local_path(self, sha256: str) -> Path:
         return self.path(sha256)
 
+    def contains(self, sha256: str) -> bool:
+        return self.path(sha256).is_file()
+
     def locate(self, sha256: str) -> str:
         return str(self.path(sha256))
 
@@ -222,3 +207,28 @@ def fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def sweep_staging(tmp: Path) -> list[Path]:
+    """Delete staging files whose writer died: `.part` files whose flock is free, and `.init`
+    files (killed before locking) older than a minute. Returns what went."""
+    removed = []
+    for path in tmp.glob("*.init"):
+        with contextlib.suppress(FileNotFoundError):
+            if time.time() - path.stat().st_mtime > _INIT_GRACE_S:
+                path.unlink()
+                removed.append(path)
+    for path in tmp.glob("*.part"):
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            path.unlink(missing_ok=True)
+            removed.append(path)
+        except BlockingIOError:
+            pass  # a live writer holds it
+        finally:
+            os.close(fd)
+    return removed

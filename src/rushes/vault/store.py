@@ -197,8 +197,24 @@ class Vault:
             return Fixity(sha256, False, "SHA-512 differs from the one recorded at arrival")
         return Fixity(sha256, True)
 
+    def quick_check(self, sha256: str, expected_size: int | None) -> Fixity:
+        """Ask the store whether it still holds the original under its own SHA-256 checksum
+        (and retention), without reading the bytes; only a store that keeps checksums can."""
+        if not self.backend.store_checksums:
+            raise VaultError("this vault keeps no checksums of its own: run a full check")
+        return self.backend.quick_check(sha256, expected_size)  # type: ignore[attr-defined,no-any-return]
+
+    def legal_hold(self, sha256: str, on: bool) -> None:
+        """Put or lift the store's legal hold on an original (a store with Object Lock)."""
+        if not self.backend.legal_holds:
+            raise VaultError("this vault has no legal holds")
+        self.backend.legal_hold(sha256, on)  # type: ignore[attr-defined]
+
     def open(self, sha256: str) -> BinaryIO:
         return self.backend.open(sha256)
+
+    def contains(self, sha256: str) -> bool:
+        return self.backend.contains(sha256)
 
     def local_path(self, sha256: str) -> Path:
         return self.backend.local_path(sha256)

@@ -1,0 +1,133 @@
+"""The S3 vault against a real S3 server (SeaweedFS, `weed mini` on loopback), in one run.
+
+- Ingest into S3 (`rushes` ingest: read once, SHA-256 + SHA-512, spool, then sent with the store
+  checking the SHA-256) against boto3's own `upload_file` of the same files to the same server
+  (its default multipart transfer, no checksum of ours). Goal: ratio >= 0.8.
+- `rushes verify --quick` (the real command) over N originals. Goal: 10,000 in <= 30 s.
+
+    .venv/bin/python bench/s3.py [--files 4] [--mib 256] [--originals 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ingest import make_files, warm  # noqa: E402 - bench/ingest.py beside this file
+
+from rushes.base import open_base  # noqa: E402
+from rushes.cards import walk  # noqa: E402
+from rushes.ingest import Ingest, ensure_project, record_arrival  # noqa: E402
+from rushes.settings import load  # noqa: E402
+from tests.s3 import SeaweedFS  # noqa: E402
+
+
+def settings_for(root: Path, server: SeaweedFS) -> dict[str, str]:
+    return {
+        **os.environ,
+        **server.env,
+        "RUSHES_DATA_DIR": str(root / "data"),
+        "RUSHES_VAULT_URL": f"s3://{server.bucket()}/vault",
+        "RUSHES_ACTOR": "bench",
+    }
+
+
+def ingest_ratio(root: Path, server: SeaweedFS, files: int, mib: int) -> None:
+    card = root / "card"
+    card.mkdir()
+    paths = make_files(card, files, mib)
+    total = sum(p.stat().st_size for p in paths)
+    os.sync()
+    client, bucket = server.client(), server.bucket()
+    warm(paths)
+    started = time.perf_counter()
+    for path in paths:
+        client.upload_file(str(path), bucket, f"peer/{path.name}")
+    peer = time.perf_counter() - started
+
+    warm(paths)
+    environ = settings_for(root, server)
+    os.environ.update(server.env)
+    base = open_base(load(environ))
+    started = time.perf_counter()
+    report = Ingest(base, project="bench", actor="bench").run(walk([card]))
+    ours = time.perf_counter() - started
+    base.close()
+    if not report.ok or report.count("new") != len(paths):
+        sys.exit(f"ingest did not take every file: {report}")
+    mb = total / 1e6
+    print(f"files: {files} x {mib} MiB = {mb:,.0f} MB")
+    print(f"boto3 upload_file: {peer:.2f} s ({mb / peer:,.0f} MB/s)")
+    print(f"rushes ingest:     {ours:.2f} s ({mb / ours:,.0f} MB/s)")
+    ratio = peer / ours
+    verdict = "OK" if ratio >= 0.8 else "BELOW"
+    print(f"ingest/upload_file ratio: {ratio:.2f} (goal >= 0.8) {verdict}")
+
+
+def quick_verify(root: Path, server: SeaweedFS, originals: int) -> None:
+    environ = settings_for(root / "many", server)
+    os.environ.update(server.env)
+    base = open_base(load(environ))
+    started = time.perf_counter()
+    with ThreadPoolExecutor(16) as pool:
+        stored = list(pool.map(lambda n: base.vault.put_stream(_body(n)), range(originals)))
+    project = ensure_project(base.catalog, "bench")
+    with base.catalog.write() as session:
+        for item in stored:
+            record_arrival(
+                session,
+                item,
+                project_id=project,
+                crew="bench",
+                source="bench",
+                raw_path=item.sha256.encode(),
+                mtime_ns=None,
+                sample=None,
+                actor="bench",
+            )
+    print(f"\n{originals:,} originals stored and recorded in {time.perf_counter() - started:.1f} s")
+    base.close()
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-m", "rushes", "verify", "--quick"],
+        env=environ,
+        capture_output=True,
+        text=True,
+    )
+    seconds = time.perf_counter() - started
+    print(result.stdout.splitlines()[0] if result.stdout else result.stderr[-500:])
+    verdict = "OK" if seconds <= 30 * originals / 10_000 else "BELOW"
+    print(f"rushes verify --quick: {seconds:.1f} s for {originals:,} (goal <= 30 s) {verdict}")
+
+
+def _body(n: int) -> io.BytesIO:
+    return io.BytesIO(b"%08d" % n * 64)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=4)
+    parser.add_argument("--mib", type=int, default=256, help="size of each file")
+    parser.add_argument("--originals", type=int, default=10_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_DIR")) as tmp:
+        root = Path(tmp)
+        server = SeaweedFS(root / "seaweedfs")
+        try:
+            ingest_ratio(root, server, args.files, args.mib)
+            quick_verify(root, server, args.originals)
+        finally:
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,392 @@
+"""A vault in an S3-compatible bucket (`RUSHES_VAULT_URL=s3://bucket/prefix`), write-once for real.
+
+Originals live at `<prefix>/originals/<sha256>`. The vault hashes the bytes before it commits
+them (the key is their hash), so they are spooled to a local staging file as they are hashed
+(an upload already on this disk is hard-linked instead), then sent:
+
+- with `If-None-Match: *`, so the store itself refuses to overwrite an original (a second
+  writer of the same bytes learns they are stored already);
+- with the SHA-256 as the store's own checksum, so the store refuses bytes that do not hash to
+  the name (a staging file changed since it was hashed). A file over `single_max` goes as a
+  multipart upload in parallel parts, each with its SHA-256; the whole is hashed again as it is
+  sent and the upload completed only if it hashes to the name, else aborted. The store then
+  keeps a checksum over the parts ("<base64>-<parts>"), which is recorded beside the original
+  at `<prefix>/parts/<sha256>` so `quick_check` can compare it without reading the bytes;
+- on a bucket with Object Lock, under a COMPLIANCE retention of `retention_days`, which not even
+  the bucket's owner can shorten or delete through.
+
+An interrupted multipart upload is aborted by its writer; one whose writer was killed is
+aborted by `sweep_abandoned` once older than `abandon_after_s` (a bucket lifecycle rule
+`AbortIncompleteMultipartUpload` is the store-side safety net, docs/operations.md).
+Decoders need a file path: `local_path` fetches the original into a bounded local cache
+(rushes.vault.cache), and a file just stored stays there, so the pipeline after an upload
+reads it from the local disk.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import os
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, BinaryIO
+from urllib.parse import urlsplit
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from rushes.errors import ConfigError, VaultError
+from rushes.vault.cache import LocalCache
+from rushes.vault.local import LocalStaging, sweep_staging
+from rushes.vault.store import Fixity
+
+SINGLE_MAX = 256 << 20  # above this, parallel multipart (a single PUT may hold up to 5 GiB)
+PART = 32 << 20  # multipart part size (grown for huge files: a store takes 10,000 parts)
+PARALLEL = 4  # parts in flight: memory is about PART * (PARALLEL + 1)
+ABANDON_AFTER_S = 24 * 3600
+_PRESENT = ("PreconditionFailed", "ConditionalRequestConflict")
+_MISSING = ("NoSuchKey", "404", "NotFound")
+
+
+@dataclass(frozen=True)
+class S3Location:
+    bucket: str
+    prefix: str  # "" or ending in "/"
+
+    @classmethod
+    def parse(cls, url: str) -> S3Location:
+        parts = urlsplit(url)
+        if parts.scheme != "s3" or not parts.netloc:
+            raise ConfigError(f"{url!r} is not an s3://bucket/prefix address")
+        prefix = parts.path.strip("/")
+        return cls(parts.netloc, f"{prefix}/" if prefix else "")
+
+    def url(self, key: str = "") -> str:
+        return f"s3://{self.bucket}/{self.prefix}{key}"
+
+
+def make_client(endpoint: str, region: str) -> Any:
+    """A boto3 S3 client; credentials come from the usual AWS variables and files. Checksums
+    are computed only where rushes asks for them (it always gives its own SHA-256)."""
+    config = Config(
+        retries={"max_attempts": 5, "mode": "standard"},
+        max_pool_connections=32,
+        s3={"addressing_style": "path"} if endpoint else {},
+        request_checksum_calculation="when_required",
+        response_checksum_validation="when_required",
+    )
+    return boto3.session.Session().client(
+        "s3", endpoint_url=endpoint or None, region_name=region or None, config=config
+    )
+
+
+def open_s3(
+    url: str, *, endpoint: str, region: str, retention_days: int, cache: LocalCache
+) -> S3Backend:
+    return S3Backend(
+        S3Location.parse(url), make_client(endpoint, region), cache, retention_days=retention_days
+    )
+
+
+def _b64(digest: bytes) -> str:
+    return base64.b64encode(digest).decode()
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+class S3Backend:
+    store_checksums = True  # `quick_check` compares the store's own SHA-256 without reading
+
+    def __init__(
+        self,
+        location: S3Location,
+        client: Any,
+        cache: LocalCache,
+        *,
+        retention_days: int,
+        single_max: int = SINGLE_MAX,
+        part_size: int = PART,
+        abandon_after_s: float = ABANDON_AFTER_S,
+    ) -> None:
+        self.location, self.client, self.cache = location, client, cache
+        self.bucket = location.bucket
+        self.single_max, self.part_size = single_max, part_size
+        self.abandon_after_s = abandon_after_s
+        self.tmp = cache.root / "tmp"
+        self.tmp.mkdir(parents=True, exist_ok=True)
+        self.locked = self.legal_holds = self._object_lock(retention_days)
+        self.retention_days = retention_days if self.locked else 0
+        sweep_staging(self.tmp)
+
+    def _object_lock(self, retention_days: int) -> bool:
+        """Whether the bucket has Object Lock; a retention asked of a bucket without it is a
+        configuration error, not a silent downgrade to deletable evidence."""
+        try:
+            config = self.client.get_object_lock_configuration(Bucket=self.bucket)
+            enabled = config["ObjectLockConfiguration"].get("ObjectLockEnabled") == "Enabled"
+        except ClientError as exc:
+            if _code(exc) in ("NoSuchBucket", "AccessDenied", "InvalidAccessKeyId"):
+                raise ConfigError(f"{self.location.url()}: {_code(exc)}") from exc
+            enabled = False
+        except BotoCoreError as exc:
+            raise ConfigError(f"cannot reach the S3 store of {self.location.url()}: {exc}") from exc
+        if retention_days > 0 and not enabled:
+            raise ConfigError(
+                f"the bucket {self.bucket} has no Object Lock, so originals there could be "
+                "deleted or overwritten: create it with Object Lock enabled, or set "
+                "RUSHES_VAULT_RETENTION_DAYS=0 to store them without that protection"
+            )
+        return enabled
+
+    def key(self, sha256: str, folder: str = "originals") -> str:
+        if len(sha256) != 64 or not set(sha256) <= set("0123456789abcdef"):
+            raise ValueError(f"not a SHA-256 hex digest: {sha256!r}")
+        return f"{self.location.prefix}{folder}/{sha256}"
+
+    def _lock(self) -> dict[str, Any]:
+        if not self.retention_days:
+            return {}
+        until = datetime.now(UTC) + timedelta(days=self.retention_days)
+        return {"ObjectLockMode": "COMPLIANCE", "ObjectLockRetainUntilDate": until}
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def stage(self) -> LocalStaging:
+        try:
+            return LocalStaging.create(self.tmp)
+        except OSError as exc:
+            raise VaultError(f"cannot write staging files in {self.tmp}: {exc.strerror}") from exc
+
+    def stage_file(self, source: Path) -> LocalStaging | None:
+        try:
+            return LocalStaging.link(self.tmp, source)
+        except OSError as exc:
+            raise VaultError(f"cannot link {source} into {self.tmp}: {exc.strerror}") from exc
+
+    def commit(self, staging: LocalStaging, sha256: str) -> tuple[bool, str]:  # type: ignore[override]
+        try:
+            size = os.stat(staging.path).st_size
+            if size <= self.single_max:
+                created = self._put(staging.path, sha256, size)
+            else:
+                created = self._put_parts(staging.path, sha256, size)
+            os.chmod(staging.path, 0o444)
+            self.cache.keep(sha256, staging.path)
+        except ClientError as exc:
+            raise VaultError(f"the S3 store refused {sha256}: {_code(exc)}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise VaultError(f"cannot store {sha256} in {self.location.url()}: {exc}") from exc
+        finally:
+            self.discard(staging)
+        return created, ""
+
+    def _put(self, path: Path, sha256: str, size: int) -> bool:
+        with open(path, "rb") as body:
+            try:
+                self.client.put_object(
+                    Bucket=self.bucket,
+                    Key=self.key(sha256),
+                    Body=body,
+                    ContentLength=size,
+                    ChecksumSHA256=_b64(bytes.fromhex(sha256)),
+                    IfNoneMatch="*",
+                    **self._lock(),
+                )
+            except ClientError as exc:
+                if _code(exc) in _PRESENT:
+                    return False
+                raise
+        return True
+
+    def _put_parts(self, path: Path, sha256: str, size: int) -> bool:
+        """Send a big file as parallel parts; complete only if the bytes sent hash to the name."""
+        if self.contains(sha256):
+            return False
+        key = self.key(sha256)
+        part_size = max(self.part_size, -(-size // 9_000))
+        upload = self.client.create_multipart_upload(
+            Bucket=self.bucket, Key=key, ChecksumAlgorithm="SHA256", **self._lock()
+        )["UploadId"]
+        try:
+            parts = self._send_parts(path, key, upload, part_size, sha256)
+            self.client.complete_multipart_upload(
+                Bucket=self.bucket,
+                Key=key,
+                UploadId=upload,
+                MultipartUpload={"Parts": parts},
+                IfNoneMatch="*",
+            )
+        except ClientError as exc:
+            self._abort(key, upload)
+            if _code(exc) in _PRESENT:
+                return False
+            raise
+        except BaseException:
+            self._abort(key, upload)
+            raise
+        digests = b"".join(base64.b64decode(part["ChecksumSHA256"]) for part in parts)
+        combined = f"{_b64(hashlib.sha256(digests).digest())}-{len(parts)}"
+        try:
+            self.client.put_object(
+                Bucket=self.bucket,
+                Key=self.key(sha256, "parts"),
+                Body=combined.encode(),
+                IfNoneMatch="*",
+                **self._lock(),
+            )
+        except ClientError as exc:
+            if _code(exc) not in _PRESENT:
+                raise
+        return True
+
+    def _send_parts(
+        self, path: Path, key: str, upload: str, part_size: int, sha256: str
+    ) -> list[dict[str, Any]]:
+        whole = hashlib.sha256()
+        parts: list[dict[str, Any]] = []
+        pending: deque[Future[dict[str, Any]]] = deque()
+
+        def send(number: int, data: bytes) -> dict[str, Any]:
+            checksum = _b64(hashlib.sha256(data).digest())
+            answer = self.client.upload_part(
+                Bucket=self.bucket,
+                Key=key,
+                UploadId=upload,
+                PartNumber=number,
+                Body=data,
+                ChecksumAlgorithm="SHA256",
+                ChecksumSHA256=checksum,
+            )
+            return {"PartNumber": number, "ETag": answer["ETag"], "ChecksumSHA256": checksum}
+
+        with open(path, "rb", buffering=0) as source, ThreadPoolExecutor(PARALLEL) as pool:
+            number = 0
+            while data := source.read(part_size):
+                whole.update(data)
+                number += 1
+                pending.append(pool.submit(send, number, data))
+                if len(pending) >= PARALLEL:
+                    parts.append(pending.popleft().result())
+            parts += [future.result() for future in pending]
+        if whole.hexdigest() != sha256:
+            raise VaultError(f"the staged copy of {sha256} changed before it was sent; not stored")
+        return parts
+
+    def _abort(self, key: str, upload: str) -> None:
+        # If this fails too, the sweep or the bucket's lifecycle rule aborts it later.
+        with contextlib.suppress(ClientError, BotoCoreError):
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload)
+
+    def discard(self, staging: LocalStaging) -> None:  # type: ignore[override]
+        staging.path.unlink(missing_ok=True)
+        staging.close()
+
+    def sweep_abandoned(self) -> list[str]:
+        """Abort multipart uploads of originals older than `abandon_after_s` (their writer
+        died), so no half-sent original is kept, or billed, for ever. Returns their keys."""
+        cutoff = datetime.now(UTC) - timedelta(seconds=self.abandon_after_s)
+        aborted = []
+        pages = self.client.get_paginator("list_multipart_uploads").paginate(
+            Bucket=self.bucket, Prefix=f"{self.location.prefix}originals/"
+        )
+        for page in pages:
+            for upload in page.get("Uploads", []):
+                if upload["Initiated"] <= cutoff:
+                    self._abort(upload["Key"], upload["UploadId"])
+                    aborted.append(upload["Key"])
+        return aborted
+
+    def legal_hold(self, sha256: str, on: bool) -> None:
+        try:
+            self.client.put_object_legal_hold(
+                Bucket=self.bucket,
+                Key=self.key(sha256),
+                LegalHold={"Status": "ON" if on else "OFF"},
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise VaultError(f"the S3 store refused the legal hold on {sha256}: {exc}") from exc
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def open(self, sha256: str) -> BinaryIO:
+        """The store's own copy, never the local cache: what a fixity check or a bag reads."""
+        try:
+            answer = self.client.get_object(Bucket=self.bucket, Key=self.key(sha256))
+        except ClientError as exc:
+            if _code(exc) in _MISSING:
+                raise FileNotFoundError(self.locate(sha256)) from exc
+            raise OSError(f"{_code(exc)}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise OSError(str(exc)) from exc
+        return answer["Body"]  # type: ignore[no-any-return]
+
+    def local_path(self, sha256: str) -> Path:
+        return self.cache.fill(sha256, lambda: self.open(sha256))
+
+    def contains(self, sha256: str) -> bool:
+        if self.cache.get(sha256):
+            return True
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self.key(sha256))
+        except ClientError as exc:
+            if _code(exc) in _MISSING:
+                return False
+            raise OSError(f"{_code(exc)}: {exc}") from exc
+        return True
+
+    def locate(self, sha256: str) -> str:
+        return self.location.url(f"originals/{sha256}")
+
+    def hashes(self) -> Iterator[str]:
+        folder = f"{self.location.prefix}originals/"
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=folder
+        )
+        for page in pages:
+            for item in page.get("Contents", []):
+                name = item["Key"][len(folder) :]
+                if len(name) == 64:
+                    yield name
+
+    def quick_check(self, sha256: str, size: int | None) -> Fixity:
+        """Compare the store's own SHA-256 checksum, size and retention with what they must be,
+        without reading the bytes (the store verified them against that checksum on arrival)."""
+        try:
+            head = self.client.head_object(
+                Bucket=self.bucket, Key=self.key(sha256), ChecksumMode="ENABLED"
+            )
+        except ClientError as exc:
+            if _code(exc) in _MISSING:
+                return Fixity(sha256, False, f"missing from the vault ({self.locate(sha256)})")
+            return Fixity(sha256, False, f"unreadable: {_code(exc)}")
+        if size is not None and head["ContentLength"] != size:
+            return Fixity(sha256, False, f"size is {head['ContentLength']} bytes, recorded {size}")
+        checksum = head.get("ChecksumSHA256")
+        expected = self._expected_checksum(sha256, checksum)
+        if checksum != expected:
+            return Fixity(sha256, False, f"the store's SHA-256 checksum is {checksum}")
+        if self.retention_days:
+            until = head.get("ObjectLockRetainUntilDate")
+            if head.get("ObjectLockMode") != "COMPLIANCE" or until is None:
+                return Fixity(sha256, False, "not under a COMPLIANCE retention")
+            if until < datetime.now(UTC):
+                return Fixity(sha256, False, f"its retention ended on {until:%Y-%m-%d}")
+        return Fixity(sha256, True)
+
+    def _expected_checksum(self, sha256: str, checksum: str | None) -> str | None:
+        if not checksum or "-" not in checksum:
+            return _b64(bytes.fromhex(sha256))
+        try:
+            answer = self.client.get_object(Bucket=self.bucket, Key=self.key(sha256, "parts"))
+        except ClientError:
+            return None  # no record of the parts' checksum: only a full check can tell
+        return answer["Body"].read().decode()  # type: ignore[no-any-return]

@@ -1,0 +1,214 @@
+"""The S3 vault against a real S3 server (SeaweedFS on loopback), on buckets with Object Lock:
+write-once enforced by the store, checksums the store checks, retention nobody can shorten."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from botocore.exceptions import ClientError
+
+from rushes.errors import ConfigError, VaultError
+from rushes.vault import Vault
+from rushes.vault.cache import LocalCache
+from rushes.vault.s3 import S3Backend, S3Location
+from tests.s3 import SeaweedFS
+
+MiB = 1 << 20
+
+
+def s3_vault(server: SeaweedFS, tmp_path: Path, bucket: str = "", **options: object) -> Vault:
+    bucket = bucket or server.bucket()
+    cache = LocalCache(tmp_path / "cache", int(options.pop("cache_bytes", 1 << 30)))  # type: ignore[call-overload]
+    backend = S3Backend(
+        S3Location.parse(f"s3://{bucket}/vault"),
+        server.client(),
+        cache,
+        retention_days=int(options.pop("retention_days", 1)),  # type: ignore[call-overload]
+        **options,  # type: ignore[arg-type]
+    )
+    return Vault(backend)
+
+
+def refused(call: object) -> str:
+    with pytest.raises(ClientError) as caught:
+        call()  # type: ignore[operator]
+    return str(caught.value.response["Error"]["Code"])
+
+
+def test_an_original_is_stored_once_under_its_hash_locked_and_checksummed(
+    s3_server: SeaweedFS, tmp_path: Path
+) -> None:
+    vault = s3_vault(s3_server, tmp_path)
+    data = os.urandom(3 * MiB + 17)
+    source = tmp_path / "clip.mp4"
+    source.write_bytes(data)
+    stored, _ = vault.put_file(source)
+    sha = hashlib.sha256(data).hexdigest()
+    assert (stored.sha256, stored.size, stored.created) == (sha, len(data), True)
+    with vault.open(sha) as body:
+        assert body.read() == data
+    assert vault.local_path(sha).read_bytes() == data
+    assert vault.contains(sha) and list(vault.hashes()) == [sha]
+    client, backend = s3_server.client(), vault.backend
+    assert isinstance(backend, S3Backend)
+    head = client.head_object(Bucket=backend.bucket, Key=backend.key(sha), ChecksumMode="ENABLED")
+    assert head["ChecksumSHA256"] == base64.b64encode(bytes.fromhex(sha)).decode()
+    assert head["ObjectLockMode"] == "COMPLIANCE"
+    left = head["ObjectLockRetainUntilDate"] - datetime.datetime.now(datetime.UTC)
+    assert datetime.timedelta(hours=23) < left <= datetime.timedelta(days=1)
+    assert vault.quick_check(sha, len(data)).ok
+    assert vault.check(sha, len(data), stored.sha512).ok
+
+    # Stored again: the store refuses the overwrite and the vault says it was there already.
+    again, _ = vault.put_file(source)
+    assert again.sha256 == sha and not again.created
+    key = {"Bucket": backend.bucket, "Key": backend.key(sha)}
+    assert refused(lambda: client.put_object(**key, Body=b"other", IfNoneMatch="*")) == (
+        "PreconditionFailed"
+    )
+    # Under COMPLIANCE retention no one deletes the version or shortens its retention.
+    version = head["VersionId"]
+    assert refused(lambda: client.delete_object(**key, VersionId=version)) == "AccessDenied"
+    shorter = {"Mode": "COMPLIANCE", "RetainUntilDate": head["ObjectLockRetainUntilDate"]}
+    shorter["RetainUntilDate"] -= datetime.timedelta(hours=1)
+    assert refused(lambda: client.put_object_retention(**key, Retention=shorter)) == (
+        "AccessDenied"
+    )
+    with vault.open(sha) as body:
+        assert hashlib.sha256(body.read()).hexdigest() == sha
+
+
+def test_bytes_that_do_not_hash_to_the_name_are_refused_by_the_store(
+    s3_server: SeaweedFS, tmp_path: Path
+) -> None:
+    vault = s3_vault(s3_server, tmp_path)
+    staging = vault.backend.stage()
+    staging.write(b"what the camera recorded")
+    wrong = hashlib.sha256(b"something else").hexdigest()
+    with pytest.raises(VaultError, match="BadDigest"):
+        vault.backend.commit(staging, wrong)
+    assert not vault.contains(wrong)
+    assert list((tmp_path / "cache" / "tmp").iterdir()) == []
+
+
+def test_a_big_original_goes_in_parts_and_only_if_it_hashes_to_its_name(
+    s3_server: SeaweedFS, tmp_path: Path
+) -> None:
+    vault = s3_vault(s3_server, tmp_path, single_max=MiB, part_size=5 * MiB)
+    data = os.urandom(12 * MiB + 5)
+    source = tmp_path / "long.mov"
+    source.write_bytes(data)
+    stored, _ = vault.put_file(source)
+    backend = vault.backend
+    assert isinstance(backend, S3Backend)
+    head = s3_server.client().head_object(
+        Bucket=backend.bucket, Key=backend.key(stored.sha256), ChecksumMode="ENABLED"
+    )
+    assert head["ChecksumSHA256"].endswith("-3") and head["ObjectLockMode"] == "COMPLIANCE"
+    assert vault.quick_check(stored.sha256, len(data)).ok
+    assert vault.check(stored.sha256, len(data), stored.sha512).ok
+    assert not vault.put_file(source)[0].created
+
+    # A staged copy that changed after it was hashed: the upload is aborted, nothing stored.
+    staging = backend.stage()
+    staging.write(data)
+    claimed = hashlib.sha256(data[:-1] + b"X").hexdigest()
+    with pytest.raises(VaultError, match="changed before it was sent"):
+        backend.commit(staging, claimed)
+    assert not vault.contains(claimed)
+    uploads = s3_server.client().list_multipart_uploads(Bucket=backend.bucket)
+    assert uploads.get("Uploads", []) == []
+
+
+def test_quick_check_names_an_overwritten_version_and_a_hidden_one(
+    s3_server: SeaweedFS, tmp_path: Path
+) -> None:
+    vault = s3_vault(s3_server, tmp_path)
+    client, backend = s3_server.client(), vault.backend
+    assert isinstance(backend, S3Backend)
+    stored = [vault.put_stream(_bytes(f"clip {n}".encode() * 1000)) for n in range(2)]
+    first, second = stored
+    # Someone with write access puts a new version over the first without the condition:
+    # the locked original stays as an older version, but the key now reads other bytes.
+    client.put_object(Bucket=backend.bucket, Key=backend.key(first.sha256), Body=b"forged")
+    assert not vault.quick_check(first.sha256, first.size).ok
+    check = vault.check(first.sha256, first.size, first.sha512)
+    assert not check.ok and "size is 6 bytes" in check.problem
+    # A delete without a version id only hides the locked original behind a delete marker.
+    client.delete_object(Bucket=backend.bucket, Key=backend.key(second.sha256))
+    hidden = vault.quick_check(second.sha256, second.size)
+    assert not hidden.ok and "missing" in hidden.problem
+
+
+def test_a_bucket_without_object_lock_is_refused_unless_retention_is_off(
+    s3_server: SeaweedFS, tmp_path: Path
+) -> None:
+    plain = s3_server.bucket(lock=False)
+    with pytest.raises(ConfigError, match="no Object Lock"):
+        s3_vault(s3_server, tmp_path, bucket=plain)
+    vault = s3_vault(s3_server, tmp_path, bucket=plain, retention_days=0)
+    stored = vault.put_stream(_bytes(b"no retention asked"))
+    assert vault.quick_check(stored.sha256, stored.size).ok
+
+
+def test_an_upload_killed_half_way_is_swept_and_the_original_stored_again(
+    s3_server: SeaweedFS, tmp_path: Path
+) -> None:
+    bucket = s3_server.bucket()
+    source = tmp_path / "card.mxf"
+    source.write_bytes(os.urandom(40 * MiB))
+    root = Path(__file__).parents[2]
+    script = f"""
+import sys; sys.path[:0] = {[str(root), str(root / "src")]!r}
+from pathlib import Path
+from tests.s3 import SeaweedFS
+from tests.vault.test_s3 import s3_vault
+server = SeaweedFS.__new__(SeaweedFS); server.port = {s3_server.port}
+s3_vault(server, Path({str(tmp_path / "writer")!r}), bucket={bucket!r}, single_max=1 << 20,
+         part_size=5 << 20).put_file(Path({str(source)!r}))
+"""
+    writer = subprocess.Popen([sys.executable, "-c", script])
+    client = s3_server.client()
+    deadline = time.monotonic() + 60
+    while not client.list_multipart_uploads(Bucket=bucket).get("Uploads"):
+        assert writer.poll() is None and time.monotonic() < deadline, "no upload began"
+        time.sleep(0.02)
+    writer.send_signal(signal.SIGKILL)
+    writer.wait()
+    vault = s3_vault(s3_server, tmp_path, bucket=bucket, abandon_after_s=0)
+    assert not list(vault.hashes())
+    assert len(vault.backend.sweep_abandoned()) == 1  # type: ignore[attr-defined]
+    assert client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    stored, _ = vault.put_file(source)
+    assert stored.created and vault.check(stored.sha256, stored.size, stored.sha512).ok
+
+
+def test_the_local_cache_is_checked_and_bounded(s3_server: SeaweedFS, tmp_path: Path) -> None:
+    vault = s3_vault(s3_server, tmp_path, cache_bytes=3 * MiB)
+    stored = [vault.put_stream(_bytes(os.urandom(MiB))) for _ in range(5)]
+    cache = tmp_path / "cache"
+    kept = sorted(p.name for p in cache.iterdir() if len(p.name) == 64)
+    assert len(kept) == 3  # the newest three; the others fetched again when asked for
+    oldest = stored[0]
+    assert oldest.sha256 not in kept
+    path = vault.local_path(oldest.sha256)
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == oldest.sha256
+    # A cached copy that rots is not the original: a fixity check reads the store.
+    os.chmod(path, 0o644)
+    path.write_bytes(b"rotten")
+    assert vault.check(oldest.sha256, oldest.size, oldest.sha512).ok
+
+
+def _bytes(data: bytes) -> object:
+    import io
+
+    return io.BytesIO(data)
