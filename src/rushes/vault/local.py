@@ -37,6 +37,7 @@ class LocalStaging:
     def __init__(self, fd: int, path: Path) -> None:
         self.fd, self.path = fd, path
         self.unsynced = 0
+        self.durable = True  # False: a spool sent elsewhere before it counts, never synced
 
     @classmethod
     def create(cls, tmp: Path) -> LocalStaging:
@@ -73,7 +74,7 @@ class LocalStaging:
             while view:
                 view = view[os.write(self.fd, view) :]
             self.unsynced += len(data)
-            if self.unsynced >= _SYNC_EVERY:
+            if self.durable and self.unsynced >= _SYNC_EVERY:
                 os.fdatasync(self.fd)
                 self.unsynced = 0
         except OSError as exc:

@@ -47,8 +47,10 @@ from rushes.vault.cache import LocalCache
 from rushes.vault.local import LocalStaging, sweep_staging
 from rushes.vault.store import Fixity
 
-SINGLE_MAX = 256 << 20  # above this, parallel multipart (a single PUT may hold up to 5 GiB)
-PART = 32 << 20  # multipart part size (grown for huge files: a store takes 10,000 parts)
+# Above this, parallel parts (a single PUT may hold 5 GiB, but one stream is slower): see
+# bench/s3.py, where 16 MiB parts four at a time went faster than one PUT of 256 MiB.
+SINGLE_MAX = 64 << 20
+PART = 16 << 20  # multipart part size (grown for huge files: a store takes 10,000 parts)
 PARALLEL = 4  # parts in flight: memory is about PART * (PARALLEL + 1)
 ABANDON_AFTER_S = 24 * 3600
 _PRESENT = ("PreconditionFailed", "ConditionalRequestConflict")
@@ -162,9 +164,11 @@ class S3Backend:
 
     def stage(self) -> LocalStaging:
         try:
-            return LocalStaging.create(self.tmp)
+            staging = LocalStaging.create(self.tmp)
         except OSError as exc:
             raise VaultError(f"cannot write staging files in {self.tmp}: {exc.strerror}") from exc
+        staging.durable = False  # what counts is the store's copy: nothing to sync here
+        return staging
 
     def stage_file(self, source: Path) -> LocalStaging | None:
         try:
