@@ -5,6 +5,9 @@
   (its default multipart transfer, no checksum of ours). Goal: ratio >= 0.8. The store runs on
   the same two cores, so both vary by a third between runs: best of several, alternating.
 - `rushes verify --quick` (the real command) over N originals. Goal: 10,000 in <= 30 s.
+- The player's proxy over real HTTP (`rushes serve`'s app on a loopback port): time to the
+  first byte of a range request, derivatives in S3 against derivatives in a local folder, the
+  same proxy, requests alternating. Goal: ratio <= 2.
 
     PYTHONPATH=.:src:bench .venv/bin/python bench/s3.py [--files 4] [--mib 256] [--rounds 3]
         [--originals 10000]
@@ -15,22 +18,31 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import uvicorn  # noqa: E402
 from ingest import make_files, warm  # noqa: E402 - bench/ingest.py beside this file
 
 from rushes.base import open_base  # noqa: E402
 from rushes.cards import walk  # noqa: E402
 from rushes.ingest import Ingest, ensure_project, record_arrival  # noqa: E402
+from rushes.pipeline.runner import run_inline  # noqa: E402
 from rushes.settings import load  # noqa: E402
+from rushes.web.app import create_app  # noqa: E402
+from tests.clips import make_video  # noqa: E402
 from tests.s3 import SeaweedFS  # noqa: E402
+from tests.web.conftest import Client, make_team, sign_in  # noqa: E402
+from tests.web.test_status import free_port  # noqa: E402
 
 # What the store must check of every original: boto3 computes each part's SHA-256, the store
 # verifies it.
@@ -141,6 +153,51 @@ def quick_verify(root: Path, server: SeaweedFS, originals: int) -> None:
     print(f"rushes verify --quick: {seconds:.1f} s for {originals:,} (goal <= 30 s) {verdict}")
 
 
+def proxy_first_byte(root: Path, server: SeaweedFS, requests: int) -> None:
+    bucket = server.bucket()
+    os.environ.update(server.env)
+    firsts: dict[str, list[float]] = {}
+    clip = make_video(root / "clip.mp4", seconds=20)
+    for label, extra in (
+        ("local folder", {}),
+        ("S3", {"RUSHES_DERIVATIVES_URL": f"s3://{bucket}/copies"}),
+    ):
+        environ = {**settings_for(root / label.replace(" ", "-"), server), **extra}
+        base = open_base(load(environ))
+        make_team(base)
+        card = root / f"card-{len(firsts)}"
+        card.mkdir()
+        shutil.copyfile(clip, card / "clip.mp4")
+        Ingest(base, project="film", crew="karim", actor="karim").run(walk([card]))
+        sha = next(base.vault.hashes())
+        run_inline(base, ["probe", "proxy"], [sha])
+        port = free_port()
+        app = uvicorn.Server(
+            uvicorn.Config(create_app(base), host="127.0.0.1", port=port, log_level="warning")
+        )
+        threading.Thread(target=app.run, daemon=True).start()
+        while not app.started:
+            time.sleep(0.02)
+        with Client(base_url=f"http://127.0.0.1:{port}") as client:
+            sign_in(client, "dina")
+            url = f"/p/film/a/{sha}/media/proxy-360.mp4"
+            times = []
+            for n in range(requests):
+                offset = (n * 7919) % 100_000
+                started = time.perf_counter()
+                with client.stream("GET", url, headers={"Range": f"bytes={offset}-"}) as answer:
+                    next(answer.iter_raw())
+                    times.append(time.perf_counter() - started)
+            firsts[label] = times
+        app.should_exit = True
+        base.close()
+    local, remote = (statistics.median(firsts[k]) for k in ("local folder", "S3"))
+    print(f"\nproxy first byte over HTTP, median of {requests} range requests:")
+    print(f"  local folder {local * 1000:.1f} ms, S3 {remote * 1000:.1f} ms")
+    verdict = "OK" if remote <= 2 * local else "ABOVE"
+    print(f"S3/local time-to-first-byte ratio: {remote / local:.2f} (goal <= 2) {verdict}")
+
+
 def _body(n: int) -> io.BytesIO:
     return io.BytesIO(b"%08d" % n * 64)
 
@@ -151,6 +208,7 @@ def main() -> None:
     parser.add_argument("--mib", type=int, default=256, help="size of each file")
     parser.add_argument("--originals", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--requests", type=int, default=200, help="proxy range requests")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_DIR")) as tmp:
         root = Path(tmp)
@@ -159,6 +217,7 @@ def main() -> None:
             ingest_ratio(root, server, args.files, args.mib, args.rounds)
             if args.originals:
                 quick_verify(root, server, args.originals)
+            proxy_first_byte(root, server, args.requests)
         finally:
             server.stop()
 
