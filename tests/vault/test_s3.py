@@ -212,3 +212,28 @@ def _bytes(data: bytes) -> object:
     import io
 
     return io.BytesIO(data)
+
+
+@pytest.mark.parametrize("size", [MiB, 12 * MiB])  # one PUT; parts
+def test_a_card_file_is_sent_from_where_it_is_and_refused_if_written_after_hashing(
+    s3_server: SeaweedFS, tmp_path: Path, size: int
+) -> None:
+    vault = s3_vault(s3_server, tmp_path, single_max=2 * MiB, part_size=5 * MiB)
+    card = tmp_path / "card" / "C0001.MP4"
+    card.parent.mkdir()
+    card.write_bytes(data := os.urandom(size))
+    mode = card.stat().st_mode
+    stored, _ = vault.put_file(card)
+    assert stored.created and card.stat().st_mode == mode  # the card's file is left as it was
+    # Sent from the card; the copy decoders read is written as it goes, not before.
+    assert (tmp_path / "cache" / stored.sha256).read_bytes() == data
+    assert vault.check(stored.sha256, size, stored.sha512).ok
+
+    # The same card file written again between its hashing and its sending: nothing stored.
+    backend = vault.backend
+    card.write_bytes(changed := data[:-1] + bytes([data[-1] ^ 1]))
+    claimed = hashlib.sha256(data[:-1] + b"\0").hexdigest()  # what was hashed before
+    with pytest.raises(VaultError, match="BadDigest|changed before it was sent"):
+        backend.commit(backend.stage_source(card), claimed)  # type: ignore[attr-defined]
+    assert not vault.contains(claimed) and card.read_bytes() == changed
+    assert not (tmp_path / "cache" / claimed).exists()

@@ -32,6 +32,11 @@ class Backend(Protocol):
         Once committed, the file is the stored original: read-only, never to be written again.
         """
 
+    def stage_source(self, source: Path) -> Staging | None:
+        """Stage a source file where it is, without copying or taking it over, for a backend
+        that reads it again as it stores it and has the store check those bytes against the
+        hash (so a source changed since it was hashed is refused); None: copy it instead."""
+
     def commit(self, staging: Staging, sha256: str) -> tuple[bool, str]:
         """Make the staged bytes durable under `sha256`. Returns (created, repair): created is
         False if that hash was stored already; repair says what was wrong with a stored copy

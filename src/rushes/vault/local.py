@@ -127,6 +127,9 @@ class LocalBackend:
         except OSError as exc:
             raise VaultError(f"cannot link {source} into the vault: {exc.strerror}") from exc
 
+    def stage_source(self, source: Path) -> None:
+        return None  # the file in the vault must be a copy: the card may be written again
+
     def commit(self, staging: LocalStaging, sha256: str) -> tuple[bool, str]:  # type: ignore[override]
         target = self.path(sha256)
         try:

@@ -2,7 +2,8 @@
 
 Originals live at `<prefix>/originals/<sha256>`. The vault hashes the bytes before it commits
 them (the key is their hash), so they are spooled to a local staging file as they are hashed
-(an upload already on this disk is hard-linked instead), then sent:
+(an upload already on this disk is hard-linked instead, and a source file such as a card's is
+sent from where it is: no copy on this disk), then sent:
 
 - with `If-None-Match: *`, so the store itself refuses to overwrite an original (a second
   writer of the same bytes learns they are stored already);
@@ -48,10 +49,10 @@ from rushes.vault.local import LocalStaging, sweep_staging
 from rushes.vault.store import Fixity
 
 # Above this, parallel parts (a single PUT may hold 5 GiB, but one stream is slower): see
-# bench/s3.py, where 16 MiB parts four at a time went faster than one PUT of 256 MiB.
+# bench/s3.py, where 8 MiB parts eight at a time went faster than one PUT of 256 MiB.
 SINGLE_MAX = 64 << 20
-PART = 16 << 20  # multipart part size (grown for huge files: a store takes 10,000 parts)
-PARALLEL = 4  # parts in flight: memory is about PART * (PARALLEL + 1)
+PART = 8 << 20  # multipart part size (grown for huge files: a store takes 10,000 parts)
+PARALLEL = 8  # parts in flight (as boto3's own transfers): memory is about PART * (PARALLEL + 1)
 ABANDON_AFTER_S = 24 * 3600
 _PRESENT = ("PreconditionFailed", "ConditionalRequestConflict")
 _MISSING = ("NoSuchKey", "404", "NotFound")
@@ -87,6 +88,17 @@ def make_client(endpoint: str, region: str) -> Any:
     return boto3.session.Session().client(
         "s3", endpoint_url=endpoint or None, region_name=region or None, config=config
     )
+
+
+@dataclass(frozen=True)
+class SourceStaging:
+    """A source file sent from where it is (a card being ingested): the store checks the bytes
+    sent against the hash taken before, so a card written meanwhile is refused, not stored."""
+
+    path: Path
+
+    def write(self, data: bytes) -> None:
+        raise TypeError("a source is staged where it is: nothing is written to it")
 
 
 def open_s3(
@@ -176,15 +188,24 @@ class S3Backend:
         except OSError as exc:
             raise VaultError(f"cannot link {source} into {self.tmp}: {exc.strerror}") from exc
 
-    def commit(self, staging: LocalStaging, sha256: str) -> tuple[bool, str]:  # type: ignore[override]
+    def stage_source(self, source: Path) -> SourceStaging:
+        return SourceStaging(source)
+
+    def commit(  # type: ignore[override]
+        self, staging: LocalStaging | SourceStaging, sha256: str
+    ) -> tuple[bool, str]:
         try:
             size = os.stat(staging.path).st_size
+            ours = isinstance(staging, LocalStaging)  # else a source: copied as it is sent
             if size <= self.single_max:
                 created = self._put(staging.path, sha256, size)
+                if not ours:
+                    self.cache.fill(sha256, lambda: open(staging.path, "rb"))  # noqa: SIM115
             else:
-                created = self._put_parts(staging.path, sha256, size)
-            os.chmod(staging.path, 0o444)
-            self.cache.keep(sha256, staging.path)
+                created = self._put_parts(staging.path, sha256, size, copy=not ours)
+            if ours:  # it becomes the local copy decoders read
+                os.chmod(staging.path, 0o444)
+                self.cache.keep(sha256, staging.path)
         except ClientError as exc:
             raise VaultError(f"the S3 store refused {sha256}: {_code(exc)}: {exc}") from exc
         except BotoCoreError as exc:
@@ -211,8 +232,9 @@ class S3Backend:
                 raise
         return True
 
-    def _put_parts(self, path: Path, sha256: str, size: int) -> bool:
-        """Send a big file as parallel parts; complete only if the bytes sent hash to the name."""
+    def _put_parts(self, path: Path, sha256: str, size: int, copy: bool) -> bool:
+        """Send a big file as parallel parts; complete only if the bytes sent hash to the name.
+        With `copy`, the same bytes go into the local cache as they are read."""
         if self.contains(sha256):
             return False
         key = self.key(sha256)
@@ -221,14 +243,15 @@ class S3Backend:
             Bucket=self.bucket, Key=key, ChecksumAlgorithm="SHA256", **self._lock()
         )["UploadId"]
         try:
-            parts = self._send_parts(path, key, upload, part_size, sha256)
-            self.client.complete_multipart_upload(
-                Bucket=self.bucket,
-                Key=key,
-                UploadId=upload,
-                MultipartUpload={"Parts": parts},
-                IfNoneMatch="*",
-            )
+            with self.cache.receiving(sha256 if copy else "") as local:
+                parts = self._send_parts(path, key, upload, part_size, sha256, local)
+                self.client.complete_multipart_upload(
+                    Bucket=self.bucket,
+                    Key=key,
+                    UploadId=upload,
+                    MultipartUpload={"Parts": parts},
+                    IfNoneMatch="*",
+                )
         except ClientError as exc:
             self._abort(key, upload)
             if _code(exc) in _PRESENT:
@@ -253,7 +276,13 @@ class S3Backend:
         return True
 
     def _send_parts(
-        self, path: Path, key: str, upload: str, part_size: int, sha256: str
+        self,
+        path: Path,
+        key: str,
+        upload: str,
+        part_size: int,
+        sha256: str,
+        local: BinaryIO | None,
     ) -> list[dict[str, Any]]:
         whole = hashlib.sha256()
         parts: list[dict[str, Any]] = []
@@ -276,6 +305,8 @@ class S3Backend:
             number = 0
             while data := source.read(part_size):
                 whole.update(data)
+                if local:
+                    local.write(data)
                 number += 1
                 pending.append(pool.submit(send, number, data))
                 if len(pending) >= PARALLEL:
@@ -290,9 +321,10 @@ class S3Backend:
         with contextlib.suppress(ClientError, BotoCoreError):
             self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload)
 
-    def discard(self, staging: LocalStaging) -> None:  # type: ignore[override]
-        staging.path.unlink(missing_ok=True)
-        staging.close()
+    def discard(self, staging: LocalStaging | SourceStaging) -> None:  # type: ignore[override]
+        if isinstance(staging, LocalStaging):
+            staging.path.unlink(missing_ok=True)
+            staging.close()
 
     def sweep_abandoned(self) -> list[str]:
         """Abort multipart uploads of originals older than `abandon_after_s` (their writer

@@ -126,7 +126,8 @@ class Vault:
                 if before_commit:
                     before_commit(size, sha256)
 
-            linked = self.backend.stage_file(path) if adopt else None
+            stage = self.backend.stage_file if adopt else self.backend.stage_source
+            linked = stage(path)
             whole = digest is not None and digest.covers(before.st_size)
             known = (before.st_size, digest) if linked is not None and whole else None
             stored = self._keep(source, linked, unchanged, known)
