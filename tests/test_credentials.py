@@ -97,6 +97,8 @@ def test_credentials_are_read_on_arrival_kept_logged_shown_by_role_and_bagged(
         (sha256(photo), "Trusted"),
     }
     assert note.startswith("C2PA manifest invalid")  # visible where failed steps are
+    listed = base.run("assets").stdout  # and named by asset where problems are looked for
+    assert f"{sha256(tampered)[:16]}" in listed and "C2PA Invalid: assertion" in listed
 
     # Without the trust list the same manifest is intact but its signer unknown.
     assert credentials.read(signed).state == "Valid"
@@ -132,6 +134,9 @@ def test_credentials_are_read_on_arrival_kept_logged_shown_by_role_and_bagged(
             sign_in(ada, "ada")
             status = ada.get("/status").text
             assert "Nothing is signed" in status and "Trusted 3, Invalid 1" in status
+            problems = status.split('id="c2pa-problems"', 1)[1].split("</table>", 1)[0]
+            assert sha256(tampered)[:16] in problems and "C2PA Invalid" in problems
+            assert sha256(signed)[:16] not in problems
 
     bag = tmp_path / "bag"
     made = base.run("export", "evidence", "-p", "film", "--assets", sha256(signed), "-o", str(bag))
@@ -292,3 +297,19 @@ def test_a_key_c2pa_cannot_sign_with_is_named(tmp_path: Path) -> None:
     (tmp_path / "broken.key").write_text("-----BEGIN PRIVATE KEY-----\nnot a key\n")
     with pytest.raises(ConfigError, match="cannot be read"):
         credentials.Signing.from_files(org.cert, tmp_path / "broken.key")
+
+
+def test_serve_and_process_refuse_a_broken_signing_key_at_start(env: Env, tmp_path: Path) -> None:
+    """Named once when the pipeline would start, not as a note on every proxy made after."""
+    org = Chain.make(tmp_path / "keys", "organisation")
+    (tmp_path / "broken.key").write_text("-----BEGIN PRIVATE KEY-----\nnot a key\n")
+    (tmp_path / "note.txt").write_text("a base to process")
+    env.run("ingest", str(tmp_path / "note.txt"), "-p", "film")
+    broken = dataclasses.replace(
+        env,
+        extra={"RUSHES_C2PA_CERT": str(org.cert), "RUSHES_C2PA_KEY": str(tmp_path / "broken.key")},
+    )
+    for command in (("process",), ("serve", "--port", str(free_port()))):
+        refused = broken.run(*command, check=False, timeout=60)
+        assert refused.returncode == 1, refused.stderr
+        assert "the C2PA signing certificate or key cannot be read" in refused.stderr

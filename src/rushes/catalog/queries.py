@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 from rushes.catalog.models import (
     Arrival,
     Asset,
+    ContentCredentials,
     NearDuplicate,
     Project,
     ShotBoundary,
@@ -47,6 +48,25 @@ def failed_steps(
         if sha not in found and limit is not None and len(found) >= limit:
             continue
         found.setdefault(sha, []).append((step, without_paths(error or "no reason recorded")))
+    return found
+
+
+def credential_problems(
+    session: Session, shas: Iterable[str] | None = None, limit: int | None = None
+) -> dict[str, str]:
+    """Originals whose C2PA credentials failed (Invalid, unreadable): what failed, by SHA-256.
+    The step that read them succeeded, so these are not among the failed steps."""
+    query = select(ContentCredentials).where(
+        ContentCredentials.state.in_(("Invalid", "unreadable"))
+    )
+    if shas is not None:
+        query = query.where(ContentCredentials.asset_sha256.in_(list(shas)))
+    query = query.order_by(ContentCredentials.read_at.desc()).limit(limit)
+    found = {}
+    for row in session.scalars(query):
+        failures = (row.summary or {}).get("failures") or [{}]
+        first = failures[0].get("code") or failures[0].get("explanation") or ""
+        found[row.asset_sha256] = f"C2PA {row.state}" + (f": {first}" if first else "")
     return found
 
 

@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from rushes.catalog import Asset
-from rushes.catalog.queries import failed_steps, first_paths, list_assets
+from rushes.catalog.queries import credential_problems, failed_steps, first_paths, list_assets
 from rushes.cli.common import opened_base, out
 from rushes.media.formats import friendly
 
@@ -27,11 +27,13 @@ def assets(project: str | None, limit: int, offset: int, as_json: bool) -> None:
         rows = list_assets(session, project=project, limit=limit, offset=offset)
         paths = first_paths(session, [asset.sha256 for asset in rows])
         failed = failed_steps(session, [asset.sha256 for asset in rows])
+        doubted = credential_problems(session, [asset.sha256 for asset in rows])
         if as_json:
             for asset in rows:
                 summary = _asset_summary(asset, paths.get(asset.sha256, ""))
                 steps = failed.get(asset.sha256, [])
                 summary["failed_steps"] = [{"step": st, "reason": why} for st, why in steps]
+                summary["credentials_problem"] = doubted.get(asset.sha256)
                 out.print_json(json.dumps(summary), indent=None)
             return
         table = Table()
@@ -47,7 +49,7 @@ def assets(project: str | None, limit: int, offset: int, as_json: bool) -> None:
                 f"{asset.size:,}",
                 summary["captured_at"] or "",
                 f"{summary['duration_s']:.1f} s" if summary["duration_s"] else "",
-                escape(asset.probe_error or ""),
+                escape("; ".join(p for p in (asset.probe_error, doubted.get(asset.sha256)) if p)),
                 ", ".join(step for step, _ in failed.get(asset.sha256, [])),
             )
         out.print(table)

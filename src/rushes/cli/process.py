@@ -18,7 +18,7 @@ from rushes.pipeline.runner import (
     queue_missing,
     requeue,
 )
-from rushes.pipeline.steps import STEPS
+from rushes.pipeline.steps import STEPS, check_signing
 
 
 @click.command(name="process")
@@ -36,6 +36,7 @@ def process_command(steps: tuple[str, ...], redo: bool, outdated: bool) -> None:
     shots, proxies. Resumes where a killed run stopped."""
     names = list(steps) or [s.name for s in STEPS]
     with opened_base() as base:
+        check_signing(base.settings)
         queue_missing(base)
         if redo or outdated:
             requeue(base, names, outdated_only=outdated and not redo)

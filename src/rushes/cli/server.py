@@ -36,11 +36,13 @@ def serve(host: str | None, port: int | None) -> None:
     """
     import uvicorn
 
+    from rushes.pipeline.steps import check_signing
     from rushes.web.app import create_app
     from rushes.web.connections import bounded_headers
 
     try:
         config = settings_module.load()
+        check_signing(config)
         app = create_app(open_base(config), background=True)
     except (RushesError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc

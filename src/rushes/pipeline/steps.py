@@ -39,6 +39,7 @@ from rushes.media.proxy import RUNGS, Proxy, make_audio_proxy, make_proxy
 from rushes.media.shots import detect_shots
 from rushes.media.thumbnails import make_thumbnails
 from rushes.pipeline.candidates import candidates
+from rushes.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -209,6 +210,13 @@ def run_proxy(work: Work) -> str | None:
             problems.append(f"{height}p: {made.problem}")
     _replace_derivatives(work.base, work.sha256, ("proxy",), rows)
     return "; ".join(problems) or None
+
+
+def check_signing(settings: Settings) -> None:
+    """Read the C2PA certificate and key once when the pipeline starts: an unusable one is a
+    ConfigError then, not a note on every proxy made afterwards."""
+    if settings.c2pa_cert is not None and settings.c2pa_key is not None:
+        credentials.Signing.from_files(settings.c2pa_cert, settings.c2pa_key)
 
 
 def _sign(base: Base, sha256: str, original: Path, copy: Path, media_type: str) -> str | None:

@@ -16,7 +16,7 @@ from rushes import __version__, stamps
 from rushes.base import Base
 from rushes.catalog import CustodyHead, Project
 from rushes.catalog.models import ContentCredentials, StepState
-from rushes.catalog.queries import count_assets, failed_steps
+from rushes.catalog.queries import count_assets, credential_problems, failed_steps
 from rushes.media import credentials
 from rushes.settings import Settings
 from rushes.web.auth import SiteAdmin
@@ -70,6 +70,7 @@ def _credentials(session: Session, settings: Settings) -> dict[str, Any]:
         "tsa": settings.c2pa_tsa_url or None,
         "trust_list": settings.c2pa_trust is not None,
         "read": {state: counts[state] for state in credentials.STATES if state in counts},
+        "problems": credential_problems(session, limit=FAILED_SHOWN),
     }
 
 
