@@ -84,7 +84,7 @@ def test_a_local_vault_moves_to_s3_resumably_then_its_old_folder_is_the_replica(
     card = tmp_path / "card"
     card.mkdir()
     for n in range(6):
-        (card / f"C{n:04}.MXF").write_bytes(os.urandom(12 << 20))
+        (card / f"C{n:04}.MXF").write_bytes(os.urandom(8 << 20))
     env.run("ingest", str(card), "-p", "aleppo", "--source", "card 1")
     refused = env.run("verify", "--quick", check=False)  # a folder keeps no checksums
     assert refused.returncode == 2 and "can only be re-hashed" in refused.stderr

@@ -135,6 +135,7 @@ class S3Backend:
         self.bucket = location.bucket
         self.single_max, self.part_size = single_max, part_size
         self.abandon_after_s = abandon_after_s
+        self._present: set[str] = set()  # originals the store said it holds
         self.tmp = cache.root / "tmp"
         self.tmp.mkdir(parents=True, exist_ok=True)
         self.locked = self.legal_holds = self._object_lock(retention_days)
@@ -369,7 +370,9 @@ class S3Backend:
         return self.cache.fill(sha256, lambda: self.open(sha256))
 
     def contains(self, sha256: str) -> bool:
-        if self.cache.get(sha256):
+        """Asked for every card of a grid: each original is asked of the store once per
+        process (a locked original does not go away; `rushes verify` asks again)."""
+        if sha256 in self._present or self.cache.get(sha256):
             return True
         try:
             self.client.head_object(Bucket=self.bucket, Key=self.key(sha256))
@@ -377,6 +380,7 @@ class S3Backend:
             if _code(exc) in _MISSING:
                 return False
             raise OSError(f"{_code(exc)}: {exc}") from exc
+        self._present.add(sha256)
         return True
 
     def locate(self, sha256: str) -> str:
