@@ -406,7 +406,7 @@ class S3Backend:
             )
         except ClientError as exc:
             if _code(exc) in _MISSING:
-                return Fixity(sha256, False, f"missing from the vault ({self.locate(sha256)})")
+                return Fixity(sha256, False, self._missing(sha256))
             return Fixity(sha256, False, f"unreadable: {_code(exc)}")
         if size is not None and head["ContentLength"] != size:
             return Fixity(sha256, False, f"size is {head['ContentLength']} bytes, recorded {size}")
@@ -421,6 +421,23 @@ class S3Backend:
             if until < datetime.now(UTC):
                 return Fixity(sha256, False, f"its retention ended on {until:%Y-%m-%d}")
         return Fixity(sha256, True)
+
+    def _missing(self, sha256: str) -> str:
+        """Why the key answers nothing: gone, or only hidden behind a delete marker (what a
+        delete without a version id makes on a versioned bucket) with the locked version kept."""
+        key = self.key(sha256)
+        try:
+            listed = self.client.list_object_versions(Bucket=self.bucket, Prefix=key)
+        except (ClientError, BotoCoreError):
+            listed = {}
+        kept = [v["VersionId"] for v in listed.get("Versions", []) if v["Key"] == key]
+        if not kept:
+            return f"missing from the vault ({self.locate(sha256)})"
+        return (
+            f"hidden behind a delete marker at {self.locate(sha256)}: the original's version "
+            f"{kept[-1]} is still stored; delete the marker (its version id is in "
+            "list-object-versions) to bring it back"
+        )
 
     def _expected_checksum(self, sha256: str, checksum: str | None) -> str | None:
         if not checksum or "-" not in checksum:
