@@ -107,7 +107,9 @@ class Ingest:
                 break
             if progress:
                 progress(candidate.size)
-        if not report.aborted:
+        # Probed at once where the original is a file here; from a remote vault the pipeline
+        # probes it where it decodes (on a worker, perhaps), not this machine after a download.
+        if not report.aborted and not self.vault.backend.remote:
             run_inline(
                 self.base, ["probe", "provenance"], {o.sha256 for o in report.outcomes if o.sha256}
             )

@@ -20,6 +20,7 @@ class Staging(Protocol):
 
 
 class Backend(Protocol):
+    remote: bool  # originals live elsewhere: a decoder's copy must be fetched (`local_path`)
     store_checksums: bool  # the store keeps each original's SHA-256 itself (`quick_check`)
     legal_holds: bool  # the store can hold an original past its retention (`legal_hold`)
 

@@ -14,8 +14,7 @@ import contextlib
 import hashlib
 import os
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -64,24 +63,6 @@ class LocalCache:
             temp.unlink(missing_ok=True)
         self.evict(keep=sha256)
         return self.path(sha256)
-
-    @contextmanager
-    def receiving(self, sha256: str) -> Iterator[BinaryIO | None]:
-        """A file to write the original into while it is sent elsewhere, kept under its name if
-        the block ends without error (the caller checked the bytes against `sha256`), dropped
-        otherwise. With `sha256` empty, nothing to write (None)."""
-        if not sha256:
-            yield None
-            return
-        temp = self.root / f".{uuid.uuid4().hex}.fetch"
-        try:
-            with open(temp, "xb") as out:
-                yield out
-            os.chmod(temp, 0o444)
-            os.replace(temp, self.path(sha256))
-        finally:
-            temp.unlink(missing_ok=True)
-        self.evict(keep=sha256)
 
     def keep(self, sha256: str, source: Path) -> None:
         """Keep a file just stored elsewhere (hard-linked, not copied); nothing if it cannot

@@ -92,6 +92,7 @@ class LocalStaging:
 
 
 class LocalBackend:
+    remote = False  # originals are files here: ingest probes them at once
     store_checksums = False  # a folder keeps no checksum of its own: only re-hashing tells
     legal_holds = False  # nor deletes anything: nothing to hold
 

@@ -3,7 +3,7 @@
 Originals live at `<prefix>/originals/<sha256>`. The vault hashes the bytes before it commits
 them (the key is their hash), so they are spooled to a local staging file as they are hashed
 (an upload already on this disk is hard-linked instead, and a source file such as a card's is
-sent from where it is: no copy on this disk), then sent:
+sent from where it is: no copy on this disk, the pipeline fetches what it decodes), then sent:
 
 - with `If-None-Match: *`, so the store itself refuses to overwrite an original (a second
   writer of the same bytes learns they are stored already);
@@ -46,6 +46,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from rushes.errors import ConfigError, VaultError
 from rushes.vault.cache import LocalCache
 from rushes.vault.local import LocalStaging, sweep_staging
+from rushes.vault.pump import Pump
 from rushes.vault.store import Fixity
 
 # Above this, parallel parts (a single PUT may hold 5 GiB, but one stream is slower): see
@@ -118,6 +119,7 @@ def _code(exc: ClientError) -> str:
 
 
 class S3Backend:
+    remote = True  # decoders read a fetched copy; ingest leaves probing to the pipeline
     store_checksums = True  # `quick_check` compares the store's own SHA-256 without reading
 
     def __init__(
@@ -197,14 +199,11 @@ class S3Backend:
     ) -> tuple[bool, str]:
         try:
             size = os.stat(staging.path).st_size
-            ours = isinstance(staging, LocalStaging)  # else a source: copied as it is sent
             if size <= self.single_max:
                 created = self._put(staging.path, sha256, size)
-                if not ours:
-                    self.cache.fill(sha256, lambda: open(staging.path, "rb"))  # noqa: SIM115
             else:
-                created = self._put_parts(staging.path, sha256, size, copy=not ours)
-            if ours:  # it becomes the local copy decoders read
+                created = self._put_parts(staging.path, sha256, size)
+            if isinstance(staging, LocalStaging):  # ours: it becomes the local copy decoders read
                 os.chmod(staging.path, 0o444)
                 self.cache.keep(sha256, staging.path)
         except ClientError as exc:
@@ -233,9 +232,8 @@ class S3Backend:
                 raise
         return True
 
-    def _put_parts(self, path: Path, sha256: str, size: int, copy: bool) -> bool:
-        """Send a big file as parallel parts; complete only if the bytes sent hash to the name.
-        With `copy`, the same bytes go into the local cache as they are read."""
+    def _put_parts(self, path: Path, sha256: str, size: int) -> bool:
+        """Send a big file as parallel parts; complete only if the bytes sent hash to the name."""
         if self.contains(sha256):
             return False
         key = self.key(sha256)
@@ -244,15 +242,14 @@ class S3Backend:
             Bucket=self.bucket, Key=key, ChecksumAlgorithm="SHA256", **self._lock()
         )["UploadId"]
         try:
-            with self.cache.receiving(sha256 if copy else "") as local:
-                parts = self._send_parts(path, key, upload, part_size, sha256, local)
-                self.client.complete_multipart_upload(
-                    Bucket=self.bucket,
-                    Key=key,
-                    UploadId=upload,
-                    MultipartUpload={"Parts": parts},
-                    IfNoneMatch="*",
-                )
+            parts = self._send_parts(path, key, upload, part_size, sha256)
+            self.client.complete_multipart_upload(
+                Bucket=self.bucket,
+                Key=key,
+                UploadId=upload,
+                MultipartUpload={"Parts": parts},
+                IfNoneMatch="*",
+            )
         except ClientError as exc:
             self._abort(key, upload)
             if _code(exc) in _PRESENT:
@@ -283,7 +280,6 @@ class S3Backend:
         upload: str,
         part_size: int,
         sha256: str,
-        local: BinaryIO | None,
     ) -> list[dict[str, Any]]:
         whole = hashlib.sha256()
         parts: list[dict[str, Any]] = []
@@ -302,17 +298,19 @@ class S3Backend:
             )
             return {"PartNumber": number, "ETag": answer["ETag"], "ChecksumSHA256": checksum}
 
-        with open(path, "rb", buffering=0) as source, ThreadPoolExecutor(PARALLEL) as pool:
-            number = 0
-            while data := source.read(part_size):
-                whole.update(data)
-                if local:
-                    local.write(data)
-                number += 1
-                pending.append(pool.submit(send, number, data))
-                if len(pending) >= PARALLEL:
-                    parts.append(pending.popleft().result())
-            parts += [future.result() for future in pending]
+        beside = Pump([whole.update])  # the whole's hash in a thread of its own: the reader reads
+        try:
+            with open(path, "rb", buffering=0) as source, ThreadPoolExecutor(PARALLEL) as pool:
+                number = 0
+                while not beside.failures and (data := source.read(part_size)):
+                    beside.feed(data)
+                    number += 1
+                    pending.append(pool.submit(send, number, data))
+                    if len(pending) >= PARALLEL:
+                        parts.append(pending.popleft().result())
+                parts += [future.result() for future in pending]
+        finally:
+            beside.close()
         if whole.hexdigest() != sha256:
             raise VaultError(f"the staged copy of {sha256} changed before it was sent; not stored")
         return parts
