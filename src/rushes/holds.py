@@ -13,10 +13,9 @@ from sqlalchemy import select
 from rushes import custody
 from rushes.base import Base
 from rushes.catalog import Asset
-from rushes.catalog.models import Incident
 from rushes.custody import Verb
-from rushes.errors import NotFoundError, VaultError
-from rushes.review.incidents import linked_assets
+from rushes.errors import VaultError
+from rushes.review.incidents import find_incident, linked_assets
 from rushes.review.projects import find_project
 
 
@@ -29,16 +28,7 @@ def hold(base: Base, slug: str, code: str, *, on: bool, actor: str) -> list[str]
             "a folder vault never deletes an original in the first place"
         )
     with base.catalog.read() as session:
-        project = find_project(session, slug)
-        incident = session.scalar(
-            select(Incident).where(
-                Incident.project_id == project.id,
-                Incident.code == code,
-                Incident.deleted_at.is_(None),
-            )
-        )
-        if incident is None:
-            raise NotFoundError(f"no incident {code[:40]!r} in project {slug!r}")
+        incident = find_incident(session, find_project(session, slug), code)
         stored = select(Asset.sha256).where(Asset.in_vault)
         shas = [link.asset_sha256 for link in linked_assets(session, incident, stored)]
     for sha in shas:

@@ -54,7 +54,7 @@ from rushes.errors import CustodyError, InvalidInput, NotFoundError, VaultError
 from rushes.exports.bag_readme import bag_info, contents_row, contents_table, readme
 from rushes.exports.text import flat
 from rushes.media.probe import strip_sensitive
-from rushes.review.incidents import as_record, history_of, linked_assets
+from rushes.review.incidents import as_record, find_incident, history_of, linked_assets
 from rushes.review.notes import Thread, thread_json
 from rushes.review.projects import find_project
 from rushes.stamps import stamp_quietly
@@ -176,18 +176,7 @@ def make_evidence_bag(
 
 
 def _incident(session: Session, project: Project, code: str | None) -> Incident | None:
-    if code is None:
-        return None
-    found = session.scalar(
-        select(Incident).where(
-            Incident.project_id == project.id,
-            Incident.code == code,
-            Incident.deleted_at.is_(None),
-        )
-    )
-    if found is None:
-        raise NotFoundError(f"no incident {code!r} in project {project.slug!r}")
-    return found
+    return None if code is None else find_incident(session, project, code)
 
 
 def _assets(

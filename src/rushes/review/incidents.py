@@ -28,6 +28,7 @@ from rushes.catalog.models import (
     IncidentChange,
     IncidentLink,
     IncidentType,
+    Project,
     User,
     utcnow,
 )
@@ -254,15 +255,20 @@ def require_record(viewer: Viewer) -> None:
 
 def get_incident(session: Session, viewer: Viewer, code: str) -> Incident:
     """An incident of the viewer's project; another project's code is as missing as a typo."""
+    return find_incident(session, viewer.project, code)
+
+
+def find_incident(session: Session, project: Project, code: str) -> Incident:
+    """The project's incident of that code (not a deleted one)."""
     found = session.scalar(
         select(Incident).where(
-            Incident.project_id == viewer.project.id,
+            Incident.project_id == project.id,
             Incident.code == code,
             Incident.deleted_at.is_(None),
         )
     )
     if found is None:
-        raise NotFoundError(f"no incident {code[:40]!r} in project {viewer.project.slug!r}")
+        raise NotFoundError(f"no incident {code[:40]!r} in project {project.slug!r}")
     return found
 
 
