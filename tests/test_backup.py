@@ -52,6 +52,9 @@ def test_a_lost_vault_disk_is_recovered_from_the_replica_with_the_chain_intact(
     env: Env, tmp_path: Path, footage: set[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     replica = tmp_path / "replica"
+    typo = env.run("vault", "copy", "--to", "S3://Evidence/vault", check=False)
+    assert typo.returncode != 0 and "neither a folder nor an s3://" in typo.stderr
+    assert not (env.data_dir / "S3:").exists() and not Path("S3:").exists()
     made = env.run("vault", "replicate", "--to", str(replica))
     assert f"{len(footage)} copied, 0 already there, 0 failed" in made.stdout
     assert "set RUSHES_REPLICA_DIR" in made.stderr

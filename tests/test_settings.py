@@ -41,6 +41,31 @@ def test_bad_values_are_clear_errors(tmp_path: Path) -> None:
         settings.load({"RUSHES_CONFIG": str(tmp_path / "missing.toml")})
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "problem"),
+    [
+        ("RUSHES_VAULT_URL", "S3://evidence/vault", "must be s3://bucket"),
+        ("RUSHES_VAULT_URL", "evidence/vault", "must be s3://bucket"),
+        ("RUSHES_VAULT_URL", "s3:/evidence", "must be s3://bucket"),
+        ("RUSHES_VAULT_URL", "s3://Evidence", "must be s3://bucket"),
+        ("RUSHES_DERIVATIVES_URL", "https://store/bucket", "must be s3://bucket"),
+        ("RUSHES_S3_ENDPOINT", "127.0.0.1:8333", "http://host:port"),
+        ("RUSHES_VAULT_RETENTION_DAYS", "99999999", "0 to 36525"),
+        ("RUSHES_VAULT_RETENTION_DAYS", "-1", "0 to 36525"),
+    ],
+)
+def test_a_mistyped_store_is_refused_not_taken_for_a_folder(
+    tmp_path: Path, name: str, value: str, problem: str
+) -> None:
+    with pytest.raises(ConfigError, match=problem):
+        settings.load({"RUSHES_DATA_DIR": str(tmp_path), name: value})
+    fine = {"RUSHES_VAULT_URL": "s3://evidence-2026/vault", "RUSHES_S3_ENDPOINT": "https://s3.x"}
+    assert (
+        settings.load({"RUSHES_DATA_DIR": str(tmp_path), **fine}).vault_url
+        == fine["RUSHES_VAULT_URL"]
+    )
+
+
 def test_every_setting_is_documented() -> None:
     operations = (DOCS / "operations.md").read_text()
     for setting in settings.SETTINGS:

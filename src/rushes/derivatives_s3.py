@@ -16,10 +16,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from rushes.derivatives import Derivatives
-from rushes.vault.s3 import S3Location, make_client
+from rushes.errors import ConfigError
+from rushes.vault.s3 import S3Location, answering, make_client
 
 _CHUNK = 1 << 20
 _MISSING = ("NoSuchKey", "404", "NotFound")
@@ -34,7 +35,18 @@ class S3Derivatives(Derivatives):
 
     @classmethod
     def open_url(cls, scratch: Path, url: str, *, endpoint: str, region: str) -> S3Derivatives:
-        return cls(scratch, S3Location.parse(url), make_client(endpoint, region))
+        """Open the store, checking the bucket is there: a mistyped bucket or key must stop the
+        base with its reason, not show every proxy as missing."""
+        location = S3Location.parse(url)
+        client = make_client(endpoint, region)
+        try:
+            client.head_bucket(Bucket=location.bucket)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            raise ConfigError(f"RUSHES_DERIVATIVES_URL {url}: the store answers {code}") from exc
+        except BotoCoreError as exc:
+            raise ConfigError(f"cannot reach the S3 store of {url}: {exc}") from exc
+        return cls(scratch, location, client)
 
     def key(self, sha256: str, name: str) -> str:
         path = self.path(sha256, name).relative_to(self.root)  # checks both names
@@ -62,7 +74,8 @@ class S3Derivatives(Derivatives):
 
     def size(self, sha256: str, name: str) -> int | None:
         try:
-            head = self.client.head_object(Bucket=self.bucket, Key=self.key(sha256, name))
+            with answering(self.location.url()):
+                head = self.client.head_object(Bucket=self.bucket, Key=self.key(sha256, name))
         except ClientError as exc:
             if str(exc.response.get("Error", {}).get("Code")) in _MISSING:
                 return None
@@ -78,7 +91,8 @@ class S3Derivatives(Derivatives):
 
     def open(self, sha256: str, name: str) -> BinaryIO:
         try:
-            answer = self.client.get_object(Bucket=self.bucket, Key=self.key(sha256, name))
+            with answering(self.location.url()):
+                answer = self.client.get_object(Bucket=self.bucket, Key=self.key(sha256, name))
         except ClientError as exc:
             if str(exc.response.get("Error", {}).get("Code")) in _MISSING:
                 raise FileNotFoundError(f"s3://{self.bucket}/{self.key(sha256, name)}") from exc
@@ -87,9 +101,10 @@ class S3Derivatives(Derivatives):
 
     def open_range(self, sha256: str, name: str, start: int, end: int) -> BinaryIO:
         try:
-            answer = self.client.get_object(
-                Bucket=self.bucket, Key=self.key(sha256, name), Range=f"bytes={start}-{end}"
-            )
+            with answering(self.location.url()):
+                answer = self.client.get_object(
+                    Bucket=self.bucket, Key=self.key(sha256, name), Range=f"bytes={start}-{end}"
+                )
         except ClientError as exc:
             if str(exc.response.get("Error", {}).get("Code")) in _MISSING:
                 raise FileNotFoundError(f"s3://{self.bucket}/{self.key(sha256, name)}") from exc

@@ -21,6 +21,11 @@ class VaultFullError(VaultError):
     """The disk under the vault is full; nothing partial was kept."""
 
 
+class StoreUnavailable(VaultError, OSError):
+    """The S3 store did not answer (no connection, a timeout, its own error): nothing was
+    changed, and the same request can be tried again later."""
+
+
 class SourceChangedError(VaultError):
     """The source file changed or vanished while it was being read."""
 

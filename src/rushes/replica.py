@@ -28,7 +28,7 @@ from rushes import custody
 from rushes.catalog import Asset, Catalog, CustodyEvent
 from rushes.custody import Verb
 from rushes.errors import ConfigError, VaultError, VaultFullError
-from rushes.settings import Settings
+from rushes.settings import S3_URL, Settings
 from rushes.vault import Fixity, Vault, open_local, open_vault
 
 _BATCH = 50
@@ -46,6 +46,11 @@ class Replica:
 def open_replica(target: str | Path, settings: Settings, *, create: bool) -> Replica:
     """Open the replica at `target`. `create=False` (verify) refuses a folder that is not there,
     so an unmounted disk is named rather than silently refilled at its mount point."""
+    if "://" in str(target) and not S3_URL.fullmatch(str(target)):
+        raise ConfigError(
+            f"{target!r} is neither a folder nor an s3://bucket/prefix address (bucket names "
+            "are lower case)"
+        )
     if str(target).startswith("s3://"):
         if str(target).rstrip("/") == settings.vault_url.rstrip("/"):
             raise ConfigError(f"{target} is the vault itself; a replica must be another place")

@@ -8,6 +8,7 @@ Embedded defaults give a working base on one laptop: SQLite and a vault folder i
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -224,6 +225,10 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 ENV_PREFIX = "RUSHES_"
+MAX_RETENTION_DAYS = 36525
+# An S3 address as the vault, a replica or the derivatives take it: a mistyped one must not
+# quietly become a folder of that name.
+S3_URL = re.compile(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\s]*)?")
 
 
 @dataclass(frozen=True)
@@ -312,8 +317,22 @@ def load(environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
     values["vault_cache_dir"] = (
         (values["vault_cache_dir"] or data_dir / "vault-cache").expanduser().absolute()
     )
-    if values["vault_retention_days"] < 0:
-        raise ConfigError("RUSHES_VAULT_RETENTION_DAYS must be 0 or more")
+    if not 0 <= values["vault_retention_days"] <= MAX_RETENTION_DAYS:
+        raise ConfigError(
+            f"RUSHES_VAULT_RETENTION_DAYS must be 0 to {MAX_RETENTION_DAYS} (100 years), "
+            f"not {values['vault_retention_days']}"
+        )
+    for name in ("vault_url", "derivatives_url"):
+        if values[name] and not S3_URL.fullmatch(values[name]):
+            raise ConfigError(
+                f"RUSHES_{name.upper()} is {values[name]!r}: it must be s3://bucket or "
+                "s3://bucket/prefix (a bucket name in lower case); leave it empty for a folder"
+            )
+    if values["s3_endpoint"] and not re.fullmatch(r"https?://[^/\s]+/?", values["s3_endpoint"]):
+        raise ConfigError(
+            f"RUSHES_S3_ENDPOINT is {values['s3_endpoint']!r}: give the store's address as "
+            "http://host:port or https://host"
+        )
     if values["replica_dir"]:
         values["replica_dir"] = values["replica_dir"].expanduser().absolute()
     values["derivatives_dir"] = (

@@ -16,10 +16,11 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
+from rushes.derivatives_s3 import S3Derivatives
 from rushes.errors import ConfigError, VaultError
 from rushes.vault import Vault
 from rushes.vault.cache import LocalCache
-from rushes.vault.s3 import S3Backend, S3Location
+from rushes.vault.s3 import S3Backend, S3Location, make_client
 from tests.s3 import SeaweedFS
 
 MiB = 1 << 20
@@ -164,6 +165,23 @@ def test_a_bucket_without_object_lock_is_refused_unless_retention_is_off(
     vault = s3_vault(s3_server, tmp_path, bucket=plain, retention_days=0)
     stored = vault.put_stream(_bytes(b"no retention asked"))
     assert vault.quick_check(stored.sha256, stored.size).ok
+
+
+def test_a_wrong_secret_or_bucket_is_named_not_taken_for_a_bucket_without_lock(
+    s3_server: SeaweedFS, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in s3_server.env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
+    forged = make_client(s3_server.endpoint, "us-east-1")
+    cache = LocalCache(tmp_path / "cache", 1 << 20)
+    with pytest.raises(ConfigError, match="SignatureDoesNotMatch") as refused:
+        S3Backend(S3Location.parse(f"s3://{s3_server.bucket()}"), forged, cache, retention_days=1)
+    assert "no Object Lock" not in str(refused.value)
+    with pytest.raises(ConfigError, match="RUSHES_DERIVATIVES_URL s3://no-such-bucket/c"):
+        S3Derivatives.open_url(
+            tmp_path, "s3://no-such-bucket/c", endpoint=s3_server.endpoint, region="us-east-1"
+        )
 
 
 def test_an_upload_killed_half_way_is_swept_and_the_original_stored_again(

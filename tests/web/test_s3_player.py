@@ -9,17 +9,21 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import boto3
 import pytest
+from botocore.config import Config
 
 from rushes.base import Base
 from rushes.cards import walk
+from rushes.catalog.models import StepState
 from rushes.ingest import Ingest
-from rushes.pipeline.runner import run_inline
+from rushes.pipeline.runner import requeue, run_inline
 from rushes.pipeline.steps import STEPS
 from rushes.verify import verify_derivatives
 from tests.conftest import Env
 from tests.s3 import SeaweedFS
 from tests.web.conftest import Client, Team
+from tests.web.test_status import free_port
 
 
 @pytest.fixture
@@ -75,3 +79,37 @@ def test_the_proxy_streams_from_s3_by_ranges_and_a_damaged_one_is_not_served(
         ("proxy-360.mp4", f"size is 3 bytes, recorded {len(proxy)}")
     ]
     assert dina.get(media).status_code == 404
+
+    # The store stops answering (its address now leads nowhere): a viewer gets 503 with
+    # Retry-After, not a traceback; the status page names the store that does not answer; a
+    # step that needs the store waits, pending, and runs once the store is back.
+    live = base.vault.backend.client, base.derivatives.client
+    dead = boto3.client(
+        "s3",
+        endpoint_url=f"http://127.0.0.1:{free_port()}",
+        region_name="us-east-1",
+        config=Config(retries={"max_attempts": 1}, connect_timeout=1),
+    )
+    base.vault.backend.client = base.derivatives.client = dead
+    base.vault.backend._present.clear()
+    base.vault.backend.cache.path(sha).unlink(missing_ok=True)
+    poster = dina.get(f"/p/film/a/{sha}/media/poster.webp")
+    assert poster.status_code == 503 and poster.headers["retry-after"] == "30"
+    assert "does not answer" in poster.text and "rushes-" not in poster.text
+    ada = login("ada")
+    assert 'id="store-list"' in ada.get("/status").text
+    stores = ada.get("/api/status").json()["stores"]
+    assert [(s["what"], bool(s["problem"])) for s in stores] == [
+        ("originals", True),
+        ("derivatives", True),
+    ]
+    requeue(base, ["fingerprint"], outdated_only=False, assets=[sha])
+    [waiting] = run_inline(base, ["fingerprint"], [sha])
+    assert waiting.status == "waiting" and "waiting for the store" in (waiting.note or "")
+    assert run_inline(base, ["fingerprint"], [sha]) == []  # not before a minute has passed
+    base.vault.backend.client, base.derivatives.client = live
+    with base.catalog.write() as session:  # a minute later
+        session.get(StepState, (sha, "fingerprint")).lease_until = None
+    [done] = run_inline(base, ["fingerprint"], [sha])
+    assert done.status == "done"
+    assert ada.get("/api/status").json()["stores"][0]["problem"] is None

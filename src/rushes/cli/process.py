@@ -55,9 +55,9 @@ def process_command(steps: tuple[str, ...], redo: bool, outdated: bool) -> None:
             task = progress.add_task("process", total=total)
 
             def show(result: Result) -> None:
-                if result.status != "pending":
+                if result.status not in ("pending", "waiting"):
                     progress.advance(task)
-                if result.status == "failed":
+                if result.status in ("failed", "waiting"):
                     failed.append(result)
 
             while True:
@@ -69,11 +69,10 @@ def process_command(steps: tuple[str, ...], redo: bool, outdated: bool) -> None:
                     continue  # a worker crashed; its job is retried or failed, the rest go on
         waiting = pending_count(base, names)
     for result in failed:
-        out.print(
-            f"[bold red]FAILED[/] {result.step} {result.sha256[:16]}: {escape(result.note or '')}"
-        )
-    done = sum(1 for r in ran if r.status != "pending")
-    out.print(f"{done} steps run, {len(failed)} failed")
+        label = "[bold red]FAILED[/]" if result.status == "failed" else "[bold yellow]WAITING[/]"
+        out.print(f"{label} {result.step} {result.sha256[:16]}: {escape(result.note or '')}")
+    done = sum(1 for r in ran if r.status not in ("pending", "waiting"))
+    out.print(f"{done} steps run, {sum(r.status == 'failed' for r in failed)} failed")
     if waiting:
         out.print(f"{waiting} steps wait for steps not run here: run `rushes process` for all")
     if failed:

@@ -1,6 +1,7 @@
 """Run pipeline steps on any `concurrent.futures.Executor`, with all state in the catalog.
 
-Each (asset, step) is a row in `steps`: pending → running → done | failed | skipped. The
+Each (asset, step) is a row in `steps`: pending → running → done | failed | skipped (a step
+that finds the S3 store silent goes back to pending, named as waiting for it, for a minute). The
 coordinator claims ready rows (their needs done) under a lease naming the worker, submits
 `execute` to the executor, and collects results. `execute` opens the base from the settings
 it is given, so it runs the same in a local process pool or on a Dask cluster's executor
@@ -31,19 +32,22 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from rushes.base import Base, open_base
 from rushes.catalog import Asset, utcnow
 from rushes.catalog.models import StepState
-from rushes.errors import ConfigError
+from rushes.errors import ConfigError, StoreUnavailable
 from rushes.pipeline.steps import BY_NAME, STEPS, Step, Work
 from rushes.settings import Settings
 
 FINISHED = ("done", "failed", "skipped")
 MAX_ATTEMPTS = 3
 _LEASE_MARGIN = timedelta(minutes=5)
+# A step that found the S3 store silent is not the file's failure: it waits this long, pending,
+# then runs again (by `rushes serve`'s next poll or the next `rushes process`).
+STORE_RETRY = timedelta(minutes=1)
 WORKER_NICENESS = 10  # what `nice` gives by default: batch work behind interactive work
 
 
@@ -51,7 +55,7 @@ WORKER_NICENESS = 10  # what `nice` gives by default: batch work behind interact
 class Result:
     sha256: str
     step: str
-    status: str  # done | failed | skipped
+    status: str  # done | failed | skipped | pending (a worker died) | waiting (for the store)
     note: str | None = None
 
 
@@ -141,7 +145,11 @@ def claim(
             query = select(StepState, Asset.kind).join(
                 Asset, Asset.sha256 == StepState.asset_sha256
             )
-            query = query.where(StepState.step == name, StepState.status == "pending")
+            query = query.where(
+                StepState.step == name,
+                StepState.status == "pending",
+                or_(StepState.lease_until.is_(None), StepState.lease_until < utcnow()),
+            )
             if step.needs:
                 query = query.where(
                     ~exists().where(
@@ -206,11 +214,17 @@ def execute(settings: Settings, sha256: str, name: str) -> Result:
         with _deadline(settings.step_timeout):
             note = step.run(Work(base, sha256))
         status = "done"
+    except StoreUnavailable as exc:
+        status, note = "waiting", f"waiting for the store: {exc}"
     except Exception as exc:  # noqa: BLE001 - any failure is recorded against the asset
         status, note = "failed", f"{type(exc).__name__}: {exc}" if not str(exc) else str(exc)
     with base.catalog.write() as session:
         row = session.get(StepState, (sha256, name))
-        _settle(row, status, note, step)
+        if status == "waiting":
+            row.status, row.error, row.worker = "pending", note, None
+            row.lease_until = utcnow() + STORE_RETRY
+        else:
+            _settle(row, status, note, step)
     return Result(sha256, name, status, note)
 
 

@@ -43,7 +43,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from rushes.errors import ConfigError, VaultError
+from rushes.errors import ConfigError, StoreUnavailable, VaultError
 from rushes.vault.cache import LocalCache
 from rushes.vault.local import LocalStaging, sweep_staging
 from rushes.vault.pump import Pump
@@ -57,6 +57,7 @@ PARALLEL = 8  # parts in flight (as boto3's own transfers): memory is about PART
 ABANDON_AFTER_S = 24 * 3600
 _PRESENT = ("PreconditionFailed", "ConditionalRequestConflict")
 _MISSING = ("NoSuchKey", "404", "NotFound")
+_NO_LOCK = ("ObjectLockConfigurationNotFoundError", "ObjectLockConfigurationNotFound")
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,26 @@ def make_client(endpoint: str, region: str) -> Any:
     )
 
 
+def ping(client: Any, bucket: str, seconds: float = 2.0) -> str | None:
+    """Why the store does not answer for `bucket` within `seconds` (None: it does): one try,
+    for a status page that must not wait out the client's retries."""
+    quick = boto3.session.Session().client(
+        "s3",
+        endpoint_url=client.meta.endpoint_url,
+        region_name=client.meta.region_name,
+        config=client.meta.config.merge(
+            Config(retries={"max_attempts": 1}, connect_timeout=seconds, read_timeout=seconds)
+        ),
+    )
+    try:
+        quick.head_bucket(Bucket=bucket)
+    except ClientError as exc:
+        return f"{_code(exc)} from {client.meta.endpoint_url}"
+    except BotoCoreError as exc:
+        return str(exc)
+    return None
+
+
 @dataclass(frozen=True)
 class SourceStaging:
     """A source file sent from where it is (a card being ingested): the store checks the bytes
@@ -108,6 +129,21 @@ def open_s3(
     return S3Backend(
         S3Location.parse(url), make_client(endpoint, region), cache, retention_days=retention_days
     )
+
+
+@contextlib.contextmanager
+def answering(where: str) -> Iterator[None]:
+    """Name the store's silence (no connection, a timeout, a 5xx of its own) as
+    StoreUnavailable, so callers can say "try again" instead of failing with a traceback; a
+    4xx (missing, refused) passes through as the ClientError it is."""
+    try:
+        yield
+    except BotoCoreError as exc:
+        raise StoreUnavailable(f"the S3 store of {where} does not answer: {exc}") from exc
+    except ClientError as exc:
+        if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500:
+            raise StoreUnavailable(f"the S3 store of {where} failed: {_code(exc)}") from exc
+        raise
 
 
 def _b64(digest: bytes) -> str:
@@ -151,8 +187,9 @@ class S3Backend:
             config = self.client.get_object_lock_configuration(Bucket=self.bucket)
             enabled = config["ObjectLockConfiguration"].get("ObjectLockEnabled") == "Enabled"
         except ClientError as exc:
-            if _code(exc) in ("NoSuchBucket", "AccessDenied", "InvalidAccessKeyId"):
-                raise ConfigError(f"{self.location.url()}: {_code(exc)}") from exc
+            if _code(exc) not in _NO_LOCK:  # a wrong key or secret must not read as "no lock"
+                message = exc.response.get("Error", {}).get("Message", "")
+                raise ConfigError(f"{self.location.url()}: {_code(exc)} {message}".strip()) from exc
             enabled = False
         except BotoCoreError as exc:
             raise ConfigError(f"cannot reach the S3 store of {self.location.url()}: {exc}") from exc
@@ -355,13 +392,12 @@ class S3Backend:
     def open(self, sha256: str) -> BinaryIO:
         """The store's own copy, never the local cache: what a fixity check or a bag reads."""
         try:
-            answer = self.client.get_object(Bucket=self.bucket, Key=self.key(sha256))
+            with answering(self.location.url()):
+                answer = self.client.get_object(Bucket=self.bucket, Key=self.key(sha256))
         except ClientError as exc:
             if _code(exc) in _MISSING:
                 raise FileNotFoundError(self.locate(sha256)) from exc
             raise OSError(f"{_code(exc)}: {exc}") from exc
-        except BotoCoreError as exc:
-            raise OSError(str(exc)) from exc
         return answer["Body"]  # type: ignore[no-any-return]
 
     def local_path(self, sha256: str) -> Path:
@@ -373,7 +409,8 @@ class S3Backend:
         if sha256 in self._present or self.cache.get(sha256):
             return True
         try:
-            self.client.head_object(Bucket=self.bucket, Key=self.key(sha256))
+            with answering(self.location.url()):
+                self.client.head_object(Bucket=self.bucket, Key=self.key(sha256))
         except ClientError as exc:
             if _code(exc) in _MISSING:
                 return False
@@ -399,9 +436,10 @@ class S3Backend:
         """Compare the store's own SHA-256 checksum, size and retention with what they must be,
         without reading the bytes (the store verified them against that checksum on arrival)."""
         try:
-            head = self.client.head_object(
-                Bucket=self.bucket, Key=self.key(sha256), ChecksumMode="ENABLED"
-            )
+            with answering(self.location.url()):
+                head = self.client.head_object(
+                    Bucket=self.bucket, Key=self.key(sha256), ChecksumMode="ENABLED"
+                )
         except ClientError as exc:
             if _code(exc) in _MISSING:
                 return Fixity(sha256, False, self._missing(sha256))

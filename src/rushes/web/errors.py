@@ -3,6 +3,7 @@ to the sign-in page for a page that needs an account."""
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -13,11 +14,19 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
-from rushes.errors import AccessDenied, InvalidInput, LoginThrottled, NotFoundError
+from rushes.errors import (
+    AccessDenied,
+    InvalidInput,
+    LoginThrottled,
+    NotFoundError,
+    StoreUnavailable,
+)
 from rushes.web.auth import SignInRequired
 from rushes.web.dependencies import page
 
 RETRY = {"Retry-After": "2"}
+STORE_RETRY = {"Retry-After": "30"}
+log = logging.getLogger(__name__)
 
 
 def wants_json(request: Request) -> bool:
@@ -80,6 +89,15 @@ def install(app: FastAPI) -> None:
     async def busy(request: Request, _exc: PoolTimeout) -> Response:
         """Every database connection stayed busy for the wait allowed: come back shortly."""
         return respond(request, 503, "the base is busy; try again in a moment", RETRY)
+
+    @app.exception_handler(StoreUnavailable)
+    async def store_down(request: Request, exc: StoreUnavailable) -> Response:
+        """The S3 store does not answer: a retry later will do, and the store's address is for
+        the log (the status page shows it to admins), not for every viewer."""
+        log.warning("%s %s: %s", request.method, request.url.path, exc)
+        return respond(
+            request, 503, "the media store does not answer; try again in a minute", STORE_RETRY
+        )
 
     @app.exception_handler(ClientDisconnect)
     async def gone(request: Request, _exc: ClientDisconnect) -> Response:

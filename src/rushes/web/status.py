@@ -54,6 +54,20 @@ def _status(session: Session, settings: Settings) -> dict[str, Any]:
     }
 
 
+def _stores(base: Base) -> list[dict[str, Any]]:
+    """Each S3 store the base uses and whether it answers now: when it does not, proxies and
+    originals cannot be served and steps fail until it is back (they are tried again then)."""
+    stores: list[dict[str, Any]] = []
+    places = [("originals", base.settings.vault_url, base.vault.backend)]
+    places.append(("derivatives", base.settings.derivatives_url, base.derivatives))
+    for what, url, store in places:
+        if url:
+            from rushes.vault.s3 import ping  # boto3 only where a store is configured
+
+            stores.append({"what": what, "url": url, "problem": ping(store.client, store.bucket)})
+    return stores
+
+
 def _credentials(session: Session, settings: Settings) -> dict[str, Any]:
     """Who signs the copies that leave (None: nobody), and what the originals' C2PA said."""
     signer = None
@@ -94,12 +108,14 @@ def _ping(base: Base) -> None:
 
 @router.get("/api/status")
 def api_status(request: Request, _admin: SiteAdmin, session: Reading) -> dict[str, Any]:
-    return _status(session, request.app.state.base.settings)
+    base = request.app.state.base
+    return {**_status(session, base.settings), "stores": _stores(base)}
 
 
 @router.get("/status", response_class=HTMLResponse)
 def status_page(request: Request, _admin: SiteAdmin, session: Reading) -> HTMLResponse:
-    status = _status(session, request.app.state.base.settings)
+    base = request.app.state.base
+    status = {**_status(session, base.settings), "stores": _stores(base)}
     return page(request, "status.html", {"status": status})
 
 
