@@ -168,6 +168,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Folder of unfinished field uploads (tus). Empty: DATA_DIR/uploads.",
     ),
     Setting(
+        "upload_url",
+        str,
+        "",
+        "s3://bucket/prefix: keep unfinished uploads' bytes in an S3 store and their state in "
+        "the catalog (PostgreSQL), so a crew's requests may land on any base process or host.",
+    ),
+    Setting(
         "upload_limit",
         int,
         64 * 2**30,
@@ -263,6 +270,7 @@ class Settings:
     session_idle_minutes: int
     session_lifetime_hours: int
     upload_dir: Path
+    upload_url: str
     upload_limit: int
     map_tiles: str
     tsa_urls: str
@@ -322,7 +330,7 @@ def load(environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
             f"RUSHES_VAULT_RETENTION_DAYS must be 0 to {MAX_RETENTION_DAYS} (100 years), "
             f"not {values['vault_retention_days']}"
         )
-    for name in ("vault_url", "derivatives_url"):
+    for name in ("vault_url", "derivatives_url", "upload_url"):
         if values[name] and not S3_URL.fullmatch(values[name]):
             raise ConfigError(
                 f"RUSHES_{name.upper()} is {values[name]!r}: it must be s3://bucket or "

@@ -196,6 +196,23 @@ class ContentCredentials(Base):
     tool_version: Mapped[str] = mapped_column(String(40))
 
 
+class UploadState(Base):
+    """An unfinished upload shared by every base process (RUSHES_UPLOAD_URL): its info, the
+    offset acknowledged to the crew, the pieces in the S3 store holding the bytes up to it
+    (`{"pieces": [[start, end, key], ...]}`), the claim a HEAD counts up to take it over, and
+    its outcome once taken in (rushes.upload.shared)."""
+
+    __tablename__ = "uploads"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    info: Mapped[dict[str, Any]]
+    offset: Mapped[int] = mapped_column(BigInteger, default=0)
+    pieces: Mapped[dict[str, Any]]
+    claim: Mapped[int] = mapped_column(Integer, default=0)
+    outcome: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    updated_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class StepState(Base):
     """Where one pipeline step stands for one asset. The pipeline's only memory: any worker
     can pick up any step, and a restart resumes from here."""

@@ -35,7 +35,7 @@ from rushes.media.fingerprint import Fingerprint as Hashes
 from rushes.media.fingerprint import fingerprint
 from rushes.media.matching import Match, match
 from rushes.media.probe import captured, probe
-from rushes.media.proxy import RUNGS, Proxy, make_audio_proxy, make_proxy
+from rushes.media.proxy import RUNGS, Proxy, make_audio_proxy, make_proxies
 from rushes.media.shots import detect_shots
 from rushes.media.thumbnails import make_thumbnails
 from rushes.pipeline.candidates import candidates
@@ -199,10 +199,9 @@ def run_proxy(work: Work) -> str | None:
         _replace_derivatives(work.base, work.sha256, ("proxy",), rows)
         return "; ".join(p for p in (made.problem, unsigned) if p) or None
     rows, problems = [], []
-    for height in RUNGS:
-        made = make_proxy(
-            work.source, folder / f"proxy-{height}.mp4", height=height, timeout=work.timeout
-        )
+    ladder = [(folder / f"proxy-{height}.mp4", height) for height in RUNGS]
+    made_all = make_proxies(work.source, ladder, timeout=work.timeout)
+    for height, made in zip(RUNGS, made_all, strict=True):
         if unsigned := _sign(work.base, work.sha256, work.source, made.path, "video/mp4"):
             problems.append(f"{height}p: {unsigned}")
         rows.append(_proxy_row(work, made, "video/mp4"))

@@ -15,6 +15,10 @@ arrive; it is fsynced before the response acknowledges the new offset. Bytes rec
 dropped connection are kept and fsynced too. The response to the PATCH that completes an upload
 waits for its intake: 204 once it is in the vault, 422 with the reason if the bytes are not what
 was declared.
+
+With RUSHES_UPLOAD_URL the processes may be on several hosts: each request also takes the
+upload's lock across hosts and first brings this host's copy to the shared offset, and what it
+kept is stored as a piece before the offset is acknowledged (rushes.upload.shared).
 """
 
 from __future__ import annotations
@@ -24,20 +28,19 @@ import logging
 import shutil
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from anyio import CapacityLimiter, to_thread
 from sqlalchemy import select
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from rushes.base import Base
 from rushes.catalog.models import Arrival, Asset, Membership, Project
@@ -46,17 +49,17 @@ from rushes.review import accounts
 from rushes.upload import protocol
 from rushes.upload.intake import finish
 from rushes.upload.protocol import TusError
+from rushes.upload.receiving import IDLE_S, stream
 from rushes.upload.store import Info, Lease, Upload, UploadStore, Writer, new_id
+from rushes.upload.wrapping import TusHeaders, refusals
 from rushes.vault import Digest
 
-CHUNK = 1 << 20
-PIECES = 256  # a slow link's small pieces: one writev takes at most IOV_MAX (1024)
-POLL_S = 0.1
-IDLE_S = 60.0
+if TYPE_CHECKING:
+    from rushes.upload.shared import HostLock, SharedUploads
+
 TAKEOVER_S = 3.0
 SWEEP_EVERY_S = 3600.0
 log = logging.getLogger(__name__)
-Handler = Callable[[Request], Awaitable[Response]]
 T = TypeVar("T")
 
 
@@ -78,6 +81,7 @@ class Tus:
         # doubt (another process wrote since, a failed write, a restart) and the intake hashes
         # the file from disk.
         self.running: dict[str, tuple[tuple[int, int, int], Digest]] = {}
+        self.shared = _shared(base)
         self._swept = time.monotonic()
         # The uploads' own threads: a burst of uploads waits for these, never for the threads
         # the pages and the health check run on.
@@ -126,6 +130,8 @@ class Tus:
             created_at=datetime.now(UTC).isoformat(),
         )
         upload = await self._run(self.store.create, info)
+        if self.shared is not None:
+            await self._run(self.shared.create, info)
         location = str(request.url.replace(query="")).rstrip("/") + "/" + upload.id
         lease = upload.try_lock()
         assert lease is not None, "a new upload is nobody else's"
@@ -146,17 +152,28 @@ class Tus:
     async def head(self, request: Request) -> Response:
         caller = await self._caller(request)
         upload = await self._run(self._upload, request, caller)
+        offset = None
         if await self._run(upload.outcome) is None:
             await self._run(upload.take)
+            if self.shared is not None:
+                await self._run(self.shared.take, upload.id)
             lease = await _wait_for_lock(upload, TAKEOVER_S)
+            host = await self._wait_for_host(upload) if lease else None
             try:
                 await self._run(upload.sync)
-                if lease:
+                if host is not None:
+                    await self._run(self.shared.catch_up_if_complete, upload)  # type: ignore[union-attr]
+                if lease and (host is not None or self.shared is None):
                     await self._settle(upload)
+                if self.shared is not None:  # the offset every host acknowledges
+                    offset = await self._run(self.shared.offset, upload.id)
             finally:
+                if host is not None:
+                    await self._run(host.release)
                 if lease:
                     lease.release()
-        headers = {"Upload-Offset": str(upload.offset()), **_expiry(upload)}
+        offset = upload.offset() if offset is None else offset
+        headers = {"Upload-Offset": str(offset), **_expiry(upload)}
         if upload.info.length is None:
             headers["Upload-Defer-Length"] = "1"
         else:
@@ -180,7 +197,15 @@ class Tus:
             raise TusError(
                 423, "another request is writing to this upload; ask HEAD for the offset"
             )
+        host = None
         try:
+            if self.shared is not None:
+                host = await self._run(self.shared.try_lock, upload.id)
+                if host is None:
+                    raise TusError(
+                        423, "another request is writing to this upload; ask HEAD for the offset"
+                    )
+                await self._run(self.shared.catch_up, upload)
             current = upload.offset()
             if offset != current:
                 raise TusError(
@@ -198,6 +223,8 @@ class Tus:
                     await self._receive(request, upload, check, caller)
                 await self._settle(upload)
         finally:
+            if host is not None:
+                await self._run(host.release)
             lease.release()
         return Response(
             status_code=204, headers={"Upload-Offset": str(upload.offset()), **_expiry(upload)}
@@ -211,6 +238,8 @@ class Tus:
         if lease is None:
             raise TusError(423, "the upload is busy (its intake is running); try again")
         try:
+            if self.shared is not None:
+                await self._run(self.shared.remove, upload.id)
             await self._run(self.store.remove, upload)
         finally:
             lease.release()
@@ -232,6 +261,8 @@ class Tus:
         if time.monotonic() - self._swept > SWEEP_EVERY_S:
             self._swept = time.monotonic()
             self._finish_pending(await self._run(self.store.sweep))
+            if self.shared is not None:
+                await self._run(self.shared.sweep)
             self.running = {k: v for k, v in self.running.items() if (self.store.root / k).is_dir()}
         return caller
 
@@ -320,6 +351,8 @@ class Tus:
     def _upload(self, request: Request, caller: Caller, terminating: bool = False) -> Upload:
         upload_id = request.path_params["upload_id"]
         upload = self.store.get(upload_id)
+        if self.shared is not None:
+            upload = self.shared.here(self.store, upload_id, upload)
         # Another account's upload is as missing as a missing one: no metadata, no takeover.
         if upload is None or (upload.info.project_id, upload.info.crew) != (
             caller.project_id,
@@ -369,11 +402,16 @@ class Tus:
             running = None  # a proxy is copied, and hashed, on its way to the derivatives
         writer = Writer(upload, check.algorithm if check else None, running)
         ending = "error"
+        superseded = self.shared.claimed(upload.id) if self.shared is not None else None
         try:
-            ending = await _stream(request, upload, writer, end - start, self.threads)
+            ending = await stream(request, upload, writer, end - start, self.threads, superseded)
         finally:
             expected = check.digest if check else None
-            keep = await self._run(writer.finish, ending == "end", expected)
+            try:
+                keep = await self._run(writer.finish, ending == "end", expected)
+            finally:
+                if self.shared is not None:  # acknowledged only once the store holds it
+                    await self._run(self.shared.publish, upload, start)
             signature = upload.signature()
             if writer.running is not None and signature is not None:
                 self.running[upload.id] = (signature, writer.running)
@@ -406,6 +444,8 @@ class Tus:
         except VaultError as exc:
             raise TusError(503, f"{exc}; the upload is kept, ask HEAD again later") from exc
         self.running.pop(upload.id, None)
+        if self.shared is not None:
+            await self._run(self.shared.conclude, upload.id, outcome)
         if outcome.status == "rejected":
             raise TusError(422, outcome.reason)
 
@@ -415,6 +455,17 @@ class Tus:
         well)."""
         known = self.running.pop(upload.id, None) if take else self.running.get(upload.id)
         return known[1] if known and known[0] == upload.signature() else None
+
+    async def _wait_for_host(self, upload: Upload) -> HostLock | None:
+        """The lock across hosts, waited for as the local one (None when not shared)."""
+        if self.shared is None:
+            return None
+        deadline = time.monotonic() + TAKEOVER_S
+        while (host := await self._run(self.shared.try_lock, upload.id)) is None:
+            if time.monotonic() > deadline:
+                return None
+            await asyncio.sleep(0.05)
+        return host
 
     # -- housekeeping
 
@@ -437,93 +488,15 @@ class Tus:
         threading.Thread(target=run, name="upload-intake", daemon=True).start()
 
 
-async def _stream(
-    request: Request, upload: Upload, writer: Writer, room: int, threads: CapacityLimiter
-) -> str:
-    """Hand the body to `writer` as it arrives, in batches of about CHUNK bytes (the pieces as
-    received, not copied), up to `room` bytes. Returns how it ended: end, cut (connection
-    dropped), taken (a HEAD took over), idle, over (body too long), or failed (the writer did:
-    a full disk is said at once, not after the rest of the body). Whatever arrived is handed
-    to the writer whichever way it ends."""
-    watch = _Watch(upload, writer)
-    watchdog = asyncio.create_task(watch.run())
-    batch: list[bytes] = []
-    size = 0
-    try:
-        while True:
-            watch.waiting = True
-            try:
-                message = await request.receive()
-            except asyncio.CancelledError:
-                if not watch.stopped:
-                    raise
-                task = asyncio.current_task()
-                assert task is not None
-                task.uncancel()
-                return watch.stopped
-            finally:
-                watch.waiting = False
-            if message["type"] == "http.disconnect":
-                return "cut"
-            watch.last = time.monotonic()
-            piece: bytes = message.get("body", b"")
-            over = size + len(piece) > room
-            if over:
-                piece = piece[: room - size]
-            if piece:
-                batch.append(piece)
-                size += len(piece)
-            more = message.get("more_body", False)
-            if size >= CHUNK or len(batch) >= PIECES or over or not more:
-                room -= size
-                full, batch, size = batch, [], 0
-                if writer.ready():
-                    writer.write(full)
-                else:
-                    await to_thread.run_sync(writer.write, full, limiter=threads)
-                if writer.failed():
-                    return "failed"
-                if upload.claim() != watch.claim:
-                    return "taken"
-            if over:
-                return "over"
-            if not more:
-                return "end"
-    finally:
-        watchdog.cancel()
-        if batch:
-            await to_thread.run_sync(
-                writer.write, batch, limiter=threads
-            )  # the threads take a final batch
+def _shared(base: Base) -> SharedUploads | None:
+    settings = base.settings
+    if not settings.upload_url:
+        return None
+    from rushes.upload.shared import SharedUploads  # boto3 only when configured
 
-
-class _Watch:
-    """Stops a request waiting for bytes once a HEAD took its upload, its writer failed, or the
-    link went quiet."""
-
-    def __init__(self, upload: Upload, writer: Writer) -> None:
-        self.upload, self.writer = upload, writer
-        self.claim = upload.claim()
-        self.task = asyncio.current_task()
-        self.waiting = False
-        self.stopped = ""
-        self.last = time.monotonic()
-
-    async def run(self) -> None:
-        while not self.stopped:
-            await asyncio.sleep(POLL_S)
-            if not self.waiting:
-                continue
-            if self.upload.claim() != self.claim:
-                self.stopped = "taken"
-            elif self.writer.failed():
-                self.stopped = "failed"
-            elif time.monotonic() - self.last > IDLE_S:
-                self.stopped = "idle"
-            else:
-                continue
-            assert self.task is not None
-            self.task.cancel()
+    return SharedUploads(
+        base.catalog, settings.upload_url, endpoint=settings.s3_endpoint, region=settings.s3_region
+    )
 
 
 async def _wait_for_lock(upload: Upload, seconds: float) -> Lease | None:
@@ -550,63 +523,6 @@ def _expiry(upload: Upload) -> dict[str, str]:
     return {"Upload-Expires": format_datetime(upload.expires_at(), usegmt=True)}
 
 
-class _TusHeaders:
-    """Around every response: Tus-Resumable and no caching; before every request: the version
-    check (412) and X-HTTP-Method-Override for clients that cannot send PATCH or DELETE."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope["headers"])
-        override = headers.get(b"x-http-method-override")
-        if override:
-            scope = {**scope, "method": override.decode("latin-1").strip().upper()}
-
-        async def send_tus(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [
-                    *message.get("headers", []),
-                    (b"tus-resumable", protocol.VERSION.encode()),
-                    (b"cache-control", b"no-store"),
-                ]
-            await send(message)
-
-        version = headers.get(b"tus-resumable", b"").decode("latin-1").strip()
-        if scope["method"] != "OPTIONS" and version != protocol.VERSION:
-            refusal = PlainTextResponse(
-                f"this server speaks tus {protocol.VERSION}; send Tus-Resumable: "
-                f"{protocol.VERSION}\n",
-                status_code=412,
-                headers={"Tus-Version": protocol.VERSION},
-            )
-            await refusal(scope, receive, send_tus)
-            return
-        await self.app(scope, receive, send_tus)
-
-
-def _refusals(handler: Handler) -> Handler:
-    """Turn a TusError into its response (no body for HEAD, which may not carry one); a
-    database too busy to lend a connection in time is a 503."""
-
-    async def endpoint(request: Request) -> Response:
-        try:
-            response: Response = await handler(request)
-            return response
-        except PoolTimeout:
-            exc = TusError(503, "the base is busy; try again in a moment", {"Retry-After": "2"})
-        except TusError as refused:
-            exc = refused
-        if request.method == "HEAD":
-            return Response(status_code=exc.status, headers=exc.headers)
-        return PlainTextResponse(f"{exc}\n", status_code=exc.status, headers=exc.headers)
-
-    return endpoint
-
-
 def create_upload_app(base: Base) -> ASGIApp:
     """The tus server for `base`; mount it at /files."""
     tus = Tus(base)
@@ -620,13 +536,13 @@ def create_upload_app(base: Base) -> ASGIApp:
 
     app = Starlette(
         routes=[
-            Route("/", _refusals(collection), methods=["OPTIONS", "POST"]),
+            Route("/", refusals(collection), methods=["OPTIONS", "POST"]),
             Route(
                 "/{upload_id}",
-                _refusals(resource),
+                refusals(resource),
                 methods=["OPTIONS", "HEAD", "PATCH", "DELETE"],
                 name="upload",
             ),
         ]
     )
-    return _TusHeaders(app)
+    return TusHeaders(app)
