@@ -18,7 +18,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from rushes.catalog.models import Arrival
+from rushes.catalog import utcnow
+from rushes.catalog.models import Arrival, User
+from rushes.holds import reconcile
 from rushes.review import accounts
 from rushes.review.access import Role, viewer_for
 from rushes.review.incidents import create_incident, link_asset
@@ -148,7 +150,8 @@ def test_an_incident_s_originals_are_held_past_their_retention_and_released(
         viewer = viewer_for(session, user, "aleppo")
         raw = {"title": "Strike", "type": "airstrike", "started_at": "2016-04-12T09:30:00+03:00"}
         create_incident(session, viewer, {**raw, "code": "ALP-1"})
-        linked = sorted(session.scalars(select(Arrival.asset_sha256)).all())[:2]
+        all_shas = sorted(session.scalars(select(Arrival.asset_sha256)).all())
+        linked = all_shas[:2]
         for sha in linked:
             link_asset(session, viewer, "ALP-1", sha, "strike")
     bucket = url.removeprefix("s3://").split("/")[0]
@@ -165,9 +168,26 @@ def test_an_incident_s_originals_are_held_past_their_retention_and_released(
     held = env.run("incidents", "hold", "ALP-1", "--project", "aleppo")
     assert "legal hold on for 2 original(s)" in held.stdout
     assert holds() == dict.fromkeys(linked, "ON")
+    # Linked after the hold: held by the next look (rushes serve's, every minute, asks about
+    # what was linked since; rushes verify about everything).
+    later = sorted(set(all_shas) - set(linked))[0]
+    mark = utcnow()
+    with env.open() as base, base.catalog.write() as session:
+        viewer = viewer_for(session, session.scalars(select(User)).one(), "aleppo")
+        link_asset(session, viewer, "ALP-1", later, "rescue")
+        raw = {**raw, "code": "ALP-2"}
+        create_incident(session, viewer, raw)
+        link_asset(session, viewer, "ALP-2", linked[0], "strike")
+    with env.open() as base:
+        assert reconcile(base, "ivan", since=mark) == [later]
+    linked.append(later)
+    assert holds() == dict.fromkeys(linked, "ON")
+    env.run("incidents", "hold", "ALP-2", "--project", "aleppo")
+    assert "HELD" not in env.run("verify", "--quick").stdout
     env.run("incidents", "hold", "ALP-1", "--project", "aleppo", "--release")
-    assert holds() == dict.fromkeys(linked, "OFF")
+    assert holds() == {linked[0]: "ON", linked[1]: "OFF", later: "OFF"}  # ALP-2 still holds one
     events = [(a, d["hold"]) for v, a, d in custody_verbs(env) if v == "legal-hold"]
-    assert sorted(events) == sorted([(s, "on") for s in linked] + [(s, "off") for s in linked])
+    on = [(s, "on") for s in linked] + [(linked[0], "on")]
+    assert sorted(events) == sorted([*on, (linked[1], "off"), (later, "off")])
     missing = env.run("incidents", "hold", "NOPE", "--project", "aleppo", check=False)
     assert missing.returncode == 1 and "no incident 'NOPE'" in missing.stderr

@@ -273,6 +273,12 @@ CASES = [
         path="/p/film/a/{sha}/media/proxy-360.mp4",
     ),
     Case(
+        "HEAD",
+        "/p/{slug}/a/{sha256}/media/{name}",
+        REVIEWER_API | {"anonymous": 303},
+        path="/p/film/a/{sha}/media/proxy-360.mp4",
+    ),
+    Case(
         "GET",
         "/p/{slug}/a/{sha256}/original",
         row(303, 200, 403, 200, 404, 403, 404),

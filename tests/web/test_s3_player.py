@@ -71,6 +71,8 @@ def test_the_proxy_streams_from_s3_by_ranges_and_a_damaged_one_is_not_served(
     beyond = dina.get(media, headers={"Range": f"bytes={len(proxy)}-"})
     assert beyond.status_code == 416
     assert dina.get(f"/p/film/a/{sha}/media/poster.webp").status_code == 200
+    head = dina.head(media)  # what a player or download manager asks first
+    assert head.status_code == 200 and head.headers["content-length"] == str(len(proxy))
     assert 'src="/p/film/a/' in dina.get(f"/p/film/a/{sha}").text
 
     client.put_object(Bucket=bucket, Key=key, Body=b"rot")

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     true,
 )
 from sqlalchemy.engine import Dialect
@@ -540,6 +541,8 @@ class Incident(Base):
     verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
     verified_at: Mapped[datetime | None] = mapped_column(default=None)
     description: Mapped[str] = mapped_column(Text, default="")
+    # Its originals are under the S3 store's legal hold (rushes.holds), those linked later too.
+    legal_hold: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

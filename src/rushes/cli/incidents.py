@@ -142,7 +142,9 @@ def import_command(file: Path, project: str, commit: bool, username: str) -> Non
 @click.option("--release", is_flag=True, help="Lift the hold instead of putting it on.")
 def hold_command(code: str, project: str, release: bool) -> None:
     """Put the S3 store's legal hold on every original incident CODE links, so none can be
-    deleted whatever its retention, until `--release`. Each is logged (legal-hold)."""
+    deleted whatever its retention, until `--release` (which keeps the hold of originals
+    another held incident links). Originals linked later are held too, by `rushes serve`
+    within a minute and by `rushes verify`. Each is logged (legal-hold)."""
     from rushes.holds import hold
 
     with opened_base() as base:

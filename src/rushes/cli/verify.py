@@ -8,6 +8,7 @@ import click
 from rich.markup import escape
 
 from rushes.cli.common import bytes_progress, opened_base, out
+from rushes.holds import reconcile
 from rushes.replica import configured_replica
 from rushes.stamps import verify_stamps
 from rushes.verify import total_bytes, verify, verify_derivatives
@@ -25,7 +26,8 @@ def verify_command(quick: bool) -> None:
     the derivatives (proxies, posters, strips) too: a damaged one is not served and is queued
     to be rebuilt (not evidence, no custody event, but exit 1 as well). With
     RUSHES_REPLICA_DIR set, check the replica's copies too and repair a missing or damaged copy
-    from the other one (each repair logged); an original bad in both is a failure."""
+    from the other one (each repair logged); an original bad in both is a failure. An original
+    linked to an incident under legal hold that the store does not hold yet is held (logged)."""
     with opened_base() as base, bytes_progress(0) as progress:
         if quick and not base.vault.backend.store_checksums:
             raise click.UsageError(
@@ -43,6 +45,7 @@ def verify_command(quick: bool) -> None:
             quick=quick,
         )
         made = verify_derivatives(base.catalog, base.derivatives)
+        held = reconcile(base, base.settings.actor)  # linked to held incidents, not yet held
         with base.catalog.read() as session:
             stamps = verify_stamps(session, base.settings)
     chain = report.chain
@@ -51,6 +54,8 @@ def verify_command(quick: bool) -> None:
         f"originals checked{how}: {report.checked}, failed: {len(report.failures)}"
         + (f", still in the field: {report.in_field}" if report.in_field else "")
     )
+    for sha in held:
+        out.print(f"[yellow]HELD[/] {sha}: linked to an incident under legal hold")
     for repair in report.repairs:
         out.print(f"[yellow]REPAIRED[/] {escape(repair)}")
     for failure in report.failures:

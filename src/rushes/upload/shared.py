@@ -19,6 +19,7 @@ whose request completes the upload takes it into the vault from its own, complet
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import uuid
@@ -51,6 +52,7 @@ class Shared:
     pieces: list[tuple[int, int, str]]
     claim: int
     outcome: Outcome | None
+    updated_at: datetime
 
 
 class HostLock:
@@ -112,6 +114,7 @@ class SharedUploads:
                 [tuple(p) for p in row.pieces["pieces"]],  # type: ignore[misc]
                 row.claim,
                 Outcome(**row.outcome) if row.outcome else None,
+                row.updated_at,
             )
 
     def here(self, store: UploadStore, upload_id: str, upload: Upload | None) -> Upload | None:
@@ -129,6 +132,11 @@ class SharedUploads:
                     raise
         if shared.outcome is not None and upload.outcome() is None:
             upload.conclude(shared.outcome)
+        elif shared.outcome is None:  # its last byte may have reached another host: expiry
+            last = shared.updated_at.timestamp()  # counts from that one
+            with contextlib.suppress(FileNotFoundError):
+                if os.stat(upload.data).st_mtime < last:
+                    os.utime(upload.data, (last, last))
         return upload
 
     def offset(self, upload_id: str) -> int:

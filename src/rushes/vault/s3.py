@@ -387,6 +387,16 @@ class S3Backend:
         except (ClientError, BotoCoreError) as exc:
             raise VaultError(f"the S3 store refused the legal hold on {sha256}: {exc}") from exc
 
+    def held(self, sha256: str) -> bool:
+        try:
+            with answering(self.location.url()):
+                answer = self.client.get_object_legal_hold(Bucket=self.bucket, Key=self.key(sha256))
+        except ClientError as exc:
+            if _code(exc) in (*_MISSING, "NoSuchObjectLockConfiguration", "NoSuchObjectLegalHold"):
+                return False
+            raise VaultError(f"the S3 store did not say whether {sha256} is held: {exc}") from exc
+        return answer.get("LegalHold", {}).get("Status") == "ON"  # type: ignore[no-any-return]
+
     # -- reading ---------------------------------------------------------------------------
 
     def open(self, sha256: str) -> BinaryIO:

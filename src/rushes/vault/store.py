@@ -211,6 +211,10 @@ class Vault:
             raise VaultError("this vault has no legal holds")
         self.backend.legal_hold(sha256, on)  # type: ignore[attr-defined]
 
+    def held(self, sha256: str) -> bool:
+        """Whether the store's legal hold is on for an original."""
+        return self.backend.legal_holds and self.backend.held(sha256)  # type: ignore[attr-defined,no-any-return]
+
     def open(self, sha256: str) -> BinaryIO:
         return self.backend.open(sha256)
 

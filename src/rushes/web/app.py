@@ -16,7 +16,7 @@ from fastapi import Depends, FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-from rushes import __version__, stamps
+from rushes import __version__, holds, stamps
 from rushes.base import Base
 from rushes.pipeline.background import BackgroundProcessor
 from rushes.upload import create_upload_app
@@ -55,11 +55,12 @@ def create_app(base: Base, *, background: bool = False) -> FastAPI:
         app.state.health_threads = CapacityLimiter(2)
         processor = BackgroundProcessor(base) if background else None
         keeper = stamps.Keeper(base) if background and stamps.authorities(settings) else None
-        for thread in (processor, keeper):
+        holder = holds.Keeper(base) if background and base.vault.backend.legal_holds else None
+        for thread in (processor, keeper, holder):
             if thread:
                 thread.start()
         yield
-        for thread in (processor, keeper):
+        for thread in (processor, keeper, holder):
             if thread:
                 thread.stop()
 

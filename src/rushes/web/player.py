@@ -73,6 +73,20 @@ def player(
     return _player(request, session, viewer, sha256, proxy=proxy)
 
 
+# Kept an hour: a grid revisited over a slow link costs nothing, and a rebuilt derivative (rare:
+# a new pipeline version) shows soon enough.
+MEDIA_CACHE = {"Cache-Control": "private, max-age=3600"}
+
+
+@router.head("/p/{slug}/a/{sha256}/media/{name}")
+def media_head(sha256: str, name: str, viewer: InProject, session: Reading) -> Response:
+    """What a player or download manager asks first: size and type, from the catalog, without
+    reading the file (which may be in a remote store)."""
+    made = review.derivative(session, viewer, sha256, name)
+    sized = {**MEDIA_CACHE, "Accept-Ranges": "bytes", "Content-Length": str(made.size)}
+    return Response(media_type=made.media_type, headers=sized)
+
+
 @router.get("/p/{slug}/a/{sha256}/media/{name}")
 def media(
     sha256: str, name: str, request: Request, viewer: InProject, session: Reading
@@ -81,9 +95,7 @@ def media(
     made = review.derivative(session, viewer, sha256, name)
     derivatives = get_base(request).derivatives
     missing = NotFoundError(f"{made.name} of asset {sha256[:12]} is damaged or missing")
-    # Kept an hour: a grid revisited over a slow link costs nothing, and a rebuilt derivative
-    # (rare: a new pipeline version) shows soon enough.
-    headers = {"Cache-Control": "private, max-age=3600"}
+    headers = dict(MEDIA_CACHE)
     if derivatives.remote:  # streamed from the store, range by range, as the player seeks
         try:
             return ranged(
