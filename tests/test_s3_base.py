@@ -69,6 +69,18 @@ def test_footage_goes_from_a_card_to_s3_through_the_pipeline_and_verifies(
     assert {a for v, a, _ in verbs if v == "fixity-ok"} == shas
     assert {a for v, a, _ in verbs if v == "store-check-ok"} == shas
 
+    # An original stored without retention (RUSHES_VAULT_RETENTION_DAYS=0 for one ingest) is
+    # named by the full check too, though its bytes are intact.
+    later = tmp_path / "card2"
+    later.mkdir()
+    (later / "C0002.MP4").write_bytes(os.urandom(5_000))
+    unlocked = hashlib.sha256((later / "C0002.MP4").read_bytes()).hexdigest()
+    zero = {**env.vars, "RUSHES_VAULT_RETENTION_DAYS": "0"}
+    subprocess.run([*RUSHES, "ingest", str(later), "-p", "aleppo"], env=zero, check=True)
+    named = env.run("verify", check=False)
+    assert named.returncode == 1 and "failed: 1" in named.stdout
+    assert f"FAILED {unlocked}: the bytes are intact, but not under a COMPLIANCE" in named.stdout
+
     # Someone with the store's keys puts other bytes over one original without the condition:
     # the locked original survives as an older version, and the check names the key.
     forged = sorted(shas)[0]
@@ -76,7 +88,7 @@ def test_footage_goes_from_a_card_to_s3_through_the_pipeline_and_verifies(
     s3_server.client().put_object(Bucket=bucket, Key=f"vault/originals/{forged}", Body=b"x")
     failed = env.run("verify", "--quick", check=False)  # the full check: tests/vault/test_s3.py
     assert failed.returncode == 1
-    assert f"FAILED {forged}" in failed.stdout and "failed: 1" in failed.stdout
+    assert f"FAILED {forged}" in failed.stdout and "failed: 2" in failed.stdout
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # an organisation's catalog

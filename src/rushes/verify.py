@@ -4,7 +4,9 @@ Each asset's check is itself a custody event (fixity-ok or fixity-failed), commi
 batches so an interrupted run keeps what it proved. Originals are checked several at a time
 (an object store answers each request slowly, but many at once). `quick` asks a store that
 keeps its own SHA-256 checksums (S3) for them and for the retention instead of reading the
-bytes: a different check, logged as store-check-ok or store-check-failed.
+bytes: a different check, logged as store-check-ok or store-check-failed. The full check of
+such a store asks for them too, so an original whose bytes are intact but whose retention is
+gone (or was never set) fails it as well.
 
 Originals in the vault that the catalog does not know (left by a run killed between the two)
 are listed; ingesting the source again files them. With a replica, both copies are checked and
@@ -112,7 +114,14 @@ def verify(
 
     def check(row: Row[tuple[str, int, str | None]]) -> Fixity:
         sha256, size, sha512 = row
-        return vault.quick_check(sha256, size) if quick else vault.check(sha256, size, sha512)
+        if quick:
+            return vault.quick_check(sha256, size)
+        result = vault.check(sha256, size, sha512)
+        if result.ok and vault.backend.store_checksums:  # the full check covers the store's too
+            stored = vault.quick_check(sha256, size)
+            if not stored.ok:
+                return Fixity(sha256, False, f"the bytes are intact, but {stored.problem}")
+        return result
 
     with ThreadPoolExecutor(_ASKERS if quick else _READERS) as pool:
         for (sha256, size, sha512), result in zip(known, pool.map(check, known), strict=True):
