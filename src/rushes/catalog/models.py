@@ -299,6 +299,8 @@ class User(Base):
     site_admin: Mapped[bool] = mapped_column(Boolean, default=False)  # creates projects, users
     blur_thumbnails: Mapped[bool] = mapped_column(Boolean, default=False)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    language: Mapped[str] = mapped_column(String(16), default="")  # "" follows the browser
+    digits: Mapped[str] = mapped_column(String(8), default="")  # "latn", "arab"; "" by language
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
