@@ -23,9 +23,18 @@ def test_migrated_schema_matches_the_models(db_url: str) -> None:
     try:
         assert catalog.revision() == HEAD_REVISION
         with catalog.engine.connect() as connection:
-            diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+            context = MigrationContext.configure(connection, opts={"include_name": _modelled})
+            diff = compare_metadata(context, Base.metadata)
         assert diff == []
         catalog.migrate()  # opening again is a no-op
         assert catalog.revision() == HEAD_REVISION
     finally:
         catalog.close()
+
+
+def _modelled(name: str | None, kind: str, _parents: object) -> bool:
+    """Leave out what only migration 0015 makes: the text indexes of search, which SQLAlchemy
+    cannot describe (an FTS5 table and its shadow tables; GIN indexes over expressions)."""
+    if kind == "table":
+        return not (name or "").startswith("search_fts")
+    return name not in ("search_entries_words", "search_entries_trigrams")

@@ -18,12 +18,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from rushes.catalog import search
 from rushes.errors import ConfigError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest migration's revision. Opening a current catalog then needs no Alembic import
 # (most of a CLI call's start-up); tests/catalog/test_migrations.py keeps this in step.
-HEAD_REVISION = "0014"
+HEAD_REVISION = "0015"
 _BUSY_TIMEOUT_MS = 30_000
 
 
@@ -37,6 +38,8 @@ class Catalog:
         self._writer = sessionmaker(
             self.engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False
         )
+        for maker in (self._reader, self._writer):
+            event.listen(maker, "after_flush", search.index_changes)
 
     @property
     def dialect(self) -> str:

@@ -25,6 +25,7 @@ COMMANDS = {  # name -> module in rushes.cli, and the command's name there
     "ingest": ("ingest", "ingest"),
     "process": ("process", "process_command"),
     "restore": ("backup", "restore"),
+    "search": ("search", "search_command"),
     "serve": ("server", "serve"),
     "settings": ("settings", "settings_command"),
     "show": ("asset", "show"),
