@@ -426,6 +426,7 @@ CASES = [
     ),
     # The incident register.
     Case("GET", "/p/{slug}/incidents", PROJECT_PAGE, path="/p/film/incidents"),
+    Case("GET", "/p/{slug}/search", PROJECT_PAGE, path="/p/film/search?q=rubble"),
     Case("POST", "/p/{slug}/incidents", RECORDER_POST, path="/p/film/incidents", data=INCIDENT),
     Case("GET", "/p/{slug}/incidents.csv", PROJECT_PAGE, path="/p/film/incidents.csv"),
     Case("GET", "/p/{slug}/incidents.geojson", PROJECT_PAGE, path="/p/film/incidents.geojson"),
@@ -515,6 +516,7 @@ CASES = [
         path="/p/film/incident-types/fire/retire",
     ),
     Case("GET", "/api/p/{slug}/incidents", PROJECT_API, path="/api/p/film/incidents"),
+    Case("GET", "/api/p/{slug}/search", PROJECT_API, path="/api/p/film/search?q=rubble"),
     Case(
         "POST",
         "/api/p/{slug}/incidents",
