@@ -23,8 +23,7 @@ from rushes.catalog.models import (
     Note,
     SearchEntry,
 )
-from rushes.catalog.search import KINDS, MAX_QUERY, normalise_mapped, terms
-from rushes.catalog.search import matching as words_in
+from rushes.catalog.search import KINDS, MAX_QUERY, find, normalise_mapped, terms
 from rushes.errors import InvalidInput
 from rushes.media.timecode import seconds_of
 from rushes.review.access import Can, Viewer, visible_assets
@@ -67,21 +66,13 @@ def search(session: Session, viewer: Viewer, query: str, kind: str | None = None
     results = Results(query)
     if not words:
         return results
-    condition = words_in(session.get_bind().dialect.name, words)
     limit = MORE if kind else PER_KIND
     for each in (kind,) if kind else KINDS:
-        entries = session.execute(
-            select(SearchEntry.ref, SearchEntry.asset_sha256)
-            .where(SearchEntry.project_id == viewer.project.id, SearchEntry.kind == each)
-            .where(condition, *_allowed(viewer, each))
-            .order_by(SearchEntry.ref.desc())
-            .limit(limit + 1)
-        ).all()
-        if len(entries) > limit:
+        refs = find(session, viewer.project.id, each, words, _allowed(viewer, each), limit + 1)
+        if len(refs) > limit:
             results.more.add(each)
-        refs = [ref for ref, _ in entries[:limit]]
-        if refs:
-            results.groups[each] = _hits(session, viewer, each, refs, words)
+        if refs[:limit]:
+            results.groups[each] = _hits(session, viewer, each, refs[:limit], words)
     return results
 
 
