@@ -427,6 +427,15 @@ CASES = [
     # The incident register.
     Case("GET", "/p/{slug}/incidents", PROJECT_PAGE, path="/p/film/incidents"),
     Case("GET", "/p/{slug}/search", PROJECT_PAGE, path="/p/film/search?q=rubble"),
+    Case("GET", "/p/{slug}/find", PROJECT_PAGE, path="/p/film/find"),
+    # Any member may search by a picture; a form without one is a 400.
+    Case("POST", "/p/{slug}/find", row(303, 400, 400, 400, 400, 400, 404), path="/p/film/find"),
+    Case(
+        "POST",
+        "/api/p/{slug}/find",
+        row(401, 400, 400, 400, 400, 400, 404),
+        path="/api/p/film/find",
+    ),
     Case("POST", "/p/{slug}/incidents", RECORDER_POST, path="/p/film/incidents", data=INCIDENT),
     Case("GET", "/p/{slug}/incidents.csv", PROJECT_PAGE, path="/p/film/incidents.csv"),
     Case("GET", "/p/{slug}/incidents.geojson", PROJECT_PAGE, path="/p/film/incidents.geojson"),

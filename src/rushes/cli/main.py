@@ -21,6 +21,7 @@ COMMANDS = {  # name -> module in rushes.cli, and the command's name there
     "dups": ("asset", "dups"),
     "export": ("export", "export"),
     "field": ("field", "field"),
+    "find-frame": ("search", "find_frame_command"),
     "incidents": ("incidents", "incidents"),
     "ingest": ("ingest", "ingest"),
     "process": ("process", "process_command"),

@@ -1,9 +1,11 @@
-"""`rushes search` and `rushes find-frame`: find things in a project from the base's shell."""
+"""`rushes search` and `rushes find-frame`: find things in a project from the base's shell (as
+the base's operator, who sees the whole project, or `--as` a member)."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from pathlib import Path
 
 import click
 from rich.markup import escape
@@ -12,6 +14,7 @@ from sqlalchemy import select
 from rushes.catalog.models import User
 from rushes.cli.common import opened_base, out
 from rushes.errors import NotFoundError
+from rushes.review import find as finder
 from rushes.review.access import Role, Viewer, viewer_for
 from rushes.review.projects import find_project
 from rushes.review.search import KINDS, search
@@ -56,3 +59,27 @@ def search_command(
             at = f" at {hit.when:.1f} s" if hit.when is not None else ""
             out.print(f"  {escape(hit.title)}{at}: {escape(hit.snippet)}")
             out.print(f"    {hit.link}", style="dim")
+
+
+@click.command("find-frame")
+@click.argument("picture", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--project", "-p", required=True, help="The project to search.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per clip.")
+def find_frame_command(picture: Path, project: str, as_json: bool) -> None:
+    """Which clips show the moment in PICTURE: a still (a screenshot) or a clip of up to two
+    minutes, turned, mirrored, cropped or re-encoded as it may be. Closest first, with the
+    time ranges and how many bits (of 256) apart the closest frame is."""
+    with opened_base() as base, base.catalog.read() as session:
+        viewer = Viewer(User(id=0, username="(base)"), find_project(session, project), Role.ADMIN)
+        found = finder.find(session, viewer, finder.read_query(picture))
+    if as_json:
+        for clip in found:
+            out.print_json(json.dumps(asdict(clip)), indent=None)
+        return
+    if not found:
+        out.print(f"no clip of {project} shows this moment")
+        return
+    for clip in found:
+        out.print(f"[bold]{clip.sha256[:16]}[/bold] {escape(clip.name)}")
+        for m in clip.moments:
+            out.print(f"  {m.start:.1f}-{m.end:.1f} s (closest at {m.at:.1f} s, {m.distance} bits)")

@@ -239,8 +239,11 @@ class AnchorIndex:
         if entry is not None:
             self._frames -= entry[1]
 
-    def search(self, codes: np.ndarray, exclude: str | None = None) -> list[str]:
-        """Clips with at least `MIN_HITS` anchors (all, if fewer) within SEED_BITS of ``codes``."""
+    def search(
+        self, codes: np.ndarray, exclude: str | None = None, min_hits: int = MIN_HITS
+    ) -> list[str]:
+        """Clips with at least ``min_hits`` anchors (all, if fewer) within SEED_BITS of
+        ``codes``."""
         codes = np.ascontiguousarray(codes, np.uint8).reshape(-1, 32)
         if not len(codes) or len(self._live) == (exclude in self._live):
             return []  # no other clip: a clip's own anchors would only hit themselves
@@ -260,7 +263,7 @@ class AnchorIndex:
         numbers, hits = np.unique(self._owner[codes_hit[first]], return_counts=True)
         counts = np.array([self._counts[n] for n in numbers.tolist()], np.int64)  # few clips
         result = []
-        for number in numbers[hits >= np.minimum(MIN_HITS, counts)].tolist():
+        for number in numbers[hits >= np.minimum(min_hits, counts)].tolist():
             sha = self._ids[number]
             if self._live.get(sha, (None,))[0] == number:
                 result.append(sha)
@@ -356,12 +359,25 @@ def _readable(data: bytes) -> Hashes | None:
 
 def candidates(session: Session, sha256: str, query: Hashes) -> Iterator[tuple[str, Hashes]]:
     """Stored clips (sha256, fingerprint) that may share moments with ``query``."""
+    yield from fingerprints(session, proposed(session, query, exclude=sha256))
+
+
+def proposed(
+    session: Session, query: Hashes, exclude: str | None = None, min_hits: int = MIN_HITS
+) -> list[str]:
+    """SHA-256s of the stored clips the index proposes for ``query``, leaving out ``exclude``
+    (the query's own); a still needs ``min_hits`` 1."""
     if not len(query):
-        return
+        return []
     index = index_for(session)
     with index.lock:
         index.refresh(session)
-        found = index.search(query_codes(query), exclude=sha256)
+        return index.search(query_codes(query), exclude=exclude, min_hits=min_hits)
+
+
+def fingerprints(session: Session, shas: list[str]) -> Iterator[tuple[str, Hashes]]:
+    """The stored fingerprints of ``shas`` (those of a current format), in batches."""
+    found = shas
     for start in range(0, len(found), _LOAD_BATCH):
         rows = session.execute(
             select(Fingerprint.asset_sha256, Fingerprint.data).where(

@@ -30,6 +30,7 @@ from rushes.web import (
     errors,
     exports,
     field,
+    find,
     inbox,
     incidents,
     limits,
@@ -80,7 +81,7 @@ def create_app(base: Base, *, background: bool = False) -> FastAPI:
     app.add_middleware(
         limits.Guard, per_address=settings.rate_limit_address, body_timeout=settings.body_timeout
     )
-    pages = (accounts, admin, status, browse, player, assignments, selects, me, inbox, search)
+    pages = (accounts, admin, status, browse, player, assignments, selects, me, inbox, search, find)
     for module in (*pages, field, incidents, bags, dashboard, exports):
         app.include_router(module.router)
     errors.install(app)

@@ -16,9 +16,7 @@ depends_on = None
 
 def upgrade() -> None:
     # Empty: follow the browser's Accept-Language until the user chooses.
-    op.add_column(
-        "users", sa.Column("language", sa.String(16), nullable=False, server_default="")
-    )
+    op.add_column("users", sa.Column("language", sa.String(16), nullable=False, server_default=""))
     # "latn" (0-9) or "arab" (٠-٩); empty: the language's own default.
     op.add_column("users", sa.Column("digits", sa.String(8), nullable=False, server_default=""))
 

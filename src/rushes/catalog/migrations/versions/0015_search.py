@@ -42,8 +42,7 @@ def upgrade() -> None:
         )
         op.execute("CREATE INDEX search_entries_words ON search_entries USING gin (words)")
         op.execute(
-            "CREATE INDEX search_entries_trigrams ON search_entries"
-            " USING gin (text gin_trgm_ops)"
+            "CREATE INDEX search_entries_trigrams ON search_entries USING gin (text gin_trgm_ops)"
         )
     else:
         # External content: the words live once, in search_entries; triggers keep FTS in step.
