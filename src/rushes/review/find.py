@@ -5,11 +5,10 @@ which original it came from. The picture is fingerprinted like any clip
 (`rushes.media.fingerprint`: bars cut, centre crops, all eight turns and flips) and looked up
 in the archive's anchor index (`rushes.pipeline.candidates`), then:
 
-* a still (one frame, or a few within half a second) is compared with every fingerprinted frame
-  of each proposed clip, in every orientation and crop; runs of frames within `STILL_BITS`
-  become time ranges, best first. A still is found when its moment is within `SEED_BITS` of
-  one of the clip's anchors (one a second): always for a steady shot, and for a moving one
-  when the frame is near a whole second (bench/find_frame.py measures the share);
+* a still (one frame, or a few within half a second) is looked up among frames a quarter of a
+  second apart (`candidates.frame_index_for`), then compared with every fingerprinted frame of
+  each proposed clip, in every orientation and crop; runs of frames within `STILL_BITS`
+  become time ranges, best first (bench/find_frame.py measures what is found, per edit);
 * a clip is aligned with each proposed clip by `rushes.media.matching.match`, as copies are.
 
 Only clips the viewer may see are proposed (`access.visible_assets`).
@@ -18,7 +17,7 @@ Only clips the viewer may see are proposed (`access.visible_assets`).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import av
@@ -42,7 +41,11 @@ STILL_BITS = SEED_BITS  # a stored frame this close to the still shows its momen
 RANGE_GAP_S = 1.0  # matching frames this close in time are one range
 TIMEOUT_S = 60.0
 MAX_CLIPS = 50
-PLAIN_SPREAD = 4.0  # a row or column of a still whose grey levels vary less is a plain border
+# A row or column of a still is plain border when this share of it is within PLAIN_LEVELS grey
+# levels of its median: a name or an icon on an app's bar leaves most of the bar its colour.
+# Trimmed wrongly costs nothing: the still is searched both as it is and trimmed.
+PLAIN_SHARE = 0.75
+PLAIN_LEVELS = 8
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,10 @@ def read_query(path: Path) -> Fingerprint:
     if width * height > MAX_PIXELS:
         raise InvalidInput(f"file: {width}x{height} is too large a picture (50 megapixels at most)")
     try:
-        found = fingerprint(_trimmed(path), sampling="dense", timeout_s=TIMEOUT_S)
+        found = fingerprint(path, sampling="dense", timeout_s=TIMEOUT_S)
+        trimmed = _trimmed(path)
+        if trimmed != path:  # searched both ways: a plain border may be part of the picture
+            found = _both(found, fingerprint(trimmed, sampling="dense", timeout_s=TIMEOUT_S))
     except ProbeError:
         raise InvalidInput("file: not a picture or video that can be read") from None
     if found.duration_s > MAX_SECONDS:
@@ -104,7 +110,7 @@ def _dimensions(path: Path) -> tuple[int, int]:
 
 def _trimmed(path: Path) -> Path:
     """A still with plain borders of any colour cut off (an app's white or grey bars around a
-    screenshot; black ones the fingerprint cuts itself), or the file as it is."""
+    screenshot; black ones the fingerprint cuts itself), or the file as it is if it has none."""
     try:
         with Image.open(path) as image:
             if getattr(image, "n_frames", 1) > 1:
@@ -112,7 +118,7 @@ def _trimmed(path: Path) -> Path:
             grey = np.asarray(image.convert("L"), np.float32)
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
         return path
-    rows, columns = _plain(grey.std(axis=1)), _plain(grey.std(axis=0))
+    rows, columns = _plain(grey), _plain(grey.T)
     if rows == (0, 0) and columns == (0, 0):
         return path
     height, width = grey.shape
@@ -123,12 +129,26 @@ def _trimmed(path: Path) -> Path:
     return trimmed
 
 
-def _plain(spread: np.ndarray) -> tuple[int, int]:
-    """Lines at either end that are one flat colour; none if that leaves under a quarter."""
-    flat = spread < PLAIN_SPREAD
-    if flat.all():
-        return 0, 0
-    head, tail = int(np.argmin(flat)), int(np.argmin(flat[::-1]))
+def _both(whole: Fingerprint, trimmed: Fingerprint) -> Fingerprint:
+    """One still's two readings as two frames of the same moment."""
+    return replace(
+        whole,
+        pts=np.concatenate([whole.pts, np.full(len(trimmed), whole.pts[0] if len(whole) else 0)]),
+        quality=np.concatenate([whole.quality, trimmed.quality]),
+        codes=np.concatenate([whole.codes, trimmed.codes]),
+    )
+
+
+def _plain(grey: np.ndarray) -> tuple[int, int]:
+    """Rows at the top and bottom that are mostly the colour of the outermost row (an app's
+    bar, perhaps with a name or an icon on it); none if that would leave under a quarter."""
+    level = np.median(grey, axis=1)
+    flat = (np.abs(grey - level[:, None]) <= PLAIN_LEVELS).mean(axis=1) >= PLAIN_SHARE
+    ends = []
+    for lines, levels in ((flat, level), (flat[::-1], level[::-1])):
+        same = lines & (np.abs(levels - levels[0]) <= PLAIN_LEVELS)
+        ends.append(len(same) if same.all() else int(np.argmin(same)))
+    head, tail = ends
     return (0, 0) if head + tail > 0.75 * len(flat) else (head, tail)
 
 
@@ -141,7 +161,7 @@ def find(session: Session, viewer: Viewer, query: Fingerprint) -> list[Found]:
     """The viewer's clips showing the query's moments, closest first."""
     still = is_still(query)
     # One anchor close is enough to look closer: a short clip may span one second of its source.
-    shas = proposed(session, query, min_hits=1)
+    shas = proposed(session, query, min_hits=1, still=still)
     if shas:
         visible = visible_assets(viewer).subquery()
         shas = list(session.scalars(select(visible.c[0]).where(visible.c[0].in_(shas))))
