@@ -42,6 +42,7 @@ class Verb(StrEnum):
     STORE_CHECK_FAILED = "store-check-failed"
     ORIGINAL_DOWNLOADED = "original-downloaded"
     EXPORTED = "exported"
+    SHARED = "shared"  # a redacted copy left the base: to whom, why, what was hidden
     DELETED = "deleted"
     REPAIRED = "repaired"
     LEGAL_HOLD = "legal-hold"  # the store's legal hold put on (or off) the original, per incident

@@ -623,3 +623,20 @@ class SearchEntry(Base):
     ref: Mapped[int] = mapped_column(Integer)  # the id of the note, assignment, … or arrival
     asset_sha256: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
     text: Mapped[str] = mapped_column(Text)
+
+
+class Redaction(Base):
+    """A region drawn over a clip (keyframed) or a stretch of its sound, hidden in every copy
+    of it that leaves the base (`rushes.exports.share`)."""
+
+    __tablename__ = "redactions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    asset_sha256: Mapped[str] = mapped_column(ForeignKey("assets.sha256"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # region | mute | bleep
+    # region: {"start", "end", "keyframes": [{"t", "x", "y", "w", "h"}]}; mute/bleep: start, end
+    data: Mapped[dict[str, Any]] = mapped_column()
+    label: Mapped[str] = mapped_column(String(200), default="")  # "name tag", "plate"
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

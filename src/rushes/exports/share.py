@@ -1,0 +1,217 @@
+"""Share copies: redacted copies of clips for partners, press and the public.
+
+A share folder holds, per clip (or per select: just its range), ``clip-NNN.mp4`` made by
+`rushes.media.redact` (faces hidden in every frame, the clip's drawn regions and muted sounds
+from `rushes.review.redactions`, no metadata) and one ``share.json`` saying what each copy is,
+what was hidden, who filmed it, and when, to whom and why it was shared. No original file name,
+place or device is written. The originals are untouched; each gets a `shared` custody event
+naming the copy's SHA-256.
+
+Crew names can be replaced by pseudonyms (`pseudonym`): the same crew member gets the same
+pseudonym throughout one share folder and different ones in another, derived from the
+project's secret key, so only the base can tell who they are.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from rushes import custody
+from rushes.base import Base
+from rushes.catalog.models import Arrival, Asset, Project, Select
+from rushes.custody import Verb
+from rushes.errors import InvalidInput, NotFoundError
+from rushes.media.faces import detector
+from rushes.media.redact import Redacted, redact
+from rushes.media.timecode import seconds_of
+from rushes.review.projects import find_project
+from rushes.review.redactions import of_asset, plan
+
+MANIFEST = "share.json"
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One copy to make: a clip, or a range of it."""
+
+    sha256: str
+    span: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True)
+class Shared:
+    folder: Path
+    export_id: str
+    copies: list[dict[str, Any]]
+
+
+def pseudonym(project: Project, export_id: str, crew: str) -> str:
+    """A crew label as it appears in one share folder when crew are pseudonymised."""
+    mac = hmac.new(project.label_key.encode(), f"{export_id}\0{crew}".encode(), hashlib.sha256)
+    return f"crew-{mac.hexdigest()[:8]}"
+
+
+def pieces_of_selects(base: Base, project_slug: str) -> list[Piece]:
+    """The project's selects, in cut order, as ranges in seconds."""
+    with base.catalog.read() as session:
+        project = find_project(session, project_slug)
+        rows = session.scalars(
+            select(Select).where(Select.project_id == project.id).order_by(Select.position)
+        ).all()
+        return [
+            Piece(r.asset_sha256, (seconds_of(r.start, r.rate), seconds_of(r.end, r.rate)))
+            for r in rows
+        ]
+
+
+def share(
+    base: Base,
+    project_slug: str,
+    pieces: list[Piece],
+    folder: Path,
+    *,
+    actor: str,
+    to: str,
+    why: str,
+    faces: bool = True,
+    pseudonymise_crew: bool = False,
+) -> Shared:
+    """Write the share folder (which must not exist yet) and record the `shared` events."""
+    if not pieces:
+        raise InvalidInput("nothing to share: name clips, or a project with selects")
+    if not to.strip() or not why.strip():
+        raise InvalidInput("say to whom and why the copies are shared (--to, --why)")
+    if folder.exists():
+        raise InvalidInput(f"{folder} exists already: share into a new folder")
+    export_id = secrets.token_hex(8)
+    with base.catalog.read() as session:
+        project = find_project(session, project_slug)
+        plans, crews = {}, {}
+        for piece in pieces:
+            asset = session.get(Asset, piece.sha256)
+            in_project = session.scalar(
+                select(Arrival.id).where(
+                    Arrival.asset_sha256 == piece.sha256, Arrival.project_id == project.id
+                )
+            )
+            if asset is None or in_project is None:
+                raise NotFoundError(f"no clip {piece.sha256[:12]} in project {project_slug!r}")
+            if not asset.in_vault:
+                raise InvalidInput(f"clip {piece.sha256[:12]}: its original is still in the field")
+            plans[piece.sha256] = plan(of_asset(session, project.id, piece.sha256))
+            crews[piece.sha256] = sorted(
+                set(
+                    session.scalars(
+                        select(Arrival.crew).where(
+                            Arrival.asset_sha256 == piece.sha256,
+                            Arrival.project_id == project.id,
+                            Arrival.crew != "",
+                        )
+                    )
+                )
+            )
+    partial = folder.with_name(f".{folder.name}.{export_id}.part")
+    partial.mkdir(parents=True)
+    made: list[tuple[Piece, Redacted, str]] = []
+    try:
+        for n, piece in enumerate(pieces, 1):
+            regions, mutes = plans[piece.sha256]
+            copy = redact(
+                base.vault.local_path(piece.sha256),
+                partial / f"clip-{n:03d}.mp4",
+                regions=regions,
+                mutes=mutes,
+                detect=detector() if faces else None,
+                span=piece.span,
+            )
+            made.append((piece, copy, _sha256(copy.path)))
+        shared_at = datetime.now(UTC).isoformat(timespec="seconds")
+        copies = [
+            _entry(piece, copy, digest, project, export_id, crews[piece.sha256], pseudonymise_crew)
+            for piece, copy, digest in made
+        ]
+        manifest = {
+            "export": export_id,
+            "project": project.name,
+            "shared_at": shared_at,
+            "to": to,
+            "why": why,
+            "faces_hidden": faces,
+            "crew_pseudonymised": pseudonymise_crew,
+            "copies": copies,
+        }
+        (partial / MANIFEST).write_text(
+            json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        with base.catalog.write() as session:
+            for piece, copy, digest in made:
+                custody.append(
+                    session,
+                    Verb.SHARED,
+                    actor=actor,
+                    asset=piece.sha256,
+                    details={
+                        "export": export_id,
+                        "to": to,
+                        "why": why,
+                        "copy": copy.path.name,
+                        "copy_sha256": digest,
+                        "span_s": list(piece.span) if piece.span else None,
+                        "faces_hidden": faces,
+                        "face_frames": copy.face_frames,
+                        "region_frames": copy.region_frames,
+                        "muted_s": round(copy.muted_s, 3),
+                        "crew_pseudonymised": pseudonymise_crew,
+                    },
+                )
+            partial.rename(folder)
+    except BaseException:
+        for each in partial.iterdir() if partial.exists() else ():
+            each.unlink()
+        if partial.exists():
+            partial.rmdir()
+        raise
+    return Shared(folder, export_id, copies)
+
+
+def _entry(
+    piece: Piece,
+    copy: Redacted,
+    digest: str,
+    project: Project,
+    export_id: str,
+    crews: list[str],
+    pseudonymise: bool,
+) -> dict[str, Any]:
+    return {
+        "file": copy.path.name,
+        "sha256": digest,
+        "original_sha256": piece.sha256,
+        "range_s": list(piece.span) if piece.span else None,
+        "width": copy.width,
+        "height": copy.height,
+        "frames": copy.frames,
+        "hidden": {
+            "frames_with_faces": copy.face_frames,
+            "frames_with_regions": copy.region_frames,
+            "muted_s": round(copy.muted_s, 3),
+        },
+        "crew": [pseudonym(project, export_id, c) for c in crews] if pseudonymise else crews,
+    }
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,358 @@
+"""Redacted copies: footage fit to leave the base, with faces and chosen regions hidden, chosen
+sounds muted, and nothing in the file that names a place, a device or a person.
+
+* Faces are found in every frame (`rushes.media.faces`). A detector misses a face now and then
+  (a turn of the head, motion blur), so each detection also covers `HOLD_S` before and after it:
+  a face does not flash clear between two detections, nor in the frames before its first one.
+* Regions a reviewer drew (a face the detector missed, a name tag, a number plate) are boxes
+  keyframed over time and interpolated in between (`Region.at`).
+* A box is grown by `MARGIN` of its size each side and replaced by a mosaic of at most
+  `MOSAIC_CELLS` cells across, then blurred: what was inside is averaged away, not hidden
+  behind a filter that could be undone.
+* Sound in a `Mute` range is silenced, or replaced by a tone (`bleep`).
+* The copy is H.264 and AAC in MP4 written with FFmpeg's bitexact flags and with the encoder's
+  SEI messages removed: no creation time, location, make, model, encoder string or file name;
+  the picture is turned upright, so no rotation matrix either.
+
+Times are seconds on the player's clock (the original's time minus its first timestamp, as
+proxies have it); boxes are shares (0-1) of the upright picture's width and height.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import secrets
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+from av.bitstream import BitStreamFilterContext
+
+from rushes.errors import ProbeError
+from rushes.media.faces import Face
+from rushes.media.proxy import Orientation
+
+HOLD_S = 0.3  # a detection also hides the face this long before and after it
+MARGIN = 0.4  # a box grows by this share of its width and height on every side (hair, ears)
+MOSAIC_CELLS = 6  # cells across a hidden box, at most
+MAX_HEIGHT = 1080  # a taller original is scaled down to this
+CRF = 20
+BLEEP_HZ = 1000.0
+_NO_SEI = "filter_units=remove_types=6"  # H.264 SEI: x264 writes its version and settings there
+
+
+@dataclass(frozen=True)
+class Keyframe:
+    """Where a region is at ``t``: its top-left corner and size, as shares of the picture."""
+
+    t: float
+    x: float
+    y: float
+    w: float
+    h: float
+
+
+@dataclass(frozen=True)
+class Region:
+    """A box to hide from ``start`` to ``end``, moved between its keyframes in straight lines
+    (held still before the first and after the last)."""
+
+    start: float
+    end: float
+    keyframes: tuple[Keyframe, ...]
+
+    def at(self, t: float) -> tuple[float, float, float, float] | None:
+        if not self.keyframes or not self.start <= t <= self.end:
+            return None
+        frames = sorted(self.keyframes, key=lambda k: k.t)
+        if t <= frames[0].t:
+            k = frames[0]
+            return k.x, k.y, k.w, k.h
+        for a, b in zip(frames, frames[1:], strict=False):
+            if a.t <= t <= b.t:
+                share = 0.0 if b.t == a.t else (t - a.t) / (b.t - a.t)
+                return tuple(  # type: ignore[return-value]
+                    pa + (pb - pa) * share
+                    for pa, pb in ((a.x, b.x), (a.y, b.y), (a.w, b.w), (a.h, b.h))
+                )
+        k = frames[-1]
+        return k.x, k.y, k.w, k.h
+
+
+@dataclass(frozen=True)
+class Mute:
+    start: float
+    end: float
+    bleep: bool = False
+
+
+@dataclass(frozen=True)
+class Redacted:
+    """What a copy hid: frames with a face hidden, faces hidden in all, frames with a drawn
+    region hidden, seconds of sound muted."""
+
+    path: Path
+    width: int
+    height: int
+    frames: int
+    face_frames: int
+    faces: int
+    region_frames: int
+    muted_s: float
+    face_area: float  # the share of the picture hidden for faces, averaged over the frames
+
+
+Detect = Callable[[np.ndarray], list[Face]]
+
+
+def redact(
+    src: Path,
+    dst: Path,
+    *,
+    regions: Sequence[Region] = (),
+    mutes: Sequence[Mute] = (),
+    detect: Detect | None = None,
+    span: tuple[float, float] | None = None,
+) -> Redacted:
+    """Write the redacted copy of ``src`` to ``dst`` (beside it first, then renamed); faces are
+    hidden when ``detect`` is given; ``span`` keeps only those seconds (a select), the copy
+    then starting at its first."""
+    part = dst.with_name(f".{dst.name}.{secrets.token_hex(4)}.part")
+    try:
+        with av.open(os.fspath(src)) as inp:
+            result = _Copier(inp, part, regions, mutes, detect, span).run()
+        os.replace(part, dst)
+    except av.FFmpegError as exc:
+        part.unlink(missing_ok=True)
+        raise ProbeError(f"{src.name}: cannot be read as video ({exc})", reason=str(exc)) from exc
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    return Redacted(dst, *result)
+
+
+class _Copier:
+    def __init__(
+        self,
+        inp: av.container.InputContainer,
+        part: Path,
+        regions: Sequence[Region],
+        mutes: Sequence[Mute],
+        detect: Detect | None,
+        span: tuple[float, float] | None,
+    ) -> None:
+        if not inp.streams.video:
+            raise ProbeError(f"{inp.name}: has no picture to redact", reason="no video stream")
+        self.inp, self.part, self.regions, self.mutes, self.detect = (
+            inp, part, regions, mutes, detect,
+        )  # fmt: skip
+        self.video = inp.streams.video[0]
+        audio = inp.streams.audio
+        self.audio = audio[0] if audio and audio[0].codec_context is not None else None
+        starts = [
+            s.start_time * s.time_base
+            for s in (self.video, self.audio)
+            if s is not None and s.start_time is not None
+        ]
+        self.origin = min(starts, default=Fraction(0))
+        self.span = span or (0.0, math.inf)
+        # Player time span[0] is the copy's zero.
+        self.cut = self.origin + Fraction(self.span[0]).limit_denominator(1_000_000)
+        self.pending: deque[tuple[np.ndarray, int, float]] = deque()
+        self.found: list[list[Face]] = []
+        self.frames = self.face_frames = self.faces = self.region_frames = 0
+        self.muted = 0.0
+        self.face_area = 0.0
+        self.size: tuple[int, int] | None = None
+        self.no_sei: BitStreamFilterContext | None = None
+
+    def run(self) -> tuple[int, int, int, int, int, int, float, float]:
+        options = {"movflags": "+faststart"}
+        with av.open(
+            os.fspath(self.part), "w", format="mp4", options={"fflags": "+bitexact"},
+            container_options=options,
+        ) as out:  # fmt: skip
+            self.out = out
+            self.v_out: av.video.stream.VideoStream | None = None
+            self.a_out = self._add_audio() if self.audio is not None else None
+            streams = [s for s in (self.video, self.audio) if s is not None]
+            for packet in self.inp.demux(streams):
+                try:
+                    frames = packet.decode()
+                except av.FFmpegError:
+                    continue  # a damaged packet: the copy goes on without it
+                for frame in frames:
+                    if isinstance(frame, av.VideoFrame):
+                        self._picture(frame)
+                    else:
+                        self._sound(frame)
+            while self.pending:
+                self._emit()
+            if self.v_out is not None:
+                self._mux_video(self.v_out.encode())
+                for packet in self.no_sei.filter(None) if self.no_sei is not None else ():
+                    out.mux(packet)
+            if self.a_out is not None:
+                for resampled in self.resampler.resample(None):
+                    out.mux(self.a_out.encode(resampled))
+                out.mux(self.a_out.encode())
+        if not self.frames or self.size is None:
+            raise ProbeError(f"{self.inp.name}: no picture could be decoded", reason="no frames")
+        width, height = self.size
+        counts = (self.frames, self.face_frames, self.faces, self.region_frames)
+        return width, height, *counts, self.muted, self.face_area / self.frames
+
+    # ---- picture -------------------------------------------------------------------------
+
+    def _picture(self, frame: av.VideoFrame) -> None:
+        if frame.pts is None:
+            return
+        orientation = Orientation.of(frame)
+        if self.size is None:
+            w, h = orientation.size(frame.width, frame.height)
+            scale = min(1.0, MAX_HEIGHT / h)
+            self.size = (max(2, round(w * scale / 2) * 2), max(2, round(h * scale / 2) * 2))
+            self.v_out = self._add_video()
+        w, h = self.size
+        stored = (h, w) if orientation.transpose else (w, h)
+        rgb = orientation.apply(
+            frame.reformat(width=stored[0], height=stored[1], format="rgb24").to_ndarray()
+        )
+        t = float(frame.pts * self.video.time_base - self.origin)
+        if not self.span[0] <= t <= self.span[1]:
+            return
+        self.found.append(self.detect(rgb) if self.detect is not None else [])
+        self.pending.append((rgb, frame.pts, t))
+        if len(self.pending) > self._hold_frames():
+            self._emit()
+
+    def _hold_frames(self) -> int:
+        rate = self.video.average_rate or self.video.guessed_rate or Fraction(30)
+        return max(1, math.ceil(HOLD_S * float(rate)))
+
+    def _emit(self) -> None:
+        """Hide and encode the oldest waiting frame, now that the frames after it are known."""
+        rgb, pts, t = self.pending.popleft()
+        index = self.frames
+        hold = self._hold_frames()
+        near = self.found[max(0, index - hold) : index + hold + 1]
+        faces = [(f.x0, f.y0, f.x1, f.y1) for group in near for f in group]
+        if self.found[index]:
+            self.face_frames += 1
+            self.faces += len(self.found[index])
+        self.found[index] = []  # no longer needed: keep memory flat on long clips
+        h, w = rgb.shape[:2]
+        drawn = []
+        for region in self.regions:
+            box = region.at(t)
+            if box is not None:
+                x, y, bw, bh = box
+                drawn.append((x * w, y * h, (x + bw) * w, (y + bh) * h))
+        if drawn:
+            self.region_frames += 1
+        for box in faces:
+            self.face_area += hide(rgb, box) / (w * h)
+        for box in drawn:
+            hide(rgb, box)
+        frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+        frame.pts = pts - round(self.cut / self.video.time_base)
+        frame.time_base = self.video.time_base
+        self._mux_video(self.v_out.encode(frame))
+        self.frames += 1
+
+    def _mux_video(self, packets: list[av.Packet]) -> None:
+        if self.no_sei is None:  # made once the encoder is open and the stream says its size
+            self.no_sei = BitStreamFilterContext(_NO_SEI, self.v_out, self.v_out)
+        for packet in packets:
+            for clean in self.no_sei.filter(packet):
+                self.out.mux(clean)
+
+    def _add_video(self) -> av.video.stream.VideoStream:
+        rate = self.video.average_rate or self.video.guessed_rate or Fraction(30)
+        stream = self.out.add_stream(
+            "libx264", rate=rate, options={"crf": str(CRF), "preset": "veryfast"}
+        )
+        stream.width, stream.height = self.size
+        stream.pix_fmt = "yuv420p"
+        stream.time_base = self.video.time_base
+        stream.codec_context.time_base = self.video.time_base
+        return stream
+
+    # ---- sound ---------------------------------------------------------------------------
+
+    def _add_audio(self) -> av.audio.stream.AudioStream:
+        ctx = self.audio.codec_context
+        rate = ctx.sample_rate if ctx.sample_rate in (48_000, 44_100, 32_000) else 48_000
+        layout = "mono" if ctx.channels == 1 else "stereo"
+        self.resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate, frame_size=1024)
+        stream = self.out.add_stream("aac", rate=rate, layout=layout)
+        stream.bit_rate = 128_000
+        return stream
+
+    def _sound(self, frame: av.AudioFrame) -> None:
+        if self.a_out is None or frame.pts is None:
+            return
+        at = float(frame.pts * frame.time_base - self.origin)
+        if at + frame.samples / frame.sample_rate < self.span[0] or at > self.span[1]:
+            return
+        frame.pts -= round(self.cut / frame.time_base)
+        try:
+            resampled = self.resampler.resample(frame)
+        except av.FFmpegError:
+            return
+        for piece in resampled:
+            self.out.mux(self.a_out.encode(self._muted(piece)))
+
+    def _muted(self, frame: av.AudioFrame) -> av.AudioFrame:
+        if not self.mutes or frame.pts is None:
+            return frame
+        samples = frame.to_ndarray()  # (channels, n) float
+        rate = frame.sample_rate
+        # On the player's clock, which the mutes are in.
+        first = float(frame.pts * frame.time_base) + self.span[0]
+        times = first + np.arange(samples.shape[1]) / rate
+        changed = False
+        for mute in self.mutes:
+            inside = (times >= mute.start) & (times < mute.end)
+            if inside.any():
+                changed = True
+                self.muted += inside.sum() / rate
+                tone = 0.2 * np.sin(2 * np.pi * BLEEP_HZ * times[inside]) if mute.bleep else 0.0
+                samples[:, inside] = tone
+        if not changed:
+            return frame
+        out = av.AudioFrame.from_ndarray(
+            np.ascontiguousarray(samples, np.float32), format="fltp", layout=frame.layout.name
+        )
+        out.sample_rate, out.pts, out.time_base = rate, frame.pts, frame.time_base
+        return out
+
+
+def hide(rgb: np.ndarray, box: tuple[float, float, float, float]) -> int:
+    """Replace the box (grown by MARGIN) in ``rgb`` with a blurred mosaic, in place; the
+    pixels it covered."""
+    x0, y0, x1, y1 = box
+    grow_x, grow_y = (x1 - x0) * MARGIN, (y1 - y0) * MARGIN
+    h, w = rgb.shape[:2]
+    left, top = max(0, math.floor(x0 - grow_x)), max(0, math.floor(y0 - grow_y))
+    right, bottom = min(w, math.ceil(x1 + grow_x)), min(h, math.ceil(y1 + grow_y))
+    if right - left < 2 or bottom - top < 2:
+        return 0
+    patch = rgb[top:bottom, left:right]
+    cell = max(2, math.ceil(max(patch.shape[:2]) / MOSAIC_CELLS))
+    small = cv2.resize(
+        patch,
+        (max(1, patch.shape[1] // cell), max(1, patch.shape[0] // cell)),
+        interpolation=cv2.INTER_AREA,
+    )
+    mosaic = cv2.resize(small, (patch.shape[1], patch.shape[0]), interpolation=cv2.INTER_NEAREST)
+    # Blurred across about a cell: what is left is a few soft patches of colour, and the
+    # cells' edges no longer draw a grid that outlines a head.
+    patch[:] = cv2.GaussianBlur(mosaic, (0, 0), sigmaX=cell / 2)
+    return patch.shape[0] * patch.shape[1]
