@@ -32,6 +32,7 @@ from rushes.catalog.models import (
     IncidentAsset,
     Note,
     Project,
+    Redaction,
     Select,
     User,
 )
@@ -112,6 +113,22 @@ def fresh_select(world: World, _actor: str) -> dict[str, Any]:
     with world.base.catalog.write() as session:
         position = 100 + next(world.counter)
         return {"select_id": add_select(session, world.ids["sha"], world.ids["dina"], position)}
+
+
+def fresh_redaction(world: World, _actor: str) -> dict[str, Any]:
+    with world.base.catalog.write() as session:
+        film = session.scalar(select(Project).where(Project.slug == "film"))
+        row = Redaction(
+            project_id=film.id,
+            asset_sha256=world.ids["sha"],
+            kind="mute",
+            data={"start": 1.0, "end": 2.0},
+            label="",
+            created_by_id=world.ids["dina"],
+        )
+        session.add(row)
+        session.flush()
+        return {"redaction_id": row.id}
 
 
 def fresh_member(world: World, _actor: str) -> dict[str, Any]:
@@ -310,6 +327,27 @@ CASES = [
     ),
     Case("POST", "/p/{slug}/notes/{note_id}/reopen", REVIEWER_POST, "/p/film/notes/{note}/reopen"),
     Case("GET", "/api/p/{slug}/a/{sha256}/notes", REVIEWER_API, path="/api/p/film/a/{sha}/notes"),
+    # Redactions: seen by all who see the clip, drawn and removed by admins and directors.
+    Case(
+        "GET",
+        "/api/p/{slug}/a/{sha256}/redactions",
+        REVIEWER_API,
+        path="/api/p/film/a/{sha}/redactions",
+    ),
+    Case(
+        "POST",
+        "/api/p/{slug}/a/{sha256}/redactions",
+        row(401, 201, 201, 403, 404, 403, 404),
+        path="/api/p/film/a/{sha}/redactions",
+        json=lambda w: {"kind": "mute", "start": 1, "end": 2, "label": "a name"},
+    ),
+    Case(
+        "DELETE",
+        "/api/p/{slug}/a/{sha256}/redactions/{redaction_id}",
+        row(401, 204, 204, 403, 404, 403, 404),
+        path="/api/p/film/a/{sha}/redactions/{redaction_id}",
+        fresh=fresh_redaction,
+    ),
     Case(
         "POST",
         "/api/p/{slug}/a/{sha256}/notes",

@@ -36,6 +36,7 @@ from rushes.web import (
     limits,
     me,
     player,
+    redactions,
     search,
     selects,
     status,
@@ -82,7 +83,7 @@ def create_app(base: Base, *, background: bool = False) -> FastAPI:
         limits.Guard, per_address=settings.rate_limit_address, body_timeout=settings.body_timeout
     )
     pages = (accounts, admin, status, browse, player, assignments, selects, me, inbox, search, find)
-    for module in (*pages, field, incidents, bags, dashboard, exports):
+    for module in (*pages, field, incidents, bags, dashboard, exports, redactions):
         app.include_router(module.router)
     errors.install(app)
 
