@@ -3,7 +3,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: serve test lint bench clean
+.PHONY: serve test lint bench clean messages
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -26,6 +26,15 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
+
+# After marking strings: extract them, merge them into each language's catalog (translate the
+# new and fuzzy entries in src/rushes/locale/*/LC_MESSAGES/rushes.po), and compile the .mo.
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k _ -k ngettext:1,2 --no-location --sort-output \
+		--project rushes --copyright-holder "rushes" -o src/rushes/locale/rushes.pot .
+	$(BIN)/pybabel update -i src/rushes/locale/rushes.pot -d src/rushes/locale -D rushes \
+		--no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel compile --statistics -d src/rushes/locale -D rushes
 
 clean:
 	rm -rf $(VENV)

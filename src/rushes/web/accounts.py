@@ -10,10 +10,12 @@ from sqlalchemy import select
 
 from rushes.catalog.models import ApiToken, Project, User
 from rushes.errors import InvalidInput, NotFoundError
+from rushes.i18n import DIGITS, LANGUAGES, N_, language_of
 from rushes.review import accounts
 from rushes.review.access import projects_of, viewer_for
 from rushes.web.auth import COOKIE, SignedIn, check_origin, identify, session_limits
 from rushes.web.dependencies import Reading, Writing, page
+from rushes.web.language import COOKIE as LANGUAGE_COOKIE
 
 router = APIRouter(dependencies=[Depends(check_origin)])
 
@@ -40,10 +42,20 @@ def home(request: Request, identity: SignedIn, session: Reading) -> HTMLResponse
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request, session: Reading, next: str = "/") -> Response:
+def login_form(request: Request, session: Reading, next: str = "/", language: str = "") -> Response:
+    """The sign-in form; `?language=ar` (the page's switch) keeps that choice in a cookie for
+    people not signed in, and shows this page in it at once."""
     if identify(request, session):
         return RedirectResponse(_local(next), 303)
-    return page(request, "login.html", {"next": _local(next), "username": "", "problem": ""})
+    chosen = language_of(language)
+    if chosen:
+        request.state.language = chosen  # this response already, before the cookie is back
+    response = page(request, "login.html", {"next": _local(next), "username": "", "problem": ""})
+    if chosen:
+        response.set_cookie(
+            LANGUAGE_COOKIE, chosen, max_age=365 * 86400, samesite="lax", httponly=True
+        )
+    return response
 
 
 @router.post("/login")
@@ -60,7 +72,7 @@ def login(
         context = {
             "next": _local(next),
             "username": username,
-            "problem": "Wrong username or password.",
+            "problem": N_("Wrong username or password."),
         }
         return page(request, "login.html", context, 401)
     cookie, _ = accounts.start_session(session, user, session_limits(request)[1])
@@ -141,12 +153,20 @@ def save_settings(
     identity: SignedIn,
     session: Writing,
     blur_thumbnails: Annotated[str, Form()] = "",
+    language: Annotated[str, Form(max_length=16)] = "",
+    digits: Annotated[str, Form(max_length=8)] = "",
 ) -> HTMLResponse:
+    if language not in ("", *LANGUAGES) or digits not in ("", *DIGITS):
+        raise InvalidInput(
+            f"language: one of {', '.join(LANGUAGES)} or empty; digits: latn, arab or empty"
+        )
     user = session.get(User, identity.user.id)
     assert user is not None
     user.blur_thumbnails = blur_thumbnails == "1"
+    user.language, user.digits = language, digits
     identity.user.blur_thumbnails = user.blur_thumbnails
-    return _settings(request, session, identity, message="Saved.")
+    identity.user.language, identity.user.digits = language, digits
+    return _settings(request, session, identity, message=N_("Saved."))
 
 
 @router.post("/settings/password", response_class=HTMLResponse)
@@ -160,7 +180,7 @@ def change_password(
     address = request.client.host if request.client else "unknown"
     user = accounts.authenticate(session, identity.user.username, current, address)
     if user is None:
-        return _settings(request, session, identity, problem="The current password is wrong.")
+        return _settings(request, session, identity, problem=N_("The current password is wrong."))
     try:
         accounts.set_password(session, user, password, actor=user.username)
     except InvalidInput as exc:

@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from rushes.catalog.models import ApiToken, User, WebSession
 from rushes.errors import NotFoundError
+from rushes.i18n import N_
 from rushes.review import accounts
 from rushes.review.access import Viewer, viewer_for
 from rushes.web.dependencies import Reading, get_base
@@ -90,7 +91,7 @@ async def check_origin(request: Request) -> None:
     origin = request.headers.get("origin")
     # "null" is what a sandboxed frame or a data: page sends: never this site's own pages.
     if origin and origin.rstrip("/") != str(request.base_url).rstrip("/"):
-        raise HTTPException(403, "cross-site request refused")
+        raise HTTPException(403, N_("cross-site request refused"))
 
 
 async def _csrf_sent(request: Request) -> str:
@@ -111,17 +112,22 @@ async def signed_in(request: Request, session: Reading) -> Identity:
     if identity is None:
         bearer = request.headers.get("authorization", "").lower().startswith("bearer ")
         raise SignInRequired(accounts.UNKNOWN_TOKEN) if bearer else SignInRequired()
+    request.state.language = identity.user.language  # a refusal below speaks the account's
     if identity.token and getattr(request.scope.get("route"), "path", "") not in FIELD_KIT_ROUTES:
-        raise HTTPException(403, "a field-kit token only syncs the field kit; sign in to do this")
+        raise HTTPException(
+            403, N_("a field-kit token only syncs the field kit; sign in to do this")
+        )
     wait = request.app.state.account_rate.take(str(identity.user.id))
     if wait:
         raise HTTPException(
-            429, "too many requests from your account; slow down", {"Retry-After": str(wait)}
+            429, N_("too many requests from your account; slow down"), {"Retry-After": str(wait)}
         )
     if identity.web_session and request.method not in SAFE_METHODS:
         sent = await _csrf_sent(request)
         if not secrets.compare_digest(sent.encode(), identity.csrf.encode()):
-            raise HTTPException(403, "missing or stale form token: reload the page and try again")
+            raise HTTPException(
+                403, N_("missing or stale form token: reload the page and try again")
+            )
     request.state.identity = identity
     return identity
 
@@ -131,7 +137,7 @@ SignedIn = Annotated[Identity, Depends(signed_in)]
 
 def site_admin(identity: SignedIn) -> Identity:
     if not identity.user.site_admin:
-        raise HTTPException(403, "only a site admin may do this")
+        raise HTTPException(403, N_("only a site admin may do this"))
     return identity
 
 
@@ -147,10 +153,10 @@ def project_viewer(slug: str, identity: SignedIn, session: Reading) -> Viewer:
         viewer = viewer_for(session, identity.user, slug)
     except NotFoundError as exc:
         if identity.token is not None:
-            raise HTTPException(403, "this token belongs to another project") from exc
+            raise HTTPException(403, N_("this token belongs to another project")) from exc
         raise
     if identity.token is not None and identity.token.project_id != viewer.project.id:
-        raise HTTPException(403, "this token belongs to another project")
+        raise HTTPException(403, N_("this token belongs to another project"))
     return viewer
 
 

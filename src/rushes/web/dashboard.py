@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from rushes.catalog.models import Incident
+from rushes.i18n import N_
 from rushes.review import dashboard as board
 from rushes.review import incidents as register
 from rushes.web.auth import InProject, check_origin
@@ -25,14 +26,14 @@ from rushes.web.incidents import Filtered, when
 
 router = APIRouter(dependencies=[Depends(check_origin)])
 
-FIGURE_LABELS = {
-    "people_present": "People present",
-    "rescued": "Rescued alive",
-    "bodies": "Bodies recovered",
-    "killed": "Killed",
-    "injured": "Injured",
-    "volunteers_killed": "Volunteers killed",
-    "volunteers_injured": "Volunteers injured",
+FIGURE_LABELS = {  # shown through |t: the page's language
+    "people_present": N_("People present"),
+    "rescued": N_("Rescued alive"),
+    "bodies": N_("Bodies recovered"),
+    "killed": N_("Killed"),
+    "injured": N_("Injured"),
+    "volunteers_killed": N_("Volunteers killed"),
+    "volunteers_injured": N_("Volunteers injured"),
 }
 # Tableau 10: told apart by most colour-blind readers; a type keeps its colour across filters.
 PALETTE = (

@@ -12,17 +12,20 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
+from rushes import i18n
 from rushes.base import Base
 from rushes.catalog.models import User
 from rushes.media.formats import friendly
 from rushes.media.timecode import smpte
 from rushes.review.inbox import unread_count
 from rushes.review.notes import timecode
+from rushes.web import language
 
 templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
 templates.env.filters["smpte"] = smpte
 templates.env.filters["format_name"] = friendly
 templates.env.globals["note_timecode"] = timecode  # a note's position at its clip's rate
+language.install(templates.env)
 
 
 def get_base(request: Request) -> Base:
@@ -63,16 +66,21 @@ def page(
     status: int = 200,
     headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    """Render a template with the signed-in identity, CSRF token and unread count every page
-    needs."""
+    """Render a template with the signed-in identity, CSRF token, unread count and language
+    every page needs (rendering happens here, inside the request's language)."""
     identity = getattr(request.state, "identity", None)
     shared = {"identity": identity, "csrf": identity.csrf if identity else ""}
     if identity is not None and "unread" not in context:
         shared["unread"] = _unread(request, identity.user)
-    return templates.TemplateResponse(
-        request,
-        name,
-        {**shared, **context},
-        status_code=status,
-        headers=headers,
-    )
+    locale = language.chosen(request)
+    with i18n.active(locale):
+        response = templates.TemplateResponse(
+            request,
+            name,
+            {**shared, **language.context(locale), **context},
+            status_code=status,
+            headers=headers,
+        )
+    response.headers["content-language"] = locale.language
+    response.headers.setdefault("vary", "Accept-Language, Cookie")
+    return response

@@ -21,6 +21,7 @@ from rushes.errors import (
     NotFoundError,
     StoreUnavailable,
 )
+from rushes.i18n import N_
 from rushes.web.auth import SignInRequired
 from rushes.web.dependencies import page
 
@@ -71,24 +72,24 @@ def install(app: FastAPI) -> None:
             f"{'.'.join(str(p) for p in e['loc'][1:]) or 'request'}: {e['msg']}"
             for e in exc.errors()
         )
-        return respond(request, 400, problems or "the request could not be read")
+        return respond(request, 400, problems or N_("the request could not be read"))
 
     @app.exception_handler(OverflowError)
     async def too_big(request: Request, _exc: OverflowError) -> Response:
-        return respond(request, 400, "a number or date in the request is out of range")
+        return respond(request, 400, N_("a number or date in the request is out of range"))
 
     @app.exception_handler(StatementError)
     async def unstorable(request: Request, exc: StatementError) -> Response:
         """An id or figure too large for the database (SQLite: OverflowError; PostgreSQL: a
         data error) is the caller's mistake; anything else stays a server error."""
         if isinstance(exc, DataError) or isinstance(exc.orig, OverflowError):
-            return respond(request, 400, "a number in the request is out of range")
+            return respond(request, 400, N_("a number in the request is out of range"))
         raise exc
 
     @app.exception_handler(PoolTimeout)
     async def busy(request: Request, _exc: PoolTimeout) -> Response:
         """Every database connection stayed busy for the wait allowed: come back shortly."""
-        return respond(request, 503, "the base is busy; try again in a moment", RETRY)
+        return respond(request, 503, N_("the base is busy; try again in a moment"), RETRY)
 
     @app.exception_handler(StoreUnavailable)
     async def store_down(request: Request, exc: StoreUnavailable) -> Response:
@@ -96,13 +97,13 @@ def install(app: FastAPI) -> None:
         the log (the status page shows it to admins), not for every viewer."""
         log.warning("%s %s: %s", request.method, request.url.path, exc)
         return respond(
-            request, 503, "the media store does not answer; try again in a minute", STORE_RETRY
+            request, 503, N_("the media store does not answer; try again in a minute"), STORE_RETRY
         )
 
     @app.exception_handler(ClientDisconnect)
     async def gone(request: Request, _exc: ClientDisconnect) -> Response:
         """The body stopped coming (the client left, or was too slow: rushes.web.limits)."""
-        return respond(request, 408, "the request body did not arrive in time")
+        return respond(request, 408, N_("the request body did not arrive in time"))
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:

@@ -36,6 +36,7 @@ def policy(map_tiles: str = "") -> str:
             "default-src 'self'",
             "script-src 'self'",
             "style-src 'self'",
+            "font-src 'self'",  # Noto Sans Arabic, shipped in static/vendor/
             f"img-src {images}",
             "media-src 'self' blob:",
             "connect-src 'self'",

@@ -24,6 +24,8 @@ from fastapi import HTTPException, Request
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from rushes.i18n import N_
+
 UNGATED = ("/healthz",)
 UNGUARDED = ("/healthz", "/static/", "/favicon.ico")
 BURST_SECONDS = 5  # a bucket holds this many seconds of its rate
@@ -43,7 +45,9 @@ async def admitted(request: Request) -> AsyncIterator[None]:
     with anyio.move_on_after(gate.wait) as waiting:
         await gate.slots.acquire()
     if waiting.cancelled_caught:
-        raise HTTPException(503, "the base is busy; try again in a moment", {"Retry-After": "2"})
+        raise HTTPException(
+            503, N_("the base is busy; try again in a moment"), {"Retry-After": "2"}
+        )
     try:
         yield
     finally:

@@ -3,11 +3,13 @@
 // Without this script a reload of the page shows the same.
 (function () {
   "use strict";
-  var NAMES = { queued: "waiting to start", making: "copying originals", packing: "packing the zip", done: "ready", failed: "failed" };
+  // The states' names in the page's language (incident.html's #page-strings), its digits.
+  var NAMES = JSON.parse(document.getElementById("page-strings").textContent);
+  var number = new Intl.NumberFormat(document.documentElement.dataset.intl);
 
   function show(row, job) {
     row.dataset.state = job.state;
-    var count = job.total ? " " + job.done + "/" + job.total : "";
+    var count = job.total ? " " + number.format(job.done) + "/" + number.format(job.total) : "";
     row.querySelector(".bag-state").textContent = (NAMES[job.state] || job.state) + (job.state === "done" || job.state === "failed" ? "" : count);
     var bar = row.querySelector(".bag-progress");
     bar.max = job.total || 1;
@@ -30,7 +32,7 @@
       })
       .catch(function (error) {
         var problem = row.querySelector(".bag-error");
-        problem.textContent = "Could not ask how the bag is going (" + error.message + "); retrying.";
+        problem.textContent = NAMES.retrying.replace("{reason}", error.message);
         problem.hidden = false;
         setTimeout(follow, 3000, row);
       });

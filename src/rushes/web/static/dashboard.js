@@ -16,7 +16,8 @@
   box.hidden = false;
   drawn.hidden = true;
   var map = L.map(box, { scrollWheelZoom: false });
-  var credit = text("Map tiles: " + box.dataset.attribution).outerHTML;
+  var strings = JSON.parse(document.getElementById("page-strings").textContent);
+  var credit = text(strings.mapTiles.replace("{host}", box.dataset.attribution)).outerHTML;
   L.tileLayer(box.dataset.tiles, { maxZoom: 19, attribution: credit }).addTo(map);
   var bounds = [];
   drawn.querySelectorAll("a.point").forEach(function (point) {

@@ -10,6 +10,8 @@
   const rate = parseRate((video || display)?.dataset.rate);
   const noteBody = document.getElementById("note-body");
   const marks = { in: null, out: null };
+  // Texts in the page's language (player.html's #page-strings).
+  const strings = JSON.parse(document.getElementById("page-strings")?.textContent || "{}");
 
   function parseRate(text) {
     const [num, den] = String(text || "1000/1").split("/").map(Number);
@@ -173,7 +175,10 @@
     s.value = start === null ? "" : start;
     e.value = end === null ? "" : end;
     const at = field("note-at");
-    if (at) at.textContent = start === null ? "general" : smpte(start) + (end !== null ? `–${smpte(end)}` : "");
+    if (at) {
+      at.textContent =
+        start === null ? strings.general || "general" : smpte(start) + (end !== null ? `–${smpte(end)}` : "");
+    }
     const untime = field("note-untime");
     if (untime) untime.hidden = start === null;
   }
@@ -230,6 +235,8 @@
         video.playbackRate = 1;
         seek(video.currentTime - 1);
         break;
+      // ← back, → forward in Arabic pages too: they move along the scrub bar and the strip,
+      // which keep time left to right (rushes.css, .scrub), as video editors do.
       case "ArrowLeft":
       case "ArrowRight":
         video.pause();

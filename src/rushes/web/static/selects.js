@@ -6,6 +6,9 @@
   if (!list || !list.dataset.ordering) return;
   var problem = document.getElementById("select-problem");
   var dragged = null, before = "", queue = Promise.resolve();
+  // Texts and digits in the page's language (base.html: #page-strings, body[data-intl]).
+  var STRINGS = JSON.parse(document.getElementById("page-strings").textContent);
+  var number = new Intl.NumberFormat(document.documentElement.dataset.intl);
 
   function rows() { return Array.prototype.slice.call(list.querySelectorAll(".select-row")); }
   function order() { return rows().map(function (row) { return Number(row.dataset.id); }); }
@@ -14,7 +17,7 @@
     var all = rows();
     all.forEach(function (row, i) {
       row.dataset.position = String(i + 1);
-      row.querySelector(".position").textContent = String(i + 1);
+      row.querySelector(".position").textContent = number.format(i + 1);
       var up = row.querySelector(".move-up"), down = row.querySelector(".move-down");
       up.disabled = i === 0;
       down.disabled = i === all.length - 1;
@@ -43,7 +46,7 @@
   }
 
   function fail(message) {
-    problem.textContent = "The order was not saved (" + message + "). Reloading…";
+    problem.textContent = STRINGS.orderNotSaved.replace("{reason}", message);
     problem.hidden = false;
     setTimeout(function () { location.reload(); }, 2500);
   }
