@@ -32,13 +32,13 @@ def test_notes_and_status_name_the_originals_the_base_asked_for(
     assert asked.status_code == 303, asked.text
 
     notes = kit.run("notes")
-    assert "the base asked for 1 original(s)" in notes
+    assert "the base asked for 1 original, sent first:" in notes
     assert f"card 3: DCIM/C0001.MP4 (clip {big[:12]})" in notes
     status = kit.run("status")
     row = next(line for line in status.splitlines() if "C0001.MP4" in line)
     assert "asked for by the base" in row
     assert not any("asked for by" in line for line in status.splitlines() if "C0002" in line)
-    assert "the base asked for 1 original(s): card 3: DCIM/C0001.MP4" in status
+    assert "the base asked for 1 original: card 3: DCIM/C0001.MP4" in status
 
     # Once sent, it is asked for no more.
     with kit.sync() as sync:

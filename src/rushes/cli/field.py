@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
+from rushes import i18n
 from rushes import settings as settings_module
 from rushes.cli.common import err, out
 from rushes.errors import RushesError
@@ -26,6 +27,7 @@ from rushes.field.home import Home, Login
 from rushes.field.importer import Importer, candidates
 from rushes.field.pacing import TokenBucket, parse_rate
 from rushes.field.sync import Meter, Stopped, Sync, left, retry_failed
+from rushes.i18n import _, ngettext
 
 
 def _home() -> Home:
@@ -42,7 +44,9 @@ def _opened() -> Iterator[tuple[Home, sqlite3.Connection]]:
         conn = home.db()
     except (OSError, sqlite3.Error) as exc:
         raise click.ClickException(
-            f"cannot open the field kit's folder {home.path}: {exc}"
+            _("cannot open the field kit's folder {path}: {reason}").format(
+                path=home.path, reason=exc
+            )
         ) from exc
     try:
         yield home, conn
@@ -54,45 +58,80 @@ def _login(home: Home) -> Login:
     try:
         return home.login()
     except RushesError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(_(str(exc))) from exc
+
+
+def _language() -> i18n.Locale:
+    """The language chosen with `rushes field login --language`, else the POSIX locale's."""
+    try:
+        saved = Home(settings_module.load().field_dir).language()
+    except RushesError:
+        saved = ""
+    return i18n.Locale.of(saved or i18n.environment_language())
 
 
 @click.group(name="field")
 def field() -> None:
     """The crew's field kit: import cards, send them to the base, read notes (works offline)."""
+    i18n.use(_language())
 
 
 @field.command()
-@click.argument("url")
-@click.option("--project", required=True, help="The project's short name (slug) on the base.")
+@click.argument("url", required=False)
+@click.option("--project", help="The project's short name (slug) on the base.")
 @click.option("--token-stdin", is_flag=True, help="Read the token from stdin (else prompted).")
-def login(url: str, project: str, token_stdin: bool) -> None:
+@click.option(
+    "--language",
+    type=click.Choice(sorted(i18n.LANGUAGES)),
+    help="The field kit's language from now on (ar: Arabic, en: English); alone, only that.",
+)
+def login(url: str | None, project: str | None, token_stdin: bool, language: str | None) -> None:
     """Store the base's URL, the project and a field-kit token, after checking them.
 
     Make the token on the base's Settings page, which prints this whole command, or with
     `rushes user token NAME PROJECT`.
     """
-    token = sys.stdin.readline().strip() if token_stdin else click.prompt("token", hide_input=True)
+    if language:
+        _home().save_language(language)
+        i18n.use(i18n.Locale.of(language))
+        if not url:
+            out.print(
+                _("the field kit speaks {language} from now on").format(
+                    language=i18n.LANGUAGES[language]
+                )
+            )
+            return
+    if not url or not project:
+        raise click.UsageError(_("give the base's URL and --project (or only --language)"))
+    token = (
+        sys.stdin.readline().strip() if token_stdin else click.prompt(_("token"), hide_input=True)
+    )
     if not token:
-        raise click.UsageError("the token is empty")
+        raise click.UsageError(_("the token is empty"))
     found = Login(url.rstrip("/"), project, token.strip())
     try:
         client = Client(found)
     except RushesError as exc:
-        raise click.UsageError(str(exc)) from exc
+        raise click.UsageError(_(str(exc))) from exc
     try:
         client.get_json(f"api/p/{project}/field/wanted")
     except Refused as exc:
         raise click.ClickException(
-            f"the base refused this login: {exc.reason} ({exc.status})"
+            _("the base refused this login: {reason} ({status})").format(
+                reason=_(exc.reason), status=exc.status
+            )
         ) from exc
     except Unreachable as exc:
-        raise click.ClickException(f"cannot reach the base: {exc}") from exc
+        raise click.ClickException(_("cannot reach the base: {reason}").format(reason=exc)) from exc
     finally:
         client.close()
     home = _home()
     home.save_login(found)
-    out.print(f"logged in to {escape(found.url)}, project {escape(project)}")
+    out.print(
+        _("logged in to {url}, project {project}").format(
+            url=escape(found.url), project=escape(project)
+        )
+    )
 
 
 @field.command(name="import")
@@ -114,20 +153,30 @@ def import_card(card: Path, source: str) -> None:
             disable=not err.is_terminal,
         )
         with progress:
-            hashing = progress.add_task("hash", total=sum(c.size for c in found))
+            hashing = progress.add_task(_("hash"), total=sum(c.size for c in found))
             report = importer.record(card, found, lambda n: progress.advance(hashing, n))
             todo = importer.needing_proxy(report)
-            proxying = progress.add_task("360p proxies", total=len(todo))
+            proxying = progress.add_task(_("360p proxies"), total=len(todo))
             importer.make_proxies(report, todo, lambda: progress.advance(proxying, 1))
+    shown = {"failed": _("failed"), "skipped": _("skipped")}
     for outcome in report.outcomes:
-        if outcome.status in ("failed", "skipped"):
-            out.print(f"{outcome.status}: {escape(outcome.path)}: {escape(outcome.reason)}")
+        if outcome.status in shown:
+            reason = _(outcome.reason)
+            out.print(f"{shown[outcome.status]}: {escape(outcome.path)}: {escape(reason)}")
     for path, problem in report.proxy_problems:
-        out.print(f"no proxy: {escape(path)}: {escape(problem)}")
+        out.print(_("no proxy: {path}: {reason}").format(path=escape(path), reason=escape(problem)))
     out.print(
-        f"{escape(label)}: {report.count('new')} new, {report.count('unchanged')} unchanged, "
-        f"{report.count('skipped')} skipped, {report.count('failed')} failed; "
-        f"{report.proxies} proxies made"
+        _(
+            "{card}: {new} new, {unchanged} unchanged, {skipped} skipped, {failed} failed; "
+            "{proxies} proxies made"
+        ).format(
+            card=escape(label),
+            new=report.count("new"),
+            unchanged=report.count("unchanged"),
+            skipped=report.count("skipped"),
+            failed=report.count("failed"),
+            proxies=report.proxies,
+        )
     )
     if report.count("failed"):
         sys.exit(1)
@@ -158,16 +207,23 @@ def sync(max_rate: str, once: bool, retry_failed_: bool) -> None:
             with Meter(err) as meter:
                 remaining = Sync(conn, client, found, meter, max_rate=rate).run(once=once)
         except Stopped as exc:
-            raise click.ClickException(str(exc)) from exc
+            raise click.ClickException(_(str(exc))) from exc
         finally:
             client.close()
     if remaining.total == 0:
-        out.print("everything is on the base")
+        out.print(_("everything is on the base"))
         return
     out.print(
-        f"left: {remaining.manifests} manifest entries, {remaining.proxies} proxies, "
-        f"{remaining.originals} originals ({remaining.waiting} not readable now), "
-        f"{remaining.failed} refused (see `rushes field status`)"
+        _(
+            "left: {manifests} manifest entries, {proxies} proxies, {originals} originals "
+            "({waiting} not readable now), {failed} refused (see `rushes field status`)"
+        ).format(
+            manifests=remaining.manifests,
+            proxies=remaining.proxies,
+            originals=remaining.originals,
+            waiting=remaining.waiting,
+            failed=remaining.failed,
+        )
     )
     sys.exit(1)
 
@@ -182,26 +238,44 @@ def notes(everything: bool) -> None:
         client = Client(login)
         try:
             added = inbox.fetch(conn, client)
-            err.print(f"{added} new note(s) from the base")
+            err.print(
+                ngettext(
+                    "{count} new note from the base", "{count} new notes from the base", added
+                ).format(count=added)
+            )
             inbox.fetch_wanted(conn, client, login.project)
         except Unreachable as exc:
-            err.print(f"offline ({exc}); showing the notes kept on this laptop")
+            err.print(
+                _("offline ({reason}); showing the notes kept on this laptop").format(reason=exc)
+            )
         except Refused as exc:
-            raise click.ClickException(f"the base refused: {exc.reason} ({exc.status})") from exc
+            raise click.ClickException(
+                _("the base refused: {reason} ({status})").format(
+                    reason=_(exc.reason), status=exc.status
+                )
+            ) from exc
         finally:
             client.close()
         found = inbox.take(conn, everything)
         asked = _asked(conn)
     if not found.notes and not found.assignments:
-        out.print("nothing new" if not everything else "no notes yet")
+        out.print(_("nothing new") if not everything else _("no notes yet"))
     for note in found.notes:
         _print_note(note)
     for work in found.assignments:
         _print_assignment(work)
     if asked:
-        out.print(f"[bold]the base asked for {len(asked)} original(s)[/bold], sent first:")
+        out.print(
+            ngettext(
+                "[bold]the base asked for {count} original[/bold], sent first:",
+                "[bold]the base asked for {count} originals[/bold], sent first:",
+                len(asked),
+            ).format(count=len(asked))
+        )
         for sha256, where in asked.items():
-            out.print(f"  {escape(where)} (clip {sha256[:12]})")
+            out.print(
+                "  " + _("{where} (clip {clip})").format(where=escape(where), clip=sha256[:12])
+            )
 
 
 def _asked(conn: sqlite3.Connection) -> dict[str, str]:
@@ -211,27 +285,36 @@ def _asked(conn: sqlite3.Connection) -> dict[str, str]:
         row = conn.execute(
             "SELECT source, card_path FROM files WHERE sha256 = ? ORDER BY id DESC", (sha256,)
         ).fetchone()
-        found[sha256] = f"{row['source']}: {row['card_path']}" if row else "not on this laptop"
+        found[sha256] = f"{row['source']}: {row['card_path']}" if row else _("not on this laptop")
     return found
 
 
 def _print_note(note: dict[str, Any]) -> None:
     at = f" {note['in']}" + (f"-{note['out']}" if note.get("out") else "") if note.get("in") else ""
-    done = " (resolved)" if note.get("resolved_at") else ""
+    done = " " + _("(resolved)") if note.get("resolved_at") else ""
+    category = _(note["category"]) if note["category"] else _("note")
     out.print(
-        f"[bold]note {note['id']}[/bold] from {escape(note['author'])}, "
-        f"{escape(note['category'] or 'note')}{done}, {note['created_at'][:16]}"
+        _("[bold]note {id}[/bold] from {author}, {category}{done}, {time}").format(
+            id=note["id"],
+            author=escape(note["author"]),
+            category=escape(category),
+            done=done,
+            time=note["created_at"][:16],
+        )
     )
     name = "".join(c if c.isprintable() else "?" for c in note.get("name") or "")
     name = f"{escape(name)} " if name else ""  # from a camera card, through the base
-    out.print(f"  clip {name}({note['sha256'][:12]}){at}: {escape(note['body'])}")
+    clip = _("clip {name}({clip})").format(name=name, clip=note["sha256"][:12])
+    out.print(f"  {clip}{at}: {escape(note['body'])}")
     out.print(f"  {escape(note['url'])}")
 
 
 def _print_assignment(work: dict[str, Any]) -> None:
-    due = f", due {work['due']}" if work.get("due") else ""
+    due = ", " + _("due {day}").format(day=work["due"]) if work.get("due") else ""
     out.print(
-        f"[bold]assignment {work['id']}[/bold] {escape(work['title'])} ({work['status']}{due})"
+        _("[bold]assignment {id}[/bold] {title} ({status}{due})").format(
+            id=work["id"], title=escape(work["title"]), status=_(work["status"]), due=due
+        )
     )
     if work.get("brief"):
         out.print(f"  {escape(work['brief'])}")
@@ -241,7 +324,7 @@ def _print_assignment(work: dict[str, Any]) -> None:
 @field.command()
 def status() -> None:
     """What was imported and what of it the base has: per file, and failures with reasons."""
-    with _opened() as (_, conn):
+    with _opened() as (__, conn):
         rows = conn.execute(
             "SELECT f.source, f.card_path, f.size, f.manifest_sent_at, b.* FROM files f "
             "JOIN blobs b ON b.sha256 = f.sha256 ORDER BY f.id"
@@ -249,50 +332,63 @@ def status() -> None:
         remaining = left(conn)
         asked = _asked(conn)
     table = Table()
-    for column in ("source", "file", "size", "manifest", "proxy", "original"):
+    for column in (_("source"), _("file"), _("size"), _("manifest"), _("proxy"), _("original")):
         table.add_column(column)
     for row in rows:
         table.add_row(
             escape(row["source"]),
             escape(row["card_path"]),
             str(row["size"]),
-            "sent" if row["manifest_sent_at"] else "waiting",
+            _("sent") if row["manifest_sent_at"] else _("waiting"),
             escape(_proxy_state(row)),
             escape(_original_state(row, row["sha256"] in asked)),
         )
     out.print(table)
     if asked:
         out.print(
-            f"the base asked for {len(asked)} original(s): "
+            ngettext(
+                "the base asked for {count} original: ",
+                "the base asked for {count} originals: ",
+                len(asked),
+            ).format(count=len(asked))
             + ", ".join(escape(where) for where in asked.values())
         )
     out.print(
-        f"{len(rows)} files; left: {remaining.manifests} manifest entries, "
-        f"{remaining.proxies} proxies, {remaining.originals} originals "
-        f"({remaining.waiting} not readable now); {remaining.failed} refused"
+        _(
+            "{files} files; left: {manifests} manifest entries, {proxies} proxies, "
+            "{originals} originals ({waiting} not readable now); {failed} refused"
+        ).format(
+            files=len(rows),
+            manifests=remaining.manifests,
+            proxies=remaining.proxies,
+            originals=remaining.originals,
+            waiting=remaining.waiting,
+            failed=remaining.failed,
+        )
     )
 
 
 def _proxy_state(row: sqlite3.Row) -> str:
     if row["proxy_failed"]:
-        return f"refused: {row['proxy_failed']}"
+        return _("refused: {reason}").format(reason=_(row["proxy_failed"]))
     if row["proxy_sent_at"]:
-        return "sent"
+        return _("sent")
     if row["base_proxy"]:
-        return "on the base"
+        return _("on the base")
     if row["proxy_path"]:
-        return "waiting"
+        return _("waiting")
     if row["proxy_problem"]:
-        return f"none: {row['proxy_problem']}"
-    return "none" if row["kind"] else "not made yet"
+        return _("none: {reason}").format(reason=_(row["proxy_problem"]))
+    return _("none") if row["kind"] else _("not made yet")
 
 
 def _original_state(row: sqlite3.Row, asked: bool) -> str:
     if row["original_failed"]:
-        return f"refused: {row['original_failed']}"
+        return _("refused: {reason}").format(reason=_(row["original_failed"]))
     if row["original_sent_at"]:
-        return "sent"
+        return _("sent")
     if row["in_vault"]:
-        return "on the base"
-    state = f"waiting: {row['original_waiting']}" if row["original_waiting"] else "waiting"
-    return f"{state} (asked for by the base)" if asked else state
+        return _("on the base")
+    waiting = row["original_waiting"]
+    state = _("waiting: {reason}").format(reason=_(waiting)) if waiting else _("waiting")
+    return _("{state} (asked for by the base)").format(state=state) if asked else state

@@ -22,12 +22,13 @@ from rushes import __version__
 from rushes.errors import RushesError
 from rushes.field.home import Login
 from rushes.field.pacing import TokenBucket
+from rushes.i18n import N_, _
 
 TUS = "1.0.0"
 TIMEOUT = 60.0  # seconds without a byte moving before a request counts as cut
 _PIECE = 64 << 10
 _RETRYABLE = {408, 423, 425, 429, 460}  # 460: a chunk's checksum failed in transit
-TOKEN_REFUSED = (
+TOKEN_REFUSED = N_(
     "the base says this token is unknown or revoked: make a new one on the base's Settings "
     "page and log in with it (`rushes field login`)"
 )
@@ -83,7 +84,9 @@ class Client:
         self.login, self.limiter = login, limiter
         parts = urlsplit(login.url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise RushesError(f"{login.url!r} is not an http:// or https:// address")
+            raise RushesError(
+                _("{url} is not an http:// or https:// address").format(url=repr(login.url))
+            )
         self.scheme, self.netloc = parts.scheme, parts.netloc
         self.root = login.url.rstrip("/") + "/"
         self.conn: http.client.HTTPConnection | None = None

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from rushes.errors import ConfigError
+from rushes.i18n import LANGUAGES, _
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -87,6 +88,7 @@ class Home:
         self.path = path
         self.proxies = path / "proxies"
         self.login_file = path / "login.json"
+        self.language_file = path / "language"
 
     def db(self) -> sqlite3.Connection:
         """A connection in autocommit mode; callers group writes with `with conn:`."""
@@ -114,13 +116,30 @@ class Home:
             os.fsync(f.fileno())
         os.replace(part, self.login_file)
 
+    def save_language(self, language: str) -> None:
+        """The kit's language ('ar', 'en'), chosen with `rushes field login --language`."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.language_file.write_text(language + "\n", encoding="utf-8")
+
+    def language(self) -> str:
+        """The saved language, or '' to follow LANG."""
+        try:
+            saved = self.language_file.read_text(encoding="utf-8").strip()
+        except OSError:
+            return ""
+        return saved if saved in LANGUAGES else ""
+
     def login(self) -> Login:
         try:
             data = json.loads(self.login_file.read_text(encoding="utf-8"))
             return Login(data["url"], data["project"], data["token"])
         except FileNotFoundError:
             raise ConfigError(
-                "not logged in: run `rushes field login URL --project SLUG`"
+                _("not logged in: run `rushes field login URL --project SLUG`")
             ) from None
         except (ValueError, KeyError, TypeError) as exc:
-            raise ConfigError(f"{self.login_file} is damaged ({exc}): log in again") from exc
+            raise ConfigError(
+                _("{path} is damaged ({reason}): log in again").format(
+                    path=self.login_file, reason=exc
+                )
+            ) from exc

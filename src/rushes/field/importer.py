@@ -22,6 +22,7 @@ from typing import Any
 from rushes.cards import Candidate, walk
 from rushes.errors import ProbeError, os_reason
 from rushes.field.home import Home, now
+from rushes.i18n import N_
 from rushes.media.probe import MediaInfo, probe
 from rushes.media.proxy import make_proxy
 
@@ -133,7 +134,7 @@ class Importer:
         except OSError as exc:
             return Imported(shown, "failed", reason=os_reason(exc))
         if (after.st_size, after.st_mtime_ns) != (st.st_size, st.st_mtime_ns):
-            return Imported(shown, "failed", reason="changed while it was being read")
+            return Imported(shown, "failed", reason=N_("changed while it was being read"))
         with self.conn:
             self.conn.execute(
                 "INSERT OR IGNORE INTO blobs (sha256, size, first_seen) VALUES (?, ?, "

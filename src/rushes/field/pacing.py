@@ -13,6 +13,8 @@ import re
 import time
 from collections.abc import Callable
 
+from rushes.i18n import _
+
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 _RATE = re.compile(r"([0-9]{1,15}(?:\.[0-9]{1,9})?)\s*([kmg]?)(?:i?b)?(?:/s)?", re.IGNORECASE)
 
@@ -21,7 +23,11 @@ def parse_rate(text: str) -> int:
     """Bytes per second from '256k', '1.5M', '500000' (k, M, G are powers of 1024)."""
     found = _RATE.fullmatch(text.strip())
     if not found or float(found.group(1)) <= 0:
-        raise ValueError(f"{text!r} is not a rate: give bytes per second, like 256k or 2M")
+        raise ValueError(
+            _("{text} is not a rate: give bytes per second, like 256k or 2M").format(
+                text=repr(text)
+            )
+        )
     return max(1, int(float(found.group(1)) * _UNITS[found.group(2).lower()]))
 
 

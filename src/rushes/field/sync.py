@@ -43,6 +43,7 @@ from rushes.field.client import Client, Refused, Unreachable
 from rushes.field.home import Login, now
 from rushes.field.notes import remember_wanted
 from rushes.field.pacing import Backoff
+from rushes.i18n import N_, _
 
 MANIFEST_BATCH = 10_000
 Kind = Literal["proxy", "original"]
@@ -156,7 +157,7 @@ class Meter:
     def begin_pass(self, total: int) -> None:
         if self.overall is not None:
             self.progress.remove_task(self.overall)
-        self.overall = self.progress.add_task("[bold]all uploads", total=total)
+        self.overall = self.progress.add_task("[bold]" + _("all uploads"), total=total)
 
     def begin(self, item: Item, offset: int) -> None:
         self.end()
@@ -290,7 +291,11 @@ class Sync:
         try:
             result = request()
         except Refused as exc:
-            raise Stopped(f"the base refused the field kit: {exc.reason} ({exc.status})") from exc
+            raise Stopped(
+                _("the base refused the field kit: {reason} ({status})").format(
+                    reason=_(exc.reason), status=exc.status
+                )
+            ) from exc
         self.backoff.reset()
         return result
 
@@ -337,7 +342,7 @@ class Sync:
                 if row["original_waiting"]:
                     self._set(row["sha256"], original_waiting="")
                 return Item(row["sha256"], "original", path, row["size"], meta, file["card_path"])
-        raise Waiting("not readable where it was imported (card removed or file changed)")
+        raise Waiting(N_("not readable where it was imported (card removed or file changed)"))
 
     def _card_name(self, sha256: str) -> str:
         found = self.conn.execute(
@@ -390,7 +395,7 @@ class Sync:
                     f.seek(offset)
                     chunk = f.read(min(self.chunks.size, item.size - offset))
                     if not chunk:
-                        raise Waiting("the file is shorter than when it was imported")
+                        raise Waiting(N_("the file is shorter than when it was imported"))
                     started = time.monotonic()
                     offset = self.client.patch(url, offset, chunk, sent=self.meter.sent)
                     self.chunks.measured(len(chunk), time.monotonic() - started)
