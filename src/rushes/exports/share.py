@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -175,10 +176,7 @@ def share(
                 )
             partial.rename(folder)
     except BaseException:
-        for each in partial.iterdir() if partial.exists() else ():
-            each.unlink()
-        if partial.exists():
-            partial.rmdir()
+        shutil.rmtree(partial, ignore_errors=True)
         raise
     return Shared(folder, export_id, copies)
 

@@ -406,11 +406,10 @@ def proposed(
 
 def fingerprints(session: Session, shas: list[str]) -> Iterator[tuple[str, Hashes]]:
     """The stored fingerprints of ``shas`` (those of a current format), in batches."""
-    found = shas
-    for start in range(0, len(found), _LOAD_BATCH):
+    for start in range(0, len(shas), _LOAD_BATCH):
         rows = session.execute(
             select(Fingerprint.asset_sha256, Fingerprint.data).where(
-                Fingerprint.asset_sha256.in_(found[start : start + _LOAD_BATCH])
+                Fingerprint.asset_sha256.in_(shas[start : start + _LOAD_BATCH])
             )
         )
         for sha, data in rows:
