@@ -2,7 +2,7 @@
 
 The face is the astronaut's from scikit-image's sample photographs (an installed package),
 scaled over the clip from one height to another, drifting across a rubble-like texture, upright
-or turned.
+or turned; optionally faster, at lower contrast, or with its lower part covered (a scarf).
 """
 
 from __future__ import annotations
@@ -52,6 +52,9 @@ def face_clip(
     heights: tuple[int, int] = (20, 200),
     faces: int = 1,
     rotate: float = 0.0,
+    speed: float = 1.0,
+    contrast: float = 1.0,
+    cover: float = 0.0,
     gps: tuple[float, float] | None = None,
     creation_time: datetime | None = None,
     make: str | None = None,
@@ -59,7 +62,9 @@ def face_clip(
     seed: int = 0,
 ) -> FaceClip:
     """Write ``path`` (MP4, H.264 + AAC) with ``faces`` faces growing from ``heights[0]`` to
-    ``heights[1]`` pixels tall and drifting across; tags as a phone would write them."""
+    ``heights[1]`` pixels tall and drifting across (``speed`` times the usual pace and sweep);
+    ``contrast`` < 1 pulls the face towards grey, ``cover`` hides that share of its height from
+    the chin up under a dark cloth; tags as a phone would write them."""
     face = _face()
     w, h = size
     count = round(seconds * fps)
@@ -80,9 +85,14 @@ def face_clip(
             picture = ground.copy()
             boxes = []
             for n, (x, y) in enumerate(starts):
-                x0 = int(x + 60 * math.sin(i / 15 + n)) % max(1, w - wide)
-                y0 = int(y + 20 * math.cos(i / 20 + n)) % max(1, h - tall)
+                x0 = int(x + 60 * speed * math.sin(i * speed / 15 + n)) % max(1, w - wide)
+                y0 = int(y + 20 * speed * math.cos(i * speed / 20 + n)) % max(1, h - tall)
                 scaled = cv2.resize(face, (wide, tall), interpolation=cv2.INTER_AREA)
+                if contrast != 1.0:
+                    grey = scaled.astype(np.float32) * contrast + 128 * (1 - contrast)
+                    scaled = grey.clip(0, 255).astype(np.uint8)
+                if cover:
+                    scaled[round(tall * (1 - cover)) :] = (40, 45, 50)
                 if rotate:
                     turn = cv2.getRotationMatrix2D((wide / 2, tall / 2), rotate, 1.0)
                     scaled = cv2.warpAffine(

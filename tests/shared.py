@@ -13,8 +13,10 @@ import multiprocessing
 import os
 import pickle
 import shutil
-from collections.abc import Callable, Hashable, Mapping
+import subprocess
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
@@ -50,3 +52,17 @@ def on_every_core(function: Callable[[A], T], items: Mapping[K, A]) -> dict[K, T
     context = multiprocessing.get_context("spawn")  # a fork would copy xdist's threads
     with ProcessPoolExecutor(os.cpu_count(), mp_context=context) as pool:
         return dict(zip(items, pool.map(function, items.values()), strict=True))
+
+
+@contextmanager
+def small_disk(folder: Path, size: str) -> Iterator[Path]:
+    """A real disk of `size` (a tmpfs, "2m") mounted on a new `folder`, for as long as the
+    block runs: the suite runs as root in CI, which mounting needs."""
+    if os.geteuid() != 0:
+        pytest.fail("this test mounts a tmpfs and must run as root (as CI does)")
+    folder.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], check=True)
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)

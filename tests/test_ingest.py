@@ -18,6 +18,7 @@ from rushes import custody
 from rushes.catalog import Arrival, Asset
 from tests.clips import make_photo, make_video, random_bytes_file, truncate_copy
 from tests.conftest import RUSHES, Env
+from tests.shared import small_disk
 
 
 def sha256_of(path: Path) -> str:
@@ -25,12 +26,16 @@ def sha256_of(path: Path) -> str:
 
 
 def vault_is_whole(env: Env) -> list[str]:
+    return vault_is_whole_at(env.vault)
+
+
+def vault_is_whole_at(vault: Path) -> list[str]:
     """Every stored original hashes to its name, and nothing is left in staging."""
     names = []
-    for path in (env.vault / "originals").glob("??/??/*"):
+    for path in (vault / "originals").glob("??/??/*"):
         assert sha256_of(path) == path.name, f"{path} does not hash to its name"
         names.append(path.name)
-    assert [p.name for p in (env.vault / "tmp").iterdir()] == []
+    assert [p.name for p in (vault / "tmp").iterdir()] == []
     return names
 
 
@@ -94,6 +99,17 @@ def test_same_bytes_from_another_card_are_a_duplicate_arrival(env: Env, tmp_path
     ]
     assert [e["verb"] for e in shown["custody"]] == ["received", "probed", "duplicate-received"]
     assert len(vault_is_whole(env)) == 1
+
+
+def test_a_card_named_twice_is_ingested_once(env: Env, tmp_path: Path) -> None:
+    card = tmp_path / "card"
+    (card / "DCIM").mkdir(parents=True)
+    clip = make_video(card / "DCIM" / "MVI_0001.MP4")
+    (card / "notes.txt").write_text("street 4", encoding="utf-8")
+    out = env.run("ingest", str(card), f"{card}/", str(card / "DCIM"), "-p", "p").stdout
+    assert "2 files: 2 new" in out and "duplicate" not in out, out
+    shown = json.loads(env.run("show", sha256_of(clip), "--json").stdout)
+    assert len(shown["arrivals"]) == 1
 
 
 def test_capture_time_place_and_device_are_recorded(env: Env, tmp_path: Path) -> None:
@@ -290,3 +306,38 @@ def test_labels_that_cannot_go_into_the_log_are_usage_errors(env: Env, tmp_path:
     for option in (["--source", "x" * 501], ["--crew", "\x1b[2Jclear"]):
         result = env.run("ingest", str(tmp_path / "card"), "-p", "p", *option, check=False)
         assert result.returncode == 2, result.stderr
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_full_vault_stops_the_run_and_keeps_every_file_before_it(
+    env: Env, tmp_path: Path
+) -> None:
+    """A real full disk under the vault (a 2 MiB tmpfs; CI runs as root) in the middle of a
+    card: the files before it are stored and recorded, in order, although the next file is
+    read while the one before is stored; the one that did not fit is named; none after it is
+    tried; nothing partial is left; a rerun once there is room finishes."""
+    with small_disk(tmp_path / "small", "2m") as small:
+        env.extra["RUSHES_VAULT_DIR"] = str(small / "vault")
+        card = tmp_path / "card"
+        card.mkdir()
+        sizes = {"a.mov": 300 << 10, "b.mov": 300 << 10, "c.mov": 3 << 20, "d.mov": 300 << 10}
+        files = [
+            random_bytes_file(card / name, size, seed=i)
+            for i, (name, size) in enumerate(sizes.items())
+        ]
+        run = env.run("ingest", str(card), "-p", "p", check=False)
+        assert run.returncode != 0, run.stdout
+        said = run.stdout + run.stderr
+        assert "4 files: 2 new, 1 failed, 1 not attempted" in said and "is full" in said, said
+        assert [line for line in said.splitlines() if "failed" in line][0].count("c.mov") == 1
+        stored = {p.name for p in (small / "vault" / "originals").glob("??/??/*")}
+        assert stored == {sha256_of(files[0]), sha256_of(files[1])}
+        assert list((small / "vault" / "tmp").iterdir()) == []
+        with env.open() as opened, opened.catalog.read() as session:
+            assert {a.asset_sha256 for a in session.query(Arrival)} == stored
+
+        remount = ["mount", "-o", "remount,size=8m", str(small)]
+        subprocess.run(remount, check=True)
+        again = env.run("ingest", str(card), "-p", "p")
+        assert "4 files:" in again.stdout and "failed" not in again.stdout, again.stdout
+        assert set(vault_is_whole_at(small / "vault")) == {sha256_of(f) for f in files}

@@ -29,8 +29,20 @@ def walk(paths: Iterable[Path]) -> Iterator[Candidate]:
 
     Folder symlinks are not followed (no loops), and file symlinks only when they point to a
     file inside one of `paths`: a hostile card cannot pull the host's files into the vault.
+    A file named twice (the same card given twice, or a folder and a folder inside it) is
+    listed once.
     """
+    paths = list(paths)
     roots = [Path(os.path.realpath(p)) for p in paths]
+    seen: set[str] = set()
+    for candidate in _walk(paths, roots):
+        where = os.path.abspath(candidate.path)
+        if where not in seen:
+            seen.add(where)
+            yield candidate
+
+
+def _walk(paths: list[Path], roots: list[Path]) -> Iterator[Candidate]:
     for path in paths:
         try:
             st = os.stat(path)

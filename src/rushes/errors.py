@@ -4,9 +4,22 @@ from __future__ import annotations
 
 import errno
 
+from rushes.i18n import N_, Text
+
 
 class RushesError(Exception):
-    """Base of every error rushes raises on purpose."""
+    """Base of every error rushes raises on purpose.
+
+    A message people may read in a page is marked where it is raised, its values given apart:
+    `InvalidInput(N_("a title has at most %(most)s characters"), most=200)`. str() is the
+    English; `text` (an i18n.Text) is what a page translates.
+    """
+
+    def __init__(self, *args: object, **values: object) -> None:
+        self.text = Text(str(args[0]) if args else "", **values)
+        if values:
+            args = (str(self.text), *args[1:])
+        super().__init__(*args)
 
 
 class ConfigError(RushesError):
@@ -43,9 +56,9 @@ class ProbeError(RushesError):
 
     `reason` is the cause without the file's path, for where the path must not be shown."""
 
-    def __init__(self, message: str, *, reason: str | None = None) -> None:
-        super().__init__(message)
-        self.reason = reason or message
+    def __init__(self, message: str, *, reason: str | None = None, **values: object) -> None:
+        super().__init__(message, **values)
+        self.reason = reason or str(self)
 
 
 class CustodyError(RushesError):
@@ -56,6 +69,10 @@ class InvalidInput(RushesError):
     """A request or command gave a value rushes cannot accept; the message says which."""
 
 
+class TooLarge(InvalidInput):
+    """A request's body is over its limit, refused from its headers before it is read."""
+
+
 class AccessDenied(RushesError):
     """Signed in, but this role may not do that."""
 
@@ -64,7 +81,7 @@ class LoginThrottled(RushesError):
     """Too many failed sign-ins for this name or address; try again later."""
 
     def __init__(self, retry_after: int) -> None:
-        super().__init__(f"too many failed sign-ins; try again in {retry_after} s")
+        super().__init__(N_("too many failed sign-ins; try again in %(wait)s s"), wait=retry_after)
         self.retry_after = retry_after
 
 

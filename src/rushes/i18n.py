@@ -4,7 +4,8 @@ in Western (0-9) or Eastern Arabic (٠-٩) digits.
 
 One language is active at a time in each context (a web request's rendering, a CLI command):
 `active(...)` sets it, and `_`, `ngettext` and the formatters read it. Strings marked with `N_`
-are extracted but translated later, where the language is known (`_(text)` at display).
+are extracted but translated later, where the language is known (`_(text)` at display); a
+message with values is a `Text`, so that its template is translated before it is filled in.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
@@ -36,6 +38,43 @@ _TO_ARAB = str.maketrans(DIGITS["latn"], DIGITS["arab"])
 def N_(message: str) -> str:  # noqa: N802 - the gettext convention extractors know
     """Mark `message` for translation where it is written; `_()` translates it when shown."""
     return message
+
+
+class Text:
+    """A message marked with N_ and the values that fill it, translated where it is shown (a
+    page: rushes.web.language.translated), the template first; str() is the English. A value
+    may be a Text or a Term, translated too; any other value is shown as it is."""
+
+    __slots__ = ("template", "values")
+
+    def __init__(self, template: str, /, **values: object) -> None:
+        self.template, self.values = template, values
+
+    def __str__(self) -> str:
+        return self.template % self.values if self.values else self.template
+
+    def __repr__(self) -> str:
+        return f"Text({self.template!r}, **{self.values!r})"
+
+    def stored(self) -> dict[str, Any]:
+        """As JSON keeps it (a job's status.json), to be translated when read: values other
+        than numbers as their English text."""
+        values = {
+            k: v if isinstance(v, int | float) and not isinstance(v, bool) else str(v)
+            for k, v in self.values.items()
+        }
+        return {"template": self.template, "values": values}
+
+    @classmethod
+    def restored(cls, stored: dict[str, Any]) -> Text:
+        return cls(stored["template"], **stored.get("values", {}))
+
+
+class Term(str):
+    """A word of the catalog given as a value of a Text (a field's name, a role, a state),
+    looked up as the pages show it: 'started_at' as 'started at'."""
+
+    __slots__ = ()
 
 
 @cache

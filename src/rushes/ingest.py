@@ -5,13 +5,16 @@ of it, and the catalog records the arrival and its custody event in one transact
 killed at any point leaves nothing partial; running the same command again finishes the job.
 A file already ingested from the same card label and path, with the same size, time and the
 same first and last 64 KiB, is not read again, so re-running over a large drive is cheap.
+One file is stored and recorded while the next is read and hashed: sending to a remote store
+overlaps with the hashing, and the order of the records is the order of the files.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +32,7 @@ from rushes.errors import InvalidInput, RushesError, VaultFullError, os_reason
 from rushes.media.probe import FIELD_KIT, captured
 from rushes.pipeline.runner import queue, run_inline
 from rushes.vault import Stored, display_path
+from rushes.vault.store import Read
 
 Progress = Callable[[int], None]
 _SAMPLE = 64 << 10
@@ -41,6 +45,16 @@ class Outcome:
     sha256: str = ""
     size: int = 0
     reason: str = ""
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """A file read and hashed, to be stored and recorded."""
+
+    candidate: Candidate
+    raw_path: bytes
+    sample: str
+    read: Read
 
 
 @dataclass
@@ -92,21 +106,22 @@ class Ingest:
     def run(self, candidates: Iterable[Candidate], progress: Progress | None = None) -> Report:
         report = Report()
         pending = list(candidates)
-        for index, candidate in enumerate(pending):
+        with ThreadPoolExecutor(1, thread_name_prefix="ingest-store") as storing:
             try:
-                report.outcomes.append(self.take(candidate))
+                for outcome in self._outcomes(pending, storing):
+                    report.outcomes.append(outcome)
+                    if progress:
+                        progress(pending[len(report.outcomes) - 1].size)
             except (VaultFullError, DBAPIError) as exc:
                 report.aborted = (
                     str(exc) if isinstance(exc, VaultFullError) else f"catalog error: {exc.orig}"
                 )
-                report.outcomes.append(self._failed(candidate, str(exc)))
+                stopped = len(report.outcomes)
+                report.outcomes.append(self._failed(pending[stopped], str(exc)))
                 report.outcomes += [
                     Outcome(display_path(c.path), "not attempted", size=c.size)
-                    for c in pending[index + 1 :]
+                    for c in pending[stopped + 1 :]
                 ]
-                break
-            if progress:
-                progress(candidate.size)
         # Probed at once where the original is a file here; from a remote vault the pipeline
         # probes it where it decodes (on a worker, perhaps), not this machine after a download.
         if not report.aborted and not self.vault.backend.remote:
@@ -115,9 +130,36 @@ class Ingest:
             )
         return report
 
-    def take(self, candidate: Candidate) -> Outcome:
-        """Ingest one file; every problem becomes a failed outcome except a full vault or a
-        failing catalog, which stop the run."""
+    def _outcomes(self, pending: list[Candidate], storing: Executor) -> Iterator[Outcome]:
+        """Each file's outcome, in order. A file is stored and recorded by `storing` while the
+        next one is read and hashed here: sending to a remote store and hashing then overlap.
+        A full vault or a failing catalog is raised where its file's outcome would be."""
+        sent: Future[Outcome] | None = None
+        for candidate in pending:
+            try:
+                step = self._read(candidate)
+            except BaseException:
+                if sent is not None:
+                    yield sent.result()  # the file before, first
+                raise
+            if sent is not None:
+                try:
+                    yield sent.result()
+                except BaseException:
+                    if isinstance(step, _Reading):
+                        self.vault.discard(step.read)
+                    raise
+                sent = None
+            if isinstance(step, Outcome):
+                yield step
+            else:
+                sent = storing.submit(self._store, step)
+        if sent is not None:
+            yield sent.result()
+
+    def _read(self, candidate: Candidate) -> Outcome | _Reading:
+        """A file's outcome if it need not be stored (skipped, unchanged, unreadable), else
+        the file read and hashed. Raises a full vault or a failing catalog."""
         shown = display_path(candidate.path)
         if candidate.problem:
             status = "skipped" if candidate.skipped else "failed"
@@ -128,7 +170,14 @@ class Ingest:
             sample = sample_digest(candidate.path, st.st_size)
             if self._unchanged(raw_path, st, sample):
                 return Outcome(shown, "unchanged", size=candidate.size)
-            stored, source = self.vault.put_file(candidate.path)
+            return _Reading(candidate, raw_path, sample, self.vault.read_file(candidate.path))
+        except (RushesError, OSError) as exc:
+            return self._refused(candidate, exc)
+
+    def _store(self, reading: _Reading) -> Outcome:
+        """Store what was read, then record its arrival: the original is durable first."""
+        try:
+            stored, source = self.vault.store(reading.read)
             with self.catalog.write() as session:
                 status = record_arrival(
                     session,
@@ -136,17 +185,21 @@ class Ingest:
                     project_id=self.project_id,
                     crew=self.crew,
                     source=self.source,
-                    raw_path=raw_path,
+                    raw_path=reading.raw_path,
                     mtime_ns=source.mtime_ns,
-                    sample=sample,
+                    sample=reading.sample,
                     actor=self.actor,
                 )
         except (RushesError, OSError) as exc:
-            if isinstance(exc, VaultFullError):
-                raise
-            reason = str(exc) if isinstance(exc, RushesError) else f"cannot read: {os_reason(exc)}"
-            return self._failed(candidate, reason)
-        return Outcome(shown, status, stored.sha256, stored.size)
+            return self._refused(reading.candidate, exc)
+        return Outcome(display_path(reading.candidate.path), status, stored.sha256, stored.size)
+
+    def _refused(self, candidate: Candidate, exc: RushesError | OSError) -> Outcome:
+        """A failed outcome, except for a full vault, which stops the run."""
+        if isinstance(exc, VaultFullError):
+            raise exc
+        reason = str(exc) if isinstance(exc, RushesError) else f"cannot read: {os_reason(exc)}"
+        return self._failed(candidate, reason)
 
     def _failed(self, candidate: Candidate, reason: str) -> Outcome:
         return Outcome(display_path(candidate.path), "failed", size=candidate.size, reason=reason)

@@ -227,7 +227,14 @@ SETTINGS: tuple[Setting, ...] = (
         "field_dir",
         Path,
         Path("~/.rushes-field"),
-        "The field kit's folder on a crew laptop: its manifest, proxies and login.",
+        "The field kit's folder on a crew laptop: its manifest, proxies and login, sealed.",
+    ),
+    Setting(
+        "field_unlock_hours",
+        float,
+        8.0,
+        "Hours the field kit stays unlocked after its passphrase (sync runs unattended until "
+        "then), unless `rushes field unlock --hours` says otherwise.",
     ),
 )
 
@@ -280,6 +287,7 @@ class Settings:
     c2pa_tsa_url: str
     c2pa_trust: Path | None
     field_dir: Path
+    field_unlock_hours: float
 
 
 def _config_file(environ: os._Environ[str] | dict[str, str]) -> dict[str, Any]:
@@ -348,6 +356,11 @@ def load(environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
     )
     values["upload_dir"] = (values["upload_dir"] or data_dir / "uploads").expanduser().absolute()
     values["field_dir"] = values["field_dir"].expanduser().absolute()
+    if not 0 < values["field_unlock_hours"] <= 72:
+        raise ConfigError(
+            f"RUSHES_FIELD_UNLOCK_HOURS must be more than 0 and at most 72 (hours the field kit "
+            f"stays open), not {values['field_unlock_hours']}"
+        )
     if values["tsa_ca"]:
         values["tsa_ca"] = values["tsa_ca"].expanduser().absolute()
     if values["tsa_urls"] and not values["tsa_ca"]:

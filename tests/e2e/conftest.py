@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
+from tests.field.conftest import lock_kits
 from tests.web.conftest import PASSWORD, footage, footage_clips, footage_templates, server, team
 
-# The web tests' fixtures, seen by pytest here.
-__all__ = ["footage", "footage_clips", "footage_templates", "server", "team"]
+# The web tests' fixtures (and the field kits' cleanup), seen by pytest here.
+__all__ = ["footage", "footage_clips", "footage_templates", "lock_kits", "server", "team"]
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"

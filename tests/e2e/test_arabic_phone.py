@@ -81,6 +81,10 @@ def test_crew_pages_and_incident_form_in_arabic_on_a_phone(footage: Footage, roo
     # The scrub bar keeps time left to right inside the mirrored page (rushes.css: .scrub).
     assert karim.eval_on_selector("#scrub", "e => getComputedStyle(e).direction") == "ltr"
     assert karim.eval_on_selector("#timecode", "e => getComputedStyle(e).direction") == "ltr"
+    # Numbered lists count in Eastern Arabic digits; lists drawn without numbers stay so.
+    numbered = "() => getComputedStyle(document.body.appendChild(document.createElement('ol')))"
+    assert karim.evaluate(f"{numbered}.listStyleType") == "arabic-indic"
+    assert karim.eval_on_selector("#notes", "e => getComputedStyle(e).listStyleType") == "none"
 
     dina = _arabic_phone(room)
     _sign_in(dina, "dina")

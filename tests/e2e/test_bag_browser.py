@@ -1,5 +1,5 @@
 """An investigator makes the incident's evidence bag from its page in a real browser, sees the
-job finish (bag.js following it under the CSP), downloads the zip, and the bag inside validates
+job finish (jobs.js following it under the CSP), downloads the zip, and the bag inside validates
 with bagit and with its own verify_bag.py under a plain python3."""
 
 from __future__ import annotations

@@ -144,7 +144,7 @@ def test_field_card_to_review_selects_exports_and_evidence_bag(
     relay = Cutter(server, after=20_000, cuts=0)  # the link holds for the login ...
     kit = Kit(tmp_path / "kit")
     try:
-        kit.run("login", relay.url, "--project", "film", "--token-stdin", stdin=token)
+        kit.login(relay.url, token)
         imported = kit.run("import", str(tmp_path / "card"), "--source", "card 1")
         assert "5 new, 0 unchanged, 0 skipped, 0 failed; 5 proxies made" in imported, imported
         relay.cuts = CUTS  # ... and then breaks, again and again, 20 kB into a connection

@@ -7,6 +7,7 @@ import os
 import sqlite3
 import stat
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,12 +17,16 @@ from rushes.field.importer import Importer, candidates
 from rushes.media.probe import probe
 from tests.clips import make_video
 from tests.conftest import RUSHES
+from tests.field.test_sync import PASSPHRASE
 from tests.web.test_status import free_port
 
 
 @pytest.fixture
-def home(tmp_path: Path) -> Home:
-    return Home(tmp_path / "kit")
+def home(tmp_path: Path) -> Iterator[Home]:
+    kit = Home(tmp_path / "kit")
+    kit.create(PASSPHRASE, 600)
+    yield kit
+    kit.lock()
 
 
 @pytest.fixture
@@ -50,7 +55,9 @@ def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_import_records_every_file_and_makes_proxies(home: Home, card: Path) -> None:
+def test_import_records_every_file_and_makes_proxies(
+    home: Home, card: Path, tmp_path: Path
+) -> None:
     conn, report = run_import(home, card)
     rows = {r["card_path"]: r for r in conn.execute("SELECT * FROM files")}
     assert sorted(rows) == [
@@ -70,8 +77,11 @@ def test_import_records_every_file_and_makes_proxies(home: Home, card: Path) -> 
     big = blobs[rows["DCIM/100/C0001.MP4"]["sha256"]]
     assert big["kind"] == "video" and big["proxy_problem"] == ""
     proxy = Path(big["proxy_path"])
-    assert proxy.parent == home.proxies and big["proxy_sha256"] == sha(proxy)
-    info = probe(proxy)
+    assert proxy.parent == home.proxies and big["sha256"] not in proxy.name
+    with home.open_proxy(proxy) as sealed:  # sealed on disk, whole when opened with the key
+        (tmp_path / "proxy.mp4").write_bytes(sealed.read())
+    assert big["proxy_sha256"] == sha(tmp_path / "proxy.mp4")
+    info = probe(tmp_path / "proxy.mp4")
     assert info.size is not None and info.size.height == 360
     broken = blobs[rows["DCIM/100/BROKEN.MP4"]["sha256"]]
     assert broken["proxy_path"] is None
@@ -112,7 +122,22 @@ def test_import_command_and_private_home(tmp_path: Path, home: Home, card: Path)
     )
     assert done.returncode == 0, done.stderr
     assert "card 7: 4 new, 0 unchanged, 1 skipped, 0 failed; 2 proxies made" in done.stdout
-    assert "no proxy: " in done.stdout and "BROKEN.MP4" in done.stdout
+    (line,) = [x for x in done.stdout.splitlines() if "BROKEN.MP4" in x]
+    assert line.startswith("no proxy: ") and line.count("BROKEN.MP4") == 1, line
+    assert "truncated: the MP4 index" in line, line
+    kit = Home(tmp_path / "kit-ar")  # a crew member who reads Arabic, on a kit of their own
+    kit.create(PASSPHRASE, 600)
+    try:
+        arabic = subprocess.run(
+            [*RUSHES, "field", "import", str(card), "--source", "card 7"],
+            env={**env, "RUSHES_FIELD_DIR": str(kit.path), "LANG": "ar_SY.UTF-8"},
+            capture_output=True,
+            text=True,
+        )
+    finally:
+        kit.lock()
+    (line,) = [x for x in arabic.stdout.splitlines() if "BROKEN.MP4" in x]
+    assert "مبتور: فهرس MP4" in line and "truncated" not in line, line
     assert stat.S_IMODE(home.path.stat().st_mode) == 0o700
     offline = Login(f"http://127.0.0.1:{free_port()}", "film", "rsh_secret")
     home.save_login(offline)

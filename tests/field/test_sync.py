@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
-import json
 import os
 import socket
 import subprocess
@@ -41,12 +40,19 @@ def token_for(base: Base, username: str, project: str) -> str:
         return accounts.create_api_token(session, user, found, "laptop")
 
 
+PASSPHRASE = "قلعة حلب 1946"
+
+
 class Kit:
-    """The `rushes field` command on a laptop whose kit folder is `home`."""
+    """The `rushes field` command on a laptop whose kit folder is `home`. Every kit made is
+    locked after its test (`lock_kits`), so no unlocked memory folder or timer outlives it."""
+
+    made: list[Kit] = []
 
     def __init__(self, home: Path) -> None:
         self.home = Home(home)
         self.env = {**os.environ, "RUSHES_FIELD_DIR": str(home), "COLUMNS": "200"}
+        Kit.made.append(self)
 
     def run(self, *args: str, code: int = 0, stdin: str = "") -> str:
         done = subprocess.run(
@@ -61,7 +67,10 @@ class Kit:
         return done.stdout + done.stderr
 
     def login(self, server: str, token: str, project: str = "film") -> str:
-        return self.run("login", server, "--project", project, "--token-stdin", stdin=token)
+        """Log in; the first login also chooses the kit's passphrase (the line after the token)."""
+        return self.run(
+            "login", server, "--project", project, "--token-stdin", stdin=f"{token}\n{PASSPHRASE}\n"
+        )
 
     @contextmanager
     def sync(self, url: str | None = None) -> Iterator[Sync]:
@@ -72,7 +81,12 @@ class Kit:
         conn, client = self.home.db(), Client(login)
         try:
             yield Sync(
-                conn, client, login, Meter(Console(file=io.StringIO())), sleep=lambda _: None
+                conn,
+                client,
+                login,
+                Meter(Console(file=io.StringIO())),
+                open_proxy=self.home.open_proxy,
+                sleep=lambda _: None,
             )
         finally:
             client.close()
@@ -107,9 +121,7 @@ def test_card_reaches_the_base_in_order_and_notes_come_back(
 ) -> None:
     kit = Kit(tmp_path / "kit")
     token = token_for(base, "karim", "film")
-    assert "logged in" in kit.run(
-        "login", server, "--project", "film", "--token-stdin", stdin=token
-    )
+    assert "logged in" in kit.login(server, token)
     kit.run("login", server, "--project", "other", "--token-stdin", stdin=token, code=1)
     kit.run("import", str(card["big"].parent.parent), "--source", "card 3")
     shas = {name: sha(path) for name, path in card.items()}
@@ -153,9 +165,13 @@ def test_card_reaches_the_base_in_order_and_notes_come_back(
         with base.vault.open(digest) as stored:
             assert hashlib.sha256(stored.read()).hexdigest() == digest
     for proxy in field_proxies:
-        local = kit.home.path / "proxies" / f"{proxy.asset_sha256}.mp4"
-        stored_proxy = base.derivatives.path(proxy.asset_sha256, proxy.name)
-        assert stored_proxy.read_bytes() == local.read_bytes()
+        with kit.sync() as sync:
+            sealed = sync.conn.execute(
+                "SELECT proxy_path FROM blobs WHERE sha256 = ?", (proxy.asset_sha256,)
+            ).fetchone()[0]
+        with kit.home.open_proxy(Path(sealed)) as local:
+            stored_proxy = base.derivatives.path(proxy.asset_sha256, proxy.name)
+            assert stored_proxy.read_bytes() == local.read()
 
     status = kit.run("status")
     assert "left: 0 manifest entries, 0 proxies, 0 originals" in status
@@ -179,12 +195,11 @@ def test_card_reaches_the_base_in_order_and_notes_come_back(
     assert f"clip C0003.MP4 ({shas['mid'][:12]})" in notes  # the name on the card, and hash
     assert "nothing new" in kit.run("notes")
     # Offline: the copy kept on the laptop is still there.
-    login_file = kit.home.login_file
-    saved = json.loads(login_file.read_text())
-    kit.home.save_login(type(kit.home.login())(f"http://127.0.0.1:{free_port()}", "film", token))
+    saved = kit.home.login()
+    kit.home.save_login(type(saved)(f"http://127.0.0.1:{free_port()}", "film", token))
     offline = kit.run("notes", "--all")
     assert "offline" in offline and "Go back to the market tomorrow" in offline
-    login_file.write_text(json.dumps(saved))
+    kit.home.save_login(saved)
 
 
 class Cutter:
@@ -263,7 +278,7 @@ def test_cuts_mid_patch_resume_without_loss_or_duplicates(
 ) -> None:
     kit = Kit(tmp_path / "kit")
     token = token_for(base, "karim", "film")
-    kit.run("login", server, "--project", "film", "--token-stdin", stdin=token)
+    kit.login(server, token)
     kit.run("import", str(card["big"].parent.parent), "--source", "card 3")
     relay = cutter(50_000, 12)  # every connection dies 50 kB in, a dozen times
     with kit.sync(relay.url) as sync:

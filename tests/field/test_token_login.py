@@ -18,7 +18,7 @@ from rushes.base import Base
 from rushes.catalog.models import ApiToken
 from rushes.field.home import Login
 from rushes.review import accounts
-from tests.field.test_sync import Kit, token_for
+from tests.field.test_sync import PASSPHRASE, Kit, token_for
 from tests.web.conftest import Client, Team
 
 UNKNOWN = "unknown or revoked"
@@ -35,6 +35,7 @@ def test_the_settings_page_prints_the_login_command_and_it_works(
     command = html.unescape(found.group(1))
     assert command == (f"echo {token} | rushes field login {server} --project film --token-stdin")
     kit = Kit(tmp_path / "kit")
+    kit.run("passphrase", "--passphrase-stdin", stdin=PASSPHRASE)  # else asked on the terminal
     # Typed as printed into a shell; only `rushes` is this checkout's, not an installed one.
     done = subprocess.run(
         ["sh", "-c", command.replace("| rushes ", f"| {sys.executable} -m rushes ")],
@@ -66,7 +67,7 @@ def test_a_bad_or_revoked_token_is_called_unknown_or_revoked_everywhere(
     )
     assert UNKNOWN in refused and "rushes field login" in refused
     token = token_for(base, "karim", "film")
-    kit.run("login", server, "--project", "film", "--token-stdin", stdin=token)
+    kit.login(server, token)
     with base.catalog.write() as session:
         row = session.scalar(select(ApiToken).where(ApiToken.token_hash == accounts.digest(token)))
         assert row is not None

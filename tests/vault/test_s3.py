@@ -129,6 +129,24 @@ def test_a_big_original_goes_in_parts_and_only_if_it_hashes_to_its_name(
     uploads = s3_server.client().list_multipart_uploads(Bucket=backend.bucket)
     assert uploads.get("Uploads", []) == []
 
+    # Parts hashed in the hashing pass are sent with those digests, not hashed again: a byte
+    # changed after that pass is refused by the store itself, and the upload aborted.
+    other = os.urandom(12 * MiB)
+    staging = backend.stage()
+    for start in range(0, len(other), 3 * MiB):  # chunks that do not fall on part boundaries
+        staging.write(other[start : start + 3 * MiB])
+        for tap in staging.taps:
+            tap(other[start : start + 3 * MiB])
+    name = hashlib.sha256(other).hexdigest()
+    with open(staging.path, "r+b") as spool:
+        spool.seek(7 * MiB)
+        spool.write(b"X")
+    with pytest.raises(VaultError, match="BadDigest"):
+        backend.commit(staging, name)
+    assert not vault.contains(name)
+    uploads = s3_server.client().list_multipart_uploads(Bucket=backend.bucket)
+    assert uploads.get("Uploads", []) == []
+
 
 def test_quick_check_names_an_overwritten_version_and_a_hidden_one(
     s3_server: SeaweedFS, tmp_path: Path
@@ -257,7 +275,9 @@ def test_a_card_file_is_sent_from_where_it_is_and_refused_if_written_after_hashi
     # The same card file written again between its hashing and its sending: nothing stored.
     backend = vault.backend
     card.write_bytes(changed := data[:-1] + bytes([data[-1] ^ 1]))
-    claimed = hashlib.sha256(data[:-1] + b"\0").hexdigest()  # what was hashed before
+    # What was hashed before: it differs from both versions at the first byte (not at the last,
+    # where one random byte in 256 would make the "before" equal to the change).
+    claimed = hashlib.sha256(bytes([data[0] ^ 1]) + data[1:]).hexdigest()
     with pytest.raises(VaultError, match="BadDigest|changed before it was sent"):
         backend.commit(backend.stage_source(card), claimed)  # type: ignore[attr-defined]
     assert not vault.contains(claimed) and card.read_bytes() == changed

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from rushes.errors import SourceChangedError, VaultError, VaultFullError
 from rushes.vault import Digest, LocalBackend, Vault, open_local
 from rushes.vault.pump import CHUNK
+from tests.shared import small_disk
 
 
 def stored_bytes(vault: Vault, sha256: str) -> bytes:
@@ -105,6 +106,7 @@ def test_abandoned_staging_is_swept_but_live_staging_is_not(tmp_path: Path) -> N
     backend.discard(live)
 
 
+
 def test_source_that_grows_while_read_is_refused(tmp_path: Path) -> None:
     source = tmp_path / "growing.mov"
     source.write_bytes(os.urandom(4 * CHUNK))
@@ -163,12 +165,7 @@ def test_unreadable_sources_get_clear_errors(tmp_path: Path, make, message: str)
 
 def test_full_disk_keeps_nothing_partial(tmp_path: Path) -> None:
     """A real full disk: the vault on a 1 MiB tmpfs (the suite runs as root in CI)."""
-    if os.geteuid() != 0:
-        pytest.fail("this test mounts a tmpfs and must run as root (as CI does)")
-    root = tmp_path / "small"
-    root.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(root)], check=True)
-    try:
+    with small_disk(tmp_path / "small", "1m") as root:
         vault = open_local(root / "vault")
         small = vault.put_stream(io.BytesIO(b"fits"))
         with pytest.raises(VaultFullError, match="full"):
@@ -176,8 +173,6 @@ def test_full_disk_keeps_nothing_partial(tmp_path: Path) -> None:
         assert staging_files(root / "vault") == []
         assert list(vault.hashes()) == [small.sha256]
         assert stored_bytes(vault, small.sha256) == b"fits"
-    finally:
-        subprocess.run(["umount", str(root)], check=True)
 
 
 def test_a_good_copy_repairs_a_damaged_original_and_the_damage_is_kept(tmp_path: Path) -> None:
@@ -302,12 +297,7 @@ def test_an_abandoned_adoption_sweeps_only_the_vault_s_name(tmp_path: Path) -> N
 
 def test_adopting_from_another_filesystem_copies(tmp_path: Path) -> None:
     """Uploads on a tmpfs, the vault on tmp_path's disk: no hard link is possible (EXDEV)."""
-    if os.geteuid() != 0:
-        pytest.fail("this test mounts a tmpfs and must run as root (as CI does)")
-    other = tmp_path / "other"
-    other.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(other)], check=True)
-    try:
+    with small_disk(tmp_path / "other", "64m") as other:
         data = os.urandom(CHUNK + 99)
         source = finished_upload(other, data)
         vault = open_local(tmp_path / "vault")
@@ -318,5 +308,3 @@ def test_adopting_from_another_filesystem_copies(tmp_path: Path) -> None:
         assert stored_bytes(vault, stored.sha256) == data
         assert path.stat().st_mode & 0o777 == 0o444
         assert staging_files(tmp_path / "vault") == []
-    finally:
-        subprocess.run(["umount", str(other)], check=True)

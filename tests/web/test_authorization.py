@@ -36,7 +36,7 @@ from rushes.catalog.models import (
     Select,
     User,
 )
-from rushes.exports import bag_jobs
+from rushes.exports import bag_jobs, jobs, preview, share_jobs
 from rushes.ingest import record_manifest
 from rushes.review import accounts
 from rushes.review.access import Role
@@ -200,6 +200,37 @@ def finished_bag(world: World, _actor: str) -> dict[str, Any]:
     return {"job": job}
 
 
+def clip_job(world: World, kind: str, **fields: Any) -> dict[str, Any]:
+    """A job of rami's clip on disk, as rushes.exports.share_jobs leaves one."""
+    job = f"{next(world.counter):016x}"
+    folder = share_jobs.group(world.base.settings, kind, world.ids["sha"]) / job
+    folder.mkdir(parents=True)
+    status = {"id": job, "kind": kind, "project": "film", "asset": world.ids["sha"]}
+    status |= {"actor": "dina", "done": 0, "total": 0, "error": None, "finished_at": None}
+    jobs.write_status(folder, {**status, "started_at": jobs.now(), **fields})
+    return {"job": job}
+
+
+def rendering_preview(world: World, _actor: str) -> dict[str, Any]:
+    """A preview of the clip as it is being rendered: asking again starts no process."""
+    with world.base.catalog.read() as session:
+        film = session.scalar(select(Project).where(Project.slug == "film"))
+        key = preview.key(session, film.id, world.ids["sha"])
+    return clip_job(world, "preview", state="rendering", key=key)
+
+
+def finished_preview(world: World, _actor: str) -> dict[str, Any]:
+    return clip_job(world, "preview", state="done", key="0" * 64, file="preview-0.mp4")
+
+
+def finished_share(world: World, _actor: str) -> dict[str, Any]:
+    made = clip_job(world, "share", state="done", file="film-share.zip", to="press", why="x")
+    folder = share_jobs.group(world.base.settings, "share", world.ids["sha"]) / made["job"]
+    with zipfile.ZipFile(folder / "film-share.zip", "w"):
+        pass
+    return made
+
+
 def selects_order(world: World) -> Any:
     with world.base.catalog.read() as session:
         film = session.scalar(select(Project.id).where(Project.slug == "film"))
@@ -347,6 +378,42 @@ CASES = [
         row(401, 204, 204, 403, 404, 403, 404),
         path="/api/p/film/a/{sha}/redactions/{redaction_id}",
         fresh=fresh_redaction,
+    ),
+    # Share previews and copies: admins and directors, who draw the redactions.
+    Case(
+        "POST",
+        "/p/{slug}/a/{sha256}/previews",
+        row(303, 303, 303, 403, 404, 403, 404),
+        path="/p/film/a/{sha}/previews",
+        fresh=rendering_preview,
+    ),
+    Case(
+        "GET",
+        "/api/p/{slug}/a/{sha256}/previews/{job}",
+        row(401, 200, 200, 403, 404, 403, 404),
+        path="/api/p/film/a/{sha}/previews/{job}",
+        fresh=finished_preview,
+    ),
+    Case(
+        "POST",
+        "/p/{slug}/a/{sha256}/shares",
+        row(303, 400, 400, 403, 404, 403, 404),  # to whom and why left out: refused, unmade
+        path="/p/film/a/{sha}/shares",
+        data={"to": "press"},
+    ),
+    Case(
+        "GET",
+        "/api/p/{slug}/a/{sha256}/shares/{job}",
+        row(401, 200, 200, 403, 404, 403, 404),
+        path="/api/p/film/a/{sha}/shares/{job}",
+        fresh=finished_share,
+    ),
+    Case(
+        "GET",
+        "/p/{slug}/a/{sha256}/shares/{job}/download",
+        row(303, 200, 200, 403, 404, 403, 404),
+        path="/p/film/a/{sha}/shares/{job}/download",
+        fresh=finished_share,
     ),
     Case(
         "POST",

@@ -61,8 +61,9 @@ def finished(client, job: str) -> dict:
         time.sleep(0.2)
 
 
-def start(client) -> str:
-    response = client.post(f"/p/film/incidents/{CODE}/bag", data={"csrf": client.csrf})
+def start(client, **options: str) -> str:
+    data = {"csrf": client.csrf, **options}
+    response = client.post(f"/p/film/incidents/{CODE}/bag", data=data)
     assert response.status_code == 303, response.text
     page = client.get(f"/p/film/incidents/{CODE}").text
     return JOB.findall(page)[0]  # newest first
@@ -147,3 +148,24 @@ def test_a_failed_bag_says_why_on_the_page(base: Base, login, bagged: list[str],
     assert ivan.get(f"/p/film/bags/{job}/download").status_code == 404
     assert events(base, Verb.EXPORTED) == []
     assert not list((env.data_dir / "jobs" / "bags" / job).glob("*.zip"))
+
+
+def test_a_bag_for_outside_eyes_leaves_out_place_device_and_crew_names(
+    base: Base, login, bagged: list[str], tmp_path: Path
+) -> None:
+    ivan = login("ivan")
+    page = ivan.get(f"/p/film/incidents/{CODE}").text
+    assert 'name="no_location"' in page and 'name="pseudonymise_crew"' in page
+    job = start(ivan, no_location="1", pseudonymise_crew="1")
+    status = finished(ivan, job)
+    assert status["state"] == "done", status
+    zipped = tmp_path / status["file"]
+    zipped.write_bytes(ivan.get(f"/p/film/bags/{job}/download").content)
+    bag = check_bag(zipped, tmp_path)
+    info = (bag / "bag-info.txt").read_text(encoding="utf-8")
+    assert "Location-And-Device-Metadata: removed" in info and "Crew-Names: pseudonyms" in info
+    for path in bag.rglob("*"):
+        if path.is_file() and "originals" not in path.parts:
+            assert b"karim" not in path.read_bytes(), path
+    (made,) = {json.loads(e.details)["crew_pseudonyms"] for e in events(base, Verb.EXPORTED)}
+    assert made and made in info

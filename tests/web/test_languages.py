@@ -5,30 +5,34 @@ digits."""
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 
+import click
 from babel.messages.catalog import Catalog
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import extract_from_dir, extract_from_file
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
+from babel.util import pathmatch
 from jinja2 import Environment
 
 from rushes import i18n
+from rushes.cli import field_click
+from rushes.pipeline.steps import STEPS
 from rushes.review.access import Role
 from rushes.review.assignments import STATUSES
-from rushes.review.incidents import FIGURES, RELATIONS, VERIFICATIONS
+from rushes.review.incidents import FIELDS, FIGURES, RELATIONS, VERIFICATIONS
 from rushes.review.notes import CATEGORIES
 from rushes.web.dependencies import templates
 from tests.web.conftest import Client
 
 ROOT = Path(__file__).resolve().parents[2]
-TEMPLATES = ROOT / "src/rushes/web/templates"
+SOURCE = ROOT / "src/rushes"
+TEMPLATES = SOURCE / "web/templates"
 PO = ROOT / "src/rushes/locale/ar/LC_MESSAGES/rushes.po"
-# Marked by the engineer building them (search and find-by-frame, issue 17 part 2).
-PENDING = {"search.html", "find.html"}
 # Latin words a page may show as they are: names of formats, standards and the product.
 # Also the date format hint and an example type name (a slug), typed as they are.
 LATIN = {"rushes", "JSON", "CSV", "GEOJSON", "OTIO", "CMX", "EDL", "FCP", "XML", "SHA", "fps"}
@@ -42,9 +46,13 @@ def _catalog() -> Catalog:
         return read_po(f, locale="ar")
 
 
-def _extracted() -> set[str | tuple[str, ...]]:
+def _mapping() -> tuple[list[tuple[str, str]], dict[str, dict[str, str]]]:
     with (ROOT / "babel.cfg").open() as f:
-        method_map, options_map = parse_mapping_cfg(f)
+        return parse_mapping_cfg(f)
+
+
+def _extracted() -> set[str | tuple[str, ...]]:
+    method_map, options_map = _mapping()
     found: set[str | tuple[str, ...]] = set()
     keywords = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)}
     for _path, _line, message, _comments, _context in extract_from_dir(
@@ -75,14 +83,48 @@ def test_every_message_is_in_the_arabic_catalog_translated_and_compiled() -> Non
     assert not list(catalog.check())
 
 
+def test_every_module_that_marks_messages_is_extracted() -> None:
+    """A message marked with N_ (an error where it is raised, a Text) in a module `make
+    messages` does not read would never reach the catalog, so the test above could not miss it."""
+    patterns = [pattern for pattern, method in _mapping()[0] if method == "python"]
+    left_out = [
+        str(path.relative_to(ROOT))
+        for path in sorted(SOURCE.rglob("*.py"))
+        if "N_(" in path.read_text(encoding="utf-8")
+        and not any(pathmatch(p, str(path.relative_to(ROOT))) for p in patterns)
+    ]
+    assert not left_out, f"add to babel.cfg: {left_out}"
+
+
+ERRORS = {"InvalidInput", "AccessDenied", "NotFoundError", "TooLarge"}
+
+
+def test_every_error_a_page_may_show_is_marked_where_it_is_raised() -> None:
+    """The review room's refusals and the exports' (a timeline, a bag, a share copy) reach
+    pages: each message is a template marked with N_ (its values given apart), or a name bound
+    to one, never an f-string or a plain literal."""
+    unmarked = []
+    modules = [*SOURCE.glob("review/*.py"), *SOURCE.glob("web/*.py"), *SOURCE.glob("exports/*.py")]
+    for path in sorted(modules):
+        name = str(path.relative_to(SOURCE))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+                continue
+            if node.func.id not in ERRORS or not node.args:
+                continue
+            first = node.args[0]
+            marked = isinstance(first, ast.Call) and getattr(first.func, "id", "") == "N_"
+            if not (marked or isinstance(first, ast.Name)):
+                unmarked.append(f"{name}:{node.lineno}")
+    assert not unmarked, f"mark with N_(), values as keywords: {unmarked}"
+
+
 def test_every_template_text_is_marked_for_translation() -> None:
     """Text between tags and the visible attributes of every template hold no Latin word
     outside `_()`, `ngettext()` or `{% trans %}`."""
     env: Environment = templates.env
     unmarked: list[str] = []
     for path in sorted(TEMPLATES.glob("*.html")):
-        if path.name in PENDING:
-            continue
         pieces = []
         source = BODY_CLASS.sub("", path.read_text(encoding="utf-8"))  # CSS class names
         for _line, kind, value in env.lex(source):
@@ -104,8 +146,10 @@ def test_every_word_the_catalog_stores_is_translated() -> None:
     """Statuses, categories, roles and the incident's words are shown through |t."""
     arabic = i18n.translations("ar")
     words = [*STATUSES, *CATEGORIES, *(r.value for r in Role), *RELATIONS, *VERIFICATIONS]
+    words += [step.name for step in STEPS]
     words += [f.replace("_", " ") for f in FIGURES]
     words += [f.replace("_", " ").capitalize() for f in FIGURES]
+    words += [f.replace("_", " ") for f in FIELDS]  # history rows and errors (i18n.Term)
     untranslated = [w for w in words if arabic.gettext(w) == w]
     assert not untranslated, f"add to rushes/web/terms.py and translate: {untranslated}"
 
@@ -148,7 +192,7 @@ def test_pages_follow_the_account_the_switch_and_the_browser(
     assert saved.status_code == 200 and "حُفظ." in saved.text
     me = karim.get("/me", headers={"Accept-Language": "en"}).text  # the account's choice wins
     assert '<html lang="ar" dir="rtl"' in me and "ملاحظاتي ومهامي" in me
-    assert 'data-intl="ar-SY-u-nu-arab"' in me
+    assert 'data-intl="ar-SY-u-nu-arab"' in me and 'data-digits="arab"' in me  # <ol> too
     month = i18n.Locale.of("ar").datetime(datetime.now(), "MMMM")
     karim.post("/settings/tokens", data={"csrf": karim.csrf, "project": "film", "label": "laptop"})
     tokens = karim.get("/settings").text
@@ -157,9 +201,25 @@ def test_pages_follow_the_account_the_switch_and_the_browser(
     karim.post("/settings", data={"csrf": karim.csrf, "language": "ar", "digits": "latn"})
     latin = karim.get("/settings").text
     assert i18n.Locale.of("ar", "latn").date(date.today()) in latin
-    assert 'data-intl="ar-SY-u-nu-latn"' in latin
+    assert 'data-intl="ar-SY-u-nu-latn"' in latin and 'data-digits="latn"' in latin
     refused = karim.post("/settings", data={"csrf": karim.csrf, "language": "xx"})
     assert refused.status_code == 400
     # An error page in the account's language, its message from the catalog.
     stale = karim.post("/settings", data={"csrf": "stale", "language": "en"})
     assert stale.status_code == 403 and "رمز النموذج مفقود أو قديم" in stale.text
+
+
+def test_the_click_words_the_field_kit_translates_are_click_s_own() -> None:
+    """`rushes.cli.field_click` lists Click's messages by their msgids: one Click no longer has
+    would never be looked up, and its word would stay English."""
+    folder = Path(click.__file__).parent
+    clicks: set[str | tuple[str, ...]] = set()
+    for path in folder.glob("*.py"):
+        for _line, message, _comments, _context in extract_from_file(
+            "python", str(path), keywords={"_": None, "ngettext": (1, 2)}
+        ):
+            clicks.add(message)
+    listed = {*field_click.WORDS, *field_click.PLURALS}
+    assert listed - clicks == set(), "not a message of the installed Click"
+    arabic = i18n.translations("ar")
+    assert all(arabic.gettext(w) != w for w in field_click.WORDS)

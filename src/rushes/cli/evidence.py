@@ -40,6 +40,11 @@ from rushes.stamps import stamp_quietly
     is_flag=True,
     help="Leave GPS and device out of the records, for a bag that goes beyond the team.",
 )
+@click.option(
+    "--pseudonymise-crew",
+    is_flag=True,
+    help="Crew names replaced by pseudonyms of this bag (`rushes export who` maps them back).",
+)
 @click.option("--actor", default=None, help="Who makes the bag, for the custody log.")
 def evidence(
     project: str,
@@ -47,6 +52,7 @@ def evidence(
     shas: tuple[str, ...],
     target: Path,
     no_location: bool,
+    pseudonymise_crew: bool,
     actor: str | None,
 ) -> None:
     """Pack originals, their records, custody chain and evidence notes into a BagIt bag that
@@ -62,6 +68,7 @@ def evidence(
             incident=incident,
             assets=shas,
             no_location=no_location,
+            pseudonymise_crew=pseudonymise_crew,
         )
         made = make_evidence_bag(base, request)
         stamped = stamp_quietly(base)  # the export itself, in the log outside the bag

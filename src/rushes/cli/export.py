@@ -12,7 +12,7 @@ from rich.markup import escape
 
 from rushes.cli.common import err, opened_base, out
 from rushes.cli.evidence import evidence
-from rushes.cli.share import share_command
+from rushes.cli.share import share_command, who_command
 from rushes.exports import timeline as timelines
 from rushes.exports.conform import STANDARD_RATES, label, timeline_rate
 from rushes.review.projects import find_project
@@ -83,3 +83,4 @@ def timeline(project: str, output: Path, fmt: str | None, rate: str | None) -> N
 
 export.add_command(evidence)
 export.add_command(share_command)
+export.add_command(who_command)

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import sqlite3
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,39 +17,17 @@ from rich.table import Table
 
 from rushes import i18n
 from rushes import settings as settings_module
+from rushes.cli import field_click, field_store
 from rushes.cli.common import err, out
+from rushes.cli.field_store import ensure_unlocked, opened
 from rushes.errors import RushesError
 from rushes.field import notes as inbox
 from rushes.field.client import Client, Refused, Unreachable
 from rushes.field.home import Home, Login
 from rushes.field.importer import Importer, candidates
 from rushes.field.pacing import TokenBucket, parse_rate
-from rushes.field.sync import Meter, Stopped, Sync, left, retry_failed
-from rushes.i18n import _, ngettext
-
-
-def _home() -> Home:
-    try:
-        return Home(settings_module.load().field_dir)
-    except RushesError as exc:
-        raise click.ClickException(str(exc)) from exc
-
-
-@contextmanager
-def _opened() -> Iterator[tuple[Home, sqlite3.Connection]]:
-    home = _home()
-    try:
-        conn = home.db()
-    except (OSError, sqlite3.Error) as exc:
-        raise click.ClickException(
-            _("cannot open the field kit's folder {path}: {reason}").format(
-                path=home.path, reason=exc
-            )
-        ) from exc
-    try:
-        yield home, conn
-    finally:
-        conn.close()
+from rushes.field.sync import Meter, Sync, left, retry_failed
+from rushes.i18n import N_, _, ngettext
 
 
 def _login(home: Home) -> Login:
@@ -70,29 +46,76 @@ def _language() -> i18n.Locale:
     return i18n.Locale.of(saved or i18n.environment_language())
 
 
-@click.group(name="field")
+class FieldGroup(click.Group):
+    """The field kit's commands, their help in the kit's language (set before `--help`, which
+    runs before the group's own callback)."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        locale = _language()
+        i18n.use(locale)
+        field_click.speak(locale.language)
+        _translate_help(self)
+        return super().make_context(info_name, args, parent, **extra)
+
+
+def _translate_help(command: click.Command) -> None:
+    """Each help text (marked N_ where written) in the active language; the English is kept
+    aside, so another language later in the same process starts from it again."""
+    for item in [command, *command.params]:
+        source = item.__dict__.setdefault("help_msgid", getattr(item, "help", None))
+        if source:
+            item.help = _(source)
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _translate_help(sub)
+
+
+@click.group(
+    cls=FieldGroup,
+    name="field",
+    help=N_(
+        "The crew's field kit: import cards, send them to the base, read notes (works offline)."
+    ),
+)
 def field() -> None:
-    """The crew's field kit: import cards, send them to the base, read notes (works offline)."""
     i18n.use(_language())
 
 
-@field.command()
+for _command in (field_store.unlock, field_store.lock, field_store.passphrase, field_store.wipe):
+    field.add_command(_command)
+
+
+@field.command(
+    help=N_(
+        "Store the base's URL, the project and a field-kit token, after checking them.\n\n"
+        "The first login chooses the passphrase that seals the kit's folder. Make the "
+        "token on the base's Settings page, which prints this whole command, or with "
+        "`rushes user token NAME PROJECT`."
+    ),
+)
 @click.argument("url", required=False)
-@click.option("--project", help="The project's short name (slug) on the base.")
-@click.option("--token-stdin", is_flag=True, help="Read the token from stdin (else prompted).")
+@click.option("--project", help=N_("The project's short name (slug) on the base."))
+@click.option(
+    "--token-stdin",
+    is_flag=True,
+    help=N_(
+        "Read the token from stdin (else prompted), then the kit's passphrase if it needs one."
+    ),
+)
 @click.option(
     "--language",
     type=click.Choice(sorted(i18n.LANGUAGES)),
-    help="The field kit's language from now on (ar: Arabic, en: English); alone, only that.",
+    help=N_("The field kit's language from now on (ar: Arabic, en: English); alone, only that."),
 )
 def login(url: str | None, project: str | None, token_stdin: bool, language: str | None) -> None:
-    """Store the base's URL, the project and a field-kit token, after checking them.
-
-    Make the token on the base's Settings page, which prints this whole command, or with
-    `rushes user token NAME PROJECT`.
-    """
     if language:
-        _home().save_language(language)
+        field_store.home().save_language(language)
         i18n.use(i18n.Locale.of(language))
         if not url:
             out.print(
@@ -125,8 +148,12 @@ def login(url: str | None, project: str | None, token_stdin: bool, language: str
         raise click.ClickException(_("cannot reach the base: {reason}").format(reason=exc)) from exc
     finally:
         client.close()
-    home = _home()
-    home.save_login(found)
+    home = field_store.home()
+    ensure_unlocked(home, from_stdin=token_stdin)
+    try:
+        home.save_login(found)
+    except RushesError as exc:
+        raise click.ClickException(_(str(exc))) from exc
     out.print(
         _("logged in to {url}, project {project}").format(
             url=escape(found.url), project=escape(project)
@@ -134,15 +161,19 @@ def login(url: str | None, project: str | None, token_stdin: bool, language: str
     )
 
 
-@field.command(name="import")
-@click.argument("card", type=click.Path(exists=True, path_type=Path))
-@click.option("--source", default="", help="Label of the card, e.g. 'card 3'. Default: its name.")
+@field.command(
+    name="import",
+    help=N_("Hash every file on CARD, record it in the local manifest and make 360p proxies."),
+)
+@click.argument("card", type=field_click.Path(exists=True, path_type=Path))
+@click.option(
+    "--source", default="", help=N_("Label of the card, e.g. 'card 3'. Default: its name.")
+)
 def import_card(card: Path, source: str) -> None:
-    """Hash every file on CARD, record it in the local manifest and make 360p proxies."""
     card = card.absolute()
     label = source or card.name
     found = candidates(card)
-    with _opened() as (home, conn):
+    with opened() as (home, conn):
         importer = Importer(home, conn, label)
         progress = Progress(
             TextColumn("[bold]{task.description}"),
@@ -164,7 +195,8 @@ def import_card(card: Path, source: str) -> None:
             reason = _(outcome.reason)
             out.print(f"{shown[outcome.status]}: {escape(outcome.path)}: {escape(reason)}")
     for path, problem in report.proxy_problems:
-        out.print(_("no proxy: {path}: {reason}").format(path=escape(path), reason=escape(problem)))
+        reason = _(problem)  # a marked reason (a damaged or cut-off file) in the crew's language
+        out.print(_("no proxy: {path}: {reason}").format(path=escape(path), reason=escape(reason)))
     out.print(
         _(
             "{card}: {new} new, {unchanged} unchanged, {skipped} skipped, {failed} failed; "
@@ -182,31 +214,45 @@ def import_card(card: Path, source: str) -> None:
         sys.exit(1)
 
 
-@field.command()
-@click.option("--max-rate", default="", help="Most bytes a second to send, e.g. 256k or 2M.")
-@click.option("--once", is_flag=True, help="One pass, no waiting on network errors.")
+@field.command(
+    help=N_(
+        "Send manifests, then proxies, then originals (asked-for first, then smallest "
+        "first).\n\n"
+        "Resumes where it stopped; on network errors waits and tries again for ever "
+        "(unless --once). Exits 0 when everything is on the base, 1 when something is "
+        "left or refused."
+    ),
+)
+@click.option("--max-rate", default="", help=N_("Most bytes a second to send, e.g. 256k or 2M."))
+@click.option("--once", is_flag=True, help=N_("One pass, no waiting on network errors."))
 @click.option(
-    "--retry-failed", "retry_failed_", is_flag=True, help="Try again the uploads the base refused."
+    "--retry-failed",
+    "retry_failed_",
+    is_flag=True,
+    help=N_("Try again the uploads the base refused."),
 )
 def sync(max_rate: str, once: bool, retry_failed_: bool) -> None:
-    """Send manifests, then proxies, then originals (asked-for first, then smallest first).
-
-    Resumes where it stopped; on network errors waits and tries again for ever (unless
-    --once). Exits 0 when everything is on the base, 1 when something is left or refused.
-    """
     try:
         rate = parse_rate(max_rate) if max_rate else None
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--max-rate") from exc
-    with _opened() as (home, conn):
+    with opened() as (home, conn):
         found = _login(home)
         if retry_failed_:
             retry_failed(conn)
         client = Client(found, TokenBucket(rate) if rate else None)
         try:
-            with Meter(err) as meter:
-                remaining = Sync(conn, client, found, meter, max_rate=rate).run(once=once)
-        except Stopped as exc:
+            with home.one_sync(), Meter(err) as meter:
+                remaining = Sync(
+                    conn,
+                    client,
+                    found,
+                    meter,
+                    open_proxy=home.open_proxy,
+                    still_open=conn.check,
+                    max_rate=rate,
+                ).run(once=once)
+        except RushesError as exc:  # refused login (Stopped), locked, another sync
             raise click.ClickException(_(str(exc))) from exc
         finally:
             client.close()
@@ -228,12 +274,17 @@ def sync(max_rate: str, once: bool, retry_failed_: bool) -> None:
     sys.exit(1)
 
 
-@field.command()
-@click.option("--all", "everything", is_flag=True, help="Every note kept here, not only new ones.")
+@field.command(
+    help=N_(
+        "Notes and assignments for you from the review room, and the originals the base "
+        "asked for; kept here to read offline."
+    ),
+)
+@click.option(
+    "--all", "everything", is_flag=True, help=N_("Every note kept here, not only new ones.")
+)
 def notes(everything: bool) -> None:
-    """Notes and assignments for you from the review room, and the originals the base asked
-    for; kept here to read offline."""
-    with _opened() as (home, conn):
+    with opened() as (home, conn):
         login = _login(home)
         client = Client(login)
         try:
@@ -321,16 +372,34 @@ def _print_assignment(work: dict[str, Any]) -> None:
     out.print(f"  {escape(work['url'])}")
 
 
-@field.command()
-def status() -> None:
-    """What was imported and what of it the base has: per file, and failures with reasons."""
-    with _opened() as (__, conn):
+@field.command(
+    help=N_(
+        "What was imported and what of it the base has: per file, and failures with "
+        "reasons; then what is still only on this laptop, and until when the kit is "
+        "unlocked."
+    ),
+)
+@click.option("--here", is_flag=True, help=N_("Only files whose original the base does not hold."))
+def status(here: bool) -> None:
+    with opened() as (home, conn):
         rows = conn.execute(
             "SELECT f.source, f.card_path, f.size, f.manifest_sent_at, b.* FROM files f "
-            "JOIN blobs b ON b.sha256 = f.sha256 ORDER BY f.id"
+            "JOIN blobs b ON b.sha256 = f.sha256"
+            + (" WHERE b.in_vault = 0 AND b.original_sent_at IS NULL" if here else "")
+            + " ORDER BY f.id"
         ).fetchall()
         remaining = left(conn)
         asked = _asked(conn)
+        only = conn.execute(
+            "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM blobs "
+            "WHERE in_vault = 0 AND original_sent_at IS NULL"
+        ).fetchone()
+        proxies = conn.execute(
+            "SELECT COUNT(*) FROM blobs WHERE proxy_path IS NOT NULL AND base_proxy = 0 "
+            "AND proxy_sent_at IS NULL"
+        ).fetchone()[0]
+        unread = conn.execute("SELECT COUNT(*) FROM notes WHERE shown = 0").fetchone()[0]
+        locks_at = field_store.until(home.session().until)
     table = Table()
     for column in (_("source"), _("file"), _("size"), _("manifest"), _("proxy"), _("original")):
         table.add_column(column)
@@ -366,6 +435,13 @@ def status() -> None:
             failed=remaining.failed,
         )
     )
+    out.print(
+        _(
+            "only on this laptop: {originals} originals ({size} MB) the base has not confirmed, "
+            "{proxies} proxies it has not received, {notes} unread notes"
+        ).format(originals=only[0], size=f"{only[1] / 1e6:.1f}", proxies=proxies, notes=unread)
+    )
+    out.print(_("the field kit is unlocked until {time}").format(time=locks_at))
 
 
 def _proxy_state(row: sqlite3.Row) -> str:

@@ -9,10 +9,12 @@ saved. Exit codes: 0 all well, 1 something failed (named in the output), 2 bad u
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 import click
 
-from rushes import TOOL
+from rushes import TOOL, i18n
+from rushes.cli import field_click
 
 COMMANDS = {  # name -> module in rushes.cli, and the command's name there
     "assets": ("listing", "assets"),
@@ -39,6 +41,10 @@ COMMANDS = {  # name -> module in rushes.cli, and the command's name there
 
 class Commands(click.Group):
     """A group that imports a command's module only when the command is asked for."""
+
+    def main(self, *args: Any, **extra: Any) -> Any:
+        field_click.speak(i18n.SOURCE)  # Click's own words in English (the kit's are its own)
+        return super().main(*args, **extra)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)

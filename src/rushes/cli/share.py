@@ -1,4 +1,5 @@
-"""`rushes export share`: redacted copies for outside eyes (rules in rushes.exports.share)."""
+"""`rushes export share`: redacted copies for outside eyes (rules in rushes.exports.share), and
+`rushes export who`: whom a crew pseudonym of a share folder or evidence bag stands for."""
 
 from __future__ import annotations
 
@@ -6,10 +7,16 @@ from pathlib import Path
 
 import click
 from rich.markup import escape
+from sqlalchemy import select
 
+from rushes.catalog.models import CustodyEvent
 from rushes.catalog.queries import find_asset
 from rushes.cli.common import err, opened_base, out
+from rushes.custody import Verb
+from rushes.exports.pseudonyms import crew_names, reveal
 from rushes.exports.share import Piece, pieces_of_selects, share
+from rushes.review import audit
+from rushes.review.projects import find_project
 
 
 @click.command(name="share")
@@ -68,3 +75,42 @@ def share_command(
             f"frames, regions in {hidden['frames_with_regions']}, {hidden['muted_s']} s muted"
         )
     out.print(escape(str(made.folder)))
+
+
+@click.command(name="who")
+@click.option("--project", "-p", required=True, help="The project's slug.")
+@click.option("--actor", default=None, help="Who asks, for the audit trail.")
+@click.argument("export_id")
+@click.argument("shown")
+def who_command(project: str, actor: str | None, export_id: str, shown: str) -> None:
+    """The crew member behind pseudonym SHOWN in the share folder or evidence bag EXPORT_ID
+    (share.json's "export", or bag-info.txt's Crew-Names). Only the base can tell, and each
+    asking is kept in the audit trail."""
+    export_id = export_id.removeprefix("pseudonyms of export ").strip()
+    with opened_base() as base, base.catalog.write() as session:
+        found = find_project(session, project)
+        known = session.scalar(
+            select(CustodyEvent.seq)
+            .where(
+                CustodyEvent.verb.in_([Verb.SHARED, Verb.EXPORTED]),
+                CustodyEvent.details.contains(export_id),
+            )
+            .limit(1)
+        )
+        name = (
+            reveal(found, export_id, shown, crew_names(session, found).values()) if known else None
+        )
+        audit.record(
+            session,
+            actor or base.settings.actor,
+            "pseudonym-revealed",
+            shown,
+            project=project,
+            export=export_id,
+            found=name is not None,
+        )
+    if known is None:
+        raise click.ClickException(f"no share folder or evidence bag {export_id} was made here")
+    if name is None:
+        raise click.ClickException(f"{shown} is no crew member of {project} in export {export_id}")
+    out.print(escape(name))

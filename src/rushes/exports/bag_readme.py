@@ -6,6 +6,7 @@ names flattened to one line for the same reason.
 
 from __future__ import annotations
 
+import textwrap
 from datetime import UTC, datetime
 from pathlib import Path, PurePath
 
@@ -14,6 +15,7 @@ import bagit
 from rushes import TOOL
 from rushes.catalog import Asset, CustodyHead, Project
 from rushes.catalog.models import Incident
+from rushes.exports.pseudonyms import Pseudonyms
 from rushes.exports.text import flat
 
 
@@ -47,12 +49,17 @@ def bag_info(
     }
 
 
-def contents_row(asset: Asset, project: Project, no_location: bool) -> list[str]:
-    """One original as README.txt lists it: names, crews and arrival paths of its arrivals in
-    this project, each once however often it arrived that way."""
+def contents_row(
+    asset: Asset, project: Project, no_location: bool, hide: Pseudonyms | None = None
+) -> list[str]:
+    """One original as README.txt lists it: names, crews (or their pseudonyms) and arrival
+    paths of its arrivals in this project, each once however often it arrived that way."""
     arrivals = [a for a in asset.arrivals if a.project_id == project.id]
-    names = dict.fromkeys(flat(PurePath(a.path.replace("\\", "/")).name) for a in arrivals)
-    crews = dict.fromkeys(flat(a.crew) for a in arrivals if a.crew)
+    names = dict.fromkeys(
+        flat(hide.replace(name) if hide else name)
+        for name in (PurePath(a.path.replace("\\", "/")).name for a in arrivals)
+    )
+    crews = dict.fromkeys(flat(hide.of(a.crew) if hide else a.crew) for a in arrivals if a.crew)
     paths = dict.fromkeys(a.via for a in arrivals)
     captured = f"{asset.captured_at:%Y-%m-%d %H:%M:%S} UTC" if asset.captured_at else "unknown"
     row = [", ".join(names), ", ".join(crews) or "unknown", captured]
@@ -102,6 +109,21 @@ def readme(
         if no_location
         else "The records in this bag include where each clip was filmed (GPS) and on which "
         "device, when the camera recorded them. Treat the bag as sensitive."
+    )
+    crew = (
+        "\n"
+        + textwrap.fill(
+            "The names of the crew who filmed are replaced in this bag by pseudonyms such "
+            "as crew-1a2b3c4d (the same person has the same one throughout the bag, another in "
+            "another bag; only the archive can tell who they are). An event that names crew "
+            'shows its links and, under "pseudonymised", what it says with the names replaced: '
+            "its links are checked, but what it says can no longer be checked against its "
+            "fingerprint outside the archive, which can show the event as it is.",
+            width=95,
+        )
+        + "\n"
+        if info.get("Crew-Names", "included") != "included"
+        else ""
     )
     return f"""EVIDENCE BAG
 ============
@@ -153,7 +175,7 @@ data/custody/chain.jsonl holds the whole chain from this bag's first event to th
 before the bag was made (event {seq}, fingerprint {digest}); events about other footage appear
 there only as their links (number and fingerprints), which shows nothing about that footage
 but lets the chain be followed without a gap.
-
+{crew}
 Making this bag was itself recorded in the archive's chain, as one "exported" event per
 original written just after event {seq}. Those events name this bag and the SHA-256 of its
 tagmanifest-sha256.txt (printed by verify_bag.py), so the archive can show that it made

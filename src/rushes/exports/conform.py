@@ -21,6 +21,7 @@ import opentimelineio as otio
 from opentimelineio.opentime import RationalTime, TimeRange
 
 from rushes.errors import InvalidInput
+from rushes.i18n import N_
 
 STANDARD_RATES = tuple(
     Fraction(r)
@@ -45,9 +46,12 @@ def timeline_rate(text: str) -> Fraction:
     found = next((r for r in STANDARD_RATES if asked is not None and abs(r - asked) < _NEAR), None)
     if found is None:
         raise InvalidInput(
-            f"rate {text[:20]!r}: a timeline runs at one of "
-            + ", ".join(label(r) for r in STANDARD_RATES)
-            + " fps (timecode exists only for those)"
+            N_(
+                "rate %(rate)s: a timeline runs at one of %(rates)s fps"
+                " (timecode exists only for those)"
+            ),
+            rate=repr(text[:20]),
+            rates=", ".join(label(r) for r in STANDARD_RATES),
         )
     return found
 

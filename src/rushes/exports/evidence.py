@@ -20,6 +20,12 @@ for the rest: the links can all be followed, nothing about other footage is told
 bytes may have arrived in another project too: events that name another project are withheld
 the same way, so a bag tells nothing of who else holds the footage.
 
+With crew pseudonymised (`Request.pseudonymise_crew`), every crew name in the bag's records is
+replaced (rushes.exports.pseudonyms). An event that names crew then shows its links and, under
+`pseudonymised`, its content with the names replaced: the links still run to the head, but
+that content can no longer be checked against its hash outside the archive, and
+verify_bag.py says how many such events there are.
+
 Making the bag is itself a custody event (`exported`, one per original). It is appended once
 the bag is complete and names the SHA-256 of the bag's tagmanifest-sha256.txt, which covers
 every file; a bag cannot contain the event that describes it, so the bag records the chain
@@ -33,6 +39,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import secrets
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,7 +59,9 @@ from rushes.catalog.queries import asset_record, find_asset
 from rushes.custody import Verb, canonical_json
 from rushes.errors import CustodyError, InvalidInput, NotFoundError, VaultError
 from rushes.exports.bag_readme import bag_info, contents_row, contents_table, readme
+from rushes.exports.pseudonyms import Pseudonyms, crew_names
 from rushes.exports.text import flat
+from rushes.i18n import N_
 from rushes.media.probe import strip_sensitive
 from rushes.review.incidents import as_record, find_incident, history_of, linked_assets
 from rushes.review.notes import Thread, thread_json
@@ -77,6 +86,7 @@ class Request:
     incident: str | None = None
     assets: tuple[str, ...] = ()
     no_location: bool = False  # for a bag that leaves the team: no GPS, no device
+    pseudonymise_crew: bool = False  # crew names replaced (see rushes.exports.pseudonyms)
 
 
 @dataclass(frozen=True)
@@ -98,11 +108,15 @@ def make_evidence_bag(
     partial = target.with_name(target.name + ".partial")
     for path in (target, partial):
         if path.exists() or path.is_symlink():
-            raise InvalidInput(f"{path} already exists: a bag is never written over anything")
+            raise InvalidInput(
+                N_("%(path)s already exists: a bag is never written over anything"), path=path
+            )
     try:
         partial.mkdir()
     except OSError as exc:
-        raise InvalidInput(f"cannot make {partial}: {exc.strerror}") from exc
+        raise InvalidInput(
+            N_("cannot make %(path)s: %(reason)s"), path=partial, reason=exc.strerror
+        ) from exc
     renamed = False
     stamp_quietly(base)  # so a token covers the bag's last events, where a TSA answers
     try:
@@ -113,24 +127,31 @@ def make_evidence_bag(
             head = session.get(CustodyHead, 1)
             if head is None:
                 raise CustodyError("the custody chain head is missing: run `rushes verify`")
+            hide = (
+                Pseudonyms(project, secrets.token_hex(8), crew_names(session, project))
+                if request.pseudonymise_crew
+                else None
+            )
             for done, asset in enumerate(assets, 1):
-                _write_asset(base, session, project, asset, partial, request.no_location)
+                _write_asset(base, session, project, asset, partial, request.no_location, hide)
                 if progress:
                     progress(done, len(assets))
-            first = _write_chain(session, project, {a.sha256 for a in assets}, partial / "custody")
+            shas = {a.sha256 for a in assets}
+            first = _write_chain(session, project, shas, partial / "custody", hide)
             _write_timestamps(session, base, first, head.seq, partial / "timestamps")
             if incident is not None:
                 _write_json(
                     partial / "incidents" / f"{incident.code}.json",
-                    _incident_record(session, incident, request.no_location),
+                    _shown(hide, _incident_record(session, incident, request.no_location)),
                 )
             chosen = bool(request.assets)
             info = bag_info(
                 project, incident, len(assets), head, target, chosen, request.no_location
             )
+            info["Crew-Names"] = f"pseudonyms of export {hide.export_id}" if hide else "included"
             head_link = (head.seq, head.hash)
             table = contents_table(
-                [contents_row(a, project, request.no_location) for a in assets],
+                [contents_row(a, project, request.no_location, hide) for a in assets],
                 request.no_location,
             )
         bag = bagit.make_bag(str(partial), info, checksums=ALGORITHMS)
@@ -164,6 +185,7 @@ def make_evidence_bag(
                         "tag_manifest_sha256": made.tag_manifest_sha256,
                         "chain_head_seq": made.head[0],
                         "location_removed": request.no_location,
+                        "crew_pseudonyms": hide.export_id if hide else None,
                     },
                 )
             partial.rename(target)  # last: if anything before fails, nothing is renamed
@@ -188,10 +210,12 @@ def _assets(
     if incident is not None:
         shas = [row.asset_sha256 for row in linked_assets(session, incident, None)]
         if not shas and not request.assets:
-            raise InvalidInput(f"incident {incident.code} has no footage linked: nothing to bag")
+            raise InvalidInput(
+                N_("incident %(code)s has no footage linked: nothing to bag"), code=incident.code
+            )
     shas += [find_asset(session, prefix).sha256 for prefix in request.assets]
     if not shas:
-        raise InvalidInput("give --incident or at least one --assets SHA-256")
+        raise InvalidInput(N_("give --incident or at least one --assets SHA-256"))
     assets = []
     for sha in dict.fromkeys(shas):
         asset = session.get(Asset, sha)
@@ -199,9 +223,16 @@ def _assets(
             select(Arrival.id).where(Arrival.asset_sha256 == sha, Arrival.project_id == project.id)
         )
         if asset is None or arrived is None:
-            raise NotFoundError(f"asset {sha} is not in project {project.slug!r}")
+            raise NotFoundError(
+                N_("asset %(sha256)s is not in project %(project)s"),
+                sha256=sha,
+                project=project.slug,
+            )
         if not asset.in_vault:
-            raise InvalidInput(f"asset {sha}: the original is still in the field, not in the vault")
+            raise InvalidInput(
+                N_("asset %(sha256)s: the original is still in the field, not in the vault"),
+                sha256=sha,
+            )
         assets.append(asset)
     return assets
 
@@ -212,32 +243,53 @@ def _write_json(path: Path, value: Any) -> None:
     path.write_text(text + "\n", encoding="utf-8")
 
 
+def _shown(hide: Pseudonyms | None, value: Any) -> Any:
+    return hide.replace(value) if hide else value
+
+
+def _event_line(record: dict[str, Any], hide: Pseudonyms | None) -> str:
+    """An event as a bag shows it: whole, or, when it names crew that are pseudonymised, its
+    links and its content with the names replaced (which its hash no longer covers)."""
+    shown = _shown(hide, record)
+    if shown == record:
+        return canonical_json(record)
+    link = {name: record[name] for name in ("seq", "prev_hash", "hash")}
+    content = {name: value for name, value in shown.items() if name not in link}
+    return canonical_json({**link, "pseudonymised": content})
+
+
 def _write_asset(
-    base: Base, session: Session, project: Project, asset: Asset, root: Path, no_location: bool
+    base: Base,
+    session: Session,
+    project: Project,
+    asset: Asset,
+    root: Path,
+    no_location: bool,
+    hide: Pseudonyms | None,
 ) -> None:
     sha = asset.sha256
     name = sha + _extension(asset)
     _copy_original(base, sha, root / "originals" / name)
     derivatives = _copy_derivatives(base, session, sha, root / "derivatives" / sha)
     media = strip_sensitive(asset.media) if no_location and asset.media else asset.media
-    _write_json(
-        root / "assets" / f"{sha}.json",
-        {
-            **asset_record(asset, project.id),  # this project's arrivals only
-            "media": media,
-            "original": f"data/originals/{name}",
-            "location_and_device_removed": no_location,
-            "content_credentials": _credentials(session, sha, no_location),
-            "derivatives": derivatives,
-        },
-    )
+    record = {
+        **asset_record(asset, project.id),  # this project's arrivals only
+        "media": media,
+        "original": f"data/originals/{name}",
+        "location_and_device_removed": no_location,
+        "content_credentials": _credentials(session, sha, no_location),
+        "derivatives": derivatives,
+    }
+    _write_json(root / "assets" / f"{sha}.json", _shown(hide, record))
     path = root / "custody" / f"{sha}.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="\n") as out:
         for event in custody.events(session, sha):
             if _told(event, project):
-                out.write(canonical_json(custody.as_record(event)) + "\n")
-    _write_json(root / "notes" / f"{sha}.json", _evidence_notes(session, project, sha))
+                out.write(_event_line(custody.as_record(event), hide) + "\n")
+    _write_json(
+        root / "notes" / f"{sha}.json", _shown(hide, _evidence_notes(session, project, sha))
+    )
 
 
 def _credentials(session: Session, sha: str, no_location: bool) -> dict[str, Any] | None:
@@ -313,7 +365,9 @@ def _told(event: CustodyEvent, project: Project) -> bool:
     return not isinstance(details, dict) or details.get("project") in (None, project.slug)
 
 
-def _write_chain(session: Session, project: Project, shas: set[str], folder: Path) -> int:
+def _write_chain(
+    session: Session, project: Project, shas: set[str], folder: Path, hide: Pseudonyms | None
+) -> int:
     """Every event from the bag's first to the head: in full for this bag's originals, as its
     links only for the rest (see the module's docstring). Returns the first event's seq."""
     first = session.scalar(
@@ -322,12 +376,13 @@ def _write_chain(session: Session, project: Project, shas: set[str], folder: Pat
     query = select(CustodyEvent).where(CustodyEvent.seq >= (first or 0)).order_by("seq")
     with (folder / "chain.jsonl").open("w", encoding="utf-8", newline="\n") as out:
         for event in session.scalars(query.execution_options(yield_per=1000)):
-            record: dict[str, Any]
             if event.asset_sha256 in shas and _told(event, project):
-                record = custody.as_record(event)
+                line = _event_line(custody.as_record(event), hide)
             else:
-                record = {"seq": event.seq, "prev_hash": event.prev_hash, "hash": event.hash}
-            out.write(canonical_json(record) + "\n")
+                line = canonical_json(
+                    {"seq": event.seq, "prev_hash": event.prev_hash, "hash": event.hash}
+                )
+            out.write(line + "\n")
     return first or 0
 
 

@@ -13,6 +13,7 @@ from typing import Any, TextIO
 
 from rushes.errors import InvalidInput
 from rushes.exports.text import flat
+from rushes.i18n import N_
 from rushes.review.incidents import FIGURES
 
 FORMATS = {"csv": "text/csv", "geojson": "application/geo+json", "json": "application/json"}
@@ -98,7 +99,7 @@ def write(records: Sequence[dict[str, Any]], fmt: str, out: TextIO, project: str
             {"project": project, "incidents": list(records)}, out, ensure_ascii=False, indent=1
         )
     else:
-        raise InvalidInput(f"format: one of {', '.join(FORMATS)}")
+        raise InvalidInput(N_("format: one of %(formats)s"), formats=", ".join(FORMATS))
 
 
 def read_csv(stream: TextIO) -> Iterator[tuple[int, dict[str, str] | str]]:
@@ -111,13 +112,22 @@ def read_csv(stream: TextIO) -> Iterator[tuple[int, dict[str, str] | str]]:
     try:
         header = reader.fieldnames or []
     except csv.Error as exc:
-        raise InvalidInput(f"line 1: not a CSV header ({exc})") from None
+        raise InvalidInput(
+            N_("line %(line)s: not a CSV header (%(reason)s)"), line=1, reason=exc
+        ) from None
     unknown = [name for name in header if name not in COLUMNS]
     missing = [name for name in REQUIRED if name not in header]
     if unknown or missing:
-        problems = [f"unknown column(s) {', '.join(unknown)}"] if unknown else []
-        problems += [f"missing column(s) {', '.join(missing)}"] if missing else []
-        raise InvalidInput(f"line 1: {'; '.join(problems)} (columns: {','.join(COLUMNS)})")
+        raise InvalidInput(
+            N_(
+                "line %(line)s: unknown columns: %(unknown)s; missing columns: %(missing)s"
+                " (columns: %(columns)s)"
+            ),
+            line=1,
+            unknown=", ".join(unknown) or "-",
+            missing=", ".join(missing) or "-",
+            columns=",".join(COLUMNS),
+        )
     start = reader.line_num + 1
     while True:
         try:
@@ -126,7 +136,9 @@ def read_csv(stream: TextIO) -> Iterator[tuple[int, dict[str, str] | str]]:
             return
         except csv.Error as exc:
             raise InvalidInput(
-                f"line {start}: unreadable CSV ({exc}); nothing after it read"
+                N_("line %(line)s: unreadable CSV (%(reason)s); nothing after it read"),
+                line=start,
+                reason=exc,
             ) from None
         if None in row:
             yield start, f"{len(row[None])} more cell(s) than the header has columns"

@@ -50,6 +50,7 @@ from rushes.exports.conform import (
     timeline_rate_of,
 )
 from rushes.exports.text import flat_timeline
+from rushes.i18n import N_
 from rushes.media.timecode import parse_rate
 from rushes.review.browse import original_present
 from rushes.review.names import asset_names
@@ -113,7 +114,9 @@ def selects_timeline(
     the project's footage (Can.SEE_ALL), as every select is in it."""
     takes = _gather(session, vault, project)
     if not takes:
-        raise InvalidInput(f"project {project.slug!r} has no selects yet: circle takes first")
+        raise InvalidInput(
+            N_("project %(project)s has no selects yet: circle takes first"), project=project.slug
+        )
     own = [_frame_rate(take.asset) for take in takes]
     if rate is None:
         rate = next((r for r in own if r in STANDARD_RATES), DEFAULT_RATE)
@@ -385,7 +388,7 @@ class Format:
         try:
             return self.writer(timeline)
         except (ValueError, otio.exceptions.OTIOError) as exc:
-            raise InvalidInput(f"cannot write this timeline: {exc}") from exc
+            raise InvalidInput(N_("cannot write this timeline: %(reason)s"), reason=exc) from exc
 
 
 FORMATS = {
@@ -403,5 +406,7 @@ def format_of(name: str) -> Format:
     """One of FORMATS by its name (also the file name's ending)."""
     found = FORMATS.get(name)
     if found is None:
-        raise InvalidInput(f"format {name[:20]!r}: one of {', '.join(FORMATS)}")
+        raise InvalidInput(
+            N_("format %(name)s: one of %(formats)s"), name=name[:20], formats=", ".join(FORMATS)
+        )
     return found

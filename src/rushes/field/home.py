@@ -1,23 +1,34 @@
-"""The field kit's folder on the laptop: its database, its proxies and its login.
+"""The field kit's folder on the laptop: its database, its proxies and its login, all sealed.
 
-The database is SQLite (one file, no server, survives a pulled plug with WAL and synchronous
-FULL). `files` has one row per file found on a card, the local manifest; `blobs` one row per
-distinct content (SHA-256), with its proxy and the state of its two uploads; the tus URL of an
-upload is stored before its first byte is sent, so a restart resumes it instead of starting
-over. The login holds a bearer token, so it is written with mode 0600 in a 0700 folder.
+The database is SQLite. `files` has one row per file found on a card, the local manifest;
+`blobs` one row per distinct content (SHA-256), with its proxy and the state of its two
+uploads; the tus URL of an upload is stored before its first byte is sent, so a restart
+resumes it instead of starting over. On disk the folder holds only sealed files with random
+names (`rushes.field.sealed`) and `lock.json`; while the kit is unlocked the database works in
+memory (`rushes.field.session`). Only the chosen language is kept in clear.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
+import shutil
 import sqlite3
+import threading
+import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from rushes.errors import ConfigError
-from rushes.i18n import LANGUAGES, _
+from rushes.field import session as sessions
+from rushes.field.sealed import Lock, Reader, seal, seal_file, unseal
+from rushes.field.session import Locked, Session
+from rushes.i18n import LANGUAGES, N_, _
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -68,6 +79,9 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
+NOT_LOGGED_IN = N_("not logged in: run `rushes field login URL --project SLUG`")
+
+
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -81,40 +95,198 @@ class Login:
     token: str
 
 
+class Store(sqlite3.Connection):
+    """The working database: refuses statements once the unlock time is up, and seals itself
+    into the kit's folder after changes (at most once a second, and when closed)."""
+
+    session: Session
+    _sealed_changes = 0
+    _sealed_at = 0.0
+    _later: threading.Timer | None = None
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        self._check()
+        cursor = super().execute(sql, parameters)
+        self._changed()
+        return cursor
+
+    def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:
+        self._check()
+        cursor = super().executemany(sql, parameters)
+        self._changed()
+        return cursor
+
+    def __exit__(self, *exc: Any) -> Any:
+        result = super().__exit__(*exc)
+        self._changed()
+        return result
+
+    def close(self) -> None:
+        if self.total_changes != self._sealed_changes:
+            with contextlib.suppress(Locked):  # locked meanwhile: `end` sealed it
+                self.seal()
+        super().close()
+
+    def seal(self) -> None:
+        try:
+            self.session.seal_store()
+        except FileNotFoundError:
+            raise Locked(_("the field kit was locked")) from None
+        self._sealed_changes, self._sealed_at = self.total_changes, time.monotonic()
+
+    def check(self) -> None:
+        """Locked once the unlock time is up or the kit was locked (`rushes field lock`)."""
+        if self.session.left_s() <= 0:
+            raise Locked(_("the field kit locked itself (its unlock time ended)"))
+        if not (self.session.folder / "session").exists():
+            raise Locked(_("the field kit was locked"))
+
+    def _check(self) -> None:
+        if self.session.left_s() <= 0:
+            raise Locked(_("the field kit locked itself (its unlock time ended)"))
+
+    def _changed(self) -> None:
+        if self.in_transaction or self.total_changes == self._sealed_changes:
+            return
+        if time.monotonic() - self._sealed_at >= sessions.SEAL_EVERY_S:
+            self.seal()
+        elif self._later is None or not self._later.is_alive():
+            # Sealed a second from now even if nothing else is written before a long upload.
+            self._later = threading.Timer(sessions.SEAL_EVERY_S, self._seal_quietly)
+            self._later.daemon = True
+            self._later.start()
+
+    def _seal_quietly(self) -> None:
+        with contextlib.suppress(OSError, sqlite3.Error):  # ended meanwhile: sealed by `end`
+            self.session.seal_store()
+
+
 class Home:
     """The kit's folder; made on first use, private to the user."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.proxies = path / "proxies"
-        self.login_file = path / "login.json"
+        self.lock_file = path / "lock.json"
+        self.login_file = path / "login.sealed"
         self.language_file = path / "language"
 
-    def db(self) -> sqlite3.Connection:
-        """A connection in autocommit mode; callers group writes with `with conn:`."""
+    # The lock
+
+    @property
+    def has_passphrase(self) -> bool:
+        return self.lock_file.exists()
+
+    def create(self, passphrase: str, seconds: float) -> Session:
+        """Choose the passphrase of a new kit, or of one made before stores were sealed (its
+        plaintext database, proxies and login are sealed and removed)."""
+        if self.has_passphrase:
+            raise ConfigError(_("this field kit has a passphrase already"))
+        self._private()
+        lock, key = Lock.new(passphrase)
+        plain = self.path / sessions.DATABASE
+        session = sessions.start(self.path, key, seconds, plain if plain.exists() else None)
+        self._seal_plaintext(session)
+        lock.save(self.lock_file)
+        return session
+
+    def unlock(self, passphrase: str, seconds: float) -> Session:
+        if not self.has_passphrase:
+            raise Locked(_(NOT_LOGGED_IN))
+        return sessions.start(self.path, Lock.load(self.lock_file).open(passphrase), seconds)
+
+    def change_passphrase(self, old: str, new: str) -> None:
+        key = Lock.load(self.lock_file).open(old)
+        Lock.wrap(new, key).save(self.lock_file)
+
+    def lock(self) -> bool:
+        """Seal and forget the key; False if the kit was locked already."""
+        return sessions.end(self.path)
+
+    def session(self) -> Session:
+        if not self.has_passphrase:
+            raise Locked(_(NOT_LOGGED_IN))
+        return sessions.current(self.path)
+
+    def _private(self) -> None:
         self.proxies.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.path, 0o700)
-        conn = sqlite3.connect(self.path / "field.sqlite3", isolation_level=None, timeout=30)
+        for folder in (self.path, self.proxies):
+            os.chmod(folder, 0o700)
+
+    def _seal_plaintext(self, session: Session) -> None:
+        """Seal what a kit made before sealing kept in clear, then remove the clear copies."""
+        if session.database.exists():
+            conn = self._connect(session)
+            try:
+                for row in conn.execute(
+                    "SELECT sha256, proxy_path FROM blobs WHERE proxy_path IS NOT NULL"
+                ).fetchall():
+                    plain = Path(row["proxy_path"])
+                    sealed = self.seal_proxy(session, plain) if plain.exists() else None
+                    conn.execute(
+                        "UPDATE blobs SET proxy_path = ? WHERE sha256 = ?",
+                        (str(sealed) if sealed else None, row["sha256"]),
+                    )
+                    plain.unlink(missing_ok=True)
+                conn.seal()
+            finally:
+                conn.close()
+        old_login = self.path / "login.json"
+        if old_login.exists():
+            seal(session.key, self.login_file, old_login.read_bytes(), "login")
+            old_login.unlink()
+        for name in (sessions.DATABASE, f"{sessions.DATABASE}-wal", f"{sessions.DATABASE}-shm"):
+            (self.path / name).unlink(missing_ok=True)
+
+    # The database, proxies and login
+
+    def db(self) -> Store:
+        """A connection in autocommit mode; callers group writes with `with conn:`."""
+        self._private()
+        return self._connect(self.session())
+
+    def _connect(self, session: Session) -> Store:
+        conn = sqlite3.connect(session.database, isolation_level=None, timeout=30, factory=Store)
+        os.chmod(session.database, 0o600)  # its -wal and -shm files take its mode
+        conn.session = session
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA synchronous=NORMAL")  # in memory: sealing is what reaches the disk
         conn.executescript(_SCHEMA)
         columns = {row["name"] for row in conn.execute("PRAGMA table_info(blobs)")}
         if "media" not in columns:  # a kit folder made before manifests carried the probe
             conn.execute("ALTER TABLE blobs ADD COLUMN media TEXT")
         return conn
 
+    def seal_proxy(self, session: Session, plain: Path) -> Path:
+        """Seal a finished proxy under a random name in the kit's folder."""
+        name = sessions.token()
+        sealed = self.proxies / f"{name}.sealed"
+        seal_file(session.key, plain, sealed, f"proxies/{name}")
+        return sealed
+
+    @contextlib.contextmanager
+    def one_sync(self) -> Iterator[None]:
+        """Held while a sync runs: a second one on this laptop is refused, not raced."""
+        fd = os.open(self.session().folder / "sync.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise ConfigError(
+                    _("another `rushes field sync` is running on this laptop")
+                ) from None
+            yield
+        finally:
+            os.close(fd)
+
+    def open_proxy(self, sealed: Path) -> Reader:
+        return Reader(self.session().key, sealed, f"proxies/{sealed.stem}")
+
     def save_login(self, login: Login) -> None:
-        """Write beside and rename, so a crash never leaves half a login."""
-        self.path.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.path, 0o700)
-        part = self.login_file.with_suffix(".part")
-        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(asdict(login), f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(part, self.login_file)
+        """Sealed, written beside and renamed, so a crash never leaves half a login."""
+        self._private()
+        seal(self.session().key, self.login_file, json.dumps(asdict(login)).encode(), "login")
 
     def save_language(self, language: str) -> None:
         """The kit's language ('ar', 'en'), chosen with `rushes field login --language`."""
@@ -130,16 +302,22 @@ class Home:
         return saved if saved in LANGUAGES else ""
 
     def login(self) -> Login:
+        if not self.login_file.exists():
+            raise ConfigError(_(NOT_LOGGED_IN))
+        key = self.session().key
         try:
-            data = json.loads(self.login_file.read_text(encoding="utf-8"))
+            data = json.loads(unseal(key, self.login_file, "login"))
             return Login(data["url"], data["project"], data["token"])
-        except FileNotFoundError:
-            raise ConfigError(
-                _("not logged in: run `rushes field login URL --project SLUG`")
-            ) from None
         except (ValueError, KeyError, TypeError) as exc:
             raise ConfigError(
                 _("{path} is damaged ({reason}): log in again").format(
                     path=self.login_file, reason=exc
                 )
             ) from exc
+
+    def remove_all(self) -> list[Path]:
+        """End the session and delete the kit's whole folder; what was there."""
+        self.lock()
+        found = sorted(p for p in self.path.rglob("*")) if self.path.exists() else []
+        shutil.rmtree(self.path, ignore_errors=True)
+        return found

@@ -21,6 +21,7 @@ from typing import Any
 
 from rushes.cards import Candidate, walk
 from rushes.errors import ProbeError, os_reason
+from rushes.field import session as sessions
 from rushes.field.home import Home, now
 from rushes.i18n import N_
 from rushes.media.probe import MediaInfo, probe
@@ -175,20 +176,27 @@ class Importer:
     def _make_proxy(self, sha256: str, path: Path) -> str | None:
         """Probe, then proxy a video; the reason there is none ('' when that is expected).
 
-        What the probe said goes to the base with the manifest (sent again if it went before)."""
-        kind, problem, proxy, media = "", "", None, None
+        The proxy is encoded in memory and sealed into the kit's folder. What the probe said
+        goes to the base with the manifest (sent again if it went before)."""
+        kind, problem, proxy, media, sealed = "", "", None, None, None
+        session = self.home.session()
+        making = session.making / f"{sessions.token()}.mp4"
         try:
             info = probe(path)
             kind, media = info.kind, json.dumps(claims(info))
             if kind == "video":
-                proxy = make_proxy(path, self.home.proxies / f"{sha256}.mp4", height=PROXY_HEIGHT)
+                proxy = make_proxy(path, making, height=PROXY_HEIGHT)
                 problem = proxy.problem or ""
+                proxy_sha256, proxy_size = hash_file(making), making.stat().st_size
+                sealed = self.home.seal_proxy(session, making)
         except ProbeError as exc:
-            problem = str(exc)
+            problem = exc.reason  # the report names the file already
         except OSError as exc:
             problem = os_reason(exc)
         except Exception as exc:  # noqa: BLE001 - a damaged card can make PyAV raise anything
             problem = f"cannot be decoded ({type(exc).__name__}: {exc})"
+        finally:
+            making.unlink(missing_ok=True)
         with self.conn:
             self.conn.execute(
                 "UPDATE blobs SET kind = ?, proxy_problem = ?, media = ? WHERE sha256 = ?",
@@ -198,12 +206,14 @@ class Importer:
                 self.conn.execute(
                     "UPDATE files SET manifest_sent_at = NULL WHERE sha256 = ?", (sha256,)
                 )
-            if proxy is not None:
-                self.conn.execute(
+            if sealed is not None:
+                kept = self.conn.execute(
                     "UPDATE blobs SET proxy_path = ?, proxy_sha256 = ?, proxy_size = ? "
-                    "WHERE sha256 = ?",
-                    (str(proxy.path), hash_file(proxy.path), proxy.path.stat().st_size, sha256),
-                )
-        if proxy is not None:
+                    "WHERE sha256 = ? AND proxy_path IS NULL",
+                    (str(sealed), proxy_sha256, proxy_size, sha256),
+                ).rowcount
+                if not kept:  # another import of the same card made it first
+                    sealed.unlink(missing_ok=True)
+        if sealed is not None:
             return None
         return problem

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from rich.console import Console
 from rich.markup import escape
@@ -43,7 +43,8 @@ from rushes.field.client import Client, Refused, Unreachable
 from rushes.field.home import Login, now
 from rushes.field.notes import remember_wanted
 from rushes.field.pacing import Backoff
-from rushes.i18n import N_, _
+from rushes.field.sealed import Damaged, Reader
+from rushes.i18n import N_, _, ngettext
 
 MANIFEST_BATCH = 10_000
 Kind = Literal["proxy", "original"]
@@ -79,6 +80,11 @@ class Left:
     @property
     def total(self) -> int:
         return self.manifests + self.proxies + self.originals + self.failed
+
+    @property
+    def sendable(self) -> int:
+        """What another pass could send now (not the unreadable, not the refused)."""
+        return self.manifests + self.proxies + self.originals - self.waiting
 
 
 def retry_failed(conn: sqlite3.Connection) -> int:
@@ -188,28 +194,41 @@ class Sync:
         login: Login,
         meter: Meter,
         *,
+        open_proxy: Callable[[Path], Reader],
+        still_open: Callable[[], None] = lambda: None,
         max_rate: int | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        """`open_proxy` reads a sealed proxy of the kit's folder as its plaintext; `still_open`
+        raises once the kit is locked, checked before every chunk, so a lock stops an upload."""
         self.conn, self.client, self.meter, self.sleep = conn, client, meter, sleep
+        self.open_proxy, self.still_open = open_proxy, still_open
         self.api = f"api/p/{login.project}/field"
         self.chunks = ChunkSize(max_rate)
         self.backoff = Backoff()
 
     def run(self, once: bool = False) -> Left:
-        """Passes until one ends without a network error (or after one pass with `once`)."""
+        """Passes until one ends without a network error and leaves nothing a new pass could
+        send (a card imported during the pass), or after one pass with `once`."""
         while True:
             try:
+                before = left(self.conn)
                 self.one_pass()
-                return left(self.conn)
+                after = left(self.conn)
+                if once or after.sendable == 0 or after == before:
+                    return after
             except Unreachable as exc:
                 self.meter.end()
                 self.chunks.cut()
                 if once:
-                    self.meter.say(f"the base is unreachable: {exc}")
+                    self.meter.say(_("the base is unreachable: {reason}").format(reason=exc))
                     return left(self.conn)
                 delay = self.backoff.next()
-                self.meter.say(f"the base is unreachable ({exc}); trying again in {delay:.0f} s")
+                self.meter.say(
+                    _("the base is unreachable ({reason}); trying again in {seconds} s").format(
+                        reason=exc, seconds=f"{delay:.0f}"
+                    )
+                )
                 self.sleep(delay)
 
     def one_pass(self) -> None:
@@ -248,6 +267,22 @@ class Sync:
                 self._send_manifest(source, rows)
 
     def _send_manifest(self, source: str, rows: list[sqlite3.Row]) -> None:
+        answer = self._post_manifest(source, rows)
+        with self.conn:
+            self._learn(answer)
+            self.conn.executemany(
+                "UPDATE files SET manifest_sent_at = ? WHERE id = ?",
+                [(now(), r["id"]) for r in rows],
+            )
+        self.meter.say(
+            ngettext(
+                "manifest of {count} file from {card} sent",
+                "manifest of {count} files from {card} sent",
+                len(rows),
+            ).format(count=len(rows), card=source or _("no label"))
+        )
+
+    def _post_manifest(self, source: str, rows: list[sqlite3.Row]) -> dict[str, Any]:
         entries = [
             {
                 "sha256": r["sha256"],
@@ -258,18 +293,27 @@ class Sync:
             }
             for r in rows
         ]
-        answer = self._call(
+        return self._call(
             lambda: self.client.post_json(
                 f"{self.api}/manifest", {"source": source, "entries": entries}
             )
         )
-        with self.conn:
-            self._learn(answer)
-            self.conn.executemany(
-                "UPDATE files SET manifest_sent_at = ? WHERE id = ?",
-                [(now(), r["id"]) for r in rows],
-            )
-        self.meter.say(f"manifest of {len(rows)} file(s) from {source or 'no label'} sent")
+
+    def confirm(self) -> None:
+        """Ask the base, by hash, which originals and proxies it holds of all not yet known to
+        be there (the manifest sent again: the base answers each entry, and records nothing
+        twice). Unreachable or Stopped when it cannot answer."""
+        rows = self.conn.execute(
+            "SELECT files.*, blobs.media FROM files JOIN blobs USING (sha256) "
+            "WHERE files.id IN (SELECT MIN(id) FROM files GROUP BY sha256) "
+            "AND (in_vault = 0 OR (proxy_path IS NOT NULL AND base_proxy = 0)) ORDER BY source"
+        ).fetchall()
+        for source in sorted({r["source"] for r in rows}):
+            of_source = [r for r in rows if r["source"] == source]
+            for start in range(0, len(of_source), MANIFEST_BATCH):
+                answer = self._post_manifest(source, of_source[start : start + MANIFEST_BATCH])
+                with self.conn:
+                    self._learn(answer)
 
     def _learn(self, answer: dict[str, list[dict[str, object]]]) -> None:
         """What the base already has: nothing of it needs sending."""
@@ -366,9 +410,16 @@ class Sync:
                 self.meter.say(f"proxy {item.label}: {exc.reason}")
                 return
             self._set(item.sha256, **{f"{item.kind}_failed": exc.reason or str(exc.status)})
-            self.meter.say(f"{item.kind} {item.label} refused by the base: {exc}")
+            self.meter.say(
+                _("{what} {name} refused by the base: {reason}").format(
+                    what=_(item.kind), name=item.label, reason=_(exc.reason) or exc.status
+                )
+            )
         except Waiting as exc:
             self._set(item.sha256, original_waiting=str(exc))
+            self.meter.say(f"{item.kind} {item.label}: {exc}")
+        except Damaged as exc:  # a sealed proxy that does not open: make it again by importing
+            self._set(item.sha256, proxy_failed=str(exc))
             self.meter.say(f"{item.kind} {item.label}: {exc}")
 
     def _upload(self, item: Item) -> None:
@@ -390,8 +441,9 @@ class Sync:
         assert offset is not None
         self.meter.begin(item, offset)
         try:
-            with open(item.path, "rb") as f:
+            with self.open_proxy(item.path) if item.kind == "proxy" else open(item.path, "rb") as f:
                 while offset < item.size:
+                    self.still_open()
                     f.seek(offset)
                     chunk = f.read(min(self.chunks.size, item.size - offset))
                     if not chunk:

@@ -18,19 +18,21 @@ import av.container
 import av.logging
 
 from rushes.errors import ProbeError
+from rushes.i18n import N_
 
 # Errors of the file itself (it is missing, unreadable, a folder), not of what is in it.
 FILE_ERRNOS = frozenset(
     {errno.ENOENT, errno.EACCES, errno.EPERM, errno.EIO, errno.EISDIR, errno.ENOTDIR, errno.ELOOP}
 )
 _PICTURE_SIZE = re.compile(r"Picture size (\d+)x(\d+) is invalid")
-_TRUNCATED_MP4 = (
+# Marked (N_): a page shows a clip's reason in the reader's language.
+_TRUNCATED_MP4 = N_(
     "truncated: the MP4 index (moov) is missing; the recording was cut off before the camera "
     "finished the file"
 )
 _PLAIN = {
-    "Invalid data found when processing input": "not a media file (no format FFmpeg knows)",
-    "error reading header": "damaged: the file's index is cut short or corrupt",
+    "Invalid data found when processing input": N_("not a media file (no format FFmpeg knows)"),
+    "error reading header": N_("damaged: the file's index is cut short or corrupt"),
 }
 
 

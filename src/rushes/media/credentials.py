@@ -203,17 +203,21 @@ def sign_copy(
     original_sha256: str,
     title: str,
     actions: list[dict[str, Any]] | None = None,
+    original_label: str | None = None,
 ) -> None:
     """Sign `copy` (made from `original`) in place. The original is the copy's `parentOf`
     ingredient by name, type and SHA-256 only: its own manifest (signer, device, GPS a camera
     put there) is not carried into a copy that roles without device details may download.
-    `actions` follow `c2pa.opened`; the default is one `c2pa.transcoded`."""
+    `actions` follow `c2pa.opened`; the default is one `c2pa.transcoded`. A copy for outside
+    eyes names the original by `original_label` instead, and not by its SHA-256 at all (a
+    seized card's hash must not lead to the published copy)."""
+    named = {"label": ORIGINAL_LABEL, "data": {"sha256": original_sha256}}
     manifest = {
         "claim_generator_info": [GENERATOR],
         "title": title,
         "ingredients": [
             {
-                "title": f"original {original_sha256}",
+                "title": f"original {original_label or original_sha256}",
                 "format": sniff_type(original),
                 "relationship": "parentOf",
                 "label": "original",
@@ -229,7 +233,7 @@ def sign_copy(
                     ]
                 },
             },
-            {"label": ORIGINAL_LABEL, "data": {"sha256": original_sha256}},
+            *([] if original_label else [named]),
         ],
     }
     signed = copy.with_name(copy.name + ".signing")

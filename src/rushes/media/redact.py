@@ -1,9 +1,11 @@
 """Redacted copies: footage fit to leave the base, with faces and chosen regions hidden, chosen
 sounds muted, and nothing in the file that names a place, a device or a person.
 
-* Faces are found in every frame (`rushes.media.faces`). A detector misses a face now and then
-  (a turn of the head, motion blur), so each detection also covers `HOLD_S` before and after it:
-  a face does not flash clear between two detections, nor in the frames before its first one.
+* Faces are searched for in every frame (a big picture enlarged in every few frames, at the
+  usual width in the others: `Detector.every`, small faces of the frame before looked for
+  again near where they were: `follow`) and followed between (`rushes.media.faces`: a
+  face seen twice is moved between its sightings, one seen once is held `HOLD_S` before and
+  after), so a face does not flash clear between two detections, nor before its first one.
 * Regions a reviewer drew (a face the detector missed, a name tag, a number plate) are boxes
   keyframed over time and interpolated in between (`Region.at`).
 * A box is grown by `MARGIN` of its size each side and replaced by a mosaic of at most
@@ -24,7 +26,7 @@ import math
 import os
 import secrets
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -35,10 +37,22 @@ import numpy as np
 from av.bitstream import BitStreamFilterContext
 
 from rushes.errors import ProbeError
-from rushes.media.faces import Face
+from rushes.i18n import N_
+from rushes.media.faces import (
+    DETECT_AREA,
+    DETECT_WIDTH,
+    FOLLOW_SCORE,
+    GAP_S,
+    HOLD_S,
+    Detector,
+    Face,
+    boxes_at,
+    confirmed,
+    distinct,
+    follow,
+)
 from rushes.media.proxy import Orientation
 
-HOLD_S = 0.3  # a detection also hides the face this long before and after it
 MARGIN = 0.4  # a box grows by this share of its width and height on every side (hair, ears)
 MOSAIC_CELLS = 6  # cells across a hidden box, at most
 MAX_HEIGHT = 1080  # a taller original is scaled down to this
@@ -108,29 +122,33 @@ class Redacted:
     face_area: float  # the share of the picture hidden for faces, averaged over the frames
 
 
-Detect = Callable[[np.ndarray], list[Face]]
-
-
 def redact(
     src: Path,
     dst: Path,
     *,
     regions: Sequence[Region] = (),
     mutes: Sequence[Mute] = (),
-    detect: Detect | None = None,
+    detect: Detector | None = None,
     span: tuple[float, float] | None = None,
+    every: int | None = None,
 ) -> Redacted:
     """Write the redacted copy of ``src`` to ``dst`` (beside it first, then renamed); faces are
-    hidden when ``detect`` is given; ``span`` keeps only those seconds (a select), the copy
-    then starting at its first."""
+    hidden when ``detect`` is given, searched for in every ``every``th frame (by default as
+    often as the detector's budget allows at the copy's size: `Detector.every`); ``span`` keeps
+    only those seconds (a select), the copy then starting at its first."""
     part = dst.with_name(f".{dst.name}.{secrets.token_hex(4)}.part")
     try:
         with av.open(os.fspath(src)) as inp:
-            result = _Copier(inp, part, regions, mutes, detect, span).run()
+            result = _Copier(inp, part, regions, mutes, detect, span, every).run()
         os.replace(part, dst)
     except av.FFmpegError as exc:
         part.unlink(missing_ok=True)
-        raise ProbeError(f"{src.name}: cannot be read as video ({exc})", reason=str(exc)) from exc
+        raise ProbeError(
+            N_("%(file)s: cannot be read as video (%(problem)s)"),
+            reason=str(exc),
+            file=src.name,
+            problem=getattr(exc, "strerror", None) or exc,  # FFmpeg's words, not the path
+        ) from exc
     except BaseException:
         part.unlink(missing_ok=True)
         raise
@@ -144,8 +162,9 @@ class _Copier:
         part: Path,
         regions: Sequence[Region],
         mutes: Sequence[Mute],
-        detect: Detect | None,
+        detect: Detector | None,
         span: tuple[float, float] | None,
+        every: int | None = None,
     ) -> None:
         if not inp.streams.video:
             raise ProbeError(f"{inp.name}: has no picture to redact", reason="no video stream")
@@ -165,7 +184,14 @@ class _Copier:
         # Player time span[0] is the copy's zero.
         self.cut = self.origin + Fraction(self.span[0]).limit_denominator(1_000_000)
         self.pending: deque[tuple[np.ndarray, int, float]] = deque()
-        self.found: list[list[Face]] = []
+        self.asked_every = every
+        self.rate = float(self.video.average_rate or self.video.guessed_rate or 30)
+        self.every = self.hold = self.gap = 1  # set with the copy's size (`_pace`)
+        self.coarse: int | None = None  # the width the frames between are searched at
+        self.found: dict[int, list[Face]] = {}  # searched frame -> what the detector gave
+        self.kept: dict[int, list[Face]] = {}  # searched frame -> its faces that count
+        self.sure = 0  # frames before this one have their faces in `kept`
+        self.taken = 0  # frames taken in (the emitted ones and those waiting)
         self.frames = self.face_frames = self.faces = self.region_frames = 0
         self.muted = 0.0
         self.face_area = 0.0
@@ -192,6 +218,7 @@ class _Copier:
                         self._picture(frame)
                     else:
                         self._sound(frame)
+            self._confirm(self.taken)
             while self.pending:
                 self._emit()
             if self.v_out is not None:
@@ -219,35 +246,88 @@ class _Copier:
             scale = min(1.0, MAX_HEIGHT / h)
             self.size = (max(2, round(w * scale / 2) * 2), max(2, round(h * scale / 2) * 2))
             self.v_out = self._add_video()
-        w, h = self.size
-        stored = (h, w) if orientation.transpose else (w, h)
-        rgb = orientation.apply(
-            frame.reformat(width=stored[0], height=stored[1], format="rgb24").to_ndarray()
-        )
+            self._pace(*self.size)
         t = float(frame.pts * self.video.time_base - self.origin)
         if not self.span[0] <= t <= self.span[1]:
             return
-        self.found.append(self.detect(rgb) if self.detect is not None else [])
-        self.pending.append((rgb, frame.pts, t))
-        if len(self.pending) > self._hold_frames():
+        # The picture is kept as the encoder takes it (I420, upright, at the copy's size) and
+        # hidden in place there: no round trip through RGB at full size.
+        w, h = self.size
+        if orientation.identity:
+            yuv = frame.reformat(width=w, height=h, format="yuv420p").to_ndarray()
+        else:
+            rgb = np.ascontiguousarray(_upright(frame, orientation, w, h))
+            upright = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            yuv = upright.reformat(format="yuv420p").to_ndarray()
+        if self.detect is not None and self.taken % self.every == 0:
+            self.found[self.taken] = self._search(frame, orientation, self.detect.search_width(w))
+        elif self.detect is not None:
+            self.found[self.taken] = self._between(frame, orientation)
+        self.taken += 1
+        self.pending.append((yuv, frame.pts, t))
+        self._confirm(self.taken - self.gap)
+        if len(self.pending) > (max(self.hold, self.gap) + self.gap if self.detect else 1):
             self._emit()
 
-    def _hold_frames(self) -> int:
-        rate = self.video.average_rate or self.video.guessed_rate or Fraction(30)
-        return max(1, math.ceil(HOLD_S * float(rate)))
+    def _pace(self, width: int, height: int) -> None:
+        """How often faces are searched for (as asked, else as often as the detector's budget
+        allows at this size, with a quicker search of the frames between) and how far they are
+        followed, in frames."""
+        every, self.coarse = self.asked_every, None
+        if every is None and self.detect is not None:
+            every = self.detect.every(width, height)
+            # The frames between searched at about the usual area (faces moving fast), unless
+            # that is no quicker (a tall picture is searched whole at DETECT_WIDTH).
+            coarse = min(DETECT_WIDTH, round(math.sqrt(DETECT_AREA * width / height)))
+            if every > 1 and coarse < self.detect.search_width(width):
+                self.coarse = coarse
+            elif every > 1:
+                every = 1
+        self.every = max(1, every or 1)
+        self.hold = max(self.every, math.ceil(HOLD_S * self.rate))
+        self.gap = max(self.every, math.ceil(GAP_S * self.rate))
+
+    def _confirm(self, until: int) -> None:
+        """Decide which detections count in the frames before ``until`` (the frames up to
+        ``gap`` after them known)."""
+        for index in range(self.sure, until):
+            if index in self.found:
+                self.kept[index] = confirmed(index, self.found, self.gap)
+        self.sure = max(self.sure, until)
+
+    def _search(self, frame: av.VideoFrame, orientation: Orientation, width: int) -> list[Face]:
+        """The faces in ``frame``, in pixels of the copy: the detector is given the picture
+        already at the ``width`` it searches, scaled once from the decoded one."""
+        assert self.detect is not None and self.size is not None
+        w, h = self.size
+        height = max(2, round(h * width / w))
+        found = self.detect.search(_upright(frame, orientation, width, height))
+        return [f.mapped(w / width, h / height) for f in found]
+
+    def _between(self, frame: av.VideoFrame, orientation: Orientation) -> list[Face]:
+        """The faces in a frame between two big searches: searched at the usual width (a face
+        big enough for it, new or moving fast) and the small faces of the frame before followed
+        into this one (`follow`)."""
+        assert self.detect is not None and self.size is not None
+        found = self._search(frame, orientation, self.coarse) if self.coarse else []
+        seeds = [f for f in self.found.get(self.taken - 1, ()) if f.score >= FOLLOW_SCORE]
+        if not seeds:
+            return found
+        picture = _upright(frame, orientation, *self.size)
+        return distinct([*found, *follow(self.detect, picture, seeds)])
 
     def _emit(self) -> None:
         """Hide and encode the oldest waiting frame, now that the frames after it are known."""
-        rgb, pts, t = self.pending.popleft()
+        yuv, pts, t = self.pending.popleft()
         index = self.frames
-        hold = self._hold_frames()
-        near = self.found[max(0, index - hold) : index + hold + 1]
-        faces = [(f.x0, f.y0, f.x1, f.y1) for group in near for f in group]
-        if self.found[index]:
+        faces = boxes_at(index, self.kept, self.hold, self.gap) if self.detect else []
+        if faces:
             self.face_frames += 1
-            self.faces += len(self.found[index])
-        self.found[index] = []  # no longer needed: keep memory flat on long clips
-        h, w = rgb.shape[:2]
+            self.faces += len(faces)
+        # No longer needed: keep memory flat on long clips.
+        self.kept.pop(index - max(self.hold, self.gap), None)
+        self.found.pop(index - max(self.hold, self.gap) - self.gap, None)
+        w, h = self.size  # type: ignore[misc]
         drawn = []
         for region in self.regions:
             box = region.at(t)
@@ -256,11 +336,14 @@ class _Copier:
                 drawn.append((x * w, y * h, (x + bw) * w, (y + bh) * h))
         if drawn:
             self.region_frames += 1
-        for box in faces:
-            self.face_area += hide(rgb, box) / (w * h)
+        if faces:
+            hidden = np.zeros((h, w), dtype=bool)
+            for box in faces:
+                hide(yuv, box, hidden)
+            self.face_area += float(np.count_nonzero(hidden)) / (w * h)
         for box in drawn:
-            hide(rgb, box)
-        frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            hide(yuv, box)
+        frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
         frame.pts = pts - round(self.cut / self.video.time_base)
         frame.time_base = self.video.time_base
         self._mux_video(self.v_out.encode(frame))
@@ -334,17 +417,45 @@ class _Copier:
         return out
 
 
-def hide(rgb: np.ndarray, box: tuple[float, float, float, float]) -> int:
-    """Replace the box (grown by MARGIN) in ``rgb`` with a blurred mosaic, in place; the
-    pixels it covered."""
+def _upright(frame: av.VideoFrame, orientation: Orientation, w: int, h: int) -> np.ndarray:
+    """``frame`` as RGB, turned upright and scaled to ``w`` x ``h``."""
+    stored = (h, w) if orientation.transpose else (w, h)
+    # Averaged when shrunk: CenterFace scores a face shrunk so higher than one shrunk bilinearly.
+    how = "AREA" if stored[0] < frame.width else "BILINEAR"
+    picture = frame.reformat(width=stored[0], height=stored[1], format="rgb24", interpolation=how)
+    return orientation.apply(picture.to_ndarray())
+
+
+def hide(
+    yuv: np.ndarray, box: tuple[float, float, float, float], mask: np.ndarray | None = None
+) -> int:
+    """Replace the box (grown by MARGIN) in ``yuv`` (an I420 picture as PyAV gives it: the
+    planes one after another, ``height * 3 / 2`` rows) with a blurred mosaic, in place,
+    marking it in ``mask`` if given; the pixels it covered."""
+    h, w = yuv.shape[0] * 2 // 3, yuv.shape[1]
     x0, y0, x1, y1 = box
     grow_x, grow_y = (x1 - x0) * MARGIN, (y1 - y0) * MARGIN
-    h, w = rgb.shape[:2]
-    left, top = max(0, math.floor(x0 - grow_x)), max(0, math.floor(y0 - grow_y))
-    right, bottom = min(w, math.ceil(x1 + grow_x)), min(h, math.ceil(y1 + grow_y))
+    # On even pixels, so the colour planes (half the size) cover exactly the same place.
+    left, top = max(0, math.floor((x0 - grow_x) / 2) * 2), max(0, math.floor((y0 - grow_y) / 2) * 2)
+    right = min(w, math.ceil((x1 + grow_x) / 2) * 2)
+    bottom = min(h, math.ceil((y1 + grow_y) / 2) * 2)
     if right - left < 2 or bottom - top < 2:
         return 0
-    patch = rgb[top:bottom, left:right]
+    flat = yuv.reshape(-1)
+    quarter = (h // 2) * (w // 2)
+    luma = flat[: h * w].reshape(h, w)
+    blue = flat[h * w : h * w + quarter].reshape(h // 2, w // 2)
+    red = flat[h * w + quarter :].reshape(h // 2, w // 2)
+    _mosaic(luma[top:bottom, left:right])
+    for plane in (blue, red):
+        _mosaic(plane[top // 2 : bottom // 2, left // 2 : right // 2])
+    if mask is not None:
+        mask[top:bottom, left:right] = True
+    return (bottom - top) * (right - left)
+
+
+def _mosaic(patch: np.ndarray) -> None:
+    """A mosaic of at most MOSAIC_CELLS cells across, blurred, in place of ``patch``."""
     cell = max(2, math.ceil(max(patch.shape[:2]) / MOSAIC_CELLS))
     small = cv2.resize(
         patch,
@@ -355,4 +466,3 @@ def hide(rgb: np.ndarray, box: tuple[float, float, float, float]) -> int:
     # Blurred across about a cell: what is left is a few soft patches of colour, and the
     # cells' edges no longer draw a grid that outlines a head.
     patch[:] = cv2.GaussianBlur(mosaic, (0, 0), sigmaX=cell / 2)
-    return patch.shape[0] * patch.shape[1]

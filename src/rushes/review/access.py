@@ -25,6 +25,7 @@ from rushes.catalog.models import (
     User,
 )
 from rushes.errors import InvalidInput, NotFoundError
+from rushes.i18n import N_
 
 
 class Role(StrEnum):
@@ -76,7 +77,7 @@ def viewer_for(session: Session, user: User, slug: str) -> Viewer:
         .where(Project.slug == slug, Membership.user_id == user.id)
     ).first()
     if row is None:
-        raise NotFoundError(f"no project {slug!r}")
+        raise NotFoundError(N_("no project '%(project)s'"), project=slug)
     return Viewer(user, row[0], Role(row[1]))
 
 
@@ -118,20 +119,30 @@ def can_see_asset(session: Session, viewer: Viewer, sha256: str) -> bool:
 def require_asset(session: Session, viewer: Viewer, sha256: str) -> None:
     """Raise NotFoundError unless the viewer may see this asset (same answer as a missing one)."""
     if not can_see_asset(session, viewer, sha256):
-        raise NotFoundError(f"no asset {sha256[:12]} in project {viewer.project.slug!r}")
+        raise NotFoundError(
+            N_("no asset %(clip)s in project '%(project)s'"),
+            clip=sha256[:12],
+            project=viewer.project.slug,
+        )
 
 
 def resolve_visible(session: Session, viewer: Viewer, prefix: str) -> str:
     """A visible asset's full SHA-256 from at least 8 of its hex digits (a form's clip field)."""
     prefix = prefix.strip().lower()
     if len(prefix) < 8 or any(c not in "0123456789abcdef" for c in prefix):
-        raise InvalidInput("sha256: give at least 8 hex digits of the clip's SHA-256")
+        raise InvalidInput(N_("sha256: give at least 8 hex digits of the clip's SHA-256"))
     visible = visible_assets(viewer).subquery()
     found = session.scalars(
         select(visible.c[0]).where(visible.c[0].startswith(prefix, autoescape=True)).limit(2)
     ).all()
     if not found:
-        raise NotFoundError(f"no clip {prefix[:12]} in project {viewer.project.slug!r}")
+        raise NotFoundError(
+            N_("no clip %(clip)s in project '%(project)s'"),
+            clip=prefix[:12],
+            project=viewer.project.slug,
+        )
     if len(found) > 1:
-        raise InvalidInput(f"sha256: {prefix} names more than one clip; give more digits")
+        raise InvalidInput(
+            N_("sha256: %(clip)s names more than one clip; give more digits"), clip=prefix
+        )
     return found[0]

@@ -32,6 +32,7 @@ from rushes.catalog.models import (
     utcnow,
 )
 from rushes.errors import InvalidInput, LoginThrottled
+from rushes.i18n import N_
 from rushes.review import audit
 from rushes.review.access import Role
 
@@ -63,15 +64,18 @@ def digest(secret: str) -> str:
 def check_username(username: str) -> str:
     if not USERNAME.fullmatch(username):
         raise InvalidInput(
-            f"{username!r}: a username is 1-64 of a-z, 0-9, '.', '_' or '-', "
-            "starting with a letter or digit"
+            N_(
+                "'%(name)s': a username is 1-64 of a-z, 0-9, '.', '_' or '-', "
+                "starting with a letter or digit"
+            ),
+            name=username,
         )
     return username
 
 
 def check_password(password: str) -> str:
     if len(password) < MIN_PASSWORD:
-        raise InvalidInput(f"a password needs at least {MIN_PASSWORD} characters")
+        raise InvalidInput(N_("a password needs at least %(least)s characters"), least=MIN_PASSWORD)
     return password
 
 
@@ -86,7 +90,7 @@ def create_user(
 ) -> User:
     check_username(username)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise InvalidInput(f"the username {username!r} is taken")
+        raise InvalidInput(N_("the username '%(name)s' is taken"), name=username)
     user = User(
         username=username,
         display_name=display_name.strip() or username,
@@ -344,5 +348,5 @@ def use_setup_token(session: Session, token: str, username: str, password: str) 
     ).all()
     mine = digest(token)
     if not any(hashed == mine and expires > now for hashed, expires in spent) or has_users(session):
-        raise InvalidInput("this setup link is used, expired or unknown")
+        raise InvalidInput(N_("this setup link is used, expired or unknown"))
     return create_user(session, username, password, site_admin=True, actor=username)

@@ -28,6 +28,7 @@ from rushes.catalog.models import (
     utcnow,
 )
 from rushes.errors import AccessDenied, InvalidInput, NotFoundError
+from rushes.i18n import N_
 from rushes.review.access import Can, Viewer, resolve_visible, visible_assets
 from rushes.review.dates import in_range
 
@@ -79,13 +80,19 @@ def parse_due(text: str) -> date | None:
             raise ValueError
         day = date.fromisoformat(text)
     except ValueError:
-        raise InvalidInput(f"due date {text[:40]!r}: give a day as YYYY-MM-DD") from None
+        raise InvalidInput(
+            N_("due date '%(given)s': give a day as YYYY-MM-DD"), given=text[:40]
+        ) from None
     return in_range("due date", day)
 
 
 def check_status(status: str) -> str:
     if status not in STATUSES:
-        raise InvalidInput(f"status {status[:40]!r}: one of {', '.join(STATUSES)}")
+        raise InvalidInput(
+            N_("status '%(given)s': one of %(choices)s"),
+            given=status[:40],
+            choices=", ".join(STATUSES),
+        )
     return status
 
 
@@ -108,7 +115,8 @@ def _members(session: Session, project_id: int, usernames: list[str]) -> list[Us
     missing = sorted(set(usernames) - {user.username for user in users})
     if missing:
         raise InvalidInput(
-            f"not members of this project: {', '.join(missing)}; add them on the Members page"
+            N_("not members of this project: %(names)s; add them on the Members page"),
+            names=", ".join(missing),
         )
     return list(users)
 
@@ -125,11 +133,11 @@ def _apply(session: Session, viewer: Viewer, assignment: Assignment, draft: Draf
     """Check every field first, so a bad one leaves the assignment as it was."""
     title = draft.title.strip()
     if not title:
-        raise InvalidInput("an assignment needs a title")
+        raise InvalidInput(N_("an assignment needs a title"))
     if len(title) > MAX_TITLE:
-        raise InvalidInput(f"a title has at most {MAX_TITLE} characters")
+        raise InvalidInput(N_("a title has at most %(most)s characters"), most=MAX_TITLE)
     if len(draft.brief) > MAX_BRIEF:
-        raise InvalidInput(f"a brief has at most {MAX_BRIEF} characters")
+        raise InvalidInput(N_("a brief has at most %(most)s characters"), most=MAX_BRIEF)
     due_on = parse_due(draft.due)
     status = check_status(draft.status)
     assignees = _members(session, assignment.project_id, _usernames(draft.assignees))
@@ -141,7 +149,7 @@ def _apply(session: Session, viewer: Viewer, assignment: Assignment, draft: Draf
 
 def _require_assign(viewer: Viewer) -> None:
     if not viewer.can(Can.ASSIGN):
-        raise AccessDenied("only directors and admins write assignments")
+        raise AccessDenied(N_("only directors and admins write assignments"))
 
 
 def create_assignment(session: Session, viewer: Viewer, draft: Draft) -> Assignment:
@@ -181,7 +189,11 @@ def get_assignment(session: Session, viewer: Viewer, assignment_id: int) -> Assi
         query = query.where(_on_it(viewer.user.id))
     assignment = session.scalar(query.options(selectinload(Assignment.assignees)))
     if assignment is None:
-        raise NotFoundError(f"no assignment {assignment_id} in project {viewer.project.slug!r}")
+        raise NotFoundError(
+            N_("no assignment %(number)s in project '%(project)s'"),
+            number=assignment_id,
+            project=viewer.project.slug,
+        )
     return assignment
 
 
@@ -209,7 +221,7 @@ def set_status(session: Session, viewer: Viewer, assignment_id: int, status: str
     """Directors set any status; an assignee moves their own assignment along."""
     assignment = get_assignment(session, viewer, assignment_id)
     if not viewer.can(Can.ASSIGN) and viewer.user.id not in {u.id for u in assignment.assignees}:
-        raise AccessDenied("only its assignees and directors change an assignment's status")
+        raise AccessDenied(N_("only its assignees and directors change an assignment's status"))
     _change_status(assignment, check_status(status), viewer.user)
     return assignment
 

@@ -36,6 +36,7 @@ from rushes.catalog.models import (
 from rushes.catalog.models import Select as CircledTake
 from rushes.catalog.queries import cluster_of, failed_steps
 from rushes.errors import InvalidInput
+from rushes.i18n import N_
 from rushes.media.probe import strip_sensitive
 from rushes.review.access import Can, Role, Viewer, visible_assets
 from rushes.review.names import AssetName, asset_names
@@ -65,9 +66,17 @@ class Filters:
 
     def __post_init__(self) -> None:
         if self.order not in ORDERS:
-            raise InvalidInput(f"order must be one of {', '.join(ORDERS)}, not {self.order!r}")
+            raise InvalidInput(
+                N_("order must be one of %(choices)s, not '%(given)s'"),
+                choices=", ".join(ORDERS),
+                given=self.order,
+            )
         if self.day_of not in DAYS_OF:
-            raise InvalidInput(f"day of must be one of {', '.join(DAYS_OF)}, not {self.day_of!r}")
+            raise InvalidInput(
+                N_("day of must be one of %(choices)s, not '%(given)s'"),
+                choices=", ".join(DAYS_OF),
+                given=self.day_of,
+            )
 
 
 @dataclass(frozen=True)
@@ -87,7 +96,9 @@ class Cursor:
     def decode(cls, text: str) -> Cursor:
         found = _CURSOR.fullmatch(text)
         if not found:
-            raise InvalidInput(f"{text[:80]!r} is not a page cursor; start from the first page")
+            raise InvalidInput(
+                N_("'%(given)s' is not a page cursor; start from the first page"), given=text[:80]
+            )
         micros = found.group(1)
         moment = None if micros == "-" else _EPOCH + timedelta(microseconds=int(micros))
         return cls(moment, found.group(2))
@@ -154,7 +165,9 @@ def browse(
 ) -> Page:
     """One page of the assets this viewer may see, matching the filters."""
     if not 1 <= limit <= MAX_PAGE_SIZE:
-        raise InvalidInput(f"limit must be 1-{MAX_PAGE_SIZE}, not {limit}")
+        raise InvalidInput(
+            N_("limit must be 1-%(most)s, not %(given)s"), most=MAX_PAGE_SIZE, given=limit
+        )
     query = select(Asset).where(*_matching(viewer, filters, Asset))
     newest = filters.order == "newest"
     rows: list[Asset] = []

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from rushes.catalog.models import Incident, IncidentType
 from rushes.errors import InvalidInput
+from rushes.i18n import N_
 from rushes.review import incidents as register
 from rushes.review.access import Viewer
 
@@ -104,11 +105,16 @@ def weeks_of(incidents: list[Incident]) -> tuple[list[Week], int]:
 def _check(filters: register.Filters, types: list[IncidentType]) -> None:
     """A mistyped filter is an error to show, not an empty dashboard to misread."""
     if filters.start and filters.end and filters.end < filters.start:
-        raise InvalidInput(f"the range ends ({filters.end}) before it starts ({filters.start})")
+        raise InvalidInput(
+            N_("the range ends (%(end)s) before it starts (%(start)s)"),
+            end=str(filters.end),
+            start=str(filters.start),
+        )
     if filters.type and filters.type not in {t.name for t in types}:
         raise InvalidInput(
-            f"no incident type {filters.type[:40]!r}; known types: "
-            + ", ".join(t.name for t in types)
+            N_("no incident type '%(given)s'; known types: %(choices)s"),
+            given=filters.type[:40],
+            choices=", ".join(t.name for t in types),
         )
 
 

@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rushes.errors import InvalidInput, ProbeError
+from rushes.i18n import N_
 from rushes.media.fingerprint import SLOTS, Fingerprint, dihedral, fingerprint
 from rushes.media.matching import MIN_SEGMENT_S, SEED_BITS, match
 from rushes.media.orientations import TRANSFORMS
@@ -35,6 +36,7 @@ from rushes.review.access import Viewer, visible_assets
 from rushes.review.names import asset_names
 
 MAX_BYTES = 100 * 2**20  # a picture or clip uploaded to search with
+MAX_MB = MAX_BYTES // 2**20
 MAX_PIXELS = 50_000_000  # a picture's width x height
 MAX_SECONDS = 120.0  # a clip searched with
 STILL_BITS = SEED_BITS  # a stored frame this close to the still shows its moment
@@ -71,23 +73,29 @@ def read_query(path: Path) -> Fingerprint:
     """The picture's or clip's fingerprint, or `InvalidInput` saying why it cannot be used."""
     size = path.stat().st_size
     if size > MAX_BYTES:
-        raise InvalidInput(f"file: at most {MAX_BYTES // 2**20} MB (a still or a short clip)")
+        raise InvalidInput(N_("file: at most %(most)s MB (a still or a short clip)"), most=MAX_MB)
     if size == 0:
-        raise InvalidInput("file: it is empty")
+        raise InvalidInput(N_("file: it is empty"))
     width, height = _dimensions(path)
     if width * height > MAX_PIXELS:
-        raise InvalidInput(f"file: {width}x{height} is too large a picture (50 megapixels at most)")
+        raise InvalidInput(
+            N_("file: %(width)sx%(height)s is too large a picture (50 megapixels at most)"),
+            width=width,
+            height=height,
+        )
     try:
         found = fingerprint(path, sampling="dense", timeout_s=TIMEOUT_S)
         trimmed = _trimmed(path)
         if trimmed != path:  # searched both ways: a plain border may be part of the picture
             found = _both(found, fingerprint(trimmed, sampling="dense", timeout_s=TIMEOUT_S))
     except ProbeError:
-        raise InvalidInput("file: not a picture or video that can be read") from None
+        raise InvalidInput(N_("file: not a picture or video that can be read")) from None
     if found.duration_s > MAX_SECONDS:
-        raise InvalidInput(f"file: a clip of at most {MAX_SECONDS:.0f} s; cut the moment out")
+        raise InvalidInput(
+            N_("file: a clip of at most %(most)s s; cut the moment out"), most=int(MAX_SECONDS)
+        )
     if not len(found):
-        raise InvalidInput("file: the picture is too dark or flat to be recognised")
+        raise InvalidInput(N_("file: the picture is too dark or flat to be recognised"))
     return found
 
 
@@ -101,11 +109,11 @@ def _dimensions(path: Path) -> tuple[int, int]:
     try:
         with av.open(os.fspath(path)) as container:
             if not container.streams.video:
-                raise InvalidInput("file: has no picture")
+                raise InvalidInput(N_("file: has no picture"))
             context = container.streams.video[0].codec_context
             return context.width, context.height
     except av.FFmpegError:
-        raise InvalidInput("file: not a picture or video that can be read") from None
+        raise InvalidInput(N_("file: not a picture or video that can be read")) from None
 
 
 def _trimmed(path: Path) -> Path:

@@ -35,6 +35,7 @@ from rushes.catalog.models import (
     utcnow,
 )
 from rushes.errors import InvalidInput
+from rushes.i18n import N_
 from rushes.review.access import GRANTS, Can, Role
 from rushes.review.dates import in_range
 from rushes.review.originals import wanted_by_crew
@@ -63,7 +64,8 @@ def parse_since(text: str) -> Since:
         moment = None
     if moment is None or moment.tzinfo is None:
         raise InvalidInput(
-            f"since {text[:40]!r}: give a note id or a time with its zone, like 2026-05-01T10:00Z"
+            N_("since '%(given)s': give a note id or a time with its zone, like 2026-05-01T10:00Z"),
+            given=text[:40],
         )
     in_range("since", moment.date())
     return Since(time=moment)
@@ -364,7 +366,7 @@ def mark_read(session: Session, user: User, keys: Iterable[str]) -> int:
     wanted = sorted(set(keys))
     for key in wanted:
         if not KEY.fullmatch(key):
-            raise InvalidInput(f"inbox item {key[:40]!r}: no such item")
+            raise InvalidInput(N_("inbox item '%(given)s': no such item"), given=key[:40])
     if not wanted:
         return 0
     now = utcnow()

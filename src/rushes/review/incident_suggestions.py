@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from rushes.catalog.models import Asset, Incident, IncidentAsset, SuggestionDecision, utcnow
 from rushes.catalog.queries import cluster_of
 from rushes.errors import InvalidInput
+from rushes.i18n import N_, Text
 from rushes.review.access import Can, Viewer, resolve_visible, visible_assets
 from rushes.review.incidents import (
     get_incident,
@@ -34,7 +35,7 @@ EARTH_RADIUS_M = 6_371_008.8
 @dataclass(frozen=True)
 class Suggestion:
     sha256: str
-    reason: str
+    reason: Text  # str() in English; a page shows it in its language
 
 
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -45,19 +46,24 @@ def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
 
 
-def _when(captured: datetime, started: datetime) -> str:
+def _when(captured: datetime, started: datetime) -> Text:
     minutes = round((captured - started).total_seconds() / 60)
-    side = "after" if minutes >= 0 else "before"
-    minutes = abs(minutes)
-    span = f"{minutes} min" if minutes < 90 else f"{minutes // 60} h {minutes % 60:02d} min"
-    return f"filmed {span} {side} the start"
+    span = abs(minutes)
+    length = Text(N_("%(minutes)s min"), minutes=span)
+    if span >= 90:
+        length = Text(N_("%(hours)s h %(minutes)s min"), hours=span // 60, minutes=span % 60)
+    if minutes < 0:
+        return Text(N_("filmed %(span)s before the start"), span=length)
+    return Text(N_("filmed %(span)s after the start"), span=length)
 
 
-def _how_far(metres: float) -> str:
-    return f"{round(metres, -1):.0f} m" if metres < 1000 else f"{metres / 1000:.1f} km"
+def _how_far(metres: float) -> Text:
+    if metres < 1000:
+        return Text(N_("%(metres)s m"), metres=int(round(metres, -1)))
+    return Text(N_("%(km)s km"), km=round(metres / 1000, 1))
 
 
-def _nearby(session: Session, incident: Incident, visible: Select[tuple[str]]) -> dict[str, str]:
+def _nearby(session: Session, incident: Incident, visible: Select[tuple[str]]) -> dict[str, Text]:
     """Clips shot within the incident's window and radius, with why."""
     if incident.latitude is None or incident.longitude is None:
         return {}
@@ -79,7 +85,11 @@ def _nearby(session: Session, incident: Incident, visible: Select[tuple[str]]) -
             incident.latitude, incident.longitude, place["latitude"], place["longitude"]
         )
         if metres <= radius:
-            found[sha] = f"{_when(captured, incident.started_at)}, {_how_far(metres)} away"
+            found[sha] = Text(
+                N_("%(when)s, %(distance)s away"),
+                when=_when(captured, incident.started_at),
+                distance=_how_far(metres),
+            )
     return found
 
 
@@ -102,13 +112,14 @@ def suggestions_for(session: Session, viewer: Viewer, incident: Incident) -> lis
     # Only roles that may see where clips were filmed get suggestions by place: for anyone
     # else, moving an incident's coordinates and watching the list would locate a crew.
     reasons = _nearby(session, incident, visible) if viewer.can(Can.SEE_LOCATION) else {}
+    a_copy = Text(N_("a copy of a linked clip"))
     copies = set().union(*(cluster_of(session, sha, visible) for sha in linked)) - linked
     if copies:
         shown = visible.subquery().c[0]
         for copy in session.scalars(select(shown).where(shown.in_(copies))):
-            reasons.setdefault(copy, "a copy of a linked clip")
+            reasons.setdefault(copy, a_copy)
     return [
-        Suggestion(sha, why) for sha, why in sorted(reasons.items()) if sha not in linked | rejected
+        Suggestion(sha, reasons[sha]) for sha in sorted(reasons) if sha not in linked | rejected
     ]
 
 
@@ -122,7 +133,7 @@ def decide(
     if accept:
         link_asset(session, viewer, code, sha256, relation)
     elif session.get(IncidentAsset, (incident.id, sha256)) is not None:
-        raise InvalidInput("this clip is linked: unlink it instead of rejecting it")
+        raise InvalidInput(N_("this clip is linked: unlink it instead of rejecting it"))
     row = session.get(SuggestionDecision, (incident.id, sha256))
     if row is None:
         row = SuggestionDecision(incident_id=incident.id, asset_sha256=sha256)

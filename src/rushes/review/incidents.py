@@ -33,6 +33,7 @@ from rushes.catalog.models import (
     utcnow,
 )
 from rushes.errors import AccessDenied, InvalidInput, NotFoundError
+from rushes.i18n import N_, Term
 from rushes.review.access import Can, Viewer, resolve_visible
 from rushes.review.dates import in_range
 from rushes.review.projects import zone_of
@@ -87,7 +88,9 @@ class Filters:
     ) -> Filters:
         """From query-string or command-line text; empty means no filter."""
         if verification and verification not in VERIFICATIONS:
-            raise InvalidInput(f"verification: one of {', '.join(VERIFICATIONS)}")
+            raise InvalidInput(
+                N_("verification: one of %(choices)s"), choices=", ".join(VERIFICATIONS)
+            )
         return cls(type or None, _day("from", start), _day("to", end), verification or None)
 
 
@@ -97,7 +100,11 @@ def _day(name: str, text: str) -> date | None:
     try:
         day = date.fromisoformat(text.strip())
     except ValueError:
-        raise InvalidInput(f"{name}: give a date as YYYY-MM-DD, not {text[:40]!r}") from None
+        raise InvalidInput(
+            N_("%(field)s: give a date as YYYY-MM-DD, not '%(given)s'"),
+            field=Term(name),
+            given=text[:40],
+        ) from None
     return in_range(name, day)
 
 
@@ -108,15 +115,28 @@ def _figure(name: str, value: Any) -> int | None:
     if value is None or value == "":
         return None
     if isinstance(value, bool) or isinstance(value, float) and not value.is_integer():
-        raise InvalidInput(f"{name}: give a whole number (or leave it empty if unknown)")
+        raise InvalidInput(
+            N_("%(field)s: give a whole number (or leave it empty if unknown)"), field=Term(name)
+        )
     try:
         number = int(str(value).strip()) if isinstance(value, str) else int(value)
     except (TypeError, ValueError):
-        raise InvalidInput(f"{name}: give a whole number, not {str(value)[:40]!r}") from None
+        raise InvalidInput(
+            N_("%(field)s: give a whole number, not '%(given)s'"),
+            field=Term(name),
+            given=str(value)[:40],
+        ) from None
     if number < 0:
-        raise InvalidInput(f"{name}: cannot be negative (got {number})")
+        raise InvalidInput(
+            N_("%(field)s: cannot be negative (got %(given)s)"), field=Term(name), given=number
+        )
     if number > MAX_FIGURE:
-        raise InvalidInput(f"{name}: {number} is more than {MAX_FIGURE:,}")
+        raise InvalidInput(
+            N_("%(field)s: %(given)s is more than %(most)s"),
+            field=Term(name),
+            given=number,
+            most=f"{MAX_FIGURE:,}",
+        )
     return number
 
 
@@ -126,16 +146,30 @@ def _number(name: str, value: Any, low: float, high: float) -> float | None:
     try:
         number = float(value) if not isinstance(value, bool) else float("nan")
     except (TypeError, ValueError):
-        raise InvalidInput(f"{name}: give a number, not {str(value)[:40]!r}") from None
+        raise InvalidInput(
+            N_("%(field)s: give a number, not '%(given)s'"),
+            field=Term(name),
+            given=str(value)[:40],
+        ) from None
     if not low <= number <= high:  # also refuses NaN
-        raise InvalidInput(f"{name}: {value} is outside {low:g} to {high:g}")
+        raise InvalidInput(
+            N_("%(field)s: %(given)s is outside %(low)s to %(high)s"),
+            field=Term(name),
+            given=value,
+            low=f"{low:g}",
+            high=f"{high:g}",
+        )
     return number
 
 
 def _offset(name: str, value: Any) -> timezone:
     found = _OFFSET.fullmatch(str(value).strip())
     if not found or int(found[2]) > 14 or int(found[3]) > 59:
-        raise InvalidInput(f"{name}: give a UTC offset as +HH:MM (e.g. +03:00), not {value!r}")
+        raise InvalidInput(
+            N_("%(field)s: give a UTC offset as +HH:MM (e.g. +03:00), not '%(given)s'"),
+            field=Term(name),
+            given=value,
+        )
     sign = -1 if found[1] == "-" else 1
     return timezone(sign * timedelta(hours=int(found[2]), minutes=int(found[3])))
 
@@ -161,17 +195,30 @@ def _moment(
             moment = datetime.fromisoformat(str(value).strip())
         except ValueError:
             raise InvalidInput(
-                f"{name}: give a time as YYYY-MM-DDTHH:MM with its UTC offset, not {value!r}"
+                N_(
+                    "%(field)s: give a time as YYYY-MM-DDTHH:MM with its UTC offset, "
+                    "not '%(given)s'"
+                ),
+                field=Term(name),
+                given=value,
             ) from None
     if offset not in (None, ""):
         given = _offset(f"{name[:-3]}_offset", offset)
         if moment.tzinfo is not None and moment.utcoffset() != given.utcoffset(None):
-            raise InvalidInput(f"{name}: its offset differs from {name[:-3]}_offset {offset}")
+            raise InvalidInput(
+                N_("%(field)s: its offset differs from %(other)s %(given)s"),
+                field=Term(name),
+                other=Term(f"{name[:-3]}_offset"),
+                given=offset,
+            )
         moment = moment.replace(tzinfo=given)
     if moment.tzinfo is None and zone is not None:
         moment = moment.replace(tzinfo=zone)
     if moment.tzinfo is None:
-        raise InvalidInput(f"{name}: give the UTC offset too (e.g. +03:00): local time where?")
+        raise InvalidInput(
+            N_("%(field)s: give the UTC offset too (e.g. +03:00): local time where?"),
+            field=Term(name),
+        )
     in_range(name, moment.date())
     return moment.astimezone(UTC), offset_text(moment)
 
@@ -183,16 +230,18 @@ def parse(raw: Mapping[str, Any], zone: ZoneInfo | None = None) -> dict[str, Any
     Raises InvalidInput naming the field for a value that cannot be right on its own."""
     unknown = set(raw) - set(FIELDS) - {"code"}
     if unknown:
-        raise InvalidInput(f"unknown field(s): {', '.join(sorted(unknown))}")
+        raise InvalidInput(N_("unknown field(s): %(names)s"), names=", ".join(sorted(unknown)))
     values: dict[str, Any] = {}
     for name, limit in TEXTS.items():
         if name in raw:
             text = str(raw[name] or "").replace("\r\n", "\n").strip()
             if len(text) > limit:
-                raise InvalidInput(f"{name}: at most {limit} characters")
+                raise InvalidInput(
+                    N_("%(field)s: at most %(most)s characters"), field=Term(name), most=limit
+                )
             values[name] = text
     if "title" in values and not values["title"]:
-        raise InvalidInput("title: cannot be empty")
+        raise InvalidInput(N_("title: cannot be empty"))
     if "type" in raw:
         values["type"] = str(raw["type"] or "").strip()
     if "code" in raw:
@@ -214,25 +263,30 @@ def parse(raw: Mapping[str, Any], zone: ZoneInfo | None = None) -> dict[str, Any
     if "verification" in raw:
         values["verification"] = str(raw["verification"] or "unverified").strip()
         if values["verification"] not in VERIFICATIONS:
-            raise InvalidInput(f"verification: one of {', '.join(VERIFICATIONS)}")
+            raise InvalidInput(
+                N_("verification: one of %(choices)s"), choices=", ".join(VERIFICATIONS)
+            )
     return values
 
 
 def _check_whole(state: Mapping[str, Any]) -> None:
     """Rules between fields: figures within the people present, end after start, a full place."""
     if state.get("started_at") is None:
-        raise InvalidInput("started_at: an incident needs its start time")
+        raise InvalidInput(N_("started_at: an incident needs its start time"))
     if state.get("ended_at") is not None and state["ended_at"] < state["started_at"]:
-        raise InvalidInput("ended_at: the end is before the start")
+        raise InvalidInput(N_("ended_at: the end is before the start"))
     present = state.get("people_present")
     if present is not None:
         for name in FIGURES[1:]:
             if state.get(name) is not None and state[name] > present:
                 raise InvalidInput(
-                    f"{name}: {state[name]} is more than the {present} people present"
+                    N_("%(field)s: %(given)s is more than the %(present)s people present"),
+                    field=Term(name),
+                    given=state[name],
+                    present=present,
                 )
     if (state.get("latitude") is None) != (state.get("longitude") is None):
-        raise InvalidInput("latitude/longitude: give both or neither")
+        raise InvalidInput(N_("latitude/longitude: give both or neither"))
 
 
 def _check_type(session: Session, name: str) -> None:
@@ -241,13 +295,15 @@ def _check_type(session: Session, name: str) -> None:
         active = session.scalars(
             select(IncidentType.name).where(IncidentType.retired.is_(False))
         ).all()
-        state = "retired" if found else "unknown"
-        raise InvalidInput(f"type: {name!r} is {state}; use one of {', '.join(active)}")
+        message = N_("type: '%(given)s' is retired; use one of %(choices)s")
+        if found is None:
+            message = N_("type: '%(given)s' is unknown; use one of %(choices)s")
+        raise InvalidInput(message, given=name, choices=", ".join(active))
 
 
 def require_record(viewer: Viewer) -> None:
     if not viewer.can(Can.RECORD):
-        raise AccessDenied("only admins, directors and investigators record incidents")
+        raise AccessDenied(N_("only admins, directors and investigators record incidents"))
 
 
 # ---- Incidents --------------------------------------------------------------------------------
@@ -268,7 +324,11 @@ def find_incident(session: Session, project: Project, code: str) -> Incident:
         )
     )
     if found is None:
-        raise NotFoundError(f"no incident {code[:40]!r} in project {project.slug!r}")
+        raise NotFoundError(
+            N_("no incident '%(code)s' in project '%(project)s'"),
+            code=code[:40],
+            project=project.slug,
+        )
     return found
 
 
@@ -318,19 +378,23 @@ def create_incident(
     values = parse(raw, zone_of(viewer.project))
     for needed in ("title", "type"):
         if not values.get(needed):
-            raise InvalidInput(f"{needed}: cannot be empty")
+            raise InvalidInput(N_("%(field)s: cannot be empty"), field=Term(needed))
     _check_whole(values)
     _check_type(session, values["type"])
     project_id = viewer.project.id
     given = values.pop("code", "")
     if given and not _CODE.fullmatch(given):
         raise InvalidInput(
-            f"code: {given[:50]!r}: up to 40 letters, digits, '-', '.' or '_' (e.g. ALP-2016-0412)"
+            N_("code: '%(given)s': up to 40 letters, digits, '-', '.' or '_' (e.g. ALP-2016-0412)"),
+            given=given[:50],
         )
     user_id = viewer.user.id
     while True:  # another writer may take the same code between our look and our insert
         if given and _code_taken(session, project_id, given):
-            raise InvalidInput(f"code: {given!r} is already used in this project; choose another")
+            raise InvalidInput(
+                N_("code: '%(given)s' is already used in this project; choose another"),
+                given=given,
+            )
         if given:
             code = given
         else:
@@ -364,7 +428,7 @@ def update_incident(
     incident = get_incident(session, viewer, code)
     values = parse(raw, zone_of(viewer.project))
     if "code" in values and values.pop("code") not in ("", incident.code):
-        raise InvalidInput("code: an incident's id does not change (links and exports use it)")
+        raise InvalidInput(N_("code: an incident's id does not change (links and exports use it)"))
     state = {name: getattr(incident, name) for name in FIELDS} | values
     _check_whole(state)
     if values.get("type", incident.type) != incident.type:
@@ -389,10 +453,10 @@ def delete_incident(session: Session, viewer: Viewer, code: str, reason: str) ->
     and its history gains a "deleted" row. Its code stays taken. Linked clips are untouched
     (a link is a catalog record, not a touch of the original, so no custody event)."""
     if not viewer.can(Can.MANAGE):
-        raise AccessDenied("only the project's admins delete incidents")
+        raise AccessDenied(N_("only the project's admins delete incidents"))
     reason = reason.strip()
     if not reason or len(reason) > 2000:
-        raise InvalidInput("reason: say in 1 to 2000 characters why the incident goes")
+        raise InvalidInput(N_("reason: say in 1 to 2000 characters why the incident goes"))
     incident = get_incident(session, viewer, code)
     incident.deleted_at, incident.deleted_by_id = utcnow(), viewer.user.id
     incident.deleted_reason = reason
@@ -485,7 +549,7 @@ def link_asset(
     """Attach a clip the viewer can see, or change what it shows if already attached."""
     require_record(viewer)
     if relation not in RELATIONS:
-        raise InvalidInput(f"relation: one of {', '.join(RELATIONS)}")
+        raise InvalidInput(N_("relation: one of %(choices)s"), choices=", ".join(RELATIONS))
     incident = get_incident(session, viewer, code)
     sha256 = resolve_visible(session, viewer, sha256)
     row = session.get(IncidentAsset, (incident.id, sha256))
@@ -509,7 +573,9 @@ def unlink_asset(session: Session, viewer: Viewer, code: str, sha256: str) -> No
     sha256 = resolve_visible(session, viewer, sha256)
     row = session.get(IncidentAsset, (incident.id, sha256))
     if row is None:
-        raise NotFoundError(f"clip {sha256[:12]} is not linked to {incident.code}")
+        raise NotFoundError(
+            N_("clip %(clip)s is not linked to %(code)s"), clip=sha256[:12], code=incident.code
+        )
     record_change(session, incident, viewer.user.id, "footage", f"{sha256} {row.relation}", None)
     session.delete(row)
 
@@ -536,7 +602,7 @@ def relate(session: Session, viewer: Viewer, code: str, other_code: str, linked:
     require_record(viewer)
     one, other = get_incident(session, viewer, code), get_incident(session, viewer, other_code)
     if one.id == other.id:
-        raise InvalidInput("related: an incident cannot be related to itself")
+        raise InvalidInput(N_("related: an incident cannot be related to itself"))
     a, b = sorted((one.id, other.id))
     row = session.get(IncidentLink, (a, b))
     if linked == (row is not None):
@@ -567,12 +633,12 @@ def add_type(session: Session, viewer: Viewer, name: str, label: str) -> Inciden
     _may_change_types(viewer)
     name, label = name.strip().lower(), label.strip()
     if not _TYPE_NAME.fullmatch(name):
-        raise InvalidInput("name: up to 40 lower-case letters, digits and '-' (e.g. drone)")
+        raise InvalidInput(N_("name: up to 40 lower-case letters, digits and '-' (e.g. drone)"))
     if not label or len(label) > 100:
-        raise InvalidInput("label: 1 to 100 characters")
+        raise InvalidInput(N_("label: 1 to 100 characters"))
     found = session.get(IncidentType, name)
     if found is not None and not found.retired:
-        raise InvalidInput(f"name: the type {name!r} already exists")
+        raise InvalidInput(N_("name: the type '%(given)s' already exists"), given=name)
     if found is None:
         last = session.scalar(select(func.max(IncidentType.position))) or 0
         found = IncidentType(name=name, position=last + 1)
@@ -584,7 +650,9 @@ def add_type(session: Session, viewer: Viewer, name: str, label: str) -> Inciden
 def _may_change_types(viewer: Viewer) -> None:
     """The vocabulary serves every project, so only a site admin (and admin here) changes it."""
     if not (viewer.can(Can.MANAGE) and viewer.user.site_admin):
-        raise AccessDenied("only site admins change the incident types: every project uses them")
+        raise AccessDenied(
+            N_("only site admins change the incident types: every project uses them")
+        )
 
 
 def retire_type(session: Session, viewer: Viewer, name: str) -> None:
@@ -592,7 +660,7 @@ def retire_type(session: Session, viewer: Viewer, name: str) -> None:
     _may_change_types(viewer)
     found = session.get(IncidentType, name)
     if found is None:
-        raise NotFoundError(f"no incident type {name[:40]!r}")
+        raise NotFoundError(N_("no incident type '%(given)s'"), given=name[:40])
     found.retired = True
 
 

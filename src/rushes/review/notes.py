@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from rushes.catalog.models import Asset, Membership, Note, User, utcnow
 from rushes.errors import AccessDenied, InvalidInput, NotFoundError
+from rushes.i18n import N_, Term
 from rushes.media.timecode import parse_rate, recount, smpte
 from rushes.review.access import Can, Viewer, require_asset
 from rushes.review.selects import asset_rate
@@ -56,22 +57,28 @@ def frame_field(name: str, text: str | int | None) -> int | None:
         return text
     value = str(text).strip()
     if not _FRAME.fullmatch(value):  # not str.isdigit: it takes "²", which int() refuses
-        raise InvalidInput(f"{name} {value[:40]!r}: give a frame number")
+        raise InvalidInput(
+            N_("%(field)s '%(given)s': give a frame number"), field=Term(name), given=value[:40]
+        )
     return int(value)
 
 
 def _body(text: str) -> str:
     body = text.strip()
     if not body:
-        raise InvalidInput("a note needs text")
+        raise InvalidInput(N_("a note needs text"))
     if len(body) > MAX_BODY:
-        raise InvalidInput(f"a note has at most {MAX_BODY} characters (this one has {len(body)})")
+        raise InvalidInput(
+            N_("a note has at most %(most)s characters (this one has %(count)s)"),
+            most=MAX_BODY,
+            count=len(body),
+        )
     return body
 
 
 def _require_note(viewer: Viewer) -> None:
     if not viewer.can(Can.NOTE):
-        raise AccessDenied(f"a {viewer.role} may not write notes")
+        raise AccessDenied(N_("a %(role)s may not write notes"), role=Term(viewer.role))
 
 
 def _position(asset: Asset, draft: Draft) -> tuple[int | None, int | None, str]:
@@ -80,23 +87,26 @@ def _position(asset: Asset, draft: Draft) -> tuple[int | None, int | None, str]:
     try:
         rate = parse_rate(rate_text)
     except ValueError:
-        raise InvalidInput(f"rate {rate_text[:40]!r}: give frames per second as num/den") from None
+        raise InvalidInput(
+            N_("rate '%(given)s': give frames per second as num/den"), given=rate_text[:40]
+        ) from None
     start, end = draft.start, draft.end
     if start is None:
         if end is not None:
-            raise InvalidInput("a range needs a start as well as an end")
+            raise InvalidInput(N_("a range needs a start as well as an end"))
         return None, None, rate_text
     if start < 0:
-        raise InvalidInput(f"start {start} is before the clip begins")
+        raise InvalidInput(N_("start %(start)s is before the clip begins"), start=start)
     if end is not None and end < start:
-        raise InvalidInput(f"end {end} is before start {start}")
+        raise InvalidInput(N_("end %(end)s is before start %(start)s"), end=end, start=start)
     duration = (asset.media or {}).get("duration_s")
     if duration is not None:
         last = math.ceil(Fraction(duration).limit_denominator(1_000_000) * rate)
         if max(start, end or 0) > last:
             raise InvalidInput(
-                f"{smpte(max(start, end or 0), rate)} is past the end of the clip "
-                f"({smpte(last, rate)})"
+                N_("%(at)s is past the end of the clip (%(last)s)"),
+                at=smpte(max(start, end or 0), rate),
+                last=smpte(last, rate),
             )
     return start, end, f"{rate.numerator}/{rate.denominator}"
 
@@ -110,7 +120,7 @@ def _member(session: Session, viewer: Viewer, username: str) -> User | None:
         .where(Membership.project_id == viewer.project.id, User.username == username.strip())
     )
     if user is None:
-        raise InvalidInput(f"{username[:64]!r} is not a member of this project")
+        raise InvalidInput(N_("'%(name)s' is not a member of this project"), name=username[:64])
     return user
 
 
@@ -119,11 +129,19 @@ def add_note(session: Session, viewer: Viewer, sha256: str, draft: Draft) -> Not
     require_asset(session, viewer, sha256)
     _require_note(viewer)
     if draft.category not in CATEGORIES:
-        raise InvalidInput(f"category {draft.category[:40]!r}: one of {', '.join(CATEGORIES)}")
+        raise InvalidInput(
+            N_("category '%(given)s': one of %(choices)s"),
+            given=draft.category[:40],
+            choices=", ".join(CATEGORIES),
+        )
     body = _body(draft.body)
     asset = session.get(Asset, sha256)
     if asset is None:  # deleted between the visibility check and here
-        raise NotFoundError(f"no asset {sha256[:12]} in project {viewer.project.slug!r}")
+        raise NotFoundError(
+            N_("no asset %(clip)s in project '%(project)s'"),
+            clip=sha256[:12],
+            project=viewer.project.slug,
+        )
     start, end, rate = _position(asset, draft)
     addressed = _member(session, viewer, draft.addressed_to)
     note = Note(
@@ -142,17 +160,25 @@ def add_note(session: Session, viewer: Viewer, sha256: str, draft: Draft) -> Not
     return note
 
 
+def _no_note(viewer: Viewer, note_id: int) -> NotFoundError:
+    return NotFoundError(
+        N_("no note %(number)s in project '%(project)s'"),
+        number=note_id,
+        project=viewer.project.slug,
+    )
+
+
 def get_note(session: Session, viewer: Viewer, note_id: int) -> Note:
     """A note of this project on an asset the viewer sees; anything else is a 404."""
     note = session.scalar(
         select(Note).where(Note.id == note_id, Note.project_id == viewer.project.id)
     )
     if note is None:
-        raise NotFoundError(f"no note {note_id} in project {viewer.project.slug!r}")
+        raise _no_note(viewer, note_id)
     try:
         require_asset(session, viewer, note.asset_sha256)
     except NotFoundError:
-        raise NotFoundError(f"no note {note_id} in project {viewer.project.slug!r}") from None
+        raise _no_note(viewer, note_id) from None
     return note
 
 
@@ -271,7 +297,7 @@ def draft_from(data: Mapping[str, Any]) -> Draft:
         if value is None:
             return default
         if not isinstance(value, str):
-            raise InvalidInput(f"{name}: give text")
+            raise InvalidInput(N_("%(field)s: give text"), field=Term(name))
         return value
 
     return Draft(

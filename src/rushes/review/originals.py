@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from rushes.catalog.models import Arrival, Asset, OriginalRequest
 from rushes.errors import InvalidInput
+from rushes.i18n import N_
 from rushes.review.access import Viewer, require_asset
 
 
@@ -17,7 +18,7 @@ def request_original(session: Session, viewer: Viewer, sha256: str) -> None:
     require_asset(session, viewer, sha256)
     asset = session.get(Asset, sha256)
     if asset is None or asset.in_vault:
-        raise InvalidInput("the base has this original already")
+        raise InvalidInput(N_("the base has this original already"))
     if session.get(OriginalRequest, (viewer.project.id, sha256)) is None:
         session.add(
             OriginalRequest(

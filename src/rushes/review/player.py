@@ -24,6 +24,7 @@ from rushes.catalog.models import (
 from rushes.catalog.queries import near_duplicates_of
 from rushes.custody import Verb
 from rushes.errors import AccessDenied, NotFoundError
+from rushes.i18n import N_, Term
 from rushes.media.probe import strip_sensitive
 from rushes.media.timecode import frame_at
 from rushes.review.access import Can, Viewer, require_asset, visible_assets
@@ -40,7 +41,7 @@ def set_graphic(session: Session, viewer: Viewer, sha256: str, graphic: bool) ->
     """Flag or unflag a clip as graphic in this project (thumbnails blur for everyone)."""
     require_asset(session, viewer, sha256)
     if not viewer.can(Can.FLAG):
-        raise AccessDenied(f"a {viewer.role} may not flag clips as graphic")
+        raise AccessDenied(N_("a %(role)s may not flag clips as graphic"), role=Term(viewer.role))
     flag = session.get(GraphicFlag, (viewer.project.id, sha256))
     if graphic and flag is None:
         session.add(
@@ -83,7 +84,11 @@ def asset_page(session: Session, viewer: Viewer, vault: Vault, sha256: str) -> A
     require_asset(session, viewer, sha256)
     asset = session.get(Asset, sha256)
     if asset is None:
-        raise NotFoundError(f"no asset {sha256[:12]} in project {viewer.project.slug!r}")
+        raise NotFoundError(
+            N_("no asset %(clip)s in project '%(project)s'"),
+            clip=sha256[:12],
+            project=viewer.project.slug,
+        )
     derivatives = session.scalars(
         select(Derivative).where(Derivative.asset_sha256 == sha256).order_by(Derivative.name)
     ).all()
@@ -149,9 +154,15 @@ def derivative(session: Session, viewer: Viewer, sha256: str, name: str) -> Deri
     require_asset(session, viewer, sha256)
     made = session.get(Derivative, (sha256, name))
     if made is None:
-        raise NotFoundError(f"no {name[:100]!r} made from asset {sha256[:12]}")
+        raise NotFoundError(
+            N_("no '%(name)s' made from asset %(clip)s"), name=name[:100], clip=sha256[:12]
+        )
     if damaged(made):
-        raise NotFoundError(f"{made.name} of asset {sha256[:12]} is damaged; it is being rebuilt")
+        raise NotFoundError(
+            N_("%(name)s of asset %(clip)s is damaged; it is being rebuilt"),
+            name=made.name,
+            clip=sha256[:12],
+        )
     return made
 
 
@@ -182,12 +193,15 @@ def release_original(
     """
     require_asset(session, viewer, sha256)
     if not viewer.can(Can.DOWNLOAD):
-        raise AccessDenied(f"a {viewer.role} may not download originals")
+        raise AccessDenied(N_("a %(role)s may not download originals"), role=Term(viewer.role))
     asset = session.get(Asset, sha256)
     if asset is None or not original_present(vault, asset):
         raise NotFoundError(
-            f"the original of {sha256[:12]} is not in the vault (still in the field, or lost: "
-            "run `rushes verify`)"
+            N_(
+                "the original of %(clip)s is not in the vault (still in the field, or lost: "
+                "run `rushes verify`)"
+            ),
+            clip=sha256[:12],
         )
     custody.append(
         session,

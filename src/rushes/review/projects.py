@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from rushes.catalog.models import Project
 from rushes.errors import InvalidInput, NotFoundError
+from rushes.i18n import N_
 from rushes.review import audit
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,99}")
@@ -20,11 +21,14 @@ SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,99}")
 def create_project(session: Session, slug: str, name: str = "") -> Project:
     if not SLUG.fullmatch(slug):
         raise InvalidInput(
-            f"{slug!r}: a project's short name is 1-100 of a-z, 0-9, '-' or '_', "
-            "starting with a letter or digit"
+            N_(
+                "'%(name)s': a project's short name is 1-100 of a-z, 0-9, '-' or '_', "
+                "starting with a letter or digit"
+            ),
+            name=slug,
         )
     if session.scalar(select(Project.id).where(Project.slug == slug)) is not None:
-        raise InvalidInput(f"a project {slug!r} exists already")
+        raise InvalidInput(N_("a project '%(name)s' exists already"), name=slug)
     project = Project(slug=slug, name=name.strip() or slug)
     session.add(project)
     session.flush()
@@ -34,7 +38,7 @@ def create_project(session: Session, slug: str, name: str = "") -> Project:
 def find_project(session: Session, slug: str) -> Project:
     project = session.scalar(select(Project).where(Project.slug == slug))
     if project is None:
-        raise NotFoundError(f"no project {slug!r}")
+        raise NotFoundError(N_("no project '%(project)s'"), project=slug)
     return project
 
 
@@ -49,7 +53,8 @@ def set_time_zone(session: Session, project: Project, name: str, *, actor: str) 
     name = name.strip()
     if name and name not in time_zones():
         raise InvalidInput(
-            f"{name[:80]!r} is not a time zone: give an IANA name such as Asia/Damascus"
+            N_("'%(given)s' is not a time zone: give an IANA name such as Asia/Damascus"),
+            given=name[:80],
         )
     before, project.time_zone = project.time_zone, name or None
     if before != project.time_zone:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from rushes.catalog.models import Redaction
 from rushes.errors import AccessDenied, InvalidInput, NotFoundError
+from rushes.i18n import N_, Term
 from rushes.media.redact import Keyframe, Mute, Region
 from rushes.review.access import Can, Viewer, require_asset
 
@@ -24,35 +25,36 @@ MAX_SECONDS = 86_400.0
 
 def _require(viewer: Viewer) -> None:
     if not viewer.can(Can.SELECT):
-        raise AccessDenied("only admins and directors redact clips")
+        raise AccessDenied(N_("only admins and directors redact clips"))
 
 
 def _number(data: Mapping[str, Any], name: str, low: float, high: float) -> float:
     value = data.get(name)
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise InvalidInput(f"{name}: a number")
+        raise InvalidInput(N_("%(name)s: a number"), name=Term(name))
     if not low <= value <= high:
-        raise InvalidInput(f"{name}: between {low:g} and {high:g}")
+        bounds = {k: int(v) if v.is_integer() else v for k, v in (("low", low), ("high", high))}
+        raise InvalidInput(N_("%(name)s: between %(low)s and %(high)s"), name=Term(name), **bounds)
     return float(value)
 
 
 def clean(kind: str, data: Mapping[str, Any]) -> dict[str, Any]:
     """The redaction's data checked and reduced to what is kept, or InvalidInput saying why."""
     if kind not in KINDS:
-        raise InvalidInput(f"kind: one of {', '.join(KINDS)}")
+        raise InvalidInput(N_("kind: one of %(kinds)s"), kinds=", ".join(KINDS))
     start = _number(data, "start", 0.0, MAX_SECONDS)
     end = _number(data, "end", 0.0, MAX_SECONDS)
     if end <= start:
-        raise InvalidInput("end: after start")
+        raise InvalidInput(N_("end: after start"))
     if kind != "region":
         return {"start": start, "end": end}
     keyframes = data.get("keyframes")
     if not isinstance(keyframes, list) or not 1 <= len(keyframes) <= MAX_KEYFRAMES:
-        raise InvalidInput(f"keyframes: a list of 1 to {MAX_KEYFRAMES} boxes")
+        raise InvalidInput(N_("keyframes: a list of 1 to %(most)s boxes"), most=MAX_KEYFRAMES)
     kept = []
     for each in keyframes:
         if not isinstance(each, Mapping):
-            raise InvalidInput("keyframes: each is {t, x, y, w, h}")
+            raise InvalidInput(N_("keyframes: each is {t, x, y, w, h}"))
         box = {
             "t": _number(each, "t", 0.0, MAX_SECONDS),
             "x": _number(each, "x", 0.0, 1.0),
@@ -70,7 +72,7 @@ def add(
     require_asset(session, viewer, sha256)
     _require(viewer)
     if len(label) > 200:
-        raise InvalidInput("label: at most 200 characters")
+        raise InvalidInput(N_("label: at most %(most)s characters"), most=200)
     row = Redaction(
         project_id=viewer.project.id,
         asset_sha256=sha256,
@@ -95,7 +97,7 @@ def remove(session: Session, viewer: Viewer, sha256: str, redaction_id: int) -> 
         )
     )
     if row is None:
-        raise NotFoundError(f"no redaction {redaction_id} on this clip")
+        raise NotFoundError(N_("no redaction %(id)s on this clip"), id=redaction_id)
     session.delete(row)
 
 

@@ -25,6 +25,7 @@ from rushes.catalog.models import (
 )
 from rushes.catalog.search import KINDS, MAX_QUERY, find, normalise_mapped, terms
 from rushes.errors import InvalidInput
+from rushes.i18n import N_
 from rushes.media.timecode import seconds_of
 from rushes.review.access import Can, Viewer, visible_assets
 from rushes.review.names import asset_names
@@ -59,9 +60,9 @@ def search(session: Session, viewer: Viewer, query: str, kind: str | None = None
     """What the viewer may see that contains every word of ``query`` (all kinds, or one)."""
     query = query.strip()
     if len(query) > MAX_QUERY:
-        raise InvalidInput(f"q: a search is at most {MAX_QUERY} characters")
+        raise InvalidInput(N_("q: a search is at most %(most)s characters"), most=MAX_QUERY)
     if kind is not None and kind not in KINDS:
-        raise InvalidInput(f"kind: one of {', '.join(KINDS)}")
+        raise InvalidInput(N_("kind: one of %(choices)s"), choices=", ".join(KINDS))
     words = terms(query)
     results = Results(query)
     if not words:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from rushes.catalog.models import Asset, Project, Select
 from rushes.errors import AccessDenied, InvalidInput, NotFoundError
+from rushes.i18n import N_
 from rushes.media.timecode import parse_rate
 from rushes.review.access import Can, Viewer, require_asset, visible_assets
 
@@ -44,26 +45,36 @@ def _rate(text: str) -> Fraction:
     try:
         return parse_rate(text.strip())
     except ValueError:
-        raise InvalidInput(f"rate {text[:40]!r}: give frames per second as num/den") from None
+        raise InvalidInput(
+            N_("rate '%(given)s': give frames per second as num/den"), given=text[:40]
+        ) from None
 
 
 def _check(asset: Asset, take: Take, rate: Fraction) -> None:
     if take.start < 0 or take.end <= take.start:
-        raise InvalidInput(f"a select needs 0 <= in < out (got in {take.start}, out {take.end})")
+        raise InvalidInput(
+            N_("a select needs 0 <= in < out (got in %(start)s, out %(end)s)"),
+            start=take.start,
+            end=take.end,
+        )
     duration = (asset.media or {}).get("duration_s")
     if duration is not None:
         last = math.ceil(Fraction(duration).limit_denominator(1_000_000) * rate)
         if take.end > last:
-            raise InvalidInput(f"out point {take.end} is past the end of the clip ({last} frames)")
+            raise InvalidInput(
+                N_("out point %(end)s is past the end of the clip (%(last)s frames)"),
+                end=take.end,
+                last=last,
+            )
     if not 0 <= take.rating <= 5:
-        raise InvalidInput("a rating is 0 (none) to 5")
+        raise InvalidInput(N_("a rating is 0 (none) to 5"))
     if len(take.label) > MAX_LABEL:
-        raise InvalidInput(f"a label has at most {MAX_LABEL} characters")
+        raise InvalidInput(N_("a label has at most %(most)s characters"), most=MAX_LABEL)
 
 
 def _require_select(viewer: Viewer) -> None:
     if not viewer.can(Can.SELECT):
-        raise AccessDenied("only directors and admins circle and order selects")
+        raise AccessDenied(N_("only directors and admins circle and order selects"))
 
 
 def _locked_order(session: Session, viewer: Viewer) -> list[Select]:
@@ -121,7 +132,11 @@ def get_select(session: Session, viewer: Viewer, select_id: int) -> Select:
         )
     )
     if row is None:
-        raise NotFoundError(f"no select {select_id} in project {viewer.project.slug!r}")
+        raise NotFoundError(
+            N_("no select %(number)s in project '%(project)s'"),
+            number=select_id,
+            project=viewer.project.slug,
+        )
     return row
 
 
@@ -163,8 +178,11 @@ def set_order(session: Session, viewer: Viewer, ids: Sequence[int]) -> None:
     by_id = {row.id: row for row in ordered}
     if len(ids) != len(set(ids)) or set(ids) != set(by_id):
         raise InvalidInput(
-            f"the order must list each of the project's {len(by_id)} selects exactly once; "
-            "reload the page and try again"
+            N_(
+                "the order must list each of the project's %(count)s selects exactly once; "
+                "reload the page and try again"
+            ),
+            count=len(by_id),
         )
     _renumber([by_id[select_id] for select_id in ids])
 

@@ -8,13 +8,16 @@ overwrites, which is what makes the store write-once.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
 
 class Staging(Protocol):
-    """A partly written original that is not yet in the store."""
+    """A partly written original that is not yet in the store; `taps` are fed the same bytes
+    in the hashing pass (what the backend wants to know of them before it sends them)."""
+
+    taps: list[Callable[[bytes], None]]
 
     def write(self, data: bytes) -> None: ...
 

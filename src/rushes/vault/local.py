@@ -18,7 +18,7 @@ import hashlib
 import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -38,6 +38,7 @@ class LocalStaging:
         self.fd, self.path = fd, path
         self.unsynced = 0
         self.durable = True  # False: a spool sent elsewhere before it counts, never synced
+        self.taps: list[Callable[[bytes], None]] = []  # more to feed in the hashing pass
 
     @classmethod
     def create(cls, tmp: Path) -> LocalStaging:

@@ -9,8 +9,10 @@ sent from where it is: no copy on this disk, the pipeline fetches what it decode
   writer of the same bytes learns they are stored already);
 - with the SHA-256 as the store's own checksum, so the store refuses bytes that do not hash to
   the name (a staging file changed since it was hashed). A file over `single_max` goes as a
-  multipart upload in parallel parts, each with its SHA-256; the whole is hashed again as it is
-  sent and the upload completed only if it hashes to the name, else aborted. The store then
+  multipart upload in parallel parts, each with the SHA-256 the vault's hashing pass took of
+  it (`PartDigests`), so the store refuses any part changed since; where that pass did not see
+  the parts, each is hashed as it is sent and the whole again, and the upload is completed only
+  if it hashes to the name, else aborted. The store then
   keeps a checksum over the parts ("<base64>-<parts>"), which is recorded beside the original
   at `<prefix>/parts/<sha256>` so `quick_check` can compare it without reading the bytes;
 - on a bucket with Object Lock, under a COMPLIANCE retention of `retention_days`, which not even
@@ -31,9 +33,9 @@ import contextlib
 import hashlib
 import os
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -112,12 +114,45 @@ def ping(client: Any, bucket: str, seconds: float = 2.0) -> str | None:
     return None
 
 
+class PartDigests:
+    """The SHA-256 of each `size`-byte part of the bytes fed in order: a tap of the vault's one
+    hashing pass (rushes.vault.pump), so a multipart upload sends each part with the checksum
+    of the bytes that were hashed to the original's name. The store refuses a part that no
+    longer matches it, so sending need not hash anything again."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.taken = 0
+        self._done: list[bytes] = []
+        self._part = hashlib.sha256()
+        self._filled = 0
+
+    def __call__(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            take = min(len(view), self.size - self._filled)
+            self._part.update(view[:take])
+            self._filled += take
+            self.taken += take
+            view = view[take:]
+            if self._filled == self.size:
+                self._done.append(self._part.digest())
+                self._part, self._filled = hashlib.sha256(), 0
+
+    def of(self, size: int, part_size: int) -> list[bytes] | None:
+        """Each part's digest, if these are the parts of `size` bytes cut `part_size` apart."""
+        if self.taken != size or self.size != part_size:
+            return None
+        return self._done + ([self._part.digest()] if self._filled else [])
+
+
 @dataclass(frozen=True)
 class SourceStaging:
     """A source file sent from where it is (a card being ingested): the store checks the bytes
     sent against the hash taken before, so a card written meanwhile is refused, not stored."""
 
     path: Path
+    taps: list[Callable[[bytes], None]] = field(default_factory=list)
 
     def write(self, data: bytes) -> None:
         raise TypeError("a source is staged where it is: nothing is written to it")
@@ -220,16 +255,20 @@ class S3Backend:
         except OSError as exc:
             raise VaultError(f"cannot write staging files in {self.tmp}: {exc.strerror}") from exc
         staging.durable = False  # what counts is the store's copy: nothing to sync here
+        staging.taps = [PartDigests(self.part_size)]
         return staging
 
     def stage_file(self, source: Path) -> LocalStaging | None:
         try:
-            return LocalStaging.link(self.tmp, source)
+            staging = LocalStaging.link(self.tmp, source)
         except OSError as exc:
             raise VaultError(f"cannot link {source} into {self.tmp}: {exc.strerror}") from exc
+        if staging is not None:
+            staging.taps = [PartDigests(self.part_size)]
+        return staging
 
     def stage_source(self, source: Path) -> SourceStaging:
-        return SourceStaging(source)
+        return SourceStaging(source, [PartDigests(self.part_size)])
 
     def commit(  # type: ignore[override]
         self, staging: LocalStaging | SourceStaging, sha256: str
@@ -239,7 +278,8 @@ class S3Backend:
             if size <= self.single_max:
                 created = self._put(staging.path, sha256, size)
             else:
-                created = self._put_parts(staging.path, sha256, size)
+                taps = [t for t in staging.taps if isinstance(t, PartDigests)]
+                created = self._put_parts(staging.path, sha256, size, taps)
             if isinstance(staging, LocalStaging):  # ours: it becomes the local copy decoders read
                 os.chmod(staging.path, 0o444)
                 self.cache.keep(sha256, staging.path)
@@ -269,17 +309,20 @@ class S3Backend:
                 raise
         return True
 
-    def _put_parts(self, path: Path, sha256: str, size: int) -> bool:
-        """Send a big file as parallel parts; complete only if the bytes sent hash to the name."""
+    def _put_parts(self, path: Path, sha256: str, size: int, taps: list[PartDigests]) -> bool:
+        """Send a big file as parallel parts; complete only if the bytes sent hash to the name:
+        each part with its digest from the hashing pass (the store checks it), or, when that
+        pass did not see these parts, hashed again as they are sent."""
         if self.contains(sha256):
             return False
         key = self.key(sha256)
         part_size = max(self.part_size, -(-size // 9_000))
+        hashed = next((d for t in taps if (d := t.of(size, part_size)) is not None), None)
         upload = self.client.create_multipart_upload(
             Bucket=self.bucket, Key=key, ChecksumAlgorithm="SHA256", **self._lock()
         )["UploadId"]
         try:
-            parts = self._send_parts(path, key, upload, part_size, sha256)
+            parts = self._send_parts(path, key, upload, part_size, sha256, hashed)
             self.client.complete_multipart_upload(
                 Bucket=self.bucket,
                 Key=key,
@@ -317,13 +360,15 @@ class S3Backend:
         upload: str,
         part_size: int,
         sha256: str,
+        hashed: list[bytes] | None,
     ) -> list[dict[str, Any]]:
         whole = hashlib.sha256()
         parts: list[dict[str, Any]] = []
         pending: deque[Future[dict[str, Any]]] = deque()
 
         def send(number: int, data: bytes) -> dict[str, Any]:
-            checksum = _b64(hashlib.sha256(data).digest())
+            digest = hashed[number - 1] if hashed else hashlib.sha256(data).digest()
+            checksum = _b64(digest)
             answer = self.client.upload_part(
                 Bucket=self.bucket,
                 Key=key,
@@ -335,7 +380,9 @@ class S3Backend:
             )
             return {"PartNumber": number, "ETag": answer["ETag"], "ChecksumSHA256": checksum}
 
-        beside = Pump([whole.update])  # the whole's hash in a thread of its own: the reader reads
+        # Unless the parts were hashed with the whole, the whole is hashed again as it is sent,
+        # in a thread of its own while the reader reads.
+        beside = Pump([] if hashed else [whole.update])
         try:
             with open(path, "rb", buffering=0) as source, ThreadPoolExecutor(PARALLEL) as pool:
                 number = 0
@@ -348,7 +395,7 @@ class S3Backend:
                 parts += [future.result() for future in pending]
         finally:
             beside.close()
-        if whole.hexdigest() != sha256:
+        if not hashed and whole.hexdigest() != sha256:
             raise VaultError(f"the staged copy of {sha256} changed before it was sent; not stored")
         return parts
 

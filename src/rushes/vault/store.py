@@ -66,6 +66,19 @@ class Digest:
 
 
 @dataclass(frozen=True)
+class Read:
+    """A source file read and hashed, kept open until it is stored: `Vault.store` then checks
+    that it did not change meanwhile."""
+
+    path: Path
+    source: BinaryIO
+    before: os.stat_result
+    staging: Staging
+    size: int
+    digest: Digest
+
+
+@dataclass(frozen=True)
 class Fixity:
     sha256: str
     ok: bool
@@ -88,11 +101,17 @@ class Vault:
         """Store everything `stream` yields. `before_commit(size, sha256)` may veto by raising
         (a source that changed, bytes that are not what their sender declared), in which case
         nothing is kept."""
-        return self._keep(stream, None, before_commit)
+        return self._keep(stream, before_commit)
 
     def put_file(self, path: Path) -> tuple[Stored, SourceStat]:
         """Store one source file, refusing it if it changed or vanished while it was read."""
-        return self._take(path, adopt=False, before_commit=None)
+        return self.store(self.read_file(path))
+
+    def read_file(self, path: Path) -> Read:
+        """The first half of `put_file`: read and hash the source, then `store` it (or
+        `discard` it). Apart so that a caller may read the next file while this one is being
+        sent to a remote store."""
+        return self._read(path, adopt=False)
 
     def adopt(
         self,
@@ -108,50 +127,77 @@ class Vault:
         given, was fed exactly the file's bytes as they were written, and spares a second read
         of them (unless the backend must copy them, or it took fewer or more bytes than the
         file holds)."""
-        return self._take(path, adopt=True, before_commit=before_commit, digest=digest)[0]
+        return self.store(self._read(path, adopt=True, digest=digest), before_commit)[0]
 
-    def _take(
-        self,
-        path: Path,
-        adopt: bool,
-        before_commit: Callable[[int, str], None] | None,
-        digest: Digest | None = None,
-    ) -> tuple[Stored, SourceStat]:
+    def _read(self, path: Path, adopt: bool, digest: Digest | None = None) -> Read:
         fd = _open_regular(path)
-        with os.fdopen(fd, "rb", buffering=0) as source:
+        source = os.fdopen(fd, "rb", buffering=0)
+        try:
             before = os.fstat(fd)
-
-            def unchanged(size: int, sha256: str) -> None:
-                _refuse_changes(path, fd, before, size)
-                if before_commit:
-                    before_commit(size, sha256)
-
             stage = self.backend.stage_file if adopt else self.backend.stage_source
             linked = stage(path)
             whole = digest is not None and digest.covers(before.st_size)
             known = (before.st_size, digest) if linked is not None and whole else None
-            stored = self._keep(source, linked, unchanged, known)
-        return stored, SourceStat(before.st_size, before.st_mtime_ns)
+            staging, size, digest = self._hash(source, linked, known)
+        except BaseException:
+            source.close()
+            raise
+        return Read(path, source, before, staging, size, digest)
 
-    def _keep(
-        self,
-        stream: BinaryIO,
-        linked: Staging | None,
-        before_commit: Callable[[int, str], None] | None,
-        known: tuple[int, Digest] | None = None,
-    ) -> Stored:
+    def store(
+        self, read: Read, before_commit: Callable[[int, str], None] | None = None
+    ) -> tuple[Stored, SourceStat]:
+        """Keep what `read_file` read, unless the source changed since or `before_commit`
+        vetoes (then nothing is kept)."""
+        with read.source:
+
+            def unchanged(size: int, sha256: str) -> None:
+                _refuse_changes(read.path, read.source.fileno(), read.before, size)
+                if before_commit:
+                    before_commit(size, sha256)
+
+            stored = self._commit(read.staging, read.size, read.digest, unchanged)
+        return stored, SourceStat(read.before.st_size, read.before.st_mtime_ns)
+
+    def discard(self, read: Read) -> None:
+        """Keep nothing of what `read_file` read."""
+        read.source.close()
+        self.backend.discard(read.staging)
+
+    def _keep(self, stream: BinaryIO, before_commit: Callable[[int, str], None] | None) -> Stored:
+        staging, size, digest = self._hash(stream, None, None)
+        return self._commit(staging, size, digest, before_commit)
+
+    def _hash(
+        self, stream: BinaryIO, linked: Staging | None, known: tuple[int, Digest] | None
+    ) -> tuple[Staging, int, Digest]:
         """Hash `stream` (copying it into a new staging area unless `linked` already holds its
-        bytes, and not at all if its size and digest are `known`), let `before_commit` veto,
-        then commit."""
+        bytes, and not at all if its size and digest are `known`)."""
+        if known:
+            assert linked is not None
+            return linked, *known
         staging = linked or self.backend.stage()
         try:
-            if known:
-                size, digest = known
-            else:
-                digest = Digest()
-                sinks = digest.sinks if linked else [*digest.sinks, staging.write]
-                size = pump(stream.read, sinks)
-            sha256 = digest.sha256.hexdigest()
+            digest = Digest()
+            sinks = [*digest.sinks, *staging.taps]
+            if not linked:
+                sinks.append(staging.write)
+            size = pump(stream.read, sinks)
+        except BaseException:
+            self.backend.discard(staging)
+            raise
+        return staging, size, digest
+
+    def _commit(
+        self,
+        staging: Staging,
+        size: int,
+        digest: Digest,
+        before_commit: Callable[[int, str], None] | None,
+    ) -> Stored:
+        """Let `before_commit` veto (nothing is kept), then commit."""
+        sha256 = digest.sha256.hexdigest()
+        try:
             if before_commit:
                 before_commit(size, sha256)
         except BaseException:

@@ -16,6 +16,7 @@ from rushes.review.access import projects_of, viewer_for
 from rushes.web.auth import COOKIE, SignedIn, check_origin, identify, session_limits
 from rushes.web.dependencies import Reading, Writing, page
 from rushes.web.language import COOKIE as LANGUAGE_COOKIE
+from rushes.web.language import Problem
 
 router = APIRouter(dependencies=[Depends(check_origin)])
 
@@ -113,7 +114,7 @@ def setup(
     try:
         user = accounts.use_setup_token(session, token, username.strip().lower(), password)
     except InvalidInput as exc:
-        context = {"token": token, "valid": True, "problem": str(exc)}
+        context = {"token": token, "valid": True, "problem": exc}
         return page(request, "setup.html", context, 400)
     cookie, _ = accounts.start_session(session, user, session_limits(request)[1])
     response = RedirectResponse("/admin", 303)
@@ -122,7 +123,7 @@ def setup(
 
 
 def _settings(
-    request: Request, session: Reading | Writing, identity: SignedIn, **extra: str
+    request: Request, session: Reading | Writing, identity: SignedIn, **extra: Problem
 ) -> HTMLResponse:
     tokens = session.execute(
         select(ApiToken, Project)
@@ -158,7 +159,8 @@ def save_settings(
 ) -> HTMLResponse:
     if language not in ("", *LANGUAGES) or digits not in ("", *DIGITS):
         raise InvalidInput(
-            f"language: one of {', '.join(LANGUAGES)} or empty; digits: latn, arab or empty"
+            N_("language: one of %(choices)s or empty; digits: latn, arab or empty"),
+            choices=", ".join(LANGUAGES),
         )
     user = session.get(User, identity.user.id)
     assert user is not None
@@ -184,7 +186,7 @@ def change_password(
     try:
         accounts.set_password(session, user, password, actor=user.username)
     except InvalidInput as exc:
-        return _settings(request, session, identity, problem=str(exc))
+        return _settings(request, session, identity, problem=exc)
     cookie, _ = accounts.start_session(session, user)
     response = RedirectResponse("/settings", 303)
     _set_cookie(request, response, cookie)
@@ -218,6 +220,6 @@ def field_login_command(url: str, project: str, token: str) -> str:
 def revoke_token(token_id: int, identity: SignedIn, session: Writing) -> Response:
     row = session.get(ApiToken, token_id)
     if row is None or row.user_id != identity.user.id:
-        raise NotFoundError(f"no token {token_id}")
+        raise NotFoundError(N_("no token %(number)s"), number=token_id)
     accounts.revoke_api_token(session, token_id, identity.user, actor=identity.user.username)
     return RedirectResponse("/settings", 303)

@@ -12,16 +12,18 @@ from sqlalchemy.orm import Session
 
 from rushes.catalog.models import Membership, Project, User
 from rushes.errors import AccessDenied, InvalidInput, NotFoundError
+from rushes.i18n import N_, Text
 from rushes.review import accounts, audit
 from rushes.review.access import Can, Role, Viewer
 from rushes.review.projects import create_project, find_project, set_time_zone, time_zones
 from rushes.web.auth import SignedIn, SiteAdmin, check_origin, project_viewer
 from rushes.web.dependencies import Reading, Writing, page
+from rushes.web.language import Problem
 
 router = APIRouter(dependencies=[Depends(check_origin)])
 
 
-def _admin_page(request: Request, session: Session, problem: str = "") -> HTMLResponse:
+def _admin_page(request: Request, session: Session, problem: Problem = "") -> HTMLResponse:
     context = {
         "users": session.scalars(select(User).order_by(User.username)).all(),
         "projects": session.scalars(select(Project).order_by(Project.name)).all(),
@@ -54,7 +56,7 @@ def add_user(
             actor=admin.user.username,
         )
     except InvalidInput as exc:
-        return _admin_page(request, session, str(exc))
+        return _admin_page(request, session, exc)
     return RedirectResponse("/admin", 303)
 
 
@@ -69,7 +71,7 @@ def add_project(
     try:
         project = create_project(session, slug.strip().lower(), name)
     except InvalidInput as exc:
-        return _admin_page(request, session, str(exc))
+        return _admin_page(request, session, exc)
     user = session.get(User, admin.user.id)
     assert user is not None
     accounts.add_member(session, project, user, Role.ADMIN, actor=admin.user.username)
@@ -83,7 +85,7 @@ def _manager(slug: str, identity: SignedIn, session: Reading) -> Viewer:
         return Viewer(identity.user, find_project(session, slug), Role.ADMIN)
     viewer = project_viewer(slug, identity, session)
     if not viewer.can(Can.MANAGE):
-        raise AccessDenied("only a project admin manages members")
+        raise AccessDenied(N_("only a project admin manages members"))
     return viewer
 
 
@@ -91,7 +93,7 @@ Manager = Annotated[Viewer, Depends(_manager)]
 
 
 def _members_page(
-    request: Request, viewer: Viewer, session: Session, problem: str = ""
+    request: Request, viewer: Viewer, session: Session, problem: Problem = ""
 ) -> HTMLResponse:
     members = session.execute(
         select(User, Membership.role)
@@ -129,7 +131,9 @@ def set_member(
 ) -> Response:
     user = session.scalar(select(User).where(User.username == username.strip().lower()))
     if user is None:
-        return _members_page(request, viewer, session, f"no user {username!r}")
+        return _members_page(
+            request, viewer, session, Text(N_("no user '%(name)s'"), name=username)
+        )
     project = session.get(Project, viewer.project.id)
     assert project is not None
     accounts.add_member(session, project, user, role, actor=viewer.user.username)
@@ -148,7 +152,7 @@ def set_project_time_zone(
     try:
         set_time_zone(session, project, time_zone, actor=viewer.user.username)
     except InvalidInput as exc:
-        return _members_page(request, viewer, session, str(exc))
+        return _members_page(request, viewer, session, exc)
     return RedirectResponse(f"/p/{project.slug}/members", 303)
 
 
@@ -156,9 +160,9 @@ def set_project_time_zone(
 def remove_member(username: str, viewer: Manager, session: Writing) -> Response:
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
-        raise NotFoundError(f"no member {username!r}")
+        raise NotFoundError(N_("no member '%(name)s'"), name=username)
     if user.id == viewer.user.id:
-        raise InvalidInput("you cannot remove yourself; ask another admin")
+        raise InvalidInput(N_("you cannot remove yourself; ask another admin"))
     project = session.get(Project, viewer.project.id)
     assert project is not None
     accounts.remove_member(session, project, user, actor=viewer.user.username)

@@ -39,6 +39,7 @@ from rushes.web import (
     redactions,
     search,
     selects,
+    shares,
     status,
 )
 from rushes.web.hardening import SecurityHeaders
@@ -83,7 +84,7 @@ def create_app(base: Base, *, background: bool = False) -> FastAPI:
         limits.Guard, per_address=settings.rate_limit_address, body_timeout=settings.body_timeout
     )
     pages = (accounts, admin, status, browse, player, assignments, selects, me, inbox, search, find)
-    for module in (*pages, field, incidents, bags, dashboard, exports, redactions):
+    for module in (*pages, field, incidents, bags, dashboard, exports, redactions, shares):
         app.include_router(module.router)
     errors.install(app)
 

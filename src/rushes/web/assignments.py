@@ -14,6 +14,7 @@ from rushes.review import assignments as work
 from rushes.review.access import Can, Viewer
 from rushes.web.auth import InProject, check_origin
 from rushes.web.dependencies import Reading, Writing, page
+from rushes.web.language import Problem
 
 router = APIRouter(dependencies=[Depends(check_origin)])
 
@@ -29,7 +30,7 @@ def _list_page(
     session: Session,
     viewer: Viewer,
     status: str = "",
-    problem: str = "",
+    problem: Problem = "",
     draft: work.Draft | None = None,
 ) -> HTMLResponse:
     context = {
@@ -70,7 +71,7 @@ def create(request: Request, viewer: InProject, session: Writing, draft: DraftFo
     try:
         assignment = work.create_assignment(session, viewer, draft)
     except InvalidInput as exc:
-        return _list_page(request, session, viewer, problem=str(exc), draft=draft)
+        return _list_page(request, session, viewer, problem=exc, draft=draft)
     return RedirectResponse(f"/p/{viewer.project.slug}/assignments/{assignment.id}", 303)
 
 

@@ -8,26 +8,29 @@ records `original-downloaded` per original, committed before the first byte is s
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from rushes import custody
 from rushes.custody import Verb
 from rushes.errors import AccessDenied, InvalidInput, NotFoundError
 from rushes.exports import bag_jobs
+from rushes.i18n import N_, Term
 from rushes.review import incidents as register
 from rushes.review.access import Can, Viewer
 from rushes.web.auth import InProject, check_origin
-from rushes.web.dependencies import Reading, get_base
+from rushes.web.dependencies import Reading, get_base, job_answer
 
 router = APIRouter(dependencies=[Depends(check_origin)])
 
 
 def _may(viewer: Viewer) -> None:
     if not viewer.can(Can.DOWNLOAD):
-        raise AccessDenied(f"a {viewer.role} may not take originals, so no evidence bag")
+        raise AccessDenied(
+            N_("a %(role)s may not take originals, so no evidence bag"), role=Term(viewer.role)
+        )
 
 
 def _job(request: Request, viewer: Viewer, job: str) -> dict[str, Any]:
@@ -35,18 +38,34 @@ def _job(request: Request, viewer: Viewer, job: str) -> dict[str, Any]:
     _may(viewer)
     status = bag_jobs.read_status(get_base(request).settings, job)
     if status["project"] != viewer.project.slug:
-        raise NotFoundError(f"no bag job {job!r}")
+        raise NotFoundError(N_("no bag job '%(job)s'"), job=job)
     return status
 
 
 @router.post("/p/{slug}/incidents/{code}/bag")
-def start(code: str, request: Request, viewer: InProject, session: Reading) -> Response:
+def start(
+    code: str,
+    request: Request,
+    viewer: InProject,
+    session: Reading,
+    no_location: Annotated[str, Form(max_length=5)] = "",
+    pseudonymise_crew: Annotated[str, Form(max_length=5)] = "",
+) -> Response:
+    """A bag for a court keeps everything; one that leaves the team may leave out where and on
+    which device (`no_location`) and who filmed (`pseudonymise_crew`)."""
     _may(viewer)
     incident = register.get_incident(session, viewer, code)
     if not register.linked_assets(session, incident, None):
-        raise InvalidInput(f"incident {incident.code} has no footage linked: nothing to bag")
+        raise InvalidInput(
+            N_("incident %(code)s has no footage linked: nothing to bag"), code=incident.code
+        )
     bag_jobs.start(
-        get_base(request).settings, viewer.project.slug, incident.code, viewer.user.username
+        get_base(request).settings,
+        viewer.project.slug,
+        incident.code,
+        viewer.user.username,
+        no_location=bool(no_location),
+        pseudonymise_crew=bool(pseudonymise_crew),
     )
     return RedirectResponse(f"/p/{viewer.project.slug}/incidents/{incident.code}#bag", 303)
 
@@ -54,17 +73,19 @@ def start(code: str, request: Request, viewer: InProject, session: Reading) -> R
 @router.get("/api/p/{slug}/bags/{job}")
 def status(job: str, request: Request, viewer: InProject) -> dict[str, Any]:
     found = _job(request, viewer, job)
-    return {key: found[key] for key in ("id", "state", "done", "total", "error", "file")}
+    return job_answer(request, found)
 
 
 @router.get("/p/{slug}/bags/{job}/download")
 def download(job: str, request: Request, viewer: InProject) -> Response:
     """The bag's zip, from this site's own pages only (as an original is)."""
     if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
-        raise AccessDenied("open the bag's link from the incident page")
+        raise AccessDenied(N_("open the bag's link from the incident page"))
     found = _job(request, viewer, job)
     if found["state"] != "done":
-        raise NotFoundError(f"bag job {job} has no bag yet ({found['state']})")
+        raise NotFoundError(
+            N_("bag job %(job)s has no bag yet (%(state)s)"), job=job, state=Term(found["state"])
+        )
     base = get_base(request)
     address = request.client.host if request.client else "unknown"
     with base.catalog.write() as writing:

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from rushes.errors import InvalidInput
+from rushes.i18n import N_
 from rushes.review import browse
 from rushes.review.assignments import list_assignments
 from rushes.review.dates import in_range
@@ -42,13 +43,15 @@ def filters_from(
     """The filter form's query parameters; empty ones mean "any"."""
     day, assignment = day.strip(), assignment.strip()
     if day and not _DAY.fullmatch(day):
-        raise InvalidInput(f"day {day[:40]!r}: give a date as YYYY-MM-DD")
+        raise InvalidInput(N_("day '%(given)s': give a date as YYYY-MM-DD"), given=day[:40])
     if assignment and not re.fullmatch(r"[0-9]{1,9}", assignment):
-        raise InvalidInput(f"assignment {assignment[:40]!r}: give an assignment number")
+        raise InvalidInput(
+            N_("assignment '%(given)s': give an assignment number"), given=assignment[:40]
+        )
     try:
         parsed_day = date.fromisoformat(day) if day else None
     except ValueError:
-        raise InvalidInput(f"day {day!r} is not a date") from None
+        raise InvalidInput(N_("day '%(given)s' is not a date"), given=day) from None
     if parsed_day:
         in_range("day", parsed_day)
     return browse.Filters(

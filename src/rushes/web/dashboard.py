@@ -73,13 +73,17 @@ def incident_url(slug: str, incident: Incident) -> str:
 
 @dataclass(frozen=True)
 class Bar:
-    """One week's stacked bar: its outline, and the sentence a screen reader or a hover gives."""
+    """One week's stacked bar: its outline, and what its title (the sentence a screen reader or
+    a hover gives) says, put into words by the page in its language."""
 
     x: int
     y: int
     width: int
     height: int
-    title: str
+    week: str  # 2021-W03
+    monday: str
+    total: int
+    parts: tuple[tuple[str, int], ...]  # (type's label, count) in vocabulary order
 
 
 @dataclass(frozen=True)
@@ -134,10 +138,12 @@ def chart_of(dash: board.Dashboard, hues: dict[str, int]) -> Chart | None:
                 shapes.setdefault(hues[kind.name], []).append(
                     f"M{x} {high}h{width}v{low - high}h-{width}z"
                 )
-                parts.append(f"{kind.label} {count}")
+                parts.append((kind.label, count))
         if parts:
-            title = f"{week.label} (week of {week.monday}): {week.total} — {', '.join(parts)}"
-            bars.append(Bar(x, y_of(stacked), width, bottom - y_of(stacked), title))
+            height, monday = bottom - y_of(stacked), week.monday.isoformat()
+            bars.append(
+                Bar(x, y_of(stacked), width, height, week.label, monday, week.total, tuple(parts))
+            )
     return Chart(
         width=right + 8,
         height=CHART_H,

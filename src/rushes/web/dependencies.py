@@ -15,15 +15,18 @@ from sqlalchemy.orm import Session
 from rushes import i18n
 from rushes.base import Base
 from rushes.catalog.models import User
+from rushes.exports import jobs
 from rushes.media.formats import friendly
-from rushes.media.timecode import smpte
+from rushes.media.timecode import frame_at, smpte
 from rushes.review.inbox import unread_count
 from rushes.review.notes import timecode
 from rushes.web import language
 
 templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
 templates.env.filters["smpte"] = smpte
+templates.env.filters["frame_at"] = frame_at  # seconds -> frame, for |smpte
 templates.env.filters["format_name"] = friendly
+templates.env.filters["problem"] = lambda status: language.translated(jobs.problem(status))
 templates.env.globals["note_timecode"] = timecode  # a note's position at its clip's rate
 language.install(templates.env)
 
@@ -84,3 +87,11 @@ def page(
     response.headers["content-language"] = locale.language
     response.headers.setdefault("vary", "Accept-Language, Cookie")
     return response
+
+
+def job_answer(request: Request, status: dict[str, Any]) -> dict[str, Any]:
+    """A background job's status as its page's script (jobs.js) follows it: why it failed in
+    English (`error`) and in the page's language (`problem`)."""
+    shown = {key: status.get(key) for key in ("id", "state", "done", "total", "error", "file")}
+    failed = jobs.problem(status)
+    return {**shown, "problem": language.said(request, failed) if failed else None}

@@ -19,11 +19,14 @@ from rushes.errors import (
     InvalidInput,
     LoginThrottled,
     NotFoundError,
+    RushesError,
     StoreUnavailable,
+    TooLarge,
 )
-from rushes.i18n import N_
+from rushes.i18n import N_, Text
 from rushes.web.auth import SignInRequired
 from rushes.web.dependencies import page
+from rushes.web.language import said
 
 RETRY = {"Retry-After": "2"}
 STORE_RETRY = {"Retry-After": "30"}
@@ -36,10 +39,19 @@ def wants_json(request: Request) -> bool:
     )
 
 
-def respond(request: Request, status: int, message: str, headers: dict | None = None) -> Response:
+def respond(
+    request: Request, status: int, message: str | RushesError, headers: dict | None = None
+) -> Response:
+    """`message`: a text marked with N_, or an error carrying its marked template and values;
+    in JSON, English (`detail`, for programs) and the page's language (`message`, for the
+    pages' scripts); the page's language in a page (error.html: `|t`)."""
     if wants_json(request):
-        return JSONResponse({"detail": message}, status, headers=headers)
-    return page(request, "error.html", {"status": status, "message": message}, status, headers)
+        answer = {"detail": str(message), "message": said(request, message)}
+        return JSONResponse(answer, status, headers=headers)
+    referer = request.headers.get("referer", "")
+    back = referer if referer.startswith(str(request.base_url)) else "/"  # this site's only
+    context = {"status": status, "message": message, "back": back}
+    return page(request, "error.html", context, status, headers)
 
 
 def install(app: FastAPI) -> None:
@@ -52,27 +64,33 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(NotFoundError)
     async def not_found(request: Request, exc: NotFoundError) -> Response:
-        return respond(request, 404, str(exc))
+        return respond(request, 404, exc)
 
     @app.exception_handler(InvalidInput)
     async def invalid(request: Request, exc: InvalidInput) -> Response:
-        return respond(request, 400, str(exc))
+        return respond(request, 400, exc)
+
+    @app.exception_handler(TooLarge)
+    async def too_large(request: Request, exc: TooLarge) -> Response:
+        return respond(request, 413, exc)
 
     @app.exception_handler(AccessDenied)
     async def denied(request: Request, exc: AccessDenied) -> Response:
-        return respond(request, 403, str(exc))
+        return respond(request, 403, exc)
 
     @app.exception_handler(LoginThrottled)
     async def throttled(request: Request, exc: LoginThrottled) -> Response:
-        return respond(request, 429, str(exc), {"Retry-After": str(exc.retry_after)})
+        return respond(request, 429, exc, {"Retry-After": str(exc.retry_after)})
 
     @app.exception_handler(RequestValidationError)
     async def unreadable(request: Request, exc: RequestValidationError) -> Response:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'][1:]) or 'request'}: {e['msg']}"
-            for e in exc.errors()
+        errors = exc.errors()
+        if not errors:
+            return respond(request, 400, N_("the request could not be read"))
+        unread = InvalidInput(
+            N_("the request could not be read: %(problem)s"), problem=_why(errors[0])
         )
-        return respond(request, 400, problems or N_("the request could not be read"))
+        return respond(request, 400, unread)
 
     @app.exception_handler(OverflowError)
     async def too_big(request: Request, _exc: OverflowError) -> Response:
@@ -108,3 +126,38 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
         return respond(request, exc.status_code, str(exc.detail), exc.headers)
+
+
+# FastAPI's checks of a request (pydantic's error types) in words a page translates.
+VALIDATION = {
+    "missing": N_("%(field)s is missing"),
+    "string_too_long": N_("%(field)s: at most %(max_length)s characters"),
+    "string_too_short": N_("%(field)s: at least %(min_length)s characters"),
+    "int_parsing": N_("%(field)s: not a whole number"),
+    "int_from_float": N_("%(field)s: not a whole number"),
+    "float_parsing": N_("%(field)s: not a number"),
+    "greater_than": N_("%(field)s: must be more than %(gt)s"),
+    "greater_than_equal": N_("%(field)s: must be at least %(ge)s"),
+    "less_than": N_("%(field)s: must be less than %(lt)s"),
+    "less_than_equal": N_("%(field)s: must be at most %(le)s"),
+    "json_invalid": N_("the body is not valid JSON"),
+    "dict_type": N_("%(field)s: not a JSON object"),
+    "model_attributes_type": N_("%(field)s: not a JSON object"),
+    "list_type": N_("%(field)s: not a list"),
+    "string_type": N_("%(field)s: not text"),
+    "bool_parsing": N_("%(field)s: not true or false"),
+    "bool_type": N_("%(field)s: not true or false"),
+}
+
+
+def _why(error: dict) -> Text:
+    """One of FastAPI's validation errors as a marked message; its own English otherwise."""
+    named = ".".join(str(p) for p in error.get("loc", ())[1:])
+    field = named or Text(N_("the request"))
+    template = VALIDATION.get(error.get("type", ""))
+    if template is None:
+        return Text(N_("%(field)s: %(reason)s"), field=field, reason=error.get("msg", ""))
+    context = {
+        k: v if isinstance(v, int | float) else str(v) for k, v in error.get("ctx", {}).items()
+    }
+    return Text(template, **context, field=field)

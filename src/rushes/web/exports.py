@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from rushes.errors import AccessDenied
 from rushes.exports import timeline
 from rushes.exports.conform import timeline_rate
+from rushes.i18n import N_, Term
 from rushes.review.access import Can
 from rushes.web.auth import InProject, check_origin
 from rushes.web.dependencies import Reading, get_base
@@ -38,7 +39,9 @@ def selects_timeline(
     is converted; the header says both (positions and hashes only: a header carries no file
     names safely)."""
     if not viewer.can(Can.SEE_ALL):
-        raise AccessDenied(f"a {viewer.role} may not export the whole project's selects")
+        raise AccessDenied(
+            N_("a %(role)s may not export the whole project's selects"), role=Term(viewer.role)
+        )
     chosen = timeline.format_of(fmt)
     fps = timeline_rate(rate) if rate else None
     cut = timeline.selects_timeline(session, get_base(request).vault, viewer.project, fps)

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from rushes.catalog.models import Asset, Derivative
 from rushes.errors import AccessDenied
+from rushes.i18n import N_
 from rushes.ingest import record_manifest
 from rushes.media.probe import Size
 from rushes.media.timecode import parse_rate
@@ -165,7 +166,7 @@ def ask_for_original(
 ) -> Response:
     """A reviewer's "send original": the crew's next sync sends this one first."""
     if not viewer.can(Can.SEE_ALL):
-        raise AccessDenied("only reviewers ask for originals")
+        raise AccessDenied(N_("only reviewers ask for originals"))
     request_original(session, viewer, sha256)
     if "application/json" in request.headers.get("accept", ""):
         return Response(status_code=204)

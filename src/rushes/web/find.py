@@ -17,7 +17,8 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
-from rushes.errors import InvalidInput
+from rushes.errors import InvalidInput, TooLarge
+from rushes.i18n import N_
 from rushes.review import find as finder
 from rushes.review.access import Viewer
 from rushes.review.assignments import thumbs_of
@@ -33,9 +34,9 @@ def small_body(request: Request) -> None:
         return
     length = request.headers.get("content-length")
     if length is None:
-        raise HTTPException(411, "send the file with its length (Content-Length)")
+        raise HTTPException(411, N_("send the file with its length (Content-Length)"))
     if not length.isdigit() or int(length) > finder.MAX_BYTES + FORM_SLACK:
-        raise HTTPException(413, f"at most {finder.MAX_BYTES // 2**20} MB: a still or a short clip")
+        raise TooLarge(N_("at most %(most)s MB: a still or a short clip"), most=finder.MAX_MB)
 
 
 router = APIRouter(dependencies=[Depends(check_origin), Depends(small_body)])
@@ -48,7 +49,7 @@ async def _upload(request: Request) -> AsyncIterator[UploadFile]:
     async with request.form(max_files=1, max_fields=5) as form:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
-            raise InvalidInput("file: choose a picture or a clip")
+            raise InvalidInput(N_("file: choose a picture or a clip"))
         yield upload
 
 

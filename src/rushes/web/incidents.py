@@ -17,12 +17,14 @@ from rushes.catalog.models import Incident, Project
 from rushes.errors import AccessDenied, InvalidInput
 from rushes.exports import bag_jobs
 from rushes.exports import incidents as exports
+from rushes.i18n import N_
 from rushes.review import incidents as register
 from rushes.review.access import Can, Viewer, visible_assets
 from rushes.review.assignments import thumbs_of
 from rushes.review.incident_suggestions import decide, suggestions_for
 from rushes.web.auth import InProject, check_origin
 from rushes.web.dependencies import Reading, Writing, get_base, page
+from rushes.web.language import Problem
 
 router = APIRouter(dependencies=[Depends(check_origin)])
 FORM_FIELDS = (*register.FIELDS, "code")
@@ -31,7 +33,7 @@ FORM_FIELDS = (*register.FIELDS, "code")
 def _recorder(viewer: InProject) -> Viewer:
     """Refuse before reading the form, so a crew member gets 403 whatever they sent."""
     if not viewer.can(Can.RECORD):
-        raise AccessDenied("only admins, directors and investigators record incidents")
+        raise AccessDenied(N_("only admins, directors and investigators record incidents"))
     return viewer
 
 
@@ -89,7 +91,7 @@ def _list_page(
     session: Session,
     viewer: Viewer,
     filters: register.Filters,
-    problem: str = "",
+    problem: Problem = "",
     draft: dict[str, str] | None = None,
 ) -> HTMLResponse:
     context = {
@@ -119,7 +121,7 @@ def create(request: Request, viewer: Recorder, session: Writing, posted: Posted)
     try:
         incident = register.create_incident(session, viewer, posted)
     except InvalidInput as exc:
-        return _list_page(request, session, viewer, register.Filters(), str(exc), posted)
+        return _list_page(request, session, viewer, register.Filters(), exc, posted)
     return _to(viewer, incident.code)
 
 
@@ -155,7 +157,7 @@ def _detail(
     session: Session,
     viewer: Viewer,
     code: str,
-    problem: str = "",
+    problem: Problem = "",
     draft: dict[str, str] | None = None,
 ) -> HTMLResponse:
     incident = register.get_incident(session, viewer, code)
@@ -201,7 +203,7 @@ def edit(
     try:
         register.update_incident(session, viewer, code, posted)
     except InvalidInput as exc:
-        return _detail(request, session, viewer, code, str(exc), posted)
+        return _detail(request, session, viewer, code, exc, posted)
     return _to(viewer, code)
 
 
@@ -253,7 +255,7 @@ def answer(
 ) -> Response:
     """`decision=accept` links the clip with `relation`; `decision=reject` hides it for good."""
     if decision not in ("accept", "reject"):
-        raise InvalidInput("decision: accept or reject")
+        raise InvalidInput(N_("decision: accept or reject"))
     decide(session, viewer, code, sha256, decision == "accept", relation)
     return _to(viewer, code, "#suggestions")
 
@@ -301,7 +303,7 @@ def _full(session: Session, viewer: Viewer, code: str) -> dict[str, Any]:
     ]
     if viewer.can(Can.RECORD):
         record["suggestions"] = [
-            {"sha256": s.sha256, "reason": s.reason}
+            {"sha256": s.sha256, "reason": str(s.reason)}
             for s in suggestions_for(session, viewer, incident)
         ]
     return record

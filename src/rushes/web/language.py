@@ -18,9 +18,12 @@ from jinja2.nodes import EvalContext
 from markupsafe import Markup
 
 from rushes import i18n
-from rushes.i18n import DIGITS, LANGUAGES, Locale
+from rushes.errors import RushesError
+from rushes.i18n import DIGITS, LANGUAGES, Locale, Term, Text
 
 COOKIE = "rushes_language"
+# A message for a page: a text marked with N_, a Text, or an error carrying one.
+Problem = str | Text | RushesError
 
 
 def chosen(request: Request) -> Locale:
@@ -67,11 +70,35 @@ def ngettext(
 
 
 def translated(text: Any) -> str:
-    """A message made elsewhere (an error's text, a status name) in the page's language when
-    the catalog has it, as it is otherwise. No placeholders are filled."""
+    """A message made elsewhere (a status's name, an error, an i18n.Text) in the page's
+    language where the catalog has it, as it is otherwise. A Text's template is translated
+    before it is filled in: numbers in the page's digits, a Text or Term translated, other
+    values isolated."""
     if not text:
         return "" if text is None else text
-    return i18n.translations(i18n.current().language).gettext(str(text))
+    catalog = i18n.translations(i18n.current().language)
+    if isinstance(text, RushesError):
+        text = text.text
+    if isinstance(text, Term):
+        spaced = text.replace("_", " ")
+        found = catalog.gettext(spaced)
+        return str(text) if found == spaced else found
+    if not isinstance(text, Text):
+        return catalog.gettext(str(text))
+    template = catalog.gettext(text.template)
+    if not text.values:
+        return template
+    values = text.values.items()
+    return template % {
+        k: translated(v) if isinstance(v, Text | Term) else _shown(v) for k, v in values
+    }
+
+
+def said(request: Request, message: Any) -> str:
+    """A message in the language of the request's pages: for their scripts, which show what
+    an API answers (its English `detail` stays for other programs)."""
+    with i18n.active(chosen(request)):
+        return translated(message)
 
 
 def number(value: Any) -> str:
@@ -83,11 +110,13 @@ def figures(value: Any) -> str:
     return i18n.current().figures(str(value))
 
 
-def stamp(moment: datetime | date | None) -> str:
+def stamp(moment: datetime | date | str | None) -> str:
     """A time in UTC for the page: '2024-12-03 14:05' in English as it always was, and with
     the Syrian month name ('٣ كانون الأول ٢٠٢٤، ١٤:٠٥') in Arabic."""
     if moment is None:
         return ""
+    if isinstance(moment, str):  # as JSON keeps it (a job's status)
+        moment = datetime.fromisoformat(moment)
     locale = i18n.current()
     if not isinstance(moment, datetime):
         return moment.isoformat() if locale.language == "en" else locale.date(moment)

@@ -24,6 +24,7 @@ from fastapi import HTTPException, Request
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from rushes import i18n
 from rushes.i18n import N_
 
 UNGATED = ("/healthz",)
@@ -95,9 +96,8 @@ class Guard:
         address = scope["client"][0] if scope.get("client") else ""
         wait = self.addresses.take(address)
         if wait:
-            await _refuse(429, "too many requests from your address; slow down", wait)(
-                scope, receive, send
-            )
+            message = N_("too many requests from your address; slow down")
+            await _refuse(429, _in_asked_language(scope, message), wait)(scope, receive, send)
             return
         if path.startswith("/files/"):  # the tus server watches its own uploads
             await self.app(scope, receive, send)
@@ -120,3 +120,9 @@ class Guard:
 
 def _refuse(status: int, message: str, retry: int) -> PlainTextResponse:
     return PlainTextResponse(f"{message}\n", status, headers={"Retry-After": str(retry)})
+
+
+def _in_asked_language(scope: Scope, message: str) -> str:
+    """Before any account is known: the language the browser asks for."""
+    asked = dict(scope.get("headers") or []).get(b"accept-language", b"")
+    return i18n.translations(i18n.negotiate(asked.decode("latin-1"))).gettext(message)

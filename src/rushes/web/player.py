@@ -15,12 +15,15 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 from sqlalchemy.orm import Session
 
 from rushes.errors import AccessDenied, InvalidInput, NotFoundError
+from rushes.i18n import N_
 from rushes.review import notes
 from rushes.review import player as review
 from rushes.review.access import Can, Viewer
 from rushes.review.assignments import list_assignments
+from rushes.web import shares
 from rushes.web.auth import InProject, check_origin
 from rushes.web.dependencies import Reading, Writing, get_base, page
+from rushes.web.language import Problem
 from rushes.web.ranges import ranged
 
 router = APIRouter(dependencies=[Depends(check_origin)])
@@ -37,7 +40,8 @@ def _player(
     sha256: str,
     *,
     proxy: str = "",
-    problem: str = "",
+    copy: str = "",
+    problem: Problem = "",
     draft: notes.Draft | None = None,
 ) -> HTMLResponse:
     shown = review.asset_page(session, viewer, get_base(request).vault, sha256)
@@ -58,6 +62,7 @@ def _player(
         "problem": problem,
         "draft": draft or notes.Draft(body=""),
         "seconds_of": notes.seconds,
+        **shares.player_context(request, session, viewer, sha256, copy),
     }
     return page(request, "player.html", context, 400 if problem else 200)
 
@@ -68,9 +73,15 @@ def _back(viewer: Viewer, sha256: str, anchor: str = "") -> RedirectResponse:
 
 @router.get("/p/{slug}/a/{sha256}", response_class=HTMLResponse)
 def player(
-    request: Request, sha256: str, viewer: InProject, session: Reading, proxy: str = ""
+    request: Request,
+    sha256: str,
+    viewer: InProject,
+    session: Reading,
+    proxy: str = "",
+    copy: str = "",
 ) -> HTMLResponse:
-    return _player(request, session, viewer, sha256, proxy=proxy)
+    """``copy=preview``: the share preview in place of the proxy (rushes.web.shares)."""
+    return _player(request, session, viewer, sha256, proxy=proxy, copy=copy)
 
 
 # Kept an hour: a grid revisited over a slow link costs nothing, and a rebuilt derivative (rare:
@@ -94,7 +105,9 @@ def media(
     """A proxy or thumbnail of a visible asset; range requests let the player seek."""
     made = review.derivative(session, viewer, sha256, name)
     derivatives = get_base(request).derivatives
-    missing = NotFoundError(f"{made.name} of asset {sha256[:12]} is damaged or missing")
+    missing = NotFoundError(
+        N_("%(name)s of asset %(clip)s is damaged or missing"), name=made.name, clip=sha256[:12]
+    )
     headers = dict(MEDIA_CACHE)
     if derivatives.remote:  # streamed from the store, range by range, as the player seeks
         try:
@@ -121,7 +134,7 @@ def original(sha256: str, request: Request, viewer: InProject, session: Reading)
     signed-in investigator's browser take a copy, and the chain record it in their name.
     """
     if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
-        raise AccessDenied("open the original's link from the player page")
+        raise AccessDenied(N_("open the original's link from the player page"))
     base = get_base(request)
     address = request.client.host if request.client else "unknown"
     with base.catalog.write() as writing:
@@ -164,7 +177,7 @@ def add_note(
         draft = replace(draft, start=positions[0], end=positions[1])
         note = notes.add_note(session, viewer, sha256, draft)
     except InvalidInput as exc:
-        return _player(request, session, viewer, sha256, problem=str(exc), draft=draft)
+        return _player(request, session, viewer, sha256, problem=exc, draft=draft)
     return _back(viewer, sha256, f"#note-{note.id}")
 
 

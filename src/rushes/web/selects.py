@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from rushes.catalog.models import Select
 from rushes.errors import AccessDenied
 from rushes.exports.conform import STANDARD_RATES, label
+from rushes.i18n import N_
 from rushes.media.timecode import seconds_of, smpte
 from rushes.review import selects as takes
 from rushes.review.access import Can, Viewer
@@ -28,7 +29,7 @@ PAGE = 50  # takes per page: about 70 KB of HTML
 def _selector(viewer: InProject) -> Viewer:
     """Refuse before reading the form, so a crew member gets 403 whatever they sent."""
     if not viewer.can(Can.SELECT):
-        raise AccessDenied("only directors and admins circle and order selects")
+        raise AccessDenied(N_("only directors and admins circle and order selects"))
     return viewer
 
 

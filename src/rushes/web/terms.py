@@ -1,4 +1,5 @@
-"""Words the catalog stores and the pages show: statuses, roles, categories, kinds.
+"""Words the catalog stores and the pages show: statuses, roles, categories, kinds, and the
+names of fields that errors put into their messages (i18n.Term).
 
 They stay English in the database and the JSON API; a page shows each through `|t`, which
 finds it in the language's catalog. Listed here so that extraction sees them (a new status in
@@ -67,9 +68,18 @@ TERMS = (
     N_("audio"),
     N_("image"),
     N_("unknown"),
+    N_("other"),
     # the browser's orders and days (review.browse.ORDERS, DAYS_OF)
     N_("newest"),
     N_("oldest"),
+    # the pipeline's steps (pipeline.steps.STEPS), named where one failed
+    N_("probe"),
+    N_("provenance"),
+    N_("thumbnails"),
+    N_("fingerprint"),
+    N_("near-duplicates"),
+    N_("shots"),
+    N_("proxy"),
     # shots (media.shots)
     N_("start"),
     N_("cut"),
@@ -83,6 +93,49 @@ TERMS = (
     # the base's stores (web.status)
     N_("originals"),
     N_("derivatives"),
-    # suggested clips (review.incident_suggestions)
-    N_("a copy of a linked clip"),
+    # the admin page's audit trail (review.audit: its actions)
+    N_("account-created"),
+    N_("pseudonym-revealed"),
+    N_("password-changed"),
+    N_("role-granted"),
+    N_("role-removed"),
+    N_("token-issued"),
+    N_("token-revoked"),
+    N_("time-zone-set"),
+    # C2PA validation states (media.credentials), on the status page
+    N_("Trusted"),
+    N_("Valid"),
+    N_("Invalid"),
+    N_("unreadable"),
+    # an incident's fields as its history and the errors name them (underscores as spaces;
+    # review.incidents.FIELDS, the figures above), and what else its history records
+    N_("title"),
+    N_("type"),
+    N_("started at"),
+    N_("started offset"),
+    N_("ended at"),
+    N_("ended offset"),
+    N_("place"),
+    N_("latitude"),
+    N_("longitude"),
+    N_("accuracy m"),
+    N_("verification"),
+    N_("description"),
+    N_("created"),
+    N_("deleted"),
+    N_("footage"),
+    N_("suggestion"),
+    N_("related"),
+    # other fields errors name: dates (review.dates), frames (review.notes), a note's JSON
+    N_("due date"),
+    N_("since"),
+    N_("day"),
+    N_("from"),
+    N_("to"),
+    N_("end"),
+    N_("offset"),
+    N_("body"),
+    N_("category"),
+    N_("rate"),
+    N_("addressed to"),
 )

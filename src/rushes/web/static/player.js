@@ -7,37 +7,18 @@
 (() => {
   const video = document.getElementById("player");
   const display = document.getElementById("timecode");
+  const clock = window.RushesTime;
+  const parseRate = clock.parseRate;
   const rate = parseRate((video || display)?.dataset.rate);
   const noteBody = document.getElementById("note-body");
   const marks = { in: null, out: null };
   // Texts in the page's language (player.html's #page-strings).
   const strings = JSON.parse(document.getElementById("page-strings")?.textContent || "{}");
 
-  function parseRate(text) {
-    const [num, den] = String(text || "1000/1").split("/").map(Number);
-    return { num: num || 1000, den: den || 1 };
-  }
-
-  // Same arithmetic as rushes.media.timecode: drop-frame at 29.97 and 59.94.
-  function smpte(frame, r = rate) {
-    const nominal = Math.round(r.num / r.den);
-    const drop = r.den === 1001 && (r.num === 30000 || r.num === 60000) ? r.num / 15000 : 0;
-    let f = Math.max(0, Math.floor(frame));
-    if (drop) {
-      const perTen = nominal * 600 - drop * 9;
-      const perMinute = nominal * 60 - drop;
-      const tens = Math.floor(f / perTen);
-      const rest = f % perTen;
-      f += drop * 9 * tens + (rest > drop ? drop * Math.floor((rest - drop) / perMinute) : 0);
-    }
-    const pad = (n) => String(n).padStart(2, "0");
-    const seconds = Math.floor(f / nominal);
-    return `${pad(Math.floor(seconds / 3600))}:${pad(Math.floor(seconds / 60) % 60)}:` +
-      `${pad(seconds % 60)}${drop ? ";" : ":"}${pad(f % nominal)}`;
-  }
-
-  const frameAt = (seconds, r = rate) => Math.floor((seconds * r.num) / r.den + 0.001);
-  const secondsOf = (frame, r = rate) => (frame * r.den) / r.num;
+  // Positions at the clip's rate unless another is given (timecode.js).
+  const smpte = (frame, r = rate) => clock.smpte(frame, r);
+  const frameAt = (seconds, r = rate) => clock.frameAt(seconds, r);
+  const secondsOf = (frame, r = rate) => clock.secondsOf(frame, r);
   const currentFrame = () => (video ? frameAt(video.currentTime) : 0);
 
   function seek(seconds) {
@@ -159,6 +140,12 @@
     const shown = (frame) => (frame === null ? "—" : smpte(frame));
     if (field("mark-in")) field("mark-in").textContent = shown(marks.in);
     if (field("mark-out")) field("mark-out").textContent = shown(marks.out);
+    // For the page's other scripts (redact.js marks sounds from them): frames, or "".
+    const held = field("marks");
+    if (held) {
+      held.dataset.in = marks.in === null ? "" : marks.in;
+      held.dataset.out = marks.out === null ? "" : marks.out;
+    }
     const start = field("select-start");
     const end = field("select-end");
     if (start && end && marks.in !== null && marks.out !== null && marks.out > marks.in) {

@@ -41,7 +41,7 @@
       body: JSON.stringify({ ids: ids })
     }).then(function (response) {
       if (response.ok) { list.dispatchEvent(new CustomEvent("selects:saved")); return; }
-      return response.json().then(function (body) { fail(body.detail || response.statusText); });
+      return response.json().then(function (body) { fail(body.message || body.detail || response.statusText); });
     }).catch(function (error) { fail(String(error)); });
   }
 

@@ -1,0 +1,32 @@
+// Positions in a clip, for the player page's scripts (player.js, redact.js): frames at the
+// clip's rate and SMPTE timecode, with the same arithmetic as rushes.media.timecode
+// (drop-frame at 29.97 and 59.94).
+"use strict";
+window.RushesTime = (() => {
+  function parseRate(text) {
+    const [num, den] = String(text || "1000/1").split("/").map(Number);
+    return { num: num || 1000, den: den || 1 };
+  }
+
+  function smpte(frame, r) {
+    const nominal = Math.round(r.num / r.den);
+    const drop = r.den === 1001 && (r.num === 30000 || r.num === 60000) ? r.num / 15000 : 0;
+    let f = Math.max(0, Math.floor(frame));
+    if (drop) {
+      const perTen = nominal * 600 - drop * 9;
+      const perMinute = nominal * 60 - drop;
+      const tens = Math.floor(f / perTen);
+      const rest = f % perTen;
+      f += drop * 9 * tens + (rest > drop ? drop * Math.floor((rest - drop) / perMinute) : 0);
+    }
+    const pad = (n) => String(n).padStart(2, "0");
+    const seconds = Math.floor(f / nominal);
+    return `${pad(Math.floor(seconds / 3600))}:${pad(Math.floor(seconds / 60) % 60)}:` +
+      `${pad(seconds % 60)}${drop ? ";" : ":"}${pad(f % nominal)}`;
+  }
+
+  const frameAt = (seconds, r) => Math.floor((seconds * r.num) / r.den + 0.001);
+  const secondsOf = (frame, r) => (frame * r.den) / r.num;
+
+  return Object.freeze({ parseRate, smpte, frameAt, secondsOf });
+})();
