@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import socket
 import subprocess
 import threading
 from pathlib import Path
@@ -105,6 +106,27 @@ def test_abandoned_staging_is_swept_but_live_staging_is_not(tmp_path: Path) -> N
     assert live.path.exists()
     backend.discard(live)
 
+
+def test_a_name_left_by_a_writer_killed_before_locking_goes_once_its_process_is_gone(
+    tmp_path: Path,
+) -> None:
+    """Between creating its file and locking it a writer holds an `.init` name: a rerun right
+    after a kill must not find it still there, nor take one a live process is using."""
+    tmp = tmp_path / "vault" / "tmp"
+    tmp.mkdir(parents=True)
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    host = socket.gethostname()
+    killed = tmp / f"{host}@{gone.pid}.0001.init"
+    alive = tmp / f"{host}@{os.getpid()}.0002.init"
+    elsewhere = tmp / f"another-host@{gone.pid}.0003.init"  # a shared folder: not ours to judge
+    for path in (killed, alive, elsewhere):
+        path.touch()
+    LocalBackend(tmp_path / "vault")
+    assert sorted(p.name for p in tmp.iterdir()) == sorted([alive.name, elsewhere.name])
+    os.utime(elsewhere, (0, 0))  # an hour on, no writer keeps an `.init` name that long
+    LocalBackend(tmp_path / "vault")
+    assert [p.name for p in tmp.iterdir()] == [alive.name]
 
 
 def test_source_that_grows_while_read_is_refused(tmp_path: Path) -> None:

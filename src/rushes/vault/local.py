@@ -16,6 +16,7 @@ import errno
 import fcntl
 import hashlib
 import os
+import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -42,10 +43,10 @@ class LocalStaging:
 
     @classmethod
     def create(cls, tmp: Path) -> LocalStaging:
-        # Locked under a name the sweeper ignores, then renamed: a `.part` file is always locked
-        # while its writer lives.
+        # Locked under a name the sweeper leaves to a live writer, then renamed: a `.part` file
+        # is always locked while its writer lives.
         name = uuid.uuid4().hex
-        fresh = tmp / f"{name}.init"
+        fresh = tmp / f"{socket.gethostname()}@{os.getpid()}.{name}.init"
         fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX)
         path = tmp / f"{name}.part"
@@ -215,13 +216,30 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _writer_gone(init: Path) -> bool:
+    """Whether the process that made an `.init` file is dead: known only on its own host (a
+    folder may be shared), otherwise after a minute, the longest a live writer keeps it."""
+    host, _, rest = init.name.rpartition("@")
+    pid = rest.split(".", 1)[0]
+    if host == socket.gethostname() and pid.isdigit():
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False  # alive, another user's
+        else:
+            return False
+    return time.time() - init.stat().st_mtime > _INIT_GRACE_S
+
+
 def sweep_staging(tmp: Path) -> list[Path]:
     """Delete staging files whose writer died: `.part` files whose flock is free, and `.init`
-    files (killed before locking) older than a minute. Returns what went."""
+    files (killed before locking) whose process is gone. Returns what went."""
     removed = []
     for path in tmp.glob("*.init"):
         with contextlib.suppress(FileNotFoundError):
-            if time.time() - path.stat().st_mtime > _INIT_GRACE_S:
+            if _writer_gone(path):
                 path.unlink()
                 removed.append(path)
     for path in tmp.glob("*.part"):
