@@ -5,6 +5,7 @@ face, and the speed of a 1080p copy on one core against a plain encode of the sa
     PYTHONPATH=.:src .venv/bin/python bench/faces.py --split held-out    # once, after choosing
     PYTHONPATH=.:src .venv/bin/python bench/faces.py --split fresh       # the next held-out set
     PYTHONPATH=.:src .venv/bin/python bench/faces.py --split unseen      # and the next
+    PYTHONPATH=.:src .venv/bin/python bench/faces.py --split novel       # and the next
     PYTHONPATH=.:src .venv/bin/python bench/faces.py --speed-only
 
 Face footage: the astronaut's face from scikit-image (tests/faces.py) growing across a clip
@@ -15,7 +16,8 @@ covered, fainter (seeds 0-9). The held-out set is looked at only to report: othe
 fresh set (seeds 200 on, more 720p and 1080p) was written after the held-out one had been
 looked at while the search widths were chosen, and fixed before its first run; the unseen set
 (seeds 300 on) likewise after the fresh one had been looked at while small faces were first
-followed between searches. A face is
+followed between searches; the novel set (seeds 400 on) after the unseen one had been looked
+at while faces were followed back before their first sure sighting. A face is
 *hidden* in a frame when the copy has lost at least 80 % of the detail inside it
 (`tests.faces.hidden_share`); every case is printed, failures included.
 
@@ -127,6 +129,21 @@ CASES = {
         Case("covered-1080p", FHD, (30, 150), 306, look={"cover": 0.3}),
         Case("growing-1080p", FHD, (20, 200), 307),
         Case("faint-fast-1080p", FHD, (25, 100), 308, look={"contrast": 0.5, "speed": 2.0}),
+    ],
+    # Written down before any was run, after the unseen set had been looked at while faces
+    # were followed back before their first sure sighting (2026-12-06): faces shrinking as
+    # well as growing, and more small ones at 720p and 1080p.
+    "novel": [
+        Case("small-720p-e", HD, (16, 40), 400, faces=2),
+        Case("fast-1080p-c", FHD, (20, 80), 401, look={"speed": 3.0}),
+        Case("shrinking-1080p", FHD, (150, 20), 402),
+        Case("faint-small-720p", HD, (20, 60), 403, look={"contrast": 0.4}),
+        Case("turned-20-720p", HD, (22, 100), 404, rotate=20.0),
+        Case("three-1080p-b", FHD, (20, 70), 405, faces=3),
+        Case("covered-720p-b", HD, (25, 120), 406, look={"cover": 0.3}),
+        Case("fast-360p-c", SD, (20, 90), 407, look={"speed": 3.5}),
+        Case("faint-turned-1080p", FHD, (25, 120), 408, rotate=-10.0, look={"contrast": 0.5}),
+        Case("shrinking-fast-720p", HD, (90, 18), 409, look={"speed": 2.0}),
     ],
 }
 
