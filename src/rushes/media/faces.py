@@ -66,6 +66,9 @@ FOLLOW_REACH = 2.5
 FOLLOW_TALL = 48
 FOLLOW_SCALE = 3.0
 FOLLOW_SCORE = 0.1  # ... when it scored this (a faint small face scores higher enlarged)
+# A small face's first sure sighting is followed back through the frames before it, this far:
+# a face too small or faint to score THRESHOLD is often there a second before it does.
+BACK_S = 1.0
 SAME = 0.4  # two boxes overlapping more than this (intersection over union) are one face
 
 Box = tuple[float, float, float, float]
@@ -179,6 +182,13 @@ def follow(detect: Detector, picture: np.ndarray, seeds: Sequence[Face]) -> list
         found = detect.search(cv2.resize(crop, size, interpolation=how))
         faces.extend(f.mapped(1 / fx, 1 / fy, x0, y0) for f in found)
     return faces
+
+
+def moved(face: Face, candidates: Sequence[Face], frames: int) -> Face | None:
+    """Of ``candidates`` (found ``frames`` before or after ``face``), the best-scored that may
+    be ``face`` moved, or None."""
+    near = [c for c in candidates if (d := _distance(face, c, frames)) is not None and d <= 1]
+    return max(near, key=lambda c: c.score, default=None)
 
 
 def distinct(faces: Sequence[Face]) -> list[Face]:

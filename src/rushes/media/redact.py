@@ -5,7 +5,9 @@ sounds muted, and nothing in the file that names a place, a device or a person.
   usual width in the others: `Detector.every`, small faces of the frame before looked for
   again near where they were: `follow`) and followed between (`rushes.media.faces`: a
   face seen twice is moved between its sightings, one seen once is held `HOLD_S` before and
-  after), so a face does not flash clear between two detections, nor before its first one.
+  after, and a small face's first sure sighting is followed back through the frames before it,
+  up to `BACK_S`, which wait unencoded for that), so a face does not flash clear between two
+  detections, nor before its first one.
 * Regions a reviewer drew (a face the detector missed, a name tag, a number plate) are boxes
   keyframed over time and interpolated in between (`Region.at`).
 * A box is grown by `MARGIN` of its size each side and replaced by a mosaic of at most
@@ -39,9 +41,11 @@ from av.bitstream import BitStreamFilterContext
 from rushes.errors import ProbeError
 from rushes.i18n import N_
 from rushes.media.faces import (
+    BACK_S,
     DETECT_AREA,
     DETECT_WIDTH,
     FOLLOW_SCORE,
+    FOLLOW_UNDER,
     GAP_S,
     HOLD_S,
     Detector,
@@ -50,6 +54,7 @@ from rushes.media.faces import (
     confirmed,
     distinct,
     follow,
+    moved,
 )
 from rushes.media.proxy import Orientation
 
@@ -186,7 +191,8 @@ class _Copier:
         self.pending: deque[tuple[np.ndarray, int, float]] = deque()
         self.asked_every = every
         self.rate = float(self.video.average_rate or self.video.guessed_rate or 30)
-        self.every = self.hold = self.gap = 1  # set with the copy's size (`_pace`)
+        # Set with the copy's size (`_pace`); `waiting`: frames held back before encoding.
+        self.every = self.hold = self.gap = self.back = self.waiting = 1
         self.coarse: int | None = None  # the width the frames between are searched at
         self.found: dict[int, list[Face]] = {}  # searched frame -> what the detector gave
         self.kept: dict[int, list[Face]] = {}  # searched frame -> its faces that count
@@ -266,7 +272,7 @@ class _Copier:
         self.taken += 1
         self.pending.append((yuv, frame.pts, t))
         self._confirm(self.taken - self.gap)
-        if len(self.pending) > (max(self.hold, self.gap) + self.gap if self.detect else 1):
+        if len(self.pending) > self.waiting:
             self._emit()
 
     def _pace(self, width: int, height: int) -> None:
@@ -286,6 +292,9 @@ class _Copier:
         self.every = max(1, every or 1)
         self.hold = max(self.every, math.ceil(HOLD_S * self.rate))
         self.gap = max(self.every, math.ceil(GAP_S * self.rate))
+        self.back = math.ceil(BACK_S * self.rate)
+        if self.detect is not None:
+            self.waiting = max(self.hold, self.gap, self.back) + self.gap
 
     def _confirm(self, until: int) -> None:
         """Decide which detections count in the frames before ``until`` (the frames up to
@@ -293,7 +302,32 @@ class _Copier:
         for index in range(self.sure, until):
             if index in self.found:
                 self.kept[index] = confirmed(index, self.found, self.gap)
+                self._look_back(index)
         self.sure = max(self.sure, until)
+
+    def _look_back(self, index: int) -> None:
+        """Follow each small face first seen in frame ``index`` back through the frames still
+        waiting to be encoded, as long as it is found there: it was in them before it scored
+        enough to be believed."""
+        assert self.detect is not None
+        for face in self.kept[index]:
+            if face.y1 - face.y0 >= FOLLOW_UNDER or self._seen_before(face, index):
+                continue
+            seed = face
+            for before in range(index - 1, max(self.frames, index - self.back) - 1, -1):
+                yuv = self.pending[before - self.frames][0]
+                picture = cv2.cvtColor(yuv, cv2.COLOR_YUV2RGB_I420)
+                found = moved(seed, follow(self.detect, picture, [seed]), 10)
+                if found is None:
+                    break
+                self.kept[before].append(found)
+                seed = found
+
+    def _seen_before(self, face: Face, index: int) -> bool:
+        return any(
+            moved(face, self.kept.get(before, ()), index - before) is not None
+            for before in range(index - 1, index - self.gap - 1, -1)
+        )
 
     def _search(self, frame: av.VideoFrame, orientation: Orientation, width: int) -> list[Face]:
         """The faces in ``frame``, in pixels of the copy: the detector is given the picture
