@@ -25,6 +25,7 @@ from rushes.review import accounts
 from rushes.review.access import Role, viewer_for
 from rushes.review.incidents import create_incident, link_asset
 from rushes.review.projects import find_project
+from tests.clips import random_bytes_file
 from tests.conftest import RUSHES, Env
 from tests.s3 import SeaweedFS
 
@@ -89,6 +90,38 @@ def test_footage_goes_from_a_card_to_s3_through_the_pipeline_and_verifies(
     failed = env.run("verify", "--quick", check=False)  # the full check: tests/vault/test_s3.py
     assert failed.returncode == 1
     assert f"FAILED {forged}" in failed.stdout and "failed: 2" in failed.stdout
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_ctrl_c_during_a_big_upload_stops_it_and_keeps_nothing_half_sent(
+    env: Env, s3_server: SeaweedFS, tmp_path: Path
+) -> None:
+    """Ctrl-C while an original is sent in parts: the run stops at the next part instead of
+    sending the rest first (minutes for a big file on a slow link), the upload is aborted,
+    nothing is recorded, and the same command later stores it."""
+    url = on_s3(env, s3_server)
+    bucket = url.removeprefix("s3://").split("/")[0]
+    card = tmp_path / "card"
+    card.mkdir()
+    big = random_bytes_file(card / "C0001.MOV", 256 << 20, seed=7)
+    sha = hashlib.sha256(big.read_bytes()).hexdigest()
+    args = [*RUSHES, "ingest", str(card), "-p", "aleppo"]
+    proc = subprocess.Popen(args, env=env.vars, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    client = s3_server.client()
+    deadline = time.monotonic() + 60
+    while not client.list_multipart_uploads(Bucket=bucket).get("Uploads"):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0, out
+    listed = client.list_objects_v2(Bucket=bucket).get("Contents", [])
+    assert [o["Key"] for o in listed if sha in o["Key"]] == []  # the rest was never sent
+    assert client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    assert env.run("assets", "--json").stdout.strip() == ""  # nothing recorded
+    again = env.run("ingest", str(card), "-p", "aleppo")
+    assert "1 files: 1 new" in again.stdout or "1 file: 1 new" in again.stdout, again.stdout
+    assert env.run("verify", "--quick").returncode == 0
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # an organisation's catalog

@@ -112,6 +112,11 @@ class Ingest:
                     report.outcomes.append(outcome)
                     if progress:
                         progress(pending[len(report.outcomes) - 1].size)
+            except KeyboardInterrupt:
+                # Ctrl-C: the file being sent gives up at its next part and is not recorded, so
+                # the run stops in a moment, not when a big upload ends; a rerun sends it again.
+                self.vault.stop()
+                raise
             except (VaultFullError, DBAPIError) as exc:
                 report.aborted = (
                     str(exc) if isinstance(exc, VaultFullError) else f"catalog error: {exc.orig}"
@@ -138,7 +143,9 @@ class Ingest:
         for candidate in pending:
             try:
                 step = self._read(candidate)
-            except BaseException:
+            except BaseException as exc:
+                if isinstance(exc, KeyboardInterrupt):
+                    self.vault.stop()  # not to wait for the whole of the file before
                 if sent is not None:
                     yield sent.result()  # the file before, first
                 raise

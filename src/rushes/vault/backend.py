@@ -52,6 +52,9 @@ class Backend(Protocol):
     def discard(self, staging: Staging) -> None:
         """Throw away a staging area (failed or abandoned write)."""
 
+    def stop(self) -> None:
+        """Make commits under way give up soon, storing nothing (the user pressed Ctrl-C)."""
+
     def open(self, sha256: str) -> BinaryIO:
         """Open a stored original for reading; raises FileNotFoundError if it is missing."""
 

@@ -32,6 +32,7 @@ import base64
 import contextlib
 import hashlib
 import os
+import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -214,6 +215,7 @@ class S3Backend:
         self.locked = self.legal_holds = self._object_lock(retention_days)
         self.retention_days = retention_days if self.locked else 0
         sweep_staging(self.tmp)
+        self._stopping = threading.Event()
 
     def _object_lock(self, retention_days: int) -> bool:
         """Whether the bucket has Object Lock; a retention asked of a bucket without it is a
@@ -387,6 +389,8 @@ class S3Backend:
             with open(path, "rb", buffering=0) as source, ThreadPoolExecutor(PARALLEL) as pool:
                 number = 0
                 while not beside.failures and (data := source.read(part_size)):
+                    if self._stopping.is_set():
+                        raise VaultError(f"{sha256}: stopped before all of it was sent; not stored")
                     beside.feed(data)
                     number += 1
                     pending.append(pool.submit(send, number, data))
@@ -398,6 +402,10 @@ class S3Backend:
         if not hashed and whole.hexdigest() != sha256:
             raise VaultError(f"the staged copy of {sha256} changed before it was sent; not stored")
         return parts
+
+    def stop(self) -> None:
+        """Parts under way finish; no more are sent, and their upload is aborted."""
+        self._stopping.set()
 
     def _abort(self, key: str, upload: str) -> None:
         # If this fails too, the sweep or the bucket's lifecycle rule aborts it later.

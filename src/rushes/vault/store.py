@@ -164,6 +164,11 @@ class Vault:
         read.source.close()
         self.backend.discard(read.staging)
 
+    def stop(self) -> None:
+        """Make a `store` under way give up soon and keep nothing: the user asked to stop, and
+        a big original's upload may have minutes to run."""
+        self.backend.stop()
+
     def _keep(self, stream: BinaryIO, before_commit: Callable[[int, str], None] | None) -> Stored:
         staging, size, digest = self._hash(stream, None, None)
         return self._commit(staging, size, digest, before_commit)
