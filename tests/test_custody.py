@@ -39,6 +39,22 @@ def test_chain_links_and_verifies(base: Base) -> None:
     assert [r["prev_hash"] for r in records[1:]] == [r["hash"] for r in records[:-1]]
 
 
+def test_events_appended_together_link_as_if_one_by_one(base: Base) -> None:
+    append_some(base, 2)
+    with base.catalog.write() as session:
+        batch = [(Verb.FIXITY_OK, "cd" * 32, {"n": i}) for i in range(3)]
+        custody.append_many(session, batch, actor="verify")
+    append_some(base, 1)
+    result = report(base)
+    assert result.ok, result.problems
+    assert result.events == 6 and result.head_seq == 6
+    with base.catalog.read() as session:
+        records = [custody.as_record(e) for e in custody.events(session)]
+    assert [r["seq"] for r in records] == [1, 2, 3, 4, 5, 6]
+    assert [r["details"] for r in records[2:5]] == [{"n": 0}, {"n": 1}, {"n": 2}]
+    assert [r["prev_hash"] for r in records[1:]] == [r["hash"] for r in records[:-1]]
+
+
 def test_rolled_back_transaction_leaves_no_event(base: Base) -> None:
     append_some(base, 1)
     try:

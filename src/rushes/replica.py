@@ -206,5 +206,4 @@ def append_events(catalog: Catalog, events: list[Event], actor: str) -> None:
     if not events:
         return
     with catalog.write() as session:
-        for verb, asset, details in events:
-            custody.append(session, verb, actor=actor, asset=asset, details=details)
+        custody.append_many(session, events, actor=actor)
