@@ -18,6 +18,7 @@ from sqlalchemy import delete, select, update
 from rushes.catalog.models import Asset, Derivative, NearDuplicate, StepState
 from rushes.catalog.models import Fingerprint as FingerprintRow
 from rushes.catalog.queries import cluster_of
+from rushes.ingest import ensure_project, record_manifest
 from rushes.pipeline.runner import WORKER_NICENESS, StepTimeout, _deadline, local_executor
 from rushes.settings import load
 from tests.clips import make_audio, make_video, truncate_copy
@@ -151,6 +152,35 @@ def test_redo_and_outdated_rerun_one_step(env: Env, tmp_path: Path) -> None:
             assert row.attempts == before[(sha, step)] + 1 and row.status == "done"
         if step == "proxy":
             assert row.status == "pending"  # not asked for
+
+
+def test_a_clip_known_from_a_manifest_waits_for_its_bytes_then_is_processed_whole(
+    env: Env, tmp_path: Path
+) -> None:
+    """A field kit's manifest comes first on a bad link; a base restarted before the bytes
+    came must not run the pipeline on the missing file (it once did, and the clip stayed
+    "other", unplayable, when its bytes arrived), and the bytes' arrival runs it from the start."""
+    card = tmp_path / "card"
+    card.mkdir()
+    clip = make_video(card / "A002.mp4")
+    sha = sha_of(env, clip)
+    with env.open() as base, base.catalog.write() as session:
+        record_manifest(
+            session, sha256=sha, size=clip.stat().st_size,
+            project_id=ensure_project(base.catalog, "p"), crew="Rahed", source="card 3",
+            raw_path=b"DCIM/A002.mp4", mtime_ns=None, actor="field",
+        )  # fmt: skip
+    assert "0 steps run, 0 failed" in env.run("process").stdout  # a restart queues what is here
+    assert not [k for k in states(env) if k[0] == sha]
+    with env.open() as base, base.catalog.write() as session:  # what an older base left
+        session.add(StepState(asset_sha256=sha, step="probe", status="failed", error="missing"))
+        session.get(Asset, sha).kind = "other"
+    env.run("ingest", str(card), "-p", "p", "--source", "card 3")
+    env.run("process")
+    done = {step: row.status for (asset, step), row in states(env).items() if asset == sha}
+    assert done["probe"] == done["proxy"] == done["fingerprint"] == "done", done
+    with env.open() as base, base.catalog.read() as session:
+        assert session.get(Asset, sha).kind == "video"
 
 
 def test_a_step_whose_need_is_not_run_waits_and_says_so(env: Env, tmp_path: Path) -> None:

@@ -60,10 +60,15 @@ class Result:
 
 
 def queue(session: Session, sha256: str, steps: Iterable[Step] = STEPS) -> None:
-    """Put every step of a newly arrived asset in the queue (inside the arrival's transaction)."""
+    """Put every step of an asset whose bytes just arrived in the queue (inside the arrival's
+    transaction), again where a step already ran without them (a field kit's manifest came
+    first, and an older base tried it then)."""
     for step in steps:
-        if session.get(StepState, (sha256, step.name)) is None:
+        row = session.get(StepState, (sha256, step.name))
+        if row is None:
             session.add(StepState(asset_sha256=sha256, step=step.name, status="pending"))
+        elif row.status != "running":
+            row.status, row.error = "pending", None
 
 
 def queue_missing(base: Base) -> int:
@@ -72,9 +77,10 @@ def queue_missing(base: Base) -> int:
     with base.catalog.write() as session:
         for step in STEPS:
             missing = select(Asset.sha256).where(
+                Asset.in_vault,  # a manifest's entry waits for its bytes: `queue` then
                 ~exists().where(
                     and_(StepState.asset_sha256 == Asset.sha256, StepState.step == step.name)
-                )
+                ),
             )
             for sha256 in session.scalars(missing).all():
                 session.add(StepState(asset_sha256=sha256, step=step.name, status="pending"))
@@ -146,6 +152,7 @@ def claim(
                 Asset, Asset.sha256 == StepState.asset_sha256
             )
             query = query.where(
+                Asset.in_vault,  # no step runs on an original still in the field
                 StepState.step == name,
                 StepState.status == "pending",
                 or_(StepState.lease_until.is_(None), StepState.lease_until < utcnow()),
@@ -388,8 +395,14 @@ def run_inline(base: Base, steps: Iterable[str], assets: Iterable[str]) -> list[
 
 
 def pending_count(base: Base, steps: Iterable[str] | None = None) -> int:
+    """Steps waiting or running on originals that are here (not those still in the field)."""
     with base.catalog.read() as session:
-        query = select(func.count()).where(StepState.status.in_(("pending", "running")))
+        query = (
+            select(func.count())
+            .select_from(StepState)
+            .join(Asset, Asset.sha256 == StepState.asset_sha256)
+            .where(Asset.in_vault, StepState.status.in_(("pending", "running")))
+        )
         if steps is not None:
             query = query.where(StepState.step.in_(list(steps)))
         return session.scalar(query) or 0
