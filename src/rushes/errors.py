@@ -61,6 +61,11 @@ class ProbeError(RushesError):
         self.reason = reason or str(self)
 
 
+class OriginalDamaged(RushesError):
+    """A stored original no longer matches its hash: nothing is made from it or sent on until
+    `rushes verify` repairs it from a good copy."""
+
+
 class CustodyError(RushesError):
     """The custody chain does not verify."""
 

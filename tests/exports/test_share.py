@@ -22,6 +22,7 @@ from rushes.media.redact import Keyframe, Region
 from rushes.review import accounts, redactions
 from rushes.review.access import Role, viewer_for
 from rushes.review.projects import create_project
+from tests.clips import make_video
 from tests.conftest import Env
 from tests.faces import decoded, face_clip, hidden_share
 
@@ -134,3 +135,27 @@ def test_a_share_copy_hides_faces_regions_and_sound_and_carries_no_metadata(
     details = json.loads(events[0].details)
     assert details["copy_sha256"] == entry["sha256"] and details["to"] == "Agence X"
     assert hashlib.sha256(base.vault.local_path(sha).read_bytes()).hexdigest() == sha
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_no_share_copy_is_made_of_an_original_whose_bytes_changed(env: Env, tmp_path: Path) -> None:
+    card = tmp_path / "card"
+    card.mkdir()
+    clip = make_video(card / "C0001.MP4", seconds=1.0)
+    sha = hashlib.sha256(clip.read_bytes()).hexdigest()
+    env.run("ingest", str(card), "-p", "film")
+    stored = env.vault / "originals" / sha[:2] / sha[2:4] / sha
+    stored.chmod(0o644)
+    data = bytearray(stored.read_bytes())
+    data[len(data) // 2] ^= 1
+    stored.write_bytes(bytes(data))
+    out = tmp_path / "out"
+    refused = env.run(
+        "export", "share", "-p", "film", "--assets", sha, "-o", str(out), "--to", "press",
+        "--why", "story", "--keep-faces", check=False,
+    )  # fmt: skip
+    assert refused.returncode != 0
+    assert "no longer matches its SHA-256" in refused.stdout + refused.stderr
+    assert not out.exists() and not list(tmp_path.glob(".out.*"))
+    events = env.run("custody", "export").stdout
+    assert '"verb":"shared"' not in events.replace(" ", "")

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from rushes.base import Base
 from rushes.catalog.models import CustodyEvent, NearDuplicate
 from rushes.custody import Verb
+from rushes.verify import verify
 from tests.web.conftest import Footage
 
 
@@ -83,6 +84,16 @@ def test_original_download_is_logged(base: Base, footage: Footage, login) -> Non
         ).all()
     assert [(e.asset_sha256, e.actor) for e in events] == [(sha, "ivan")]
     assert json.loads(events[0].details) == {"project": "film", "address": "127.0.0.1"}
+
+    # Once `rushes verify` finds its bytes changed, the original is not given out.
+    stored = base.vault.local_path(sha)
+    stored.chmod(0o644)
+    data = bytearray(stored.read_bytes())
+    data[len(data) // 2] ^= 1
+    stored.write_bytes(bytes(data))
+    assert not verify(base.catalog, base.vault, actor="admin").ok
+    damaged = ivan.get(f"/p/film/a/{sha}/original")
+    assert damaged.status_code == 409 and "failed its last check" in damaged.text
 
     base.vault.local_path(sha).unlink()
     missing = ivan.get(f"/p/film/a/{sha}/original")

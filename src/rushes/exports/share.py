@@ -33,7 +33,7 @@ from rushes import custody
 from rushes.base import Base
 from rushes.catalog.models import Arrival, Asset, Project, Select
 from rushes.custody import Verb
-from rushes.errors import InvalidInput, NotFoundError
+from rushes.errors import InvalidInput, NotFoundError, OriginalDamaged
 from rushes.exports.pseudonyms import original_reference, pseudonym
 from rushes.i18n import N_
 from rushes.media import credentials
@@ -141,8 +141,17 @@ def share(
     try:
         for n, piece in enumerate(pieces, 1):
             regions, mutes = plans[piece.sha256]
+            original = base.vault.local_path(piece.sha256)
+            if _sha256(original) != piece.sha256:  # the bytes the copy is made of, as stored
+                raise OriginalDamaged(
+                    N_(
+                        "the original of %(clip)s no longer matches its SHA-256: no copy was "
+                        "made; `rushes verify` names the damage and repairs it from a good copy"
+                    ),
+                    clip=piece.sha256[:12],
+                )
             copy = redact(
-                base.vault.local_path(piece.sha256),
+                original,
                 partial / f"clip-{n:03d}.mp4",
                 regions=regions,
                 mutes=mutes,

@@ -17,13 +17,14 @@ from rushes.catalog.models import (
     Arrival,
     Asset,
     ContentCredentials,
+    CustodyEvent,
     Derivative,
     GraphicFlag,
     ShotBoundary,
 )
 from rushes.catalog.queries import near_duplicates_of
 from rushes.custody import Verb
-from rushes.errors import AccessDenied, NotFoundError
+from rushes.errors import AccessDenied, NotFoundError, OriginalDamaged
 from rushes.i18n import N_, Term
 from rushes.media.probe import strip_sensitive
 from rushes.media.timecode import frame_at
@@ -183,6 +184,9 @@ def download_name(session: Session, viewer: Viewer, sha256: str) -> str:
     return sha256 + (suffix if _SUFFIX.fullmatch(suffix) else "")
 
 
+_FIXITY = [Verb.FIXITY_OK, Verb.FIXITY_FAILED, Verb.STORE_CHECK_OK, Verb.STORE_CHECK_FAILED]
+
+
 def release_original(
     session: Session, viewer: Viewer, vault: Vault, sha256: str, address: str
 ) -> Path:
@@ -200,6 +204,20 @@ def release_original(
             N_(
                 "the original of %(clip)s is not in the vault (still in the field, or lost: "
                 "run `rushes verify`)"
+            ),
+            clip=sha256[:12],
+        )
+    checked = session.scalar(
+        select(CustodyEvent.verb)
+        .where(CustodyEvent.asset_sha256 == sha256, CustodyEvent.verb.in_(_FIXITY))
+        .order_by(CustodyEvent.seq.desc())
+        .limit(1)
+    )
+    if checked in (Verb.FIXITY_FAILED, Verb.STORE_CHECK_FAILED):
+        raise OriginalDamaged(
+            N_(
+                "the original of %(clip)s failed its last check (`rushes verify`): it is not "
+                "given out until it is repaired from a good copy"
             ),
             clip=sha256[:12],
         )

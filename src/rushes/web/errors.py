@@ -19,6 +19,7 @@ from rushes.errors import (
     InvalidInput,
     LoginThrottled,
     NotFoundError,
+    OriginalDamaged,
     RushesError,
     StoreUnavailable,
     TooLarge,
@@ -73,6 +74,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(TooLarge)
     async def too_large(request: Request, exc: TooLarge) -> Response:
         return respond(request, 413, exc)
+
+    @app.exception_handler(OriginalDamaged)
+    async def damaged(request: Request, exc: OriginalDamaged) -> Response:
+        return respond(request, 409, exc)
 
     @app.exception_handler(AccessDenied)
     async def denied(request: Request, exc: AccessDenied) -> Response:
