@@ -106,8 +106,9 @@ def card(tmp_path: Path) -> dict[str, Path]:
         "small": make_video(root / "DCIM" / "C0002.MP4", seconds=1, seed=2),
         "mid": make_video(root / "DCIM" / "C0003.MP4", seconds=2, seed=3),
     }
-    (root / "shotlist.txt").write_text("roof, then the market\n")
-    clips["text"] = root / "shotlist.txt"
+    # A name with a newline in it (cards carry what cameras and people wrote) arrives too.
+    (root / "shot\nlist.txt").write_text("roof, then the market\n")
+    clips["text"] = root / "shot\nlist.txt"
     return clips
 
 

@@ -241,7 +241,8 @@ BAD_METADATA = [
     (encode(kind="original", sha256=SHA, filename="/etc/passwd"), "relative"),
     (encode(kind="original", sha256=SHA, filename="C:\\Windows\\x"), "relative"),
     (encode(kind="original", sha256=SHA, filename="DCIM/../../x.mp4"), ".."),
-    (encode(kind="original", sha256=SHA, filename="DCIM/a\nb.mp4"), "control"),
+    (encode(kind="original", sha256=SHA, filename="DCIM/a\x00b.mp4"), "NUL"),
+    (encode(kind="original", sha256=SHA, filename="a.mp4", source="card\n3"), "control"),
     (encode(kind="original", sha256=SHA, filename="x" * 2000), "longer"),
     (encode(kind="proxy", sha256=SHA), "needs original"),
     ("a " + "QUFB" * 3000, "longer than"),
@@ -415,8 +416,9 @@ def test_a_clip_in_the_field_gets_its_poster_from_its_proxy(
 def test_card_names_in_any_script_or_encoding_arrive_as_their_bytes(
     crews: Crews, base: Base
 ) -> None:
-    """A Persian name with a zero-width non-joiner, and a Latin-1 name that is not UTF-8."""
-    for raw in ("DCIM/می\u200cخواهم.mp4".encode(), b"DCIM/caf\xe9.mp4"):
+    """A Persian name with a zero-width non-joiner, a Latin-1 name that is not UTF-8, and a
+    name with a newline and a tab in it (which `rushes ingest` takes too)."""
+    for raw in ("DCIM/می\u200cخواهم.mp4".encode(), b"DCIM/caf\xe9.mp4", b"DCIM/line\nbreak\t.mp4"):
         data = os.urandom(300)
         meta = {**original_metadata(data), "filename": raw.decode("utf-8", "surrogateescape")}
         sent = {

@@ -28,6 +28,7 @@ from rushes.field.importer import Importer, candidates
 from rushes.field.pacing import TokenBucket, parse_rate
 from rushes.field.sync import Meter, Sync, left, retry_failed
 from rushes.i18n import N_, _, ngettext
+from rushes.vault.store import display_path
 
 
 def _login(home: Home) -> Login:
@@ -336,7 +337,9 @@ def _asked(conn: sqlite3.Connection) -> dict[str, str]:
         row = conn.execute(
             "SELECT source, card_path FROM files WHERE sha256 = ? ORDER BY id DESC", (sha256,)
         ).fetchone()
-        found[sha256] = f"{row['source']}: {row['card_path']}" if row else _("not on this laptop")
+        found[sha256] = (
+            f"{row['source']}: {display_path(row['card_path'])}" if row else _("not on this laptop")
+        )
     return found
 
 
@@ -406,7 +409,7 @@ def status(here: bool) -> None:
     for row in rows:
         table.add_row(
             escape(row["source"]),
-            escape(row["card_path"]),
+            escape(display_path(row["card_path"])),
             str(row["size"]),
             _("sent") if row["manifest_sent_at"] else _("waiting"),
             escape(_proxy_state(row)),

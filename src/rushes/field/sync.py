@@ -45,6 +45,7 @@ from rushes.field.notes import remember_wanted
 from rushes.field.pacing import Backoff
 from rushes.field.sealed import Damaged, Reader
 from rushes.i18n import N_, _, ngettext
+from rushes.vault.store import display_path
 
 MANIFEST_BATCH = 10_000
 Kind = Literal["proxy", "original"]
@@ -385,14 +386,15 @@ class Sync:
                 }
                 if row["original_waiting"]:
                     self._set(row["sha256"], original_waiting="")
-                return Item(row["sha256"], "original", path, row["size"], meta, file["card_path"])
+                shown = display_path(file["card_path"])
+                return Item(row["sha256"], "original", path, row["size"], meta, shown)
         raise Waiting(N_("not readable where it was imported (card removed or file changed)"))
 
     def _card_name(self, sha256: str) -> str:
         found = self.conn.execute(
             "SELECT card_path FROM files WHERE sha256 = ? ORDER BY id LIMIT 1", (sha256,)
         ).fetchone()
-        return found["card_path"] if found else sha256[:12]
+        return display_path(found["card_path"]) if found else sha256[:12]
 
     # Sending
 

@@ -124,7 +124,9 @@ def metadata(value: str | None) -> Metadata:
     if kind not in KINDS:
         raise TusError(400, "Upload-Metadata needs kind (original or proxy)")
     sha256 = _hex64(pairs.get("sha256"), "sha256", "the SHA-256 of the whole file")
-    filename = _text(pairs.get("filename", ""), "filename", _FILENAME_CHARS)
+    # A card's names are what they are (a newline or a tab included: `rushes ingest` takes
+    # them, and they are shown escaped); only NUL cannot be in one.
+    filename = _text(pairs.get("filename", ""), "filename", _FILENAME_CHARS, controls=True)
     source = _text(pairs.get("source", ""), "source", _SOURCE_CHARS)
     original = ""
     if kind == "original":
@@ -167,12 +169,14 @@ def _hex64(value: str | None, key: str, meaning: str) -> str:
     return value.lower()
 
 
-def _text(value: str, key: str, limit: int) -> str:
+def _text(value: str, key: str, limit: int, *, controls: bool = False) -> str:
     if len(value) > limit:
         raise TusError(400, f"Upload-Metadata {key} is longer than {limit} characters")
+    if "\x00" in value:
+        raise TusError(400, f"Upload-Metadata {key} contains NUL")
     # Only real control characters: zero-width joiners and direction marks are part of
     # Persian and Arabic names.
-    if any(unicodedata.category(c) == "Cc" for c in value):
+    if not controls and any(unicodedata.category(c) == "Cc" for c in value):
         raise TusError(400, f"Upload-Metadata {key} contains control characters")
     return value
 
