@@ -122,6 +122,8 @@ def test_forty_arabic_and_english_queries_find_every_expected_note(
     # Nothing found where nothing matches, and a word found marked in its snippet.
     assert _found(dina, "وزارة")["results"] == {}
     assert _found(dina, "hospital parking")["results"] == {}
+    for controls in ("\x00", "\x01\x1b", "\x7f"):  # no words: nothing, not everything
+        assert _found(dina, controls)["results"] == {}
     hit = _found(dina, "السترة")["results"]["note"][0]
     start, end = hit["marks"][0]
     assert hit["snippet"][start:end] == "السُّترة"

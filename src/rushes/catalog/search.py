@@ -49,7 +49,7 @@ _DROP = dict.fromkeys(
     [*range(0x064B, 0x0660), 0x0670, 0x0640]  # harakat, dagger alef, tatweel
     + [0x200B, 0x200C, 0x200D, 0x200E, 0x200F, 0x2060, 0xFEFF, 0x00AD]  # zero-width, marks
     + [*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x061C]  # direction embeddings
-)
+) | dict.fromkeys([*range(0x00, 0x20), *range(0x7F, 0xA0)], " ")  # controls: word breaks
 _LETTERS = str.maketrans(
     {
         "أ": "ا",
