@@ -55,6 +55,11 @@ def test_a_director_draws_lists_and_removes_redactions(base: Base, footage: Foot
         ),
         ({**NAME_TAG, "keyframes": "everywhere"}, "keyframes: a list"),
         ({**NAME_TAG, "label": ["x"]}, "label: text"),
+        ({"kind": "mute", "start": 100, "end": 200}, "start: between 0 and"),  # past the clip
+        (
+            {**NAME_TAG, "keyframes": [{"t": 9, "x": 0, "y": 0, "w": 0.1, "h": 0.1}]},
+            "t: between 0.5 and 1.5",  # outside the region's own span
+        ),
     ):
         response = dina.post(url, json=bad, headers={"X-CSRF-Token": dina.csrf})
         assert response.status_code == 400 and reason in response.text, (bad, response.text)

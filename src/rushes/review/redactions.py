@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rushes.catalog.models import Redaction
+from rushes.catalog.models import Asset, Redaction
 from rushes.errors import AccessDenied, InvalidInput, NotFoundError
 from rushes.i18n import N_, Term
 from rushes.media.redact import Keyframe, Mute, Region
@@ -38,12 +38,15 @@ def _number(data: Mapping[str, Any], name: str, low: float, high: float) -> floa
     return float(value)
 
 
-def clean(kind: str, data: Mapping[str, Any]) -> dict[str, Any]:
-    """The redaction's data checked and reduced to what is kept, or InvalidInput saying why."""
+def clean(kind: str, data: Mapping[str, Any], duration: float | None = None) -> dict[str, Any]:
+    """The redaction's data checked and reduced to what is kept, or InvalidInput saying why:
+    within the clip (``duration`` seconds, when known), a region's keyframes within its span."""
     if kind not in KINDS:
         raise InvalidInput(N_("kind: one of %(kinds)s"), kinds=", ".join(KINDS))
-    start = _number(data, "start", 0.0, MAX_SECONDS)
-    end = _number(data, "end", 0.0, MAX_SECONDS)
+    # A second of slack: the player's clock is the proxy's, which may run a frame or two long.
+    last = math.ceil(duration * 100) / 100 + 1 if duration else MAX_SECONDS
+    start = _number(data, "start", 0.0, last)
+    end = _number(data, "end", 0.0, last)
     if end <= start:
         raise InvalidInput(N_("end: after start"))
     if kind != "region":
@@ -56,7 +59,7 @@ def clean(kind: str, data: Mapping[str, Any]) -> dict[str, Any]:
         if not isinstance(each, Mapping):
             raise InvalidInput(N_("keyframes: each is {t, x, y, w, h}"))
         box = {
-            "t": _number(each, "t", 0.0, MAX_SECONDS),
+            "t": _number(each, "t", start, end),
             "x": _number(each, "x", 0.0, 1.0),
             "y": _number(each, "y", 0.0, 1.0),
             "w": _number(each, "w", 0.001, 1.0),
@@ -77,7 +80,7 @@ def add(
         project_id=viewer.project.id,
         asset_sha256=sha256,
         kind=kind,
-        data=clean(kind, data),
+        data=clean(kind, data, (session.get(Asset, sha256).media or {}).get("duration_s")),
         label=label.strip(),
         created_by_id=viewer.user.id,
     )
