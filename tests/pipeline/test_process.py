@@ -135,6 +135,11 @@ def test_bad_media_gets_reasons_and_nothing_blocks(env: Env, tmp_path: Path) -> 
     assert result.returncode == (1 if failed else 0), (result.stdout, failed)
     for (_, step), error in failed:
         assert error, f"{step} failed without a reason"
+    # A cut-off file's proxy stops short: said where assets are listed, not only in the step.
+    cut = sha_of(env, card / "cut.mp4")
+    listed = [json.loads(line) for line in env.run("assets", "--json").stdout.splitlines()]
+    notes = next(a["step_notes"] for a in listed if a["sha256"] == cut)
+    assert any(n["step"] == "proxy" and " ends at " in n["note"] for n in notes), notes
 
 
 def test_redo_and_outdated_rerun_one_step(env: Env, tmp_path: Path) -> None:

@@ -51,6 +51,20 @@ def failed_steps(
     return found
 
 
+def step_notes(session: Session, shas: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
+    """What finished steps said was missing (a proxy that stops short of a cut-off file, fewer
+    thumbnails than asked), by SHA-256: not failures, but worth seeing beside the asset."""
+    query = select(StepState.asset_sha256, StepState.step, StepState.error).where(
+        StepState.status == "done",
+        StepState.error.is_not(None),
+        StepState.asset_sha256.in_(list(shas)),
+    )
+    found: dict[str, list[tuple[str, str]]] = {}
+    for sha, step, note in session.execute(query.order_by(StepState.step)):
+        found.setdefault(sha, []).append((step, without_paths(note)))
+    return found
+
+
 def credential_problems(
     session: Session, shas: Iterable[str] | None = None, limit: int | None = None
 ) -> dict[str, str]:

@@ -10,7 +10,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from rushes.catalog import Asset
-from rushes.catalog.queries import credential_problems, failed_steps, first_paths, list_assets
+from rushes.catalog.queries import (
+    credential_problems,
+    failed_steps,
+    first_paths,
+    list_assets,
+    step_notes,
+)
 from rushes.cli.common import opened_base, out
 from rushes.media.formats import friendly
 
@@ -28,12 +34,15 @@ def assets(project: str | None, limit: int, offset: int, as_json: bool) -> None:
         paths = first_paths(session, [asset.sha256 for asset in rows])
         failed = failed_steps(session, [asset.sha256 for asset in rows])
         doubted = credential_problems(session, [asset.sha256 for asset in rows])
+        noted = step_notes(session, [asset.sha256 for asset in rows])
         if as_json:
             for asset in rows:
                 summary = _asset_summary(asset, paths.get(asset.sha256, ""))
                 steps = failed.get(asset.sha256, [])
                 summary["failed_steps"] = [{"step": st, "reason": why} for st, why in steps]
                 summary["credentials_problem"] = doubted.get(asset.sha256)
+                notes = noted.get(asset.sha256, [])
+                summary["step_notes"] = [{"step": st, "note": why} for st, why in notes]
                 out.print_json(json.dumps(summary), indent=None)
             return
         table = Table()
@@ -49,12 +58,17 @@ def assets(project: str | None, limit: int, offset: int, as_json: bool) -> None:
                 f"{asset.size:,}",
                 summary["captured_at"] or "",
                 f"{summary['duration_s']:.1f} s" if summary["duration_s"] else "",
-                escape("; ".join(p for p in (asset.probe_error, doubted.get(asset.sha256)) if p)),
+                escape(_problem(asset, doubted.get(asset.sha256), noted.get(asset.sha256, []))),
                 ", ".join(step for step, _ in failed.get(asset.sha256, [])),
             )
         out.print(table)
         if failed:
             out.print("failed steps: `rushes show SHA256` gives each reason")
+
+
+def _problem(asset: Asset, credentials: str | None, notes: list[tuple[str, str]]) -> str:
+    said = [f"{step}: {note}" for step, note in notes]
+    return "; ".join(p for p in (asset.probe_error, credentials, *said) if p)
 
 
 def _asset_summary(asset: Asset, path: str) -> dict[str, Any]:
