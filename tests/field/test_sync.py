@@ -194,6 +194,7 @@ def test_card_reaches_the_base_in_order_and_notes_come_back(
     notes = kit.run("notes")
     assert "Go back to the market tomorrow" in notes and "dina" in notes
     assert f"clip C0003.MP4 ({shas['mid'][:12]})" in notes  # the name on the card, and hash
+    assert f"{server}/p/film/a/{shas['mid']}" in notes.replace("\n", "")  # a link that opens
     assert "nothing new" in kit.run("notes")
     # Offline: the copy kept on the laptop is still there.
     saved = kit.home.login()

@@ -9,6 +9,7 @@ import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import click
 from rich.markup import escape
@@ -313,7 +314,7 @@ def notes(everything: bool) -> None:
     if not found.notes and not found.assignments:
         out.print(_("nothing new") if not everything else _("no notes yet"))
     for note in found.notes:
-        _print_note(note)
+        _print_note(note, login.url)
     for work in found.assignments:
         _print_assignment(work)
     if asked:
@@ -343,7 +344,7 @@ def _asked(conn: sqlite3.Connection) -> dict[str, str]:
     return found
 
 
-def _print_note(note: dict[str, Any]) -> None:
+def _print_note(note: dict[str, Any], base_url: str) -> None:
     at = f" {note['in']}" + (f"-{note['out']}" if note.get("out") else "") if note.get("in") else ""
     done = " " + _("(resolved)") if note.get("resolved_at") else ""
     category = _(note["category"]) if note["category"] else _("note")
@@ -360,7 +361,7 @@ def _print_note(note: dict[str, Any]) -> None:
     name = f"{escape(name)} " if name else ""  # from a camera card, through the base
     clip = _("clip {name}({clip})").format(name=name, clip=note["sha256"][:12])
     out.print(f"  {clip}{at}: {escape(note['body'])}")
-    out.print(f"  {escape(note['url'])}")
+    out.print(f"  {escape(urljoin(base_url, note['url']))}")  # a link the crew can open
 
 
 def _print_assignment(work: dict[str, Any]) -> None:
