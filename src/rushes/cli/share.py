@@ -72,7 +72,8 @@ def share_command(
         hidden = copy["hidden"]
         err.print(
             f"{copy['file']}: faces hidden in {hidden['frames_with_faces']} of {copy['frames']} "
-            f"frames, regions in {hidden['frames_with_regions']}, {hidden['muted_s']} s muted"
+            f"frames, regions in {hidden['frames_with_regions']}, "
+            f"{hidden['muted_s']} s muted or bleeped"
         )
     out.print(escape(str(made.folder)))
 
