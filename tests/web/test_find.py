@@ -91,6 +91,29 @@ def test_edited_screenshots_of_a_moment_find_its_clip_and_time(
     assert f'href="/p/film/a/{target}#t=' in page.text and "bits apart" in page.text
 
 
+def test_finding_nothing_in_a_picture_with_little_detail_says_it_may_be_missed(
+    base: Base, footage: Footage, login, fixtures_dir: Path, tmp_path: Path
+) -> None:  # noqa: ANN001
+    """A frame of a plain door (PDQ quality 38): "no clip shows this moment" is no sure answer
+    there, and the page and the API say so; a detailed frame found nowhere says nothing more."""
+    door = fixtures_dir / "doorknob-hd-no-bar.mp4"
+    with av.open(str(door)) as container:
+        frames = [f for _, f in zip(range(41), container.decode(video=0), strict=False)]
+    plain = tmp_path / "door.png"
+    frames[40].to_image().save(plain)
+    dina = login("dina")
+    answer = _find(dina, plain).json()
+    assert answer["clips"] == [] and answer["little_detail"] is True
+    with plain.open("rb") as body:
+        sent = {"file": ("door.png", body)}
+        page = dina.post("/p/film/find", files=sent, data={"csrf": dina.csrf})
+    assert 'id="find-empty"' in page.text and 'id="find-little-detail"' in page.text
+    busy = tmp_path / "busy.png"
+    Image.fromarray(np.random.default_rng(5).integers(0, 255, (360, 640, 3), np.uint8)).save(busy)
+    answer = _find(dina, busy).json()
+    assert answer["clips"] == [] and answer["little_detail"] is False
+
+
 def test_a_short_clip_cut_from_an_original_finds_it(
     env: Env, base: Base, footage: Footage, login, tmp_path: Path
 ) -> None:  # noqa: ANN001

@@ -71,13 +71,16 @@ def find_frame_command(picture: Path, project: str, as_json: bool) -> None:
     time ranges and how many bits (of 256) apart the closest frame is."""
     with opened_base() as base, base.catalog.read() as session:
         viewer = Viewer(User(id=0, username="(base)"), find_project(session, project), Role.ADMIN)
-        found = finder.find(session, viewer, finder.read_query(picture))
+        query = finder.read_query(picture)
+        found = finder.find(session, viewer, query)
     if as_json:
         for clip in found:
             out.print_json(json.dumps(asdict(clip)), indent=None)
         return
     if not found:
         out.print(f"no clip of {project} shows this moment")
+        if finder.little_detail(query):
+            out.print("the picture has little detail, so a clip showing it may not be found")
         return
     for clip in found:
         out.print(f"[bold]{clip.sha256[:16]}[/bold] {escape(clip.name)}")

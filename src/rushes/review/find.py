@@ -40,6 +40,7 @@ MAX_MB = MAX_BYTES // 2**20
 MAX_PIXELS = 50_000_000  # a picture's width x height
 MAX_SECONDS = 120.0  # a clip searched with
 STILL_BITS = SEED_BITS  # a stored frame this close to the still shows its moment
+LITTLE_DETAIL = 50  # PDQ quality under which a picture is matched unreliably
 RANGE_GAP_S = 1.0  # matching frames this close in time are one range
 TIMEOUT_S = 60.0
 MAX_CLIPS = 50
@@ -163,6 +164,12 @@ def _plain(grey: np.ndarray) -> tuple[int, int]:
 def is_still(query: Fingerprint) -> bool:
     """Too short to be aligned in time: searched frame by frame."""
     return float(np.ptp(query.seconds)) < MIN_SEGMENT_S
+
+
+def little_detail(query: Fingerprint) -> bool:
+    """Whether the picture has so little detail that finding nothing is no sure answer: a
+    frame of a plain door (PDQ quality 38 of 100) was not found in the clip it came from."""
+    return bool(len(query)) and int(query.quality.max()) < LITTLE_DETAIL
 
 
 def find(session: Session, viewer: Viewer, query: Fingerprint) -> list[Found]:

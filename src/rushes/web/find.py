@@ -53,21 +53,26 @@ async def _upload(request: Request) -> AsyncIterator[UploadFile]:
         yield upload
 
 
-def _search(session: Session, viewer: Viewer, upload: UploadFile) -> list[finder.Found]:
+def _search(
+    session: Session, viewer: Viewer, upload: UploadFile
+) -> tuple[list[finder.Found], bool]:
+    """The clips found, and whether the picture has too little detail for "none" to be sure."""
     with tempfile.TemporaryDirectory(prefix="rushes-find-") as folder:
         path = Path(folder) / "query"
         with path.open("wb") as out:
             shutil.copyfileobj(upload.file, out, 1024 * 1024)
-        return finder.find(session, viewer, finder.read_query(path))
+        query = finder.read_query(path)
+        return finder.find(session, viewer, query), finder.little_detail(query)
 
 
 def _results_page(
     request: Request, session: Session, viewer: Viewer, upload: UploadFile
 ) -> HTMLResponse:
-    found = _search(session, viewer, upload)
+    found, little_detail = _search(session, viewer, upload)
     context = {
         "viewer": viewer,
         "found": found,
+        "little_detail": little_detail,
         "thumbs": thumbs_of(session, viewer.project.id, [f.sha256 for f in found]),
         "asked": upload.filename or "",
     }
@@ -88,7 +93,8 @@ async def find_footage(request: Request, viewer: InProject, session: Reading) ->
 @router.post("/api/p/{slug}/find")
 async def find_api(request: Request, viewer: InProject, session: Reading) -> dict[str, Any]:
     async with _upload(request) as upload:
-        found = await run_in_threadpool(_search, session, viewer, upload)
+        found, little_detail = await run_in_threadpool(_search, session, viewer, upload)
     return {
-        "clips": [{**asdict(f), "link": f"/p/{viewer.project.slug}/a/{f.sha256}"} for f in found]
+        "clips": [{**asdict(f), "link": f"/p/{viewer.project.slug}/a/{f.sha256}"} for f in found],
+        "little_detail": little_detail,
     }
