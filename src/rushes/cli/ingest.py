@@ -76,7 +76,10 @@ def ingest(paths: tuple[Path, ...], project: str, crew: str, source: str) -> Non
     )
     out.print(f"{len(report.outcomes)} files: {counts or 'nothing to do'}")
     if report.count("new"):
-        out.print("new originals are queued for the pipeline: run `rushes process`")
+        out.print(
+            "new originals are queued for the pipeline: a running `rushes serve` takes them up, "
+            "else run `rushes process`"
+        )
     if report.aborted:
         out.print(f"[bold red]stopped:[/] {escape(report.aborted)}")
     if stamped:
