@@ -139,6 +139,7 @@ def test_a_director_previews_a_clip_and_shares_it_without_faces_or_tags(
     assert len(list((base.settings.data_dir / "jobs" / "previews" / faced.sha256).iterdir())) == 1
     status = finished(dina, f"/api/p/film/a/{faced.sha256}/previews/{job}")
     assert status["state"] == "done" and status["current"], status
+    assert status["done"] == status["total"] == 100, status  # its progress was told, in %
     watching = dina.get(f"{faced.player}?copy=preview").text
     name = status["file"]
     assert (

@@ -131,7 +131,7 @@ def run(folder: Path, work: Callable[[dict[str, Any], Update], None]) -> int:
 
     try:
         work(status, update)
-        update(state="done", finished_at=now())
+        update(state="done", done=status["total"], finished_at=now())
     except RushesError as exc:
         update(state="failed", error=str(exc), problem=exc.text.stored(), finished_at=now())
         return 1

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -119,7 +119,13 @@ def _readable(derivatives: Derivatives, sha256: str, name: str, scratch: Path) -
         local.unlink(missing_ok=True)
 
 
-def render(base: Base, project_slug: str, sha256: str, scratch: Path) -> Derivative:
+def render(
+    base: Base,
+    project_slug: str,
+    sha256: str,
+    scratch: Path,
+    progress: Callable[[float], None] | None = None,
+) -> Derivative:
     """Make the project's preview of the clip and keep it in place of its earlier ones."""
     with base.catalog.read() as session:
         project_id = find_project(session, project_slug).id
@@ -132,7 +138,9 @@ def render(base: Base, project_slug: str, sha256: str, scratch: Path) -> Derivat
     name = name_of(wanted)
     target = base.derivatives.prepare(sha256) / name
     with _readable(base.derivatives, sha256, proxy_name, scratch) as proxy_file:
-        made = redact(proxy_file, target, regions=regions, mutes=mutes, detect=detector())
+        made = redact(
+            proxy_file, target, regions=regions, mutes=mutes, detect=detector(), progress=progress
+        )
     row = Derivative(
         asset_sha256=sha256,
         name=name,

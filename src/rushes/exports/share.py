@@ -21,6 +21,7 @@ import hashlib
 import json
 import secrets
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -92,8 +93,10 @@ def share(
     why: str,
     faces: bool = True,
     pseudonymise_crew: bool = False,
+    progress: Callable[[float], None] | None = None,
 ) -> Shared:
-    """Write the share folder (which must not exist yet) and record the `shared` events."""
+    """Write the share folder (which must not exist yet) and record the `shared` events;
+    ``progress`` is told the share of the copies made now and then."""
     if not pieces:
         raise InvalidInput(N_("nothing to share: name clips, or a project with selects"))
     if not to.strip() or not why.strip():
@@ -157,6 +160,9 @@ def share(
                 mutes=mutes,
                 detect=detector() if faces else None,
                 span=piece.span,
+                progress=(lambda done, n=n: progress((n - 1 + done) / len(pieces)))
+                if progress
+                else None,
             )
             reference = original_reference(project, export_id, piece.sha256)
             signed = _sign(base, piece.sha256, reference, copy)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import shutil
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -122,6 +123,7 @@ def _share(folder: Path, status: dict[str, Any], update: jobs.Update) -> None:
             why=status["why"],
             faces=status["faces"],
             pseudonymise_crew=status["pseudonymise_crew"],
+            progress=_percent(update),
         )
     update(export=made.export_id, copy_sha256=made.copies[0]["sha256"])
     jobs.pack(made.folder, folder / status["file"], update)
@@ -131,8 +133,15 @@ def _share(folder: Path, status: dict[str, Any], update: jobs.Update) -> None:
 def _preview(folder: Path, status: dict[str, Any], update: jobs.Update) -> None:
     update(state="rendering")
     with open_base(create=False) as base:
-        made = preview.render(base, status["project"], status["asset"], folder)
+        made = preview.render(
+            base, status["project"], status["asset"], folder, progress=_percent(update)
+        )
     update(file=made.name, key=made.details["key"])
+
+
+def _percent(update: jobs.Update) -> Callable[[float], None]:
+    """A copy's progress as the job's done/total, in hundredths."""
+    return lambda share: update(done=round(share * 100), total=100)
 
 
 def run(folder: Path) -> int:

@@ -28,7 +28,7 @@ import math
 import os
 import secrets
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -62,6 +62,7 @@ MARGIN = 0.4  # a box grows by this share of its width and height on every side 
 MOSAIC_CELLS = 6  # cells across a hidden box, at most
 MAX_HEIGHT = 1080  # a taller original is scaled down to this
 CRF = 20
+PROGRESS_FRAMES = 30  # a copy's progress is told every this many frames
 BLEEP_HZ = 1000.0
 _NO_SEI = "filter_units=remove_types=6"  # H.264 SEI: x264 writes its version and settings there
 
@@ -136,15 +137,17 @@ def redact(
     detect: Detector | None = None,
     span: tuple[float, float] | None = None,
     every: int | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> Redacted:
     """Write the redacted copy of ``src`` to ``dst`` (beside it first, then renamed); faces are
     hidden when ``detect`` is given, searched for in every ``every``th frame (by default as
     often as the detector's budget allows at the copy's size: `Detector.every`); ``span`` keeps
-    only those seconds (a select), the copy then starting at its first."""
+    only those seconds (a select), the copy then starting at its first. ``progress`` is told
+    the share of the copy written now and then (a copy with faces runs for minutes)."""
     part = dst.with_name(f".{dst.name}.{secrets.token_hex(4)}.part")
     try:
         with av.open(os.fspath(src)) as inp:
-            result = _Copier(inp, part, regions, mutes, detect, span, every).run()
+            result = _Copier(inp, part, regions, mutes, detect, span, every, progress).run()
         os.replace(part, dst)
     except av.FFmpegError as exc:
         part.unlink(missing_ok=True)
@@ -170,6 +173,7 @@ class _Copier:
         detect: Detector | None,
         span: tuple[float, float] | None,
         every: int | None = None,
+        progress: Callable[[float], None] | None = None,
     ) -> None:
         if not inp.streams.video:
             raise ProbeError(f"{inp.name}: has no picture to redact", reason="no video stream")
@@ -203,6 +207,7 @@ class _Copier:
         self.face_area = 0.0
         self.size: tuple[int, int] | None = None
         self.no_sei: BitStreamFilterContext | None = None
+        self.progress = progress
 
     def run(self) -> tuple[int, int, int, int, int, int, float, float]:
         options = {"movflags": "+faststart"}
@@ -353,6 +358,8 @@ class _Copier:
     def _emit(self) -> None:
         """Hide and encode the oldest waiting frame, now that the frames after it are known."""
         yuv, pts, t = self.pending.popleft()
+        if self.progress is not None and self.frames % PROGRESS_FRAMES == 0:
+            self.progress(self._share_done(t))
         index = self.frames
         faces = boxes_at(index, self.kept, self.hold, self.gap) if self.detect else []
         if faces:
@@ -382,6 +389,14 @@ class _Copier:
         frame.time_base = self.video.time_base
         self._mux_video(self.v_out.encode(frame))
         self.frames += 1
+
+    def _share_done(self, t: float) -> float:
+        """How far into the copy's seconds ``t`` is (0 when the length is unknown)."""
+        whole = float(self.inp.duration / av.time_base) if self.inp.duration else 0.0
+        end = min(self.span[1], whole) if whole else self.span[1]
+        if not math.isfinite(end) or end <= self.span[0]:
+            return 0.0
+        return min(1.0, max(0.0, (t - self.span[0]) / (end - self.span[0])))
 
     def _mux_video(self, packets: list[av.Packet]) -> None:
         if self.no_sei is None:  # made once the encoder is open and the stream says its size
