@@ -1,7 +1,8 @@
 """Faces followed between big searches: a small face found in one frame is found again where it
 moved in the next, nothing is made up on a face-free picture, a copy of a 720p clip with small
-faces moving fast hides them, and a small face is followed back from its first sure sighting
-(bench/faces.py measures the same on its held-out sets)."""
+faces moving fast hides them, a small face is followed back from its first sure sighting, and a
+close-up is hidden as surely as a small face (bench/faces.py measures the same on its held-out
+sets)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,15 @@ import cv2
 import numpy as np
 
 from rushes.media.faces import Face, detector, distinct, follow
-from rushes.media.redact import redact
+from rushes.media.redact import hide, redact
 from tests.faces import _face, background, decoded, face_clip, hidden_share
 
 
-def _picture_with_face(at: tuple[int, int], tall: int) -> np.ndarray:
-    """A 1280x720 rubble picture with the astronaut's face ``tall`` pixels tall at ``at``."""
-    picture = background((1280, 720), seed=31)
+def _picture_with_face(
+    at: tuple[int, int], tall: int, size: tuple[int, int] = (1280, 720)
+) -> np.ndarray:
+    """A rubble picture with the astronaut's face ``tall`` pixels tall at ``at``."""
+    picture = background(size, seed=31)
     face = _face()
     wide = round(tall * face.shape[1] / face.shape[0])
     x, y = at
@@ -46,6 +49,21 @@ def test_nothing_is_followed_where_there_is_no_face() -> None:
 def test_one_face_seen_twice_is_kept_once_at_its_best_score() -> None:
     a, b, c = Face(0, 0, 20, 24, 0.4), Face(2, 1, 21, 25, 0.7), Face(50, 0, 70, 24, 0.2)
     assert distinct([a, b, c]) == [b, c]
+
+
+def test_a_close_up_keeps_nothing_of_its_face() -> None:
+    # An interview at 1080p: a face 600 px tall, hidden where the encoder takes it (I420).
+    picture = _picture_with_face((700, 200), 600, size=(1920, 1080))
+    box = (700, 200, 700 + round(600 * 140 / 170), 800)
+    yuv = cv2.cvtColor(picture, cv2.COLOR_RGB2YUV_I420)
+    hide(yuv, box)
+    copy = cv2.cvtColor(yuv, cv2.COLOR_YUV2RGB_I420)
+    assert hidden_share(picture, copy, box) >= 0.95
+    sure = [
+        [f for f in detector().search(cv2.resize(p, (640, 360))) if f.score >= 0.3]
+        for p in (picture, copy)
+    ]
+    assert len(sure[0]) == 1 and sure[1] == [], sure
 
 
 def test_small_fast_faces_of_a_720p_copy_are_hidden(tmp_path: Path) -> None:
