@@ -6,6 +6,7 @@ incident's originals put under legal hold and released."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -109,9 +110,15 @@ def test_ctrl_c_during_a_big_upload_stops_it_and_keeps_nothing_half_sent(
     proc = subprocess.Popen(args, env=env.vars, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     client = s3_server.client()
     deadline = time.monotonic() + 60
-    while not client.list_multipart_uploads(Bucket=bucket).get("Uploads"):
+    # Hashed once and 16 MiB sent: told by /proc, not asked of the store, which is slow to
+    # answer while the parts pour in (the signal must come before the last of them).
+    while not _holds(proc.pid, big):
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
-        time.sleep(0.005)
+        time.sleep(0.001)
+    opened = _bytes_read(proc.pid)
+    while _bytes_read(proc.pid) < opened + big.stat().st_size + (16 << 20):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.001)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode != 0, out
@@ -122,6 +129,21 @@ def test_ctrl_c_during_a_big_upload_stops_it_and_keeps_nothing_half_sent(
     again = env.run("ingest", str(card), "-p", "aleppo")
     assert "1 files: 1 new" in again.stdout or "1 file: 1 new" in again.stdout, again.stdout
     assert env.run("verify", "--quick").returncode == 0
+
+
+def _holds(pid: int, path: Path) -> bool:
+    """Whether a process has ``path`` open."""
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            if fd.readlink() == path:
+                return True
+    return False
+
+
+def _bytes_read(pid: int) -> int:
+    """What a process has read so far (its files, pipes and sockets alike)."""
+    io = Path(f"/proc/{pid}/io").read_text()
+    return int(next(line.split()[1] for line in io.splitlines() if line.startswith("rchar:")))
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # an organisation's catalog

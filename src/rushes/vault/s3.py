@@ -281,11 +281,21 @@ class S3Backend:
         except OSError as exc:
             raise VaultError(f"cannot link {source} into {self.tmp}: {exc.strerror}") from exc
         if staging is not None:
-            staging.taps = [PartDigests(self.part_size)]
+            staging.taps = self._part_taps(staging.path)
         return staging
 
     def stage_source(self, source: Path) -> SourceStaging:
-        return SourceStaging(source, [PartDigests(self.part_size)])
+        return SourceStaging(source, self._part_taps(source))
+
+    def _part_taps(self, path: Path) -> list[Callable[[bytes], None]]:
+        """Each part's digest taken in the hashing pass, unless the file goes in one piece (its
+        checksum is then the SHA-256 of the whole, taken anyway). A file grown meanwhile gets
+        its parts hashed as they are sent."""
+        try:
+            small = os.stat(path).st_size <= self.single_max
+        except OSError:
+            small = False  # the hashing pass says why
+        return [] if small else [PartDigests(self.part_size)]
 
     def commit(  # type: ignore[override]
         self, staging: LocalStaging | SourceStaging, sha256: str
