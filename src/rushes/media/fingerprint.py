@@ -18,8 +18,9 @@ densely hashed copy every keyframe finds its own frame.
 
 Frames are decoded straight to a small grey thumbnail. Black letterbox or pillarbox bars are
 decided once over the whole clip (up to `BUFFER` frames at a time) from rows and columns that
-stay almost all black, which a logo in a corner or a night sky for a few seconds does not
-change, and cut off before hashing; near-black or featureless frames are dropped.
+stay almost all one flat black, which a logo in a corner, a night sky (dark, but not flat) or
+a re-encode does not change, and cut off before hashing; near-black or featureless frames are
+dropped.
 
 Each frame is hashed at `SCALES`: the whole picture and its centre with 3, 6 and 9 % cut off
 every side, so a copy cropped by up to about 10 % a side is within 1.5 % of one of them (about
@@ -67,7 +68,11 @@ HASH_SIDE = 64  # PDQ's own working size: feeding it exactly this skips its (asy
 SCALES = (0.0, 0.03, 0.06, 0.09)  # share cut off every side before hashing, one code each
 UNCROPPED = len(SCALES)  # and a last code of the whole frame, bars and all
 BAR_LEVEL = 24.0  # a pixel this dark may be bar
-BAR_SHARE = 0.85  # a row or column is bar in a frame when this share of it is that dark ...
+# A row or column is bar in a frame when this share of it is that dark and within BAR_BAND
+# levels of its median: bars are one flat black, where a night sky's dark rows (stars, lit
+# windows, a gradient) spread 3-8 levels; a corner logo covers up to a quarter of a bar ...
+BAR_SHARE = 0.75
+BAR_BAND = 3
 BAR_FRAMES = 0.9  # ... and bar overall when it is so in this share of the lit frames
 MAX_BARS = 0.75  # bars may take this share of a side (portrait video pillarboxed to 16:9)
 BLACK_LEVEL = 40  # a frame whose brightest 1 % stays below this is near-black
@@ -336,11 +341,20 @@ class _Hasher:
 
 
 def _bar_lines(thumb: np.ndarray) -> np.ndarray | None:
-    """Which rows, then columns, of a grey thumbnail are nearly all dark; None if all of it is."""
+    """Which rows, then columns, of a grey thumbnail are nearly all one flat dark level; None if
+    all of it is dark."""
     dark = thumb <= BAR_LEVEL
     if dark.all():
         return None
-    return np.concatenate([dark.mean(axis=1) >= BAR_SHARE, dark.mean(axis=0) >= BAR_SHARE])
+    lines = []
+    for levels, shares in ((thumb, dark.mean(axis=1)), (thumb.T, dark.mean(axis=0))):
+        bar = shares >= BAR_SHARE
+        if bar.any():  # most lines of most frames are not dark: the median only of those that are
+            dim = levels[bar].astype(np.int16)
+            spread = np.abs(dim - np.median(dim, axis=1, keepdims=True))
+            bar[bar] = (spread <= BAR_BAND).mean(axis=1) >= BAR_SHARE
+        lines.append(bar)
+    return np.concatenate(lines)
 
 
 def _bars(lines: list[np.ndarray | None]) -> tuple[int, int, int, int]:

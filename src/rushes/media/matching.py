@@ -14,10 +14,9 @@ The comparison is made in every way one picture can be turned or flipped (the ei
 transforms of `rushes.media.fingerprint.dihedral`: mirrored copies, and phone video whose copy
 lost its rotation flag) and between the whole picture of one side and the centre crops of the
 other (`SCALES`): a cropped copy matches the source's centre; and between one side's frames as
-they are, bars and all, and the other's with its bars cut (a clip's bars are decided over the
-clip, and a dark edge of a night scene may be taken for bars in a short excerpt but not in the
-whole). The configuration whose segments
-cover the most frames wins.
+they are, bars and all, and the other's with its bars cut, or both as they are (a clip's bars
+are decided over the clip, and a dark edge of a night scene may be taken for bars in one copy
+but not in another). The configuration whose segments cover the most frames wins.
 
 `match(a, b)` and `match(b, a)` give the same answer seen from either side: the pair is put in
 a fixed order before anything is compared.
@@ -202,12 +201,12 @@ def _configurations(
     in which the most anchors find a close frame, at most `MAX_CONFIGS`, best first.
 
     One side is compared whole against the other's centre crops or uncropped frames, or both
-    at the same crop, which leaves out a logo in a corner. The anchors are turned, not the
+    at the same crop (which leaves out a logo in a corner) or both uncropped. The anchors are turned, not the
     other side, so each of its slots is indexed once.
     """
     others = [*range(1, len(SCALES)), UNCROPPED]
     scale_pairs = [(0, 0), *((s, 0) for s in others), *((0, s) for s in others)]
-    scale_pairs += [(s, s) for s in range(1, len(SCALES))]
+    scale_pairs += [(s, s) for s in (*range(1, len(SCALES)), UNCROPPED)]
     anchor_t, anchor_c, other_t, other_c = (ta, ca, tb, cb) if sparse_a else (tb, cb, ta, ca)
     rows = _thin(anchor_t)
     faiss.omp_set_num_threads(1)  # per calling thread; an OpenMP team crawls on a busy machine
