@@ -110,16 +110,23 @@ def test_ctrl_c_during_a_big_upload_stops_it_and_keeps_nothing_half_sent(
     proc = subprocess.Popen(args, env=env.vars, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     client = s3_server.client()
     deadline = time.monotonic() + 60
-    # Hashed once and 16 MiB sent: told by /proc, not asked of the store, which is slow to
-    # answer while the parts pour in (the signal must come before the last of them).
-    while not _holds(proc.pid, big):
+    # Caught with the card open and read 16 MiB or more, not to its end, then stopped
+    # (SIGSTOP) while the store is asked whether the upload is under way (else it is still
+    # being hashed): a busy store answers late, and the signal must come before the last part,
+    # however loaded the machine.
+    def midway() -> bool:
+        return any(16 << 20 <= at < big.stat().st_size for at in _read_to(proc.pid, big))
+
+    while True:
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
-        time.sleep(0.001)
-    opened = _bytes_read(proc.pid)
-    while _bytes_read(proc.pid) < opened + big.stat().st_size + (16 << 20):
-        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        if midway():
+            proc.send_signal(signal.SIGSTOP)
+            if client.list_multipart_uploads(Bucket=bucket).get("Uploads") and midway():
+                break
+            proc.send_signal(signal.SIGCONT)
         time.sleep(0.001)
     proc.send_signal(signal.SIGINT)
+    proc.send_signal(signal.SIGCONT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode != 0, out
     listed = client.list_objects_v2(Bucket=bucket).get("Contents", [])
@@ -131,19 +138,15 @@ def test_ctrl_c_during_a_big_upload_stops_it_and_keeps_nothing_half_sent(
     assert env.run("verify", "--quick").returncode == 0
 
 
-def _holds(pid: int, path: Path) -> bool:
-    """Whether a process has ``path`` open."""
+def _read_to(pid: int, path: Path) -> list[int]:
+    """How far a process has read into ``path``, for each time it has it open."""
+    positions = []
     for fd in Path(f"/proc/{pid}/fd").iterdir():
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError, IndexError):
             if fd.readlink() == path:
-                return True
-    return False
-
-
-def _bytes_read(pid: int) -> int:
-    """What a process has read so far (its files, pipes and sockets alike)."""
-    io = Path(f"/proc/{pid}/io").read_text()
-    return int(next(line.split()[1] for line in io.splitlines() if line.startswith("rchar:")))
+                info = Path(f"/proc/{pid}/fdinfo/{fd.name}").read_text()
+                positions.append(int(info.split("pos:")[1].split()[0]))
+    return positions
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # an organisation's catalog

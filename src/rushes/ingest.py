@@ -87,6 +87,9 @@ def path_key(raw_path: bytes) -> str:
     return hashlib.sha256(raw_path).hexdigest()
 
 
+_WAIT_STEP_S = 0.1  # how soon a Ctrl-C is noticed while a file is being stored
+
+
 class Ingest:
     """One ingest run: a project, a crew member, a source label and who is acting."""
 
@@ -147,11 +150,11 @@ class Ingest:
                 if isinstance(exc, KeyboardInterrupt):
                     self.vault.stop()  # not to wait for the whole of the file before
                 if sent is not None:
-                    yield sent.result()  # the file before, first
+                    yield _waited(sent)  # the file before, first
                 raise
             if sent is not None:
                 try:
-                    yield sent.result()
+                    yield _waited(sent)
                 except BaseException:
                     if isinstance(step, _Reading):
                         self.vault.discard(step.read)
@@ -162,7 +165,7 @@ class Ingest:
             else:
                 sent = storing.submit(self._store, step)
         if sent is not None:
-            yield sent.result()
+            yield _waited(sent)
 
     def _read(self, candidate: Candidate) -> Outcome | _Reading:
         """A file's outcome if it need not be stored (skipped, unchanged, unreadable), else
@@ -416,3 +419,14 @@ def _log_arrival(session: Session, arrival: Arrival, verb: Verb, *, sha512: str 
         },
     )
     return arrival.path
+
+
+def _waited(sent: Future[Outcome]) -> Outcome:
+    """``sent``'s outcome, waited for in short steps. A Ctrl-C is often taken by one of the
+    threads sending parts, and Python runs its handler in the main thread only when that thread
+    next runs: blocked in one long wait, it would notice only once the whole file was sent."""
+    while True:
+        try:
+            return sent.result(timeout=_WAIT_STEP_S)
+        except TimeoutError:
+            continue
