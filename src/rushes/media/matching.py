@@ -201,8 +201,8 @@ def _configurations(
     in which the most anchors find a close frame, at most `MAX_CONFIGS`, best first.
 
     One side is compared whole against the other's centre crops or uncropped frames, or both
-    at the same crop (which leaves out a logo in a corner) or both uncropped. The anchors are turned, not the
-    other side, so each of its slots is indexed once.
+    at the same crop (which leaves out a logo in a corner) or both uncropped. The anchors are
+    turned, not the other side, so each of its slots is indexed once.
     """
     others = [*range(1, len(SCALES)), UNCROPPED]
     scale_pairs = [(0, 0), *((s, 0) for s in others), *((0, s) for s in others)]
