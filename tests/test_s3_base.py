@@ -110,6 +110,7 @@ def test_ctrl_c_during_a_big_upload_stops_it_and_keeps_nothing_half_sent(
     proc = subprocess.Popen(args, env=env.vars, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     client = s3_server.client()
     deadline = time.monotonic() + 60
+
     # Caught with the card open and read 16 MiB or more, not to its end, then stopped
     # (SIGSTOP) while the store is asked whether the upload is under way (else it is still
     # being hashed): a busy store answers late, and the signal must come before the last part,
