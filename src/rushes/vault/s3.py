@@ -86,7 +86,7 @@ def make_client(endpoint: str, region: str, *, sign_bodies: bool = True) -> Any:
 
     ``sign_bodies=False`` is for requests whose body carries its SHA-256 in the (signed)
     checksum header, which the store checks: over plain HTTP botocore would hash every body
-    once more to sign it, a third of the hashing an ingest does (over HTTPS it already skips
+    once more to sign it, a tenth of an ingest's CPU (bench/s3.py; over HTTPS it already skips
     that when a checksum is sent)."""
     s3: dict[str, Any] = {"addressing_style": "path"} if endpoint else {}
     if not sign_bodies:
