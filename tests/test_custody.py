@@ -28,13 +28,17 @@ def report(base: Base) -> custody.ChainReport:
         return custody.verify_chain(session)
 
 
+def chain_records(base: Base) -> list[dict]:
+    with base.catalog.read() as session:
+        return [custody.as_record(e) for e in custody.events(session)]
+
+
 def test_chain_links_and_verifies(base: Base) -> None:
     append_some(base, 5)
     result = report(base)
     assert result.ok, result.problems
     assert result.events == 5 and result.head_seq == 5
-    with base.catalog.read() as session:
-        records = [custody.as_record(e) for e in custody.events(session)]
+    records = chain_records(base)
     assert records[0]["prev_hash"] == GENESIS
     assert [r["prev_hash"] for r in records[1:]] == [r["hash"] for r in records[:-1]]
 
@@ -48,8 +52,7 @@ def test_events_appended_together_link_as_if_one_by_one(base: Base) -> None:
     result = report(base)
     assert result.ok, result.problems
     assert result.events == 6 and result.head_seq == 6
-    with base.catalog.read() as session:
-        records = [custody.as_record(e) for e in custody.events(session)]
+    records = chain_records(base)
     assert [r["seq"] for r in records] == [1, 2, 3, 4, 5, 6]
     assert [r["details"] for r in records[2:5]] == [{"n": 0}, {"n": 1}, {"n": 2}]
     assert [r["prev_hash"] for r in records[1:]] == [r["hash"] for r in records[:-1]]
