@@ -31,7 +31,8 @@ FILM_NOTE, OTHER_NOTE = "film side: the minaret at 0:03", "other side: check the
 # Everything of film's arrivals (the fixture's first card is card-film-rami) and of other's.
 FILM_MARKS = (r"\brami\b", FILM_SOURCE, FILM_CARD, FILM_NAME, "card-film-rami", FILM_NOTE)
 OTHER_MARKS = (r"\bomar\b", OTHER_SOURCE, OTHER_CARD, OTHER_NAME, OTHER_NOTE)
-LOCATION = (r"36\.2\d*", r"37\.1\d*")  # the clips' GPS position, as written by make_video
+# The clips' GPS position, as written by make_video; never a clock's seconds ("07:37:36.25").
+LOCATION = (r"(?<!\d)(?<!\d:)36\.2\d*", r"(?<!\d)(?<!\d:)37\.1\d*")
 
 
 def arrive(
