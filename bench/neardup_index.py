@@ -1,10 +1,11 @@
 """Near-duplicate candidate search at archive scale: latency and recall of `AnchorIndex`.
 
-Builds an index of ``--clips`` synthetic clips (default 1,000,000), each with ``--anchors``
-random anchors (default 1, so 1,000,000 anchors) of SLOTS 256-bit codes each (centre crops,
-uncropped), then plants near-copies of the query codes into random clips (one code of every
-anchor of a planted clip is a query code with 0-40 random bits flipped). Each query is a clip of
-``--frames`` frames (default 20) searched with QUERY_CODES codes a frame, as `candidates` does.
+Builds an index of ``--clips`` synthetic clips (default 1,000,000), each with ``--anchors`` random
+anchors (default 1, so 1,000,000 anchors) of CODES 256-bit codes each (centre crops, uncropped;
+`CopyIndex` keeps their framed codes apart, searched one against one), then plants near-copies of
+the query codes into random clips (one code of every anchor of a planted clip is a query code with
+0-40 random bits flipped). Each query is a clip of ``--frames`` frames (default 20) searched with
+QUERY_CODES codes a frame, as `candidates` does.
 Reports build time, memory, p50/p95 query latency against the goal (p95 <= 50 ms) and recall
 against an exact brute-force scan at the same threshold (goal >= 0.99): the clips with at least
 min(MIN_HITS, anchors) anchors within SEED_BITS of some query code. Separate queries with
@@ -24,13 +25,14 @@ import time
 import faiss
 import numpy as np
 
-from rushes.media.fingerprint import SLOTS
+from rushes.media.fingerprint import FRAMED
 from rushes.media.matching import SEED_BITS
 from rushes.media.orientations import TRANSFORMS
 from rushes.pipeline.candidates import BLOCK, IVF_MIN, MIN_HITS, NLIST, NPROBE, THREADS, AnchorIndex
 
 # What `query_codes` searches with for each frame: 8 orientations, then the other slots.
-QUERY_CODES = len(TRANSFORMS) + SLOTS - 1
+QUERY_CODES = len(TRANSFORMS) + FRAMED - 1
+CODES = FRAMED  # an anchor's codes in `AnchorIndex` (the framed ones are indexed apart)
 
 
 def flip_bits(codes: np.ndarray, bits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -64,8 +66,8 @@ def main() -> None:
     total = args.queries + args.far
     per_query = QUERY_CODES * args.frames
     queries = rng.integers(0, 256, (total, per_query, 32), dtype=np.uint8)
-    # Each anchor holds SLOTS codes; the first is the one planted near a query code.
-    codes = rng.integers(0, 256, (args.clips, args.anchors, SLOTS, 32), dtype=np.uint8)
+    # Each anchor holds CODES codes; the first is the one planted near a query code.
+    codes = rng.integers(0, 256, (args.clips, args.anchors, CODES, 32), dtype=np.uint8)
     planted = rng.choice(args.clips, size=(total, args.planted), replace=False)
     for q in range(total):
         low, high = (0, 40) if q < args.queries else (41, 64)
@@ -80,7 +82,7 @@ def main() -> None:
     index.add_many((f"clip{i:07d}", codes[i]) for i in range(args.clips))
     build = time.perf_counter() - start
     grown = rss_mb() - before
-    index_mb = index.anchors * SLOTS * (16 + 32 + 16) / 2**20  # prefix, code, clip, anchor
+    index_mb = index.anchors * CODES * (16 + 32 + 16) / 2**20  # prefix, code, clip, anchor
     how = (
         f"flat blocks of {args.block:,}"
         if index.kind == "flat"
@@ -88,7 +90,7 @@ def main() -> None:
     )
     print(
         f"index: {args.clips:,} clips x {args.anchors} anchor(s) = {index.anchors:,} anchors "
-        f"x {SLOTS} codes in {how}; {args.threads} thread(s)"
+        f"x {CODES} codes in {how}; {args.threads} thread(s)"
     )
     print(
         f"build: {build:.2f} s; memory: {index_mb:.0f} MB of codes and clip numbers, "
@@ -117,7 +119,7 @@ def main() -> None:
     faiss.omp_set_num_threads(args.threads)
     flat = faiss.IndexBinaryFlat(256)
     flat.add(codes.reshape(-1, 32))
-    anchor = np.repeat(np.arange(args.clips * args.anchors), SLOTS)
+    anchor = np.repeat(np.arange(args.clips * args.anchors), CODES)
     need = min(MIN_HITS, args.anchors)
     start = time.perf_counter()
     truth_total, hit_total = np.zeros(2, int), np.zeros(2, int)  # near queries, far queries

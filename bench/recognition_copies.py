@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.evalset
 
 from rushes.media.fingerprint import Fingerprint, fingerprint  # noqa: E402
 from rushes.media.matching import Match, match  # noqa: E402
-from rushes.pipeline.candidates import AnchorIndex, query_codes  # noqa: E402
+from rushes.pipeline.candidates import CopyIndex  # noqa: E402
 from tests.evalset.copies import (  # noqa: E402
     SHORT_PHONE,
     TRANSFORMS,
@@ -106,12 +106,12 @@ def report(split: str = "eval", quick: bool = False, folder: Path | None = None)
     prints = {c.path: fp for c, (fp, _) in zip(made, done, strict=True)}
     print(f"  fingerprinted in {sum(s for _, s in done):.0f} CPU s")
 
-    index = AnchorIndex()
+    index = CopyIndex()
     for c in made:
         index.add(str(c.path), prints[c.path])
 
     def proposed(a: Clip, b: Clip) -> bool:
-        return str(b.path) in index.search(query_codes(prints[a.path]), exclude=str(a.path))
+        return str(b.path) in index.search(prints[a.path], exclude=str(a.path))
 
     masters = {(c.source, c.path.stem): c for c in made if c.transform == "master"}
     outcomes: dict[str, list[Outcome]] = defaultdict(list)

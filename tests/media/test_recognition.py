@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from rushes.media.fingerprint import Fingerprint, fingerprint
+from rushes.media.fingerprint import FRAMED, Fingerprint, fingerprint
 from rushes.media.matching import match
-from rushes.pipeline.candidates import AnchorIndex, query_codes
+from rushes.pipeline.candidates import CopyIndex
 from tests.evalset.copies import TRANSFORMS, Clip, Master, copy, master
 from tests.evalset.sources import sources
 from tests.shared import on_every_core, once
@@ -119,17 +120,30 @@ def test_no_false_pairs(prints: dict[str, Fingerprint], evalset: dict[str, Clip]
 def test_the_index_proposes_every_copy(
     prints: dict[str, Fingerprint], evalset: dict[str, Clip]
 ) -> None:
-    index = AnchorIndex()
+    index = CopyIndex()
     for key, fp in prints.items():
         index.add(key, fp)
     missed = []
     for key, fp in prints.items():
         source, transform = key.split("/")
         if source in SOURCES and transform != "master":
-            proposed = index.search(query_codes(fp), exclude=key)
+            proposed = index.search(fp, exclude=key)
             if f"{source}/master" not in proposed:
                 missed.append(key)
-            back = index.search(query_codes(prints[f"{source}/master"]), exclude=f"{source}/master")
+            back = index.search(prints[f"{source}/master"], exclude=f"{source}/master")
             if key not in back:
                 missed.append(f"{key} (from the master)")
     assert not missed
+
+
+def test_a_big_watermark_over_the_middle_leaves_the_framed_code(
+    prints: dict[str, Fingerprint],
+) -> None:
+    original, marked = prints["coffee.png/master"], prints["coffee.png/large-logo"]
+    shared = np.intersect1d(original.seconds, marked.seconds)
+    a = original.codes[np.isin(original.seconds, shared)]
+    b = marked.codes[np.isin(marked.seconds, shared)]
+    apart = np.unpackbits(a ^ b, axis=-1).sum(axis=-1)  # (frames, SLOTS) bits apart
+    assert len(shared) > 60
+    assert np.median(apart[:, 0]) > 30  # the whole picture: the watermark moved it
+    assert np.median(apart[:, FRAMED]) <= 10

@@ -16,15 +16,18 @@ lost its rotation flag) and between the whole picture of one side and the centre
 other (`SCALES`): a cropped copy matches the source's centre; and between one side's frames as
 they are, bars and all, and the other's with its bars cut, or both as they are (a clip's bars
 are decided over the clip, and a dark edge of a night scene may be taken for bars in one copy
-but not in another). The configuration whose segments cover the most frames wins.
+but not in another); and between both sides' frames with the middle filled flat (`FRAMED`),
+which a big watermark over the middle leaves as they were. The configuration whose segments
+cover the most frames wins.
 
 `match(a, b)` and `match(b, a)` give the same answer seen from either side: the pair is put in
 a fixed order before anything is compared.
 
 Distances are in bits (of 256). Aligned frames of a re-encode, a scaled, letterboxed or
 greyscale copy are within about 20 bits of each other, a crop matched at the nearest centre
-scale or a small logo 25-50, a large logo 50-80; frames of unrelated footage are 80 or more
-apart even at their closest, and are rarely as close as an anchor needs for half a second.
+scale or a small logo 25-50, a large logo 50-80 (its framed codes 1-2); frames of unrelated
+footage are 80 or more apart even at their closest, and are rarely as close as an anchor needs
+for half a second.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from typing import TypeVar
 import faiss
 import numpy as np
 
-from rushes.media.fingerprint import SCALES, UNCROPPED, Fingerprint, dihedral
+from rushes.media.fingerprint import FRAMED, SCALES, UNCROPPED, Fingerprint, dihedral
 from rushes.media.orientations import INVERSE, TRANSFORMS
 
 K = TypeVar("K", bound=Hashable)
@@ -206,7 +209,7 @@ def _configurations(
     """
     others = [*range(1, len(SCALES)), UNCROPPED]
     scale_pairs = [(0, 0), *((s, 0) for s in others), *((0, s) for s in others)]
-    scale_pairs += [(s, s) for s in (*range(1, len(SCALES)), UNCROPPED)]
+    scale_pairs += [(s, s) for s in (*range(1, len(SCALES)), UNCROPPED, FRAMED)]
     anchor_t, anchor_c, other_t, other_c = (ta, ca, tb, cb) if sparse_a else (tb, cb, ta, ca)
     rows = _thin(anchor_t)
     faiss.omp_set_num_threads(1)  # per calling thread; an OpenMP team crawls on a busy machine

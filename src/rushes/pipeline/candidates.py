@@ -1,16 +1,15 @@
 """Which archived clips might share moments with a new one, before the exact alignment.
 
 The rule. Every stored clip is represented by its *anchors*: the first frame of each
-`ANCHOR_S`-second slot of its timeline (what `rushes.media.matching` calls thinning), each with
-all its codes (centre crops, uncropped). A clip is a candidate for a query when at least
-`MIN_HITS` of its anchors lie within `SEED_BITS` of some code of `query_codes` (a clip with
-fewer anchors than that needs all of them). This is the old brute-force rule ("`MIN_HITS` of
-its frames within `SEED_BITS` of a query frame") with the stored side thinned to one frame a
-second: a clip it proposes, the old rule
-proposed too, and a clip the old rule proposed is still proposed as long as the footage it
-shares with the query spans two anchors, i.e. about 2-3 s; `match` itself needs 0.5 s of
-shared footage, so a shorter overlap than that is the one thing thinning can lose. Every frame
-of the query is searched, so the dense side finds the sparse side's anchors.
+`ANCHOR_S`-second slot of its timeline (what `rushes.media.matching` calls thinning), each with all
+its codes (centre crops, uncropped, middle filled flat). A clip is a candidate for a query when at
+least `MIN_HITS` of its anchors lie within `SEED_BITS` of some code of `query_codes` (a clip with
+fewer anchors than that needs all of them). This is the old brute-force rule ("`MIN_HITS` of its
+frames within `SEED_BITS` of a query frame") with the stored side thinned to one frame a second: a
+clip it proposes, the old rule proposed too, and a clip the old rule proposed is still proposed as
+long as the footage it shares with the query spans two anchors, i.e. about 2-3 s; `match` itself
+needs 0.5 s of shared footage, so a shorter overlap than that is the one thing thinning can lose.
+Every frame of the query is searched, so the dense side finds the sparse side's anchors.
 
 The search. Every query code is range-searched within `PREFIX_BITS` of the first 128 bits of
 the anchors' codes, and what passes is checked on all 256 bits against `SEED_BITS` (a true pair
@@ -19,8 +18,9 @@ brute-force scan of FAISS `IndexBinaryFlat` blocks of `BLOCK`, small enough to s
 cache: it proposes exactly what the rule proposes. With one code an anchor and two a query frame
 that cost about 25 ms of CPU for a 20-frame query at 1,000,000 anchors; with the five codes an
 anchor and twelve a frame that orientations and crops need, a 20-frame query at 200,000 anchors
-takes 186 ms of CPU (p95 133 ms on two idle cores; bench/neardup_index.py): over the 50 ms goal
-from about 100,000 anchors (30 hours of footage), a cost not yet paid back. From `IVF_MIN`
+takes 180-186 ms of CPU (p95 103-133 ms on two cores; bench/neardup_index.py), and the framed
+codes another 4 ms (`CopyIndex`): over the 50 ms goal from about 100,000 anchors (30 hours of
+footage), a cost not yet paid back. From `IVF_MIN`
 codes on the prefixes move into one `IndexBinaryIVF` of `NLIST` lists trained on a sample of
 them, and a query scans the `NPROBE` lists nearest to each code, a quarter of the archive: at
 1,000,000 codes that halved the CPU time (13 ms against 25) and keeps all pairs up to 32 bits
@@ -38,7 +38,7 @@ HNSW graphs had poor recall on these codes. There is no numpy path for small arc
 there is no crossover: for 40 query hashes the blocked scan took 0.12 ms on 1,000 anchors and
 1 ms on 20,000, against 2 ms and 40 ms for numpy's bitwise_count.
 
-The index. One `AnchorIndex` per database and process, built from the catalog's
+The index. One `CopyIndex` per database and process, built from the catalog's
 `fingerprints` table on first use and then kept up to date incrementally: before each query a
 cheap aggregate (row count and total frames) is compared with what the index holds, and only
 when it differs are the asset ids read to add new fingerprints, drop deleted ones and re-read
@@ -52,6 +52,7 @@ import os
 import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import faiss
 import numpy as np
@@ -59,7 +60,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from rushes.catalog.models import Fingerprint
-from rushes.media.fingerprint import SLOTS, dihedral
+from rushes.media.fingerprint import FRAMED, dihedral
 from rushes.media.fingerprint import Fingerprint as Hashes
 from rushes.media.matching import SEED_BITS
 from rushes.media.orientations import TRANSFORMS
@@ -114,7 +115,7 @@ class AnchorIndex:
         threads: int = THREADS,
         ivf_min: int = IVF_MIN,
         spacing: float = ANCHOR_S,
-        slots: tuple[int, ...] = tuple(range(SLOTS)),
+        slots: tuple[int, ...] = tuple(range(FRAMED)),
     ) -> None:
         """``spacing``: seconds between anchors; ``slots``: which of each anchor's codes."""
         self._spacing = spacing
@@ -156,6 +157,9 @@ class AnchorIndex:
     def frames_of(self, sha256: str) -> int | None:
         entry = self._live.get(sha256)
         return None if entry is None else entry[1]
+
+    def clips(self) -> list[str]:
+        return list(self._live)
 
     @property
     def signature(self) -> tuple[int, int]:
@@ -308,26 +312,79 @@ class AnchorIndex:
 
     def refresh(self, session: Session) -> None:
         """Bring the index up to date with the catalog's fingerprints table."""
-        count, frames = session.execute(
-            select(func.count(), func.coalesce(func.sum(Fingerprint.frames), 0))
-        ).one()
-        if (int(count), int(frames)) == self.signature:
-            return
-        present = dict(session.execute(select(Fingerprint.asset_sha256, Fingerprint.frames)).all())
-        for sha in [s for s in self._live if s not in present]:
-            self.discard(sha)
-        todo = [sha for sha, n in present.items() if self.frames_of(sha) != n]
-        for start in range(0, len(todo), _LOAD_BATCH):
-            batch = todo[start : start + _LOAD_BATCH]
-            rows = session.execute(
-                select(Fingerprint.asset_sha256, Fingerprint.data).where(
-                    Fingerprint.asset_sha256.in_(batch)
-                )
+        _refresh(self, session)
+
+
+class CopyIndex:
+    """What a new clip is searched against for copies: its anchors' codes, and apart from them
+    their framed codes (`FRAMED`), which are compared only with the query's framed codes. In one
+    index they would be compared with every code of the query too: 40 % more CPU a query for
+    nothing (bench/neardup_index.py)."""
+
+    def __init__(self, **options: Any) -> None:
+        self.codes = AnchorIndex(**options)
+        self.framed = AnchorIndex(**options, slots=(FRAMED,))
+        self.lock = self.codes.lock
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    @property
+    def anchors(self) -> int:
+        return self.codes.anchors
+
+    @property
+    def signature(self) -> tuple[int, int]:
+        return self.codes.signature
+
+    def frames_of(self, sha256: str) -> int | None:
+        return self.codes.frames_of(sha256)
+
+    def clips(self) -> list[str]:
+        return self.codes.clips()
+
+    def add(self, sha256: str, fp: Hashes, frames: int | None = None) -> None:
+        self.codes.add(sha256, fp, frames)
+        self.framed.add(sha256, fp, frames)
+
+    def discard(self, sha256: str) -> None:
+        self.codes.discard(sha256)
+        self.framed.discard(sha256)
+
+    def search(
+        self, query: Hashes, exclude: str | None = None, min_hits: int = MIN_HITS
+    ) -> list[str]:
+        """Clips with ``min_hits`` anchors near the query's codes, or as many framed ones."""
+        found = self.codes.search(query_codes(query), exclude, min_hits)
+        framed = self.framed.search(query.codes[:, FRAMED], exclude, min_hits)
+        return found + [sha for sha in framed if sha not in found]
+
+    def refresh(self, session: Session) -> None:
+        """Bring the index up to date with the catalog's fingerprints table."""
+        _refresh(self, session)
+
+
+def _refresh(index: AnchorIndex | CopyIndex, session: Session) -> None:
+    count, frames = session.execute(
+        select(func.count(), func.coalesce(func.sum(Fingerprint.frames), 0))
+    ).one()
+    if (int(count), int(frames)) == index.signature:
+        return
+    present = dict(session.execute(select(Fingerprint.asset_sha256, Fingerprint.frames)).all())
+    for sha in [s for s in index.clips() if s not in present]:
+        index.discard(sha)
+    todo = [sha for sha, n in present.items() if index.frames_of(sha) != n]
+    for start in range(0, len(todo), _LOAD_BATCH):
+        batch = todo[start : start + _LOAD_BATCH]
+        rows = session.execute(
+            select(Fingerprint.asset_sha256, Fingerprint.data).where(
+                Fingerprint.asset_sha256.in_(batch)
             )
-            for sha, data in rows:
-                fp = _readable(data)
-                if fp is not None:  # one of an older format waits for `process --outdated`
-                    self.add(sha, fp, frames=present[sha])
+        )
+        for sha, data in rows:
+            fp = _readable(data)
+            if fp is not None:  # one of an older format waits for `process --outdated`
+                index.add(sha, fp, frames=present[sha])
 
 
 def _one_omp_thread() -> None:
@@ -335,7 +392,8 @@ def _one_omp_thread() -> None:
     faiss.omp_set_num_threads(1)
 
 
-_indexes: dict[str, AnchorIndex] = {}
+_indexes: dict[str, CopyIndex] = {}
+_frame_indexes: dict[str, AnchorIndex] = {}
 _indexes_lock = threading.Lock()
 
 
@@ -343,6 +401,7 @@ def _forget_after_fork() -> None:
     """A forked worker starts afresh: its parent's search threads and locks do not survive."""
     global _indexes_lock
     _indexes.clear()
+    _frame_indexes.clear()
     _indexes_lock = threading.Lock()
 
 
@@ -351,28 +410,29 @@ os.register_at_fork(after_in_child=_forget_after_fork)
 
 def query_codes(query: Hashes) -> np.ndarray:
     """What a clip is searched with: its whole pictures in all eight orientations, and its
-    centre crops and uncropped frames as they are. The index holds every code of the anchors,
+    centre crops and uncropped frames as they are (its framed codes: `CopyIndex`). The index
+    holds every such code of the anchors,
     so a query finds a stored clip that is its crop (its centre against their whole) and one it
     is a crop of (its whole against their centre). One gap: a copy both cropped and turned is
     found when it arrives after its source, not before (the source's centre crops are not
     searched turned, which would double the query)."""
     turned = [dihedral(query.hashes, t) for t in range(len(TRANSFORMS))]
-    return np.concatenate([*turned, *(query.codes[:, s] for s in range(1, SLOTS))])
+    return np.concatenate([*turned, *(query.codes[:, s] for s in range(1, FRAMED))])
 
 
-def index_for(session: Session) -> AnchorIndex:
+def index_for(session: Session) -> CopyIndex:
     """This process's index of the session's database (built and refreshed by the caller)."""
     key = session.get_bind().url.render_as_string(hide_password=True)
     with _indexes_lock:
-        return _indexes.setdefault(key, AnchorIndex())
+        return _indexes.setdefault(key, CopyIndex())
 
 
 def frame_index_for(session: Session) -> AnchorIndex:
     """This process's find-by-frame index of the database: `FRAME_S` apart, `FRAME_SLOTS`.
     Made on the first search by a picture, so a base nobody searches that way never holds it."""
-    key = "frames:" + session.get_bind().url.render_as_string(hide_password=True)
+    key = session.get_bind().url.render_as_string(hide_password=True)
     with _indexes_lock:
-        return _indexes.setdefault(key, AnchorIndex(spacing=FRAME_S, slots=FRAME_SLOTS))
+        return _frame_indexes.setdefault(key, AnchorIndex(spacing=FRAME_S, slots=FRAME_SLOTS))
 
 
 def _readable(data: bytes) -> Hashes | None:
@@ -398,10 +458,15 @@ def proposed(
     (the query's own); a ``still`` is looked up in the denser `frame_index_for`."""
     if not len(query):
         return []
-    index = frame_index_for(session) if still else index_for(session)
-    with index.lock:
-        index.refresh(session)
-        return index.search(query_codes(query), exclude=exclude, min_hits=min_hits)
+    if still:
+        frames = frame_index_for(session)
+        with frames.lock:
+            frames.refresh(session)
+            return frames.search(query_codes(query), exclude=exclude, min_hits=min_hits)
+    copies = index_for(session)
+    with copies.lock:
+        copies.refresh(session)
+        return copies.search(query, exclude=exclude, min_hits=min_hits)
 
 
 def fingerprints(session: Session, shas: list[str]) -> Iterator[tuple[str, Hashes]]:

@@ -347,7 +347,7 @@ def run_shots(work: Work) -> str | None:
 PROBE = Step("probe", "1", (), None, run_probe)
 PROVENANCE = Step("provenance", "1", (), None, run_provenance)
 THUMBNAILS = Step("thumbnails", "1", ("probe",), PICTURES, run_thumbnails)
-FINGERPRINT = Step("fingerprint", "3", ("probe",), PICTURES, run_fingerprint)
+FINGERPRINT = Step("fingerprint", "4", ("probe",), PICTURES, run_fingerprint)
 NEAR_DUPLICATES = Step("near-duplicates", "2", ("fingerprint",), VISUAL, run_near_duplicates)
 SHOTS = Step("shots", "1", ("probe",), VISUAL, run_shots)
 PROXY = Step("proxy", "2", ("probe",), frozenset({"video", "audio"}), run_proxy)
