@@ -2,10 +2,10 @@
 
 Builds an index of ``--clips`` synthetic clips (default 1,000,000), each with ``--anchors`` random
 anchors (default 1, so 1,000,000 anchors) of CODES 256-bit codes each (centre crops, uncropped;
-`CopyIndex` keeps their framed codes apart, searched one against one), then plants near-copies of
-the query codes into random clips (one code of every anchor of a planted clip is a query code with
-0-40 random bits flipped). Each query is a clip of ``--frames`` frames (default 20) searched with
-QUERY_CODES codes a frame, as `candidates` does.
+`CopyIndex` keeps the others apart, each searched with one code of the query), then plants
+near-copies of the query codes into random clips (one code of every anchor of a planted clip is a
+query code with 0-40 random bits flipped). Each query is a clip of ``--frames`` frames (default
+20) searched with QUERY_CODES codes a frame, as `candidates` does.
 Reports build time, memory, p50/p95 query latency against the goal (p95 <= 50 ms) and recall
 against an exact brute-force scan at the same threshold (goal >= 0.99): the clips with at least
 min(MIN_HITS, anchors) anchors within SEED_BITS of some query code. Separate queries with
@@ -25,14 +25,14 @@ import time
 import faiss
 import numpy as np
 
-from rushes.media.fingerprint import FRAMED
+from rushes.media.fingerprint import UNCROPPED
 from rushes.media.matching import SEED_BITS
 from rushes.media.orientations import TRANSFORMS
 from rushes.pipeline.candidates import BLOCK, IVF_MIN, MIN_HITS, NLIST, NPROBE, THREADS, AnchorIndex
 
 # What `query_codes` searches with for each frame: 8 orientations, then the other slots.
-QUERY_CODES = len(TRANSFORMS) + FRAMED - 1
-CODES = FRAMED  # an anchor's codes in `AnchorIndex` (the framed ones are indexed apart)
+QUERY_CODES = len(TRANSFORMS) + UNCROPPED + 1
+CODES = UNCROPPED + 1  # an anchor's codes in `AnchorIndex` (the others are indexed apart)
 
 
 def flip_bits(codes: np.ndarray, bits: np.ndarray, rng: np.random.Generator) -> np.ndarray:

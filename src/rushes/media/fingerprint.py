@@ -24,12 +24,14 @@ dropped.
 
 Each frame is hashed at `SCALES`: the whole picture and its centre with 3, 6 and 9 % cut off
 every side, so a copy cropped by up to about 10 % a side is within 1.5 % of one of them (on the
-tune half of tests/evalset a 5 % crop is a median 9 bits from the code cut at 5 %, 25 at 6 %
-and 46 at 7 %; 90-125 compared whole). Once more as decoded, bars and all (`UNCROPPED`),
-because a dark edge may be taken for bars over a short excerpt of a night scene and not over
-the whole of it, and the two copies must still meet. And once as a frame (`FRAMED`): the middle
-60 % of the width and of the height filled with one flat level, so a big watermark laid over
-the middle leaves one code as it was.
+tune half of tests/evalset a 5 % crop is a median 9 bits from the code cut at 5 %, 25 at 6 % and
+46 at 7 %; 90-125 compared whole). Once more as decoded, bars and all (`UNCROPPED`), because a
+dark edge may be taken for bars over a short excerpt of a night scene and not over the whole of
+it, and the two copies must still meet; and its centre (`UNCROPPED_CENTRE`), 9 % cut off every
+side, because a copy cropped 10 % a side keeps part of a pillarboxed source's bars: its picture
+lost a tenth at the top and bottom but nothing at the sides. And once as a frame (`FRAMED`): the
+middle 60 % of the width and of the height filled with one flat level, so a big watermark laid
+over the middle leaves one code as it was.
 
 The codes are PDQ's DCT thresholded at zero, not at its median (which is within a tenth of a
 standard deviation of zero, so the codes differ from PDQ's by a few bits and are as
@@ -71,7 +73,8 @@ THUMB = 128  # side of the square grey thumbnail every frame is decoded to
 HASH_SIDE = 64  # PDQ's own working size: feeding it exactly this skips its (asymmetric) blur
 SCALES = (0.0, 0.03, 0.06, 0.09)  # share cut off every side before hashing, one code each
 UNCROPPED = len(SCALES)  # a code of the whole frame, bars and all
-FRAMED = UNCROPPED + 1  # and one of the frame around the middle, the MIDDLE filled flat
+UNCROPPED_CENTRE = UNCROPPED + 1  # ... and of its centre, SCALES[-1] cut off every side
+FRAMED = UNCROPPED_CENTRE + 1  # and one of the frame around the middle, the MIDDLE filled flat
 MIDDLE = (0.2, 0.8)  # from and to, as shares of the height and of the width
 BAR_LEVEL = 24.0  # a pixel this dark may be bar
 # A row or column is bar in a frame when this share of it is that dark and within BAR_BAND
@@ -339,12 +342,10 @@ class _Hasher:
                 self.pts.append(pts)
                 self.quality.append(digest[0])
                 # Another copy may have decided otherwise about this clip's bars.
-                whole = (
-                    digest[1][0] if picture.shape == thumb.shape else _codes(thumb, (0.0,))[0][0]
-                )
+                whole = digest[1][[0, -1]] if picture.shape == thumb.shape else _as_decoded(thumb)
                 framed = _framed(picture)
                 framed = digest[1][0] if framed is None else framed  # a flat frame's is noise
-                self.codes.append(np.concatenate([digest[1], whole[None], framed[None]]))
+                self.codes.append(np.concatenate([digest[1], whole, framed[None]]))
         self._held.clear()
 
 
@@ -390,6 +391,13 @@ def _pdq(picture: np.ndarray) -> tuple[int, np.ndarray] | None:
     """PDQ quality and the codes at each of SCALES of a grey picture, or None if too flat."""
     codes, quality = _codes(picture, SCALES)
     return None if quality < MIN_QUALITY else (quality, codes)
+
+
+def _as_decoded(thumb: np.ndarray) -> np.ndarray:
+    """The codes of a frame as decoded, bars and all: whole, then its centre (`SCALES` [-1] cut
+    off every side; the whole again if the frame is too flat to say)."""
+    codes, _ = _codes(thumb, (0.0, SCALES[-1]))
+    return codes if len(codes) == 2 else np.repeat(codes, 2, axis=0)
 
 
 def _framed(picture: np.ndarray) -> np.ndarray | None:

@@ -16,7 +16,8 @@ lost its rotation flag) and between the whole picture of one side and the centre
 other (`SCALES`): a cropped copy matches the source's centre; and between one side's frames as
 they are, bars and all, and the other's with its bars cut, or both as they are (a clip's bars
 are decided over the clip, and a dark edge of a night scene may be taken for bars in one copy
-but not in another); and between both sides' frames with the middle filled flat (`FRAMED`),
+but not in another), and one side's frames as they are against the other's centre as it is (a
+barred clip cropped); and between both sides' frames with the middle filled flat (`FRAMED`),
 which a big watermark over the middle leaves as they were. The configuration whose segments
 cover the most frames wins.
 
@@ -40,7 +41,14 @@ from typing import TypeVar
 import faiss
 import numpy as np
 
-from rushes.media.fingerprint import FRAMED, SCALES, UNCROPPED, Fingerprint, dihedral
+from rushes.media.fingerprint import (
+    FRAMED,
+    SCALES,
+    UNCROPPED,
+    UNCROPPED_CENTRE,
+    Fingerprint,
+    dihedral,
+)
 from rushes.media.orientations import INVERSE, TRANSFORMS
 
 K = TypeVar("K", bound=Hashable)
@@ -152,6 +160,8 @@ def _match(a: Fingerprint, b: Fingerprint) -> Match | None:
 
 
 def _crop(slot: int) -> float:
+    if slot == UNCROPPED_CENTRE:
+        return SCALES[-1]
     return SCALES[slot] if slot < len(SCALES) else 0.0
 
 
@@ -210,6 +220,7 @@ def _configurations(
     others = [*range(1, len(SCALES)), UNCROPPED]
     scale_pairs = [(0, 0), *((s, 0) for s in others), *((0, s) for s in others)]
     scale_pairs += [(s, s) for s in (*range(1, len(SCALES)), UNCROPPED, FRAMED)]
+    scale_pairs += [(UNCROPPED_CENTRE, UNCROPPED), (UNCROPPED, UNCROPPED_CENTRE)]
     anchor_t, anchor_c, other_t, other_c = (ta, ca, tb, cb) if sparse_a else (tb, cb, ta, ca)
     rows = _thin(anchor_t)
     faiss.omp_set_num_threads(1)  # per calling thread; an OpenMP team crawls on a busy machine

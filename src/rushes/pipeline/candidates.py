@@ -1,15 +1,16 @@
 """Which archived clips might share moments with a new one, before the exact alignment.
 
 The rule. Every stored clip is represented by its *anchors*: the first frame of each
-`ANCHOR_S`-second slot of its timeline (what `rushes.media.matching` calls thinning), each with all
-its codes (centre crops, uncropped, middle filled flat). A clip is a candidate for a query when at
-least `MIN_HITS` of its anchors lie within `SEED_BITS` of some code of `query_codes` (a clip with
-fewer anchors than that needs all of them). This is the old brute-force rule ("`MIN_HITS` of its
-frames within `SEED_BITS` of a query frame") with the stored side thinned to one frame a second: a
-clip it proposes, the old rule proposed too, and a clip the old rule proposed is still proposed as
-long as the footage it shares with the query spans two anchors, i.e. about 2-3 s; `match` itself
-needs 0.5 s of shared footage, so a shorter overlap than that is the one thing thinning can lose.
-Every frame of the query is searched, so the dense side finds the sparse side's anchors.
+`ANCHOR_S`-second slot of its timeline (what `rushes.media.matching` calls thinning), each with
+all its codes (centre crops and as decoded; the others in indexes of their own, `APART`). A clip
+is a candidate for a query when at least `MIN_HITS` of its anchors lie within `SEED_BITS` of some
+code of `query_codes` (a clip with fewer anchors than that needs all of them). This is the old
+brute-force rule ("`MIN_HITS` of its frames within `SEED_BITS` of a query frame") with the stored
+side thinned to one frame a second: a clip it proposes, the old rule proposed too, and a clip the
+old rule proposed is still proposed as long as the footage it shares with the query spans two
+anchors, i.e. about 2-3 s; `match` itself needs 0.5 s of shared footage, so a shorter overlap than
+that is the one thing thinning can lose. Every frame of the query is searched, so the dense side
+finds the sparse side's anchors.
 
 The search. Every query code is range-searched within `PREFIX_BITS` of the first 128 bits of
 the anchors' codes, and what passes is checked on all 256 bits against `SEED_BITS` (a true pair
@@ -60,12 +61,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from rushes.catalog.models import Fingerprint
-from rushes.media.fingerprint import FRAMED, dihedral
+from rushes.media.fingerprint import FRAMED, UNCROPPED, UNCROPPED_CENTRE, dihedral
 from rushes.media.fingerprint import Fingerprint as Hashes
 from rushes.media.matching import SEED_BITS
 from rushes.media.orientations import TRANSFORMS
 
 MIN_HITS = 2  # anchors of a clip that must be close to the query
+# Anchors' codes searched only with one code of the query each, in indexes of their own: (the
+# anchors', the query's). Framed meets framed; the centre of a stored frame as decoded meets a
+# new clip's frames as decoded (the query's centre meets the stored ones in the main index).
+APART = ((FRAMED, FRAMED), (UNCROPPED_CENTRE, UNCROPPED))
 ANCHOR_S = 1.0  # one anchor per this many seconds of a stored clip
 # Find-by-frame's index (`frame_index_for`): a still has no neighbours in time to vote with, and
 # a moving shot's frames drift 50-100 bits from the anchor a second away (81 % of frames of the
@@ -115,7 +120,7 @@ class AnchorIndex:
         threads: int = THREADS,
         ivf_min: int = IVF_MIN,
         spacing: float = ANCHOR_S,
-        slots: tuple[int, ...] = tuple(range(FRAMED)),
+        slots: tuple[int, ...] = tuple(range(UNCROPPED + 1)),
     ) -> None:
         """``spacing``: seconds between anchors; ``slots``: which of each anchor's codes."""
         self._spacing = spacing
@@ -317,13 +322,13 @@ class AnchorIndex:
 
 class CopyIndex:
     """What a new clip is searched against for copies: its anchors' codes, and apart from them
-    their framed codes (`FRAMED`), which are compared only with the query's framed codes. In one
-    index they would be compared with every code of the query too: 40 % more CPU a query for
-    nothing (bench/neardup_index.py)."""
+    the codes that need meet only one of the query's (`APART`). In one index they would be
+    compared with every code of the query too: the framed codes alone cost 40 % more CPU a
+    query that way, for nothing (bench/neardup_index.py)."""
 
     def __init__(self, **options: Any) -> None:
         self.codes = AnchorIndex(**options)
-        self.framed = AnchorIndex(**options, slots=(FRAMED,))
+        self.apart = [(AnchorIndex(**options, slots=(kept,)), asked) for kept, asked in APART]
         self.lock = self.codes.lock
 
     def __len__(self) -> int:
@@ -344,20 +349,22 @@ class CopyIndex:
         return self.codes.clips()
 
     def add(self, sha256: str, fp: Hashes, frames: int | None = None) -> None:
-        self.codes.add(sha256, fp, frames)
-        self.framed.add(sha256, fp, frames)
+        for index in (self.codes, *(index for index, _ in self.apart)):
+            index.add(sha256, fp, frames)
 
     def discard(self, sha256: str) -> None:
-        self.codes.discard(sha256)
-        self.framed.discard(sha256)
+        for index in (self.codes, *(index for index, _ in self.apart)):
+            index.discard(sha256)
 
     def search(
         self, query: Hashes, exclude: str | None = None, min_hits: int = MIN_HITS
     ) -> list[str]:
-        """Clips with ``min_hits`` anchors near the query's codes, or as many framed ones."""
+        """Clips with ``min_hits`` anchors near the query's codes, in any of the indexes."""
         found = self.codes.search(query_codes(query), exclude, min_hits)
-        framed = self.framed.search(query.codes[:, FRAMED], exclude, min_hits)
-        return found + [sha for sha in framed if sha not in found]
+        for index, asked in self.apart:
+            more = index.search(query.codes[:, asked], exclude, min_hits)
+            found += [sha for sha in more if sha not in found]
+        return found
 
     def refresh(self, session: Session) -> None:
         """Bring the index up to date with the catalog's fingerprints table."""
@@ -409,15 +416,15 @@ os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def query_codes(query: Hashes) -> np.ndarray:
-    """What a clip is searched with: its whole pictures in all eight orientations, and its
-    centre crops and uncropped frames as they are (its framed codes: `CopyIndex`). The index
-    holds every such code of the anchors,
-    so a query finds a stored clip that is its crop (its centre against their whole) and one it
-    is a crop of (its whole against their centre). One gap: a copy both cropped and turned is
-    found when it arrives after its source, not before (the source's centre crops are not
-    searched turned, which would double the query)."""
+    """What a clip is searched with: its whole pictures in all eight orientations, and its centre
+    crops and frames as decoded as they are (the rest: `APART`). The index holds every such
+    code of the anchors, so a query finds a stored clip that is its crop (its centre against
+    their whole) and one it is a crop of (its whole against their centre). One gap: a copy
+    both cropped and turned is found when it arrives after its source, not before (the
+    source's centre crops are not searched turned, which would double the query)."""
     turned = [dihedral(query.hashes, t) for t in range(len(TRANSFORMS))]
-    return np.concatenate([*turned, *(query.codes[:, s] for s in range(1, FRAMED))])
+    others = (*range(1, UNCROPPED + 1), UNCROPPED_CENTRE)
+    return np.concatenate([*turned, *(query.codes[:, s] for s in others)])
 
 
 def index_for(session: Session) -> CopyIndex:
