@@ -12,22 +12,22 @@ anchors, i.e. about 2-3 s; `match` itself needs 0.5 s of shared footage, so a sh
 that is the one thing thinning can lose. Every frame of the query is searched, so the dense side
 finds the sparse side's anchors.
 
-The search. Every query code is range-searched within `PREFIX_BITS` of the first 128 bits of
-the anchors' codes, and what passes is checked on all 256 bits against `SEED_BITS` (a true pair
-is missed there only near the threshold, about once in 6,000). Up to `IVF_MIN` codes that is a
+The search. Every query code is range-searched within `PREFIX_BITS` of the first 128 bits of the
+anchors' codes, and what passes is checked on all 256 bits against `SEED_BITS` (a true pair is
+missed there only near the threshold, about once in 6,000). Up to `IVF_MIN` codes that is a
 brute-force scan of FAISS `IndexBinaryFlat` blocks of `BLOCK`, small enough to stay in the CPU
 cache: it proposes exactly what the rule proposes. With one code an anchor and two a query frame
 that cost about 25 ms of CPU for a 20-frame query at 1,000,000 anchors; with the five codes an
-anchor and twelve a frame that orientations and crops need, a 20-frame query at 200,000 anchors
-takes 180-186 ms of CPU (p95 103-133 ms on two cores; bench/neardup_index.py), and the framed
-codes another 4 ms (`CopyIndex`): over the 50 ms goal from about 100,000 anchors (30 hours of
-footage), a cost not yet paid back. From `IVF_MIN`
-codes on the prefixes move into one `IndexBinaryIVF` of `NLIST` lists trained on a sample of
-them, and a query scans the `NPROBE` lists nearest to each code, a quarter of the archive: at
-1,000,000 codes that halved the CPU time (13 ms against 25) and keeps all pairs up to 32 bits
-apart and 99% of those up to 40, but only about 95% of those 41-64 bits apart. A clip needs
-just `MIN_HITS` of its anchors hit, so a copy sharing several seconds is still proposed; but
-exact is better for evidence while the archive can afford it.
+anchor and thirteen a frame that orientations and crops need, a 20-frame query at 200,000
+anchors takes about 200 ms of CPU (181 with twelve; p95 103-143 ms on two cores;
+bench/neardup_index.py), and each index of `APART` 4-6 ms more: over the 50 ms goal from about
+100,000 anchors (30 hours of footage), a cost not yet paid back. From `IVF_MIN` codes on the
+prefixes move into one `IndexBinaryIVF` of `NLIST` lists trained on a sample of them, and a
+query scans the `NPROBE` lists nearest to each code, a quarter of the archive: at 1,000,000
+codes that halved the CPU time (13 ms against 25) and keeps all pairs up to 32 bits apart and
+99% of those up to 40, but only about 95% of those 41-64 bits apart. A clip needs just
+`MIN_HITS` of its anchors hit, so a copy sharing several seconds is still proposed; but exact is
+better for evidence while the archive can afford it.
 
 Measured at 1,000,000 anchors and rejected at this radius (64 of 256 bits, a quarter of the
 hash): multi-index hashing (`IndexBinaryMultiHash`, 16 tables x 16 bits) finds with no bit
