@@ -101,7 +101,8 @@ class Fingerprint:
 
     ``codes[i, s]`` is the 32-byte code of the frame shown at ``pts[i]``, its bars cut off, with
     ``SCALES[s]`` cut off every side; ``codes[i, UNCROPPED]`` that of the frame as it is, bars
-    and all; ``hashes`` are the whole pictures' codes.
+    and all, ``UNCROPPED_CENTRE`` of its centre, and ``FRAMED`` of the picture around its middle;
+    ``hashes`` are the whole pictures' codes.
     """
 
     time_base: Fraction
