@@ -2,7 +2,7 @@
 
 The rule. Every stored clip is represented by its *anchors*: the first frame of each
 `ANCHOR_S`-second slot of its timeline (what `rushes.media.matching` calls thinning), each with
-all its codes (centre crops and as decoded; the others in indexes of their own, `APART`). A clip
+its codes (centre crops and as decoded; the others in indexes of their own, `APART`). A clip
 is a candidate for a query when at least `MIN_HITS` of its anchors lie within `SEED_BITS` of some
 code of `query_codes` (a clip with fewer anchors than that needs all of them). This is the old
 brute-force rule ("`MIN_HITS` of its frames within `SEED_BITS` of a query frame") with the stored
@@ -322,7 +322,7 @@ class AnchorIndex:
 
 class CopyIndex:
     """What a new clip is searched against for copies: its anchors' codes, and apart from them
-    the codes that need meet only one of the query's (`APART`). In one index they would be
+    the codes that need to meet only one of the query's (`APART`). In one index they would be
     compared with every code of the query too: the framed codes alone cost 40 % more CPU a
     query that way, for nothing (bench/neardup_index.py)."""
 
