@@ -20,6 +20,13 @@ from rushes.catalog.models import Fingerprint as FingerprintRow
 from rushes.catalog.queries import cluster_of
 from rushes.ingest import ensure_project, record_manifest
 from rushes.pipeline.runner import WORKER_NICENESS, StepTimeout, _deadline, local_executor
+from rushes.pipeline.steps import (
+    Work,
+    judge_pairs,
+    record_pairs,
+    run_fingerprint,
+    run_near_duplicates,
+)
 from rushes.settings import load
 from tests.clips import make_audio, make_video, truncate_copy
 from tests.conftest import RUSHES, Env
@@ -273,6 +280,34 @@ def test_outdated_fingerprints_are_redone_and_turned_or_cropped_copies_found(
     with env.open() as base, base.catalog.read() as session:
         labels = {session.get(Asset, s).cluster for s in sha.values()}
     assert labels == {min(sha.values())}  # folded together in the browser's lists
+
+
+def test_a_pair_found_by_the_other_clip_meanwhile_is_kept(env: Env, tmp_path: Path) -> None:
+    """Two clips' matching steps at once: the copy's step, run while the original's step is
+    between reading and writing, finds the pair; the original's write must not delete it."""
+    card = tmp_path / "card"
+    card.mkdir()
+    coffee, other = (s for s in sources("eval") if s.name in ("coffee.png", "rocket.jpg"))
+    original = master(coffee, card, Master(seconds=4.0, size=(320, 180)))
+    copied = copy(original, "crop-5", card)
+    unrelated = master(other, card, Master(seconds=4.0, size=(320, 180)))
+    env.run("ingest", str(card), "-p", "p")
+    assert "0 failed" in env.run("process", "--step", "probe", "--step", "fingerprint").stdout
+    o, t, u = (sha_of(env, c.path) for c in (original, copied, unrelated))
+    with env.open() as base:
+        with base.catalog.write() as session:
+            session.execute(delete(FingerprintRow).where(FingerprintRow.asset_sha256 == t))
+            session.add(NearDuplicate(asset_a=min(o, u), asset_b=max(o, u), score=0.5, segments={}))
+        judged = judge_pairs(Work(base, o))  # reads before the copy has a fingerprint
+        assert judged.found == [] and judged.earlier == {u}
+        run_fingerprint(Work(base, t))
+        run_near_duplicates(Work(base, t))
+        record_pairs(Work(base, o), judged)
+        with base.catalog.read() as session:
+            pairs = {(p.asset_a, p.asset_b) for p in session.scalars(select(NearDuplicate))}
+            labels = {session.get(Asset, s).cluster for s in (o, t)}
+    assert pairs == {(min(o, t), max(o, t))}  # the copy's finding kept, the stale pair gone
+    assert labels == {min(o, t)}
 
 
 def test_pool_workers_run_behind_interactive_work(tmp_path: Path) -> None:

@@ -9,12 +9,13 @@ it could only do part of its job. It is idempotent, so a crash-and-retry is alwa
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import c2pa
-from sqlalchemy import delete, or_
+from sqlalchemy import delete, or_, select
+from sqlalchemy.orm import Session
 
 from rushes import custody
 from rushes.base import Base
@@ -284,27 +285,68 @@ def run_fingerprint(work: Work) -> str | None:
 
 def run_near_duplicates(work: Work) -> str | None:
     """Match this clip against every fingerprinted clip the candidate search proposes."""
+    record_pairs(work, judge_pairs(work))
+    return None
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """What one clip's matching decided: the pairs it found, and the pairs stored before it
+    read, which its finding replaces."""
+
+    found: list[NearDuplicate]
+    earlier: frozenset[str]
+
+
+def judge_pairs(work: Work) -> Judgement:
+    """Read and match, without writing: the slow half of `run_near_duplicates`."""
     with work.base.catalog.read() as session:
+        earlier = frozenset(_others(session, work.sha256))
         own = session.get(Fingerprint, work.sha256)
         mine = Hashes.from_bytes(own.data)
-        rows = []
+        found = []
         for other_sha, other in candidates(session, work.sha256, mine):
-            found = match(mine, other)
-            if found is not None:
-                rows.append(_pair(work.sha256, other_sha, found))
+            pair = match(mine, other)
+            if pair is not None:
+                found.append(_pair(work.sha256, other_sha, pair))
+    return Judgement(found, earlier)
+
+
+def record_pairs(work: Work, judgement: Judgement) -> None:
+    """Replace the clip's pairs that were stored before it read, and the ones it found.
+
+    A pair written since by another clip's step stays: that step matched this clip's
+    fingerprint against one this step may not have seen (not yet made, or of an older format),
+    so its finding is the newer. Deleting every pair of the clip lost such pairs when two
+    clips' steps ran at once."""
+    replaced = judgement.earlier | {
+        p.asset_b if p.asset_a == work.sha256 else p.asset_a for p in judgement.found
+    }
     with work.base.catalog.write() as session:
         # Two clips processed at once on PostgreSQL would both write their shared pair and
         # relabel the same cluster: take the catalog's writer lock so they go one after another.
         custody.lock_head(session)
         session.execute(
             delete(NearDuplicate).where(
-                or_(NearDuplicate.asset_a == work.sha256, NearDuplicate.asset_b == work.sha256)
+                or_(
+                    (NearDuplicate.asset_a == work.sha256) & NearDuplicate.asset_b.in_(replaced),
+                    (NearDuplicate.asset_b == work.sha256) & NearDuplicate.asset_a.in_(replaced),
+                )
             )
         )
-        session.add_all(rows)
+        session.add_all(judgement.found)
         session.flush()
         relabel_clusters(session, work.sha256)
-    return None
+
+
+def _others(session: Session, sha256: str) -> Iterator[str]:
+    """The other clip of each stored pair of ``sha256``."""
+    for a, b in session.execute(
+        select(NearDuplicate.asset_a, NearDuplicate.asset_b).where(
+            or_(NearDuplicate.asset_a == sha256, NearDuplicate.asset_b == sha256)
+        )
+    ):
+        yield b if a == sha256 else a
 
 
 def _pair(sha: str, other: str, found: Match) -> NearDuplicate:
