@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import hypothesis
 import psycopg
 import pytest
 from argon2 import PasswordHasher
@@ -31,6 +32,10 @@ RUSHES = [sys.executable, "-m", "rushes"]
 
 
 loop_guard.install()
+# Speed is measured by bench/, not by hypothesis's 200 ms deadline on each example: a vault
+# write syncs to disk, which a loaded machine (CI beside other work) makes slow for a moment.
+hypothesis.settings.register_profile("rushes", deadline=None)
+hypothesis.settings.load_profile("rushes")
 
 
 class _OneHashPerPassword(PasswordHasher):

@@ -6,7 +6,6 @@ incident's originals put under legal hold and released."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -28,6 +27,7 @@ from rushes.review.incidents import create_incident, link_asset
 from rushes.review.projects import find_project
 from tests.clips import random_bytes_file
 from tests.conftest import RUSHES, Env
+from tests.processes import read_to
 from tests.s3 import SeaweedFS
 
 
@@ -116,7 +116,7 @@ def test_ctrl_c_during_a_big_upload_stops_it_and_keeps_nothing_half_sent(
     # being hashed): a busy store answers late, and the signal must come before the last part,
     # however loaded the machine.
     def midway() -> bool:
-        return any(16 << 20 <= at < big.stat().st_size for at in _read_to(proc.pid, big))
+        return any(16 << 20 <= at < big.stat().st_size for at in read_to(proc.pid, big))
 
     while True:
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
@@ -137,17 +137,6 @@ def test_ctrl_c_during_a_big_upload_stops_it_and_keeps_nothing_half_sent(
     again = env.run("ingest", str(card), "-p", "aleppo")
     assert "1 files: 1 new" in again.stdout or "1 file: 1 new" in again.stdout, again.stdout
     assert env.run("verify", "--quick").returncode == 0
-
-
-def _read_to(pid: int, path: Path) -> list[int]:
-    """How far a process has read into ``path``, for each time it has it open."""
-    positions = []
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        with contextlib.suppress(OSError, IndexError):
-            if fd.readlink() == path:
-                info = Path(f"/proc/{pid}/fdinfo/{fd.name}").read_text()
-                positions.append(int(info.split("pos:")[1].split()[0]))
-    return positions
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # an organisation's catalog

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
+import signal
 import sqlite3
 import subprocess
+import time
 from pathlib import Path
 
 import psycopg
@@ -13,6 +16,7 @@ import pytest
 
 from tests.clips import random_bytes_file
 from tests.conftest import RUSHES, Env
+from tests.processes import read_to
 
 
 def ingested(env: Env, tmp_path: Path, count: int = 3) -> list[str]:
@@ -41,6 +45,42 @@ def failed_verify(env: Env) -> str:
     result = env.run("verify", check=False)
     assert result.returncode == 1, result.stdout
     return result.stdout
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_ctrl_c_stops_the_original_being_re_hashed(env: Env, tmp_path: Path) -> None:
+    """Ctrl-C while a big original is re-hashed: the check gives up at its next chunk instead
+    of reading the rest first (minutes for a big file from a remote store), and nothing is
+    logged as checked that was not."""
+    card = tmp_path / "card"
+    card.mkdir()
+    with open(card / "C0001.MXF", "wb") as big:
+        big.truncate(256 << 20)
+    env.run("ingest", str(card), "-p", "p")
+    (asset,) = (json.loads(line) for line in env.run("assets", "--json").stdout.splitlines())
+    path = stored(env, asset["sha256"])
+    size = path.stat().st_size
+    proc = subprocess.Popen([*RUSHES, "verify"], env=env.vars, stdout=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while True:  # caught re-hashing it, 8 MiB or more in and a quarter at most
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        if any(8 << 20 <= at < size // 4 for at in read_to(proc.pid, path)):
+            proc.send_signal(signal.SIGSTOP)
+            if any(8 << 20 <= at < size // 4 for at in read_to(proc.pid, path)):
+                break
+            proc.send_signal(signal.SIGCONT)
+        time.sleep(0.001)
+    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signal.SIGCONT)
+    furthest = 0
+    while proc.poll() is None:
+        furthest = max([furthest, *read_to(proc.pid, path)])
+    out, _ = proc.communicate()
+    assert proc.returncode != 0, out
+    assert furthest < size * 3 // 4  # the rest was not read
+    log = env.run("custody", "export").stdout
+    assert "fixity-" not in log and "chain-verified" not in log
+    assert "checked: 1, failed: 0" in env.run("verify").stdout  # and a later run checks it
 
 
 def test_truncated_and_missing_originals_are_named(env: Env, tmp_path: Path) -> None:

@@ -33,6 +33,7 @@ from rushes.media.probe import FIELD_KIT, captured
 from rushes.pipeline.runner import queue, run_inline
 from rushes.vault import Stored, display_path
 from rushes.vault.store import Read
+from rushes.waiting import waited
 
 Progress = Callable[[int], None]
 _SAMPLE = 64 << 10
@@ -85,9 +86,6 @@ def sample_digest(path: Path, size: int) -> str:
 def path_key(raw_path: bytes) -> str:
     """Source paths can be longer than an index allows; look them up by their hash."""
     return hashlib.sha256(raw_path).hexdigest()
-
-
-_WAIT_STEP_S = 0.1  # how soon a Ctrl-C is noticed while a file is being stored
 
 
 class Ingest:
@@ -150,11 +148,11 @@ class Ingest:
                 if isinstance(exc, KeyboardInterrupt):
                     self.vault.stop()  # not to wait for the whole of the file before
                 if sent is not None:
-                    yield _waited(sent)  # the file before, first
+                    yield waited(sent)  # the file before, first
                 raise
             if sent is not None:
                 try:
-                    yield _waited(sent)
+                    yield waited(sent)
                 except BaseException:
                     if isinstance(step, _Reading):
                         self.vault.discard(step.read)
@@ -165,7 +163,7 @@ class Ingest:
             else:
                 sent = storing.submit(self._store, step)
         if sent is not None:
-            yield _waited(sent)
+            yield waited(sent)
 
     def _read(self, candidate: Candidate) -> Outcome | _Reading:
         """A file's outcome if it need not be stored (skipped, unchanged, unreadable), else
@@ -419,14 +417,3 @@ def _log_arrival(session: Session, arrival: Arrival, verb: Verb, *, sha512: str 
         },
     )
     return arrival.path
-
-
-def _waited(sent: Future[Outcome]) -> Outcome:
-    """``sent``'s outcome, waited for in short steps. A Ctrl-C is often taken by one of the
-    threads sending parts, and Python runs its handler in the main thread only when that thread
-    next runs: blocked in one long wait, it would notice only once the whole file was sent."""
-    while True:
-        try:
-            return sent.result(timeout=_WAIT_STEP_S)
-        except TimeoutError:
-            continue

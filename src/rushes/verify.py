@@ -39,6 +39,7 @@ from rushes.custody import ChainReport, Verb
 from rushes.derivatives import MADE_BY, Derivatives
 from rushes.replica import Event, Replica, append_events, fixity_event, reconcile, replicated
 from rushes.vault import Fixity, Vault
+from rushes.waiting import waited
 
 _BATCH = 50
 _READERS = 2  # originals re-hashed at once (each holds up to 64 MiB in flight)
@@ -124,23 +125,35 @@ def verify(
         return result
 
     with ThreadPoolExecutor(_ASKERS if quick else _READERS) as pool:
-        for (sha256, size, sha512), result in zip(known, pool.map(check, known), strict=True):
-            events.append(_store_event(result) if quick else fixity_event(result))
-            report.checked += 1
-            failure = None if result.ok else result
-            if replica:
-                outcome = reconcile(vault, replica, result, size, sha512, sha256 in copied)
-                events += outcome.events
-                report.repairs += outcome.repairs
-                report.unreplicated += outcome.unreplicated
-                failure = outcome.failure
-            if failure:
-                report.failures.append(failure)
-            if progress:
-                progress(size)
-            if record and len(events) >= _BATCH:
+        checks = [pool.submit(check, row) for row in known]
+        try:
+            for (sha256, size, sha512), future in zip(known, checks, strict=True):
+                result = waited(future)
+                events.append(_store_event(result) if quick else fixity_event(result))
+                report.checked += 1
+                failure = None if result.ok else result
+                if replica:
+                    outcome = reconcile(vault, replica, result, size, sha512, sha256 in copied)
+                    events += outcome.events
+                    report.repairs += outcome.repairs
+                    report.unreplicated += outcome.unreplicated
+                    failure = outcome.failure
+                if failure:
+                    report.failures.append(failure)
+                if progress:
+                    progress(size)
+                if record and len(events) >= _BATCH:
+                    append_events(catalog, events, actor)
+                    events = []
+        except KeyboardInterrupt:
+            # Ctrl-C: the originals being re-hashed give up at their next chunk, the rest are
+            # not started, and the checks already done are logged before the run stops.
+            vault.stop()
+            for future in checks:
+                future.cancel()
+            if record:
                 append_events(catalog, events, actor)
-                events = []
+            raise
     if record:
         append_events(catalog, events, actor)
     report.unknown_in_vault = sorted(set(vault.hashes()) - {sha for sha, _, _ in known})

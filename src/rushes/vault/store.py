@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,6 +95,7 @@ class SourceStat:
 class Vault:
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
+        self._stopping = threading.Event()
 
     def put_stream(
         self, stream: BinaryIO, before_commit: Callable[[int, str], None] | None = None
@@ -165,8 +167,9 @@ class Vault:
         self.backend.discard(read.staging)
 
     def stop(self) -> None:
-        """Make a `store` under way give up soon and keep nothing: the user asked to stop, and
-        a big original's upload may have minutes to run."""
+        """Make a `store` under way give up soon and keep nothing, and a `check` give up at
+        its next chunk: the user asked to stop, and a big original may have minutes to go."""
+        self._stopping.set()
         self.backend.stop()
 
     def _keep(self, stream: BinaryIO, before_commit: Callable[[int, str], None] | None) -> Stored:
@@ -236,9 +239,15 @@ class Vault:
         except OSError as exc:
             return Fixity(sha256, False, f"unreadable: {exc.strerror or exc}")
         digest = Digest()
+
+        def read(n: int) -> bytes:
+            if self._stopping.is_set():
+                raise VaultError(f"{sha256}: stopped before it was re-hashed")
+            return source.read(n)
+
         try:
             with source:
-                size = pump(source.read, digest.sinks)
+                size = pump(read, digest.sinks)
         except OSError as exc:
             return Fixity(sha256, False, f"unreadable: {exc.strerror or exc}")
         if expected_size is not None and size != expected_size:
