@@ -24,7 +24,7 @@ from rushes.cli import field_click
 from rushes.pipeline.steps import STEPS
 from rushes.review.access import Role
 from rushes.review.assignments import STATUSES
-from rushes.review.incidents import FIELDS, FIGURES, RELATIONS, VERIFICATIONS
+from rushes.review.incident_fields import FIELDS, FIGURES, RELATIONS, VERIFICATIONS
 from rushes.review.notes import CATEGORIES
 from rushes.web.dependencies import templates
 from tests.web.conftest import Client

@@ -18,14 +18,16 @@ from rushes.catalog.models import User
 from rushes.cli.common import opened_base, out
 from rushes.errors import RushesError
 from rushes.exports import incidents as formats
+from rushes.review import incident_fields as fields
+from rushes.review import incident_records as register_records
 from rushes.review import incidents as register
 from rushes.review.access import viewer_for
 from rushes.review.projects import find_project
 
 
-def _filters(type: str, start: str, end: str, verification: str = "") -> register.Filters:
+def _filters(type: str, start: str, end: str, verification: str = "") -> fields.Filters:
     try:
-        return register.Filters.parse(type, start, end, verification)
+        return fields.Filters.parse(type, start, end, verification)
     except RushesError as exc:
         raise click.BadParameter(str(exc)) from exc
 
@@ -55,7 +57,7 @@ def list_command(project: str, type_: str, start: str, end: str) -> None:
         for column in ("id", "start (local)", "type", "place", "rescued", "killed", "verified"):
             table.add_column(column, overflow="fold")
         for i in found:
-            started = register.local(i.started_at, i.started_offset)
+            started = fields.local(i.started_at, i.started_offset)
             table.add_row(
                 escape(i.code),
                 f"{started:%Y-%m-%d %H:%M} {i.started_offset or '+00:00'}",
@@ -85,7 +87,7 @@ def export_command(
     """Incidents with their figures and their clips' SHA-256s; GeoJSON is RFC 7946."""
     filters = _filters(type_, start, end)
     with opened_base() as base, base.catalog.read() as session:
-        found = register.records(session, find_project(session, project).id, filters, None)
+        found = register_records.records(session, find_project(session, project).id, filters, None)
     if output is None:
         formats.write(found, fmt, sys.stdout, project)
         return
@@ -123,7 +125,7 @@ def import_command(file: Path, project: str, commit: bool, username: str) -> Non
                     raise click.ClickException(f"no user {username!r} (give one with --as)")
                 viewer = viewer_for(session, user, project)
                 rows = formats.read_csv(stream)
-                done = register.import_records(session, viewer, rows, file.name)
+                done = register_records.import_records(session, viewer, rows, file.name)
                 if not commit:
                     raise _DryRun
         except _DryRun:

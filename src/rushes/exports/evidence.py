@@ -63,7 +63,8 @@ from rushes.exports.pseudonyms import Pseudonyms, crew_names
 from rushes.exports.text import flat
 from rushes.i18n import N_
 from rushes.media.probe import strip_sensitive
-from rushes.review.incidents import as_record, find_incident, history_of, linked_assets
+from rushes.review.incident_records import as_record
+from rushes.review.incidents import find_incident, history_of, linked_assets
 from rushes.review.notes import Thread, thread_json
 from rushes.review.projects import find_project
 from rushes.stamps import stamp_quietly

@@ -14,7 +14,7 @@ from typing import Any, TextIO
 from rushes.errors import InvalidInput
 from rushes.exports.text import flat
 from rushes.i18n import N_
-from rushes.review.incidents import FIGURES
+from rushes.review.incident_fields import FIGURES
 
 FORMATS = {"csv": "text/csv", "geojson": "application/geo+json", "json": "application/json"}
 COLUMNS = (

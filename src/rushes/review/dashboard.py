@@ -1,7 +1,7 @@
 """The incident dashboard's figures: totals, incidents per ISO week by type, the located points
 and the timeline, all cut from one filtered read so the views can never disagree.
 
-The filters are the register's (review.incidents.Filters: whole UTC days, as on the incident
+The filters are the register's (review.incident_fields.Filters: whole UTC days, as on the incident
 list and in exports), and weeks are ISO weeks of the UTC day, so a date range and the weeks it
 draws always agree. An unknown figure (None) is never added as 0: a total is "at least" the
 known sum, with the number of incidents that lack the figure beside it.
@@ -18,11 +18,12 @@ from sqlalchemy.orm import Session
 from rushes.catalog.models import Incident, IncidentType
 from rushes.errors import InvalidInput
 from rushes.i18n import N_
+from rushes.review import incident_fields as fields
 from rushes.review import incidents as register
 from rushes.review.access import Viewer
 
 # Outcomes that add up across incidents; people present is a circumstance of each one.
-TOTALLED = tuple(figure for figure in register.FIGURES if figure != "people_present")
+TOTALLED = tuple(figure for figure in fields.FIGURES if figure != "people_present")
 MAX_WEEKS = 104  # the chart's width: two years of weeks; older ones are counted, not drawn
 
 
@@ -58,7 +59,7 @@ class Week:
 
 @dataclass(frozen=True)
 class Dashboard:
-    filters: register.Filters
+    filters: fields.Filters
     types: list[IncidentType]  # the whole vocabulary in order, retired types included
     incidents: list[Incident]  # every match, newest first
     totals: list[Total]
@@ -102,7 +103,7 @@ def weeks_of(incidents: list[Incident]) -> tuple[list[Week], int]:
     return weeks, span - drawn
 
 
-def _check(filters: register.Filters, types: list[IncidentType]) -> None:
+def _check(filters: fields.Filters, types: list[IncidentType]) -> None:
     """A mistyped filter is an error to show, not an empty dashboard to misread."""
     if filters.start and filters.end and filters.end < filters.start:
         raise InvalidInput(
@@ -118,7 +119,7 @@ def _check(filters: register.Filters, types: list[IncidentType]) -> None:
         )
 
 
-def dashboard(session: Session, viewer: Viewer, filters: register.Filters) -> Dashboard:
+def dashboard(session: Session, viewer: Viewer, filters: fields.Filters) -> Dashboard:
     """Everything the dashboard shows for these filters. Any project member may read it."""
     types = register.incident_types(session, retired=True)
     _check(filters, types)

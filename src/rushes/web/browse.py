@@ -15,7 +15,7 @@ from rushes.i18n import N_
 from rushes.review import browse
 from rushes.review.assignments import list_assignments
 from rushes.review.dates import in_range
-from rushes.review.incidents import Filters as IncidentFilters
+from rushes.review.incident_fields import Filters as IncidentFilters
 from rushes.review.incidents import list_incidents
 from rushes.web.auth import InProject, check_origin
 from rushes.web.dependencies import Reading, get_base, page

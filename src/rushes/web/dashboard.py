@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, Response
 from rushes.catalog.models import Incident
 from rushes.i18n import N_
 from rushes.review import dashboard as board
-from rushes.review import incidents as register
+from rushes.review import incident_fields as fields
 from rushes.web.auth import InProject, check_origin
 from rushes.web.dependencies import Reading, get_base, page
 from rushes.web.incidents import Filtered, when
@@ -50,15 +50,15 @@ MAX_TIMELINE = 100
 _GRID_STEPS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 30, 45, 90)
 
 
-def query_of(filters: register.Filters) -> str:
+def query_of(filters: fields.Filters) -> str:
     """The filters as a query string again, for the JSON link beside the form."""
-    fields = {
+    given = {
         "from": filters.start.isoformat() if filters.start else "",
         "to": filters.end.isoformat() if filters.end else "",
         "type": filters.type,
         "verification": filters.verification,
     }
-    return urlencode({k: v for k, v in fields.items() if v})
+    return urlencode({k: v for k, v in given.items() if v})
 
 
 def hues_of(dash: board.Dashboard) -> dict[str, int]:
@@ -225,7 +225,7 @@ def map_of(located: list[Incident], hues: dict[str, int]) -> PlotMap | None:
 
 def incident_json(slug: str, incident: Incident) -> dict[str, Any]:
     """What a timeline row shows; the incident's own JSON has everything else."""
-    local = register.local(incident.started_at, incident.started_offset)
+    local = fields.local(incident.started_at, incident.started_offset)
     return {
         "code": incident.code,
         "title": incident.title,
@@ -238,7 +238,7 @@ def incident_json(slug: str, incident: Incident) -> dict[str, Any]:
         "longitude": incident.longitude,
         "accuracy_m": incident.accuracy_m,
         "verification": incident.verification,
-        "figures": {figure: getattr(incident, figure) for figure in register.FIGURES},
+        "figures": {figure: getattr(incident, figure) for figure in fields.FIGURES},
         "url": incident_url(slug, incident),
     }
 
@@ -305,7 +305,7 @@ def dashboard_page(
         "plot": map_of(dash.located[:MAX_POINTS], hues),
         "timeline": dash.incidents[:MAX_TIMELINE],
         "max_points": MAX_POINTS,
-        "verifications": register.VERIFICATIONS,
+        "verifications": fields.VERIFICATIONS,
         "tiles": tiles,
         "tile_host": urlsplit(tiles).hostname or "",
         "incident_url": incident_url,

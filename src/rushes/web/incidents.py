@@ -18,6 +18,8 @@ from rushes.errors import AccessDenied, InvalidInput
 from rushes.exports import bag_jobs
 from rushes.exports import incidents as exports
 from rushes.i18n import N_
+from rushes.review import incident_fields as fields
+from rushes.review import incident_records as register_records
 from rushes.review import incidents as register
 from rushes.review.access import Can, Viewer, visible_assets
 from rushes.review.assignments import thumbs_of
@@ -27,7 +29,7 @@ from rushes.web.dependencies import Reading, Writing, get_base, page
 from rushes.web.language import Problem
 
 router = APIRouter(dependencies=[Depends(check_origin)])
-FORM_FIELDS = (*register.FIELDS, "code")
+FORM_FIELDS = (*fields.FIELDS, "code")
 
 
 def _recorder(viewer: InProject) -> Viewer:
@@ -50,20 +52,20 @@ async def _posted(request: Request) -> dict[str, str]:
 Posted = Annotated[dict[str, str], Depends(_posted)]
 
 
-def _query_filters(request: Request) -> register.Filters:
+def _query_filters(request: Request) -> fields.Filters:
     """`from` and `to` are Python keywords, so they are read from the query string by hand."""
     q = request.query_params
-    return register.Filters.parse(
+    return fields.Filters.parse(
         q.get("type", ""), q.get("from", ""), q.get("to", ""), q.get("verification", "")
     )
 
 
-Filtered = Annotated[register.Filters, Depends(_query_filters)]
+Filtered = Annotated[fields.Filters, Depends(_query_filters)]
 
 
 def when(moment: datetime | None, offset: str | None) -> str:
     """'2016-04-12 14:30 +03:00': the local time where it happened, with its offset."""
-    shown = register.local(moment, offset)
+    shown = fields.local(moment, offset)
     return f"{shown:%Y-%m-%d %H:%M} {offset or '+00:00'}" if shown else ""
 
 
@@ -78,9 +80,9 @@ def default_offset(project: Project) -> str:
 
 def form_values(incident: Incident, project: Project) -> dict[str, Any]:
     """An incident as its edit form shows it: local times, empty for unknown."""
-    values: dict[str, Any] = {n: getattr(incident, n) for n in register.FIELDS}
+    values: dict[str, Any] = {n: getattr(incident, n) for n in fields.FIELDS}
     for edge in ("started", "ended"):
-        shown = register.local(values[f"{edge}_at"], values[f"{edge}_offset"])
+        shown = fields.local(values[f"{edge}_at"], values[f"{edge}_offset"])
         values[f"{edge}_at"] = f"{shown:%Y-%m-%dT%H:%M:%S}" if shown else ""
         values[f"{edge}_offset"] = values[f"{edge}_offset"] or default_offset(project)
     return {k: "" if v is None else v for k, v in values.items()}
@@ -90,7 +92,7 @@ def _list_page(
     request: Request,
     session: Session,
     viewer: Viewer,
-    filters: register.Filters,
+    filters: fields.Filters,
     problem: Problem = "",
     draft: dict[str, str] | None = None,
 ) -> HTMLResponse:
@@ -100,8 +102,8 @@ def _list_page(
         "filters": filters,
         "query": request.url.query,
         "types": register.incident_types(session, retired=True),
-        "verifications": register.VERIFICATIONS,
-        "figures": register.FIGURES,
+        "verifications": fields.VERIFICATIONS,
+        "figures": fields.FIGURES,
         "draft": draft or dict.fromkeys(EDGE_OFFSETS, default_offset(viewer.project)),
         "problem": problem,
         "when": when,
@@ -121,13 +123,13 @@ def create(request: Request, viewer: Recorder, session: Writing, posted: Posted)
     try:
         incident = register.create_incident(session, viewer, posted)
     except InvalidInput as exc:
-        return _list_page(request, session, viewer, register.Filters(), exc, posted)
+        return _list_page(request, session, viewer, fields.Filters(), exc, posted)
     return _to(viewer, incident.code)
 
 
-def _export(viewer: Viewer, session: Session, filters: register.Filters, fmt: str) -> Response:
+def _export(viewer: Viewer, session: Session, filters: fields.Filters, fmt: str) -> Response:
     out = io.StringIO()
-    found = register.records(session, viewer.project.id, filters, visible_assets(viewer))
+    found = register_records.records(session, viewer.project.id, filters, visible_assets(viewer))
     exports.write(found, fmt, out, viewer.project.slug)
     name = f"{viewer.project.slug}-incidents.{fmt}"
     return Response(
@@ -173,10 +175,10 @@ def _detail(
         "related": register.related_of(session, incident),
         "history": register.history_of(session, incident, visible_assets(viewer)),
         "types": register.incident_types(session, retired=True),
-        "verifications": register.VERIFICATIONS,
-        "relations": register.RELATIONS,
-        "figures": register.FIGURES,
-        "record": register.as_record(session, incident, None),
+        "verifications": fields.VERIFICATIONS,
+        "relations": fields.RELATIONS,
+        "figures": fields.FIGURES,
+        "record": register_records.as_record(session, incident, None),
         "bags": bag_jobs.jobs_of(get_base(request).settings, viewer.project.slug, incident.code)
         if viewer.can(Can.DOWNLOAD)
         else [],
@@ -296,7 +298,7 @@ class DecisionBody(BaseModel):
 def _full(session: Session, viewer: Viewer, code: str) -> dict[str, Any]:
     """One incident as the API gives it: its record, history and (for recorders) suggestions."""
     incident = register.get_incident(session, viewer, code)
-    record = register.as_record(session, incident, visible_assets(viewer))
+    record = register_records.as_record(session, incident, visible_assets(viewer))
     record["history"] = [
         {**asdict(change), "at": change.at.isoformat()}
         for change in register.history_of(session, incident, visible_assets(viewer))
@@ -311,7 +313,7 @@ def _full(session: Session, viewer: Viewer, code: str) -> dict[str, Any]:
 
 @router.get("/api/p/{slug}/incidents")
 def incidents_json(viewer: InProject, session: Reading, filters: Filtered) -> dict[str, Any]:
-    found = register.records(session, viewer.project.id, filters, visible_assets(viewer))
+    found = register_records.records(session, viewer.project.id, filters, visible_assets(viewer))
     return {"incidents": found}
 
 

@@ -27,7 +27,7 @@ TERMS = (
     N_("director"),
     N_("investigator"),
     N_("crew"),
-    # incidents (review.incidents.RELATIONS, VERIFICATIONS, FIGURES)
+    # incidents (review.incident_fields.RELATIONS, VERIFICATIONS, FIGURES)
     N_("strike"),
     N_("aftermath"),
     N_("rescue"),
@@ -108,7 +108,7 @@ TERMS = (
     N_("Invalid"),
     N_("unreadable"),
     # an incident's fields as its history and the errors name them (underscores as spaces;
-    # review.incidents.FIELDS, the figures above), and what else its history records
+    # review.incident_fields.FIELDS, the figures above), and what else its history records
     N_("title"),
     N_("type"),
     N_("started at"),
