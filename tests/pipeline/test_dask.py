@@ -166,3 +166,53 @@ def test_workers_with_no_path_to_the_base_s_folder_work_from_the_s3_stores(
         for _, name in local["derivatives"]  # type: ignore[attr-defined]
     )
     assert list((own / "derivatives").rglob("*.*")) == []  # sent, not kept
+
+
+def test_a_cluster_without_workers_is_named_not_waited_on(env: Env, card: Path) -> None:
+    """`rushes process` against a scheduler whose workers are gone says so and fails, rather
+    than queueing the steps on it and waiting for ever."""
+    env.run("ingest", str(card), "-p", "p")
+    with distributed.LocalCluster(
+        n_workers=0, processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0"
+    ) as empty:
+        result = subprocess.run(
+            [*RUSHES, "process", "--redo", "--step", "thumbnails"],
+            env={**env.vars, "RUSHES_DASK_SCHEDULER": empty.scheduler_address},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert result.returncode != 0
+    assert f"the Dask scheduler at {empty.scheduler_address} has no workers" in result.stderr
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_worker_that_cannot_open_the_store_fails_no_file(
+    env: Env, card: Path, s3_server: SeaweedFS, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker started without the store's keys: its steps wait for a worker that can, saying
+    which store, instead of failing the files ("worker died") after three tries."""
+    for name, value in s3_server.env.items():
+        monkeypatch.setenv(name, value)
+    bucket = s3_server.bucket()
+    env.extra.update({**s3_server.env, "RUSHES_VAULT_URL": f"s3://{bucket}/vault"})
+    env.run("ingest", str(card), "-p", "p")
+    keyless = {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""}
+    keyless["RUSHES_WORKER_DIR"] = str(tmp_path)
+    with distributed.LocalCluster(
+        n_workers=1, processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0", env=keyless
+    ) as cluster:
+        result = subprocess.run(
+            [*RUSHES, "process", "--step", "probe"],
+            env={**env.vars, "RUSHES_DASK_SCHEDULER": cluster.scheduler_address},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    assert "WAITING probe" in result.stdout and f"s3://{bucket}/vault" in result.stdout
+    assert "FAILED" not in result.stdout
+    with env.open() as base, base.catalog.read() as session:
+        probes = session.scalars(select(StepState).where(StepState.step == "probe")).all()
+    assert {p.status for p in probes} == {"pending"} and len(probes) == 3
+    shown = env.run("show", probes[0].asset_sha256[:12]).stdout
+    assert f"s3://{bucket}/vault" in shown  # which store: a URL is not a server path to hide

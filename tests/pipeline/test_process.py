@@ -195,6 +195,30 @@ def test_a_clip_known_from_a_manifest_waits_for_its_bytes_then_is_processed_whol
         assert session.get(Asset, sha).kind == "video"
 
 
+def test_a_probe_redone_after_a_fault_runs_the_steps_it_had_blocked(
+    env: Env, tmp_path: Path
+) -> None:
+    """The fix a failed probe's reason suggests, `process --redo --step probe` once the fault
+    is gone (a cluster's worker without the store's keys, say), brings the steps it blocked
+    back too: the clip gets its thumbnails and proxy, instead of "skipped: probe failed"."""
+    card = tmp_path / "card"
+    card.mkdir()
+    sha = sha_of(env, make_video(card / "a.mp4"))
+    env.run("ingest", str(card), "-p", "p")
+    with env.open() as base, base.catalog.write() as session:  # as the faulty worker left it
+        for row in session.scalars(select(StepState).where(StepState.asset_sha256 == sha)):
+            if row.step == "probe":
+                row.status, row.error = "failed", "ConfigError: cannot reach the S3 store"
+            elif row.step != "provenance":
+                row.status, row.error = "skipped", "probe failed"
+    env.run("process", "--redo", "--step", "probe")
+    env.run("process")
+    done = {step: row.status for (asset, step), row in states(env).items() if asset == sha}
+    assert set(done.values()) == {"done"}, done
+    (listed,) = (json.loads(line) for line in env.run("assets", "--json").stdout.splitlines())
+    assert listed["failed_steps"] == []
+
+
 def test_a_step_whose_need_is_not_run_waits_and_says_so(env: Env, tmp_path: Path) -> None:
     card = tmp_path / "card"
     card.mkdir()
@@ -202,7 +226,7 @@ def test_a_step_whose_need_is_not_run_waits_and_says_so(env: Env, tmp_path: Path
     env.run("ingest", str(card), "-p", "p")
     result = env.run("process", "--step", "near-duplicates", timeout=120)
     assert "0 steps run, 0 failed" in result.stdout
-    assert "1 steps wait for steps not run here" in result.stdout
+    assert "1 step waits for steps not run here" in result.stdout
 
 
 def test_killed_process_run_resumes_where_it_stopped(

@@ -24,8 +24,9 @@ from rushes.errors import NotFoundError
 from rushes.media.orientations import INVERSE, TRANSFORMS
 
 MIN_PREFIX = 6
-# An absolute POSIX or Windows path inside a message: the server's layout is not for readers.
-_PATH = re.compile(r"""(?:[A-Za-z]:\\|(?<![\w.~])/)(?:[^\s/\\'"]+[/\\])+[^\s'",;:)]*""")
+# An absolute POSIX or Windows path inside a message: the server's layout is not for readers
+# (a URL's path, s3://bucket/prefix, says which store is meant and stays).
+_PATH = re.compile(r"""(?:[A-Za-z]:\\|(?<![\w.~:/])/)(?:[^\s/\\'"]+[/\\])+[^\s'",;:)]*""")
 
 
 def without_paths(reason: str) -> str:

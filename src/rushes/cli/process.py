@@ -72,8 +72,21 @@ def process_command(steps: tuple[str, ...], redo: bool, outdated: bool) -> None:
         label = "[bold red]FAILED[/]" if result.status == "failed" else "[bold yellow]WAITING[/]"
         out.print(f"{label} {result.step} {result.sha256[:16]}: {escape(result.note or '')}")
     done = sum(1 for r in ran if r.status not in ("pending", "waiting"))
-    out.print(f"{done} steps run, {sum(r.status == 'failed' for r in failed)} failed")
-    if waiting:
-        out.print(f"{waiting} steps wait for steps not run here: run `rushes process` for all")
+    out.print(f"{_steps(done)} run, {sum(r.status == 'failed' for r in failed)} failed")
+    if waiting and steps:
+        waits = _steps(waiting, "waits", "wait")
+        out.print(f"{waits} for steps not run here: run `rushes process` for all")
+    elif waiting:
+        out.print(
+            f"{_steps(waiting, 'is', 'are')} still pending: under way in another process "
+            "(`rushes serve`, a cluster's worker) or waiting for the store; "
+            "`rushes show HASH` says which"
+        )
     if failed:
         sys.exit(1)
+
+
+def _steps(count: int, one: str = "", many: str = "") -> str:
+    """'1 step waits', '2 steps wait'."""
+    verb = one if count == 1 else many
+    return f"{count} step{'' if count == 1 else 's'}{' ' + verb if verb else ''}"

@@ -48,6 +48,8 @@ _LEASE_MARGIN = timedelta(minutes=5)
 # A step that found the S3 store silent is not the file's failure: it waits this long, pending,
 # then runs again (by `rushes serve`'s next poll or the next `rushes process`).
 STORE_RETRY = timedelta(minutes=1)
+# A cluster with no worker would take steps and never run them: how long to wait for one.
+WORKERS_WAIT_S = 10.0
 WORKER_NICENESS = 10  # what `nice` gives by default: batch work behind interactive work
 
 
@@ -232,7 +234,21 @@ def execute(settings: Settings, sha256: str, name: str) -> Result:
             row.lease_until = utcnow() + STORE_RETRY
         else:
             _settle(row, status, note, step)
+        if status == "done":
+            _unblock(session, sha256, name)
     return Result(sha256, name, status, note)
+
+
+def _unblock(session: Session, sha256: str, done: str) -> None:
+    """Queue again the steps that were skipped because ``done`` failed (or judged the asset
+    of another kind), now that it has run again and succeeded: left skipped, a clip whose
+    probe was redone after a fault was fixed would stay without thumbnails or proxy."""
+    for step in STEPS:
+        if done not in step.needs:
+            continue
+        row = session.get(StepState, (sha256, step.name))
+        if row is not None and row.status == "skipped":
+            row.status, row.error = "pending", None
 
 
 def _on_this_worker(settings: Settings) -> Settings:
@@ -329,6 +345,13 @@ def executor_for(settings: Settings) -> Iterator[Executor]:
             f"(RUSHES_DASK_SCHEDULER): {exc}"
         ) from exc
     with client:
+        try:
+            client.wait_for_workers(1, timeout=WORKERS_WAIT_S)
+        except TimeoutError as exc:
+            raise ConfigError(
+                f"the Dask scheduler at {settings.dask_scheduler} has no workers: start one "
+                f"(`dask worker {settings.dask_scheduler}`, see docs/operations.md)"
+            ) from exc
         executor = client.get_executor(pure=False)
         try:
             yield executor
@@ -373,7 +396,15 @@ def process(
 
 def _worker_died(base: Base, sha256: str, name: str, exc: BaseException) -> Result:
     """A crashed worker takes its neighbours' jobs down too: retry each a few times, so only
-    the file that really kills the decoder ends up failed."""
+    the file that really kills the decoder ends up failed. A worker that cannot open the base
+    (its settings, its store) is not the file's fault: the step waits for a worker that can."""
+    if isinstance(exc, (ConfigError, StoreUnavailable)):
+        note = f"a worker cannot open the base: {exc}"
+        with base.catalog.write() as session:
+            row = session.get(StepState, (sha256, name))
+            row.status, row.error, row.worker = "pending", note, None
+            row.lease_until = utcnow() + STORE_RETRY
+        return Result(sha256, name, "waiting", note)
     note = f"worker died: {type(exc).__name__}: {exc}"
     with base.catalog.write() as session:
         row = session.get(StepState, (sha256, name))
