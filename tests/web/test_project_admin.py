@@ -38,6 +38,9 @@ def test_members_are_picked_from_existing_accounts_and_default_to_crew(
     html = ada.get("/p/film/members").text
     assert _options(html, "add to the project") == ["omar"]
     assert "lina" in _options(html, "change the role of")
+    ada.post("/p/film/members", data={"csrf": ada.csrf, "username": "omar", "role": "crew"})
+    html = ada.get("/p/film/members").text  # everyone in: it says where accounts are made
+    assert 'new accounts on the <a href="/admin">administration</a> page' in html
 
 
 def test_project_admins_set_the_time_zone_checked_against_the_iana_names(
