@@ -62,6 +62,8 @@ REVIEWER_POST = row(303, 303, 303, 303, 404, 303, 404)
 EDITOR_POST = row(303, 303, 303, 403, 403, 403, 404)  # assignments, selects: admin and director
 RECORDER_POST = row(303, 303, 303, 303, 403, 403, 404)  # incidents: admin, director, investigator
 RECORDER_API = row(401, 200, 200, 200, 403, 403, 404)
+REGISTER_PAGE = row(303, 200, 200, 200, 403, 403, 404)  # incidents, dashboard: not crew
+REGISTER_API = row(401, 200, 200, 200, 403, 403, 404)
 SITE_ADMIN_PAGE = row(303, 200, 403, 403, 403, 403, 403)
 INCIDENT = {
     "title": "Barrel bomb on the market",
@@ -530,7 +532,7 @@ CASES = [
         path=f"/p/film/a/{IN_FIELD}/send-original",
     ),
     # The incident register.
-    Case("GET", "/p/{slug}/incidents", PROJECT_PAGE, path="/p/film/incidents"),
+    Case("GET", "/p/{slug}/incidents", REGISTER_PAGE, path="/p/film/incidents"),
     Case("GET", "/p/{slug}/search", PROJECT_PAGE, path="/p/film/search?q=rubble"),
     Case("GET", "/p/{slug}/find", PROJECT_PAGE, path="/p/film/find"),
     # Any member may search by a picture; a form without one is a 400.
@@ -542,10 +544,10 @@ CASES = [
         path="/api/p/film/find",
     ),
     Case("POST", "/p/{slug}/incidents", RECORDER_POST, path="/p/film/incidents", data=INCIDENT),
-    Case("GET", "/p/{slug}/incidents.csv", PROJECT_PAGE, path="/p/film/incidents.csv"),
-    Case("GET", "/p/{slug}/incidents.geojson", PROJECT_PAGE, path="/p/film/incidents.geojson"),
-    Case("GET", "/p/{slug}/incidents.json", PROJECT_PAGE, path="/p/film/incidents.json"),
-    Case("GET", "/p/{slug}/incidents/{code}", PROJECT_PAGE, path="/p/film/incidents/{incident}"),
+    Case("GET", "/p/{slug}/incidents.csv", REGISTER_PAGE, path="/p/film/incidents.csv"),
+    Case("GET", "/p/{slug}/incidents.geojson", REGISTER_PAGE, path="/p/film/incidents.geojson"),
+    Case("GET", "/p/{slug}/incidents.json", REGISTER_PAGE, path="/p/film/incidents.json"),
+    Case("GET", "/p/{slug}/incidents/{code}", REGISTER_PAGE, path="/p/film/incidents/{incident}"),
     Case(
         "POST",
         "/p/{slug}/incidents/{code}",
@@ -629,7 +631,7 @@ CASES = [
         row(303, 303, 403, 403, 403, 403, 404),
         path="/p/film/incident-types/fire/retire",
     ),
-    Case("GET", "/api/p/{slug}/incidents", PROJECT_API, path="/api/p/film/incidents"),
+    Case("GET", "/api/p/{slug}/incidents", REGISTER_API, path="/api/p/film/incidents"),
     Case("GET", "/api/p/{slug}/search", PROJECT_API, path="/api/p/film/search?q=rubble"),
     Case(
         "POST",
@@ -641,7 +643,7 @@ CASES = [
     Case(
         "GET",
         "/api/p/{slug}/incidents/{code}",
-        PROJECT_API,
+        REGISTER_API,
         path="/api/p/film/incidents/{incident}",
     ),
     Case(
@@ -705,8 +707,8 @@ CASES = [
         row(303, 200, 200, 200, 403, 403, 404),
         path="/p/film/selects/timeline?format=edl&rate=25",
     ),
-    Case("GET", "/p/{slug}/dashboard", PROJECT_PAGE, path="/p/film/dashboard"),
-    Case("GET", "/api/p/{slug}/dashboard", PROJECT_API, path="/api/p/film/dashboard"),
+    Case("GET", "/p/{slug}/dashboard", REGISTER_PAGE, path="/p/film/dashboard"),
+    Case("GET", "/api/p/{slug}/dashboard", REGISTER_API, path="/api/p/film/dashboard"),
     # Another project's ids are as missing as missing ones, whoever asks.
     Case("GET", "", row(303, 404, 404, 404, 404, 404, 404), path="/p/film/a/{foreign}"),
     Case("GET", "", row(303, 404, 404, 404, 404, 404, 404), path="/p/other/a/{karim_sha}"),

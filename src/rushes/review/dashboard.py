@@ -120,7 +120,8 @@ def _check(filters: fields.Filters, types: list[IncidentType]) -> None:
 
 
 def dashboard(session: Session, viewer: Viewer, filters: fields.Filters) -> Dashboard:
-    """Everything the dashboard shows for these filters. Any project member may read it."""
+    """Everything the dashboard shows for these filters, to those who read the register."""
+    register.require_register(viewer)
     types = register.incident_types(session, retired=True)
     _check(filters, types)
     incidents = register.list_incidents(session, viewer.project.id, filters)[::-1]

@@ -63,8 +63,19 @@ def require_record(viewer: Viewer) -> None:
 # ---- Incidents --------------------------------------------------------------------------------
 
 
+def require_register(viewer: Viewer) -> None:
+    """The register is the whole project's record (places, figures, witnesses' words): crew,
+    who see their own footage and what is addressed to them, do not read it, so a seized
+    phone signed in as a volunteer gives none of it away."""
+    if not viewer.can(Can.SEE_ALL):
+        raise AccessDenied(
+            N_("only admins, directors and investigators read the incident register")
+        )
+
+
 def get_incident(session: Session, viewer: Viewer, code: str) -> Incident:
     """An incident of the viewer's project; another project's code is as missing as a typo."""
+    require_register(viewer)
     return find_incident(session, viewer.project, code)
 
 

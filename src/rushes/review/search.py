@@ -1,8 +1,8 @@
 """Search a project: notes, assignments, incidents and files, by the same rules as their pages.
 
 A viewer finds exactly what their pages show them: directors and investigators the whole
-project; crew the notes and files of the clips they see (`access.visible_assets`) and the
-assignments they are on; every member the project's incidents. Results come grouped by kind,
+project, its incidents included; crew the notes and files of the clips they see
+(`access.visible_assets`) and the assignments they are on. Results come grouped by kind,
 newest first, each with where it opens (a note opens the player at its time) and a snippet of
 the text around the first word found.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, false, select
 from sqlalchemy.orm import Session
 
 from rushes.catalog.models import (
@@ -81,6 +81,8 @@ def _allowed(viewer: Viewer, kind: str) -> list[ColumnElement[bool]]:
     """The page rules, as conditions on `search_entries`."""
     if kind in ("note", "file") and not viewer.can(Can.SEE_ALL):
         return [SearchEntry.asset_sha256.in_(visible_assets(viewer))]
+    if kind == "incident" and not viewer.can(Can.SEE_ALL):
+        return [false()]  # the register is not crew's (review.incidents.require_register)
     if kind == "assignment" and not (viewer.can(Can.SEE_ALL) or viewer.can(Can.ASSIGN)):
         mine = select(AssignmentUser.assignment_id).where(AssignmentUser.user_id == viewer.user.id)
         return [SearchEntry.ref.in_(mine)]

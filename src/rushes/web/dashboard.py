@@ -20,9 +20,9 @@ from rushes.catalog.models import Incident
 from rushes.i18n import N_
 from rushes.review import dashboard as board
 from rushes.review import incident_fields as fields
-from rushes.web.auth import InProject, check_origin
+from rushes.web.auth import check_origin
 from rushes.web.dependencies import Reading, get_base, page
-from rushes.web.incidents import Filtered, when
+from rushes.web.incidents import Filtered, Reader, when
 
 router = APIRouter(dependencies=[Depends(check_origin)])
 
@@ -287,7 +287,7 @@ def dashboard_json(slug: str, dash: board.Dashboard) -> dict[str, Any]:
 
 @router.get("/p/{slug}/dashboard", response_class=HTMLResponse)
 def dashboard_page(
-    request: Request, viewer: InProject, session: Reading, filters: Filtered
+    request: Request, viewer: Reader, session: Reading, filters: Filtered
 ) -> HTMLResponse:
     dash = board.dashboard(session, viewer, filters)
     hues = hues_of(dash)
@@ -315,7 +315,7 @@ def dashboard_page(
 
 
 @router.get("/api/p/{slug}/dashboard")
-def dashboard_api(viewer: InProject, session: Reading, filters: Filtered) -> dict[str, Any]:
+def dashboard_api(viewer: Reader, session: Reading, filters: Filtered) -> dict[str, Any]:
     """Totals, weeks, points and timeline under the same query parameters as the page."""
     return dashboard_json(viewer.project.slug, board.dashboard(session, viewer, filters))
 

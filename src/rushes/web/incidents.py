@@ -40,6 +40,14 @@ def _recorder(viewer: InProject) -> Viewer:
 
 
 Recorder = Annotated[Viewer, Depends(_recorder)]
+
+
+def _reader(viewer: InProject) -> Viewer:
+    register.require_register(viewer)
+    return viewer
+
+
+Reader = Annotated[Viewer, Depends(_reader)]
 Short = Annotated[str, Form(max_length=100)]
 
 
@@ -113,7 +121,7 @@ def _list_page(
 
 @router.get("/p/{slug}/incidents", response_class=HTMLResponse)
 def incidents_page(
-    request: Request, viewer: InProject, session: Reading, filters: Filtered
+    request: Request, viewer: Reader, session: Reading, filters: Filtered
 ) -> HTMLResponse:
     return _list_page(request, session, viewer, filters)
 
@@ -140,17 +148,17 @@ def _export(viewer: Viewer, session: Session, filters: fields.Filters, fmt: str)
 
 
 @router.get("/p/{slug}/incidents.csv")
-def export_csv(viewer: InProject, session: Reading, filters: Filtered) -> Response:
+def export_csv(viewer: Reader, session: Reading, filters: Filtered) -> Response:
     return _export(viewer, session, filters, "csv")
 
 
 @router.get("/p/{slug}/incidents.geojson")
-def export_geojson(viewer: InProject, session: Reading, filters: Filtered) -> Response:
+def export_geojson(viewer: Reader, session: Reading, filters: Filtered) -> Response:
     return _export(viewer, session, filters, "geojson")
 
 
 @router.get("/p/{slug}/incidents.json")
-def export_json(viewer: InProject, session: Reading, filters: Filtered) -> Response:
+def export_json(viewer: Reader, session: Reading, filters: Filtered) -> Response:
     return _export(viewer, session, filters, "json")
 
 
@@ -194,7 +202,7 @@ def _to(viewer: Viewer, code: str, anchor: str = "") -> RedirectResponse:
 
 
 @router.get("/p/{slug}/incidents/{code}", response_class=HTMLResponse)
-def incident_page(request: Request, code: str, viewer: InProject, session: Reading) -> HTMLResponse:
+def incident_page(request: Request, code: str, viewer: Reader, session: Reading) -> HTMLResponse:
     return _detail(request, session, viewer, code)
 
 
@@ -312,7 +320,7 @@ def _full(session: Session, viewer: Viewer, code: str) -> dict[str, Any]:
 
 
 @router.get("/api/p/{slug}/incidents")
-def incidents_json(viewer: InProject, session: Reading, filters: Filtered) -> dict[str, Any]:
+def incidents_json(viewer: Reader, session: Reading, filters: Filtered) -> dict[str, Any]:
     found = register_records.records(session, viewer.project.id, filters, visible_assets(viewer))
     return {"incidents": found}
 
@@ -327,7 +335,7 @@ def create_json(
 
 
 @router.get("/api/p/{slug}/incidents/{code}")
-def incident_json(code: str, viewer: InProject, session: Reading) -> dict[str, Any]:
+def incident_json(code: str, viewer: Reader, session: Reading) -> dict[str, Any]:
     return _full(session, viewer, code)
 
 
