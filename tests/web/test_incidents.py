@@ -105,6 +105,7 @@ def test_incidents_are_recorded_edited_and_refused_with_reasons(base, login, tea
         assert karim.get(path).status_code == 403, path
     home = karim.get("/p/film/").text
     assert "/p/film/incidents" not in home and "/p/film/dashboard" not in home
+    assert "ALE-2016-0412" not in home and "ALE-2016-0412" in dina.get("/p/film/").text
     assert "ALE-2016-0412" not in karim.get("/p/film/search", params={"q": "Aleppo"}).text
     assert "ALE-2016-0412" in dina.get("/p/film/search", params={"q": "Aleppo"}).text
     with base.catalog.read() as session:

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from rushes.errors import InvalidInput
 from rushes.i18n import N_
 from rushes.review import browse
+from rushes.review.access import Can
 from rushes.review.assignments import list_assignments
 from rushes.review.dates import in_range
 from rushes.review.incident_fields import Filters as IncidentFilters
@@ -108,7 +109,9 @@ def grid(
         "first_url": f"?{query_of(filters)}",
         "next_url": f"?{query_of(filters, after=found.next)}" if found.next else None,
         "assignments": list_assignments(session, viewer),
-        "incidents": list_incidents(session, viewer.project.id, IncidentFilters()),
+        "incidents": list_incidents(session, viewer.project.id, IncidentFilters())
+        if viewer.can(Can.SEE_ALL)  # the register is not crew's (review.incidents)
+        else [],
         "orders": browse.ORDERS,
         "crews": browse.crew_choices(session, viewer),
     }
