@@ -149,6 +149,7 @@ def test_bad_input_is_named_and_every_readable_file_is_kept(env: Env, tmp_path: 
         b"\xff\xfe not utf-8 \xc3(.mp4",
         b"l" * 250 + b".mp4",
         b"new\nline.mp4",
+        b"new\\nline.mp4",  # a backslash and an n: not to be told from the line above
     ]
     for i, name in enumerate(hostile):
         path = os.path.join(os.fsencode(card), name)
@@ -183,6 +184,9 @@ def test_bad_input_is_named_and_every_readable_file_is_kept(env: Env, tmp_path: 
         )
         raw = [a.path_bytes for a in session.query(Arrival)]
         assert os.path.join(os.fsencode(card), hostile[2]) in raw  # exact bytes kept
+    events = [json.loads(line) for line in env.run("custody", "export").stdout.splitlines()]
+    named = {e["details"]["path"].rsplit("/", 1)[-1] for e in events if "path" in e["details"]}
+    assert {"new\\nline.mp4", "new\\\\nline.mp4"} <= named  # two names, told apart
 
 
 def test_permission_denied_is_a_per_file_failure(env: Env, tmp_path: Path) -> None:

@@ -324,7 +324,16 @@ def _changed(before: os.stat_result, after: os.stat_result) -> bool:
 
 
 def display_path(path: Path | str | bytes) -> str:
-    """A file name safe to print: non-UTF-8 bytes and control characters escaped."""
+    """A file name safe to print: a backslash doubled, then invalid UTF-8 bytes (\\xff) and
+    control characters (\\n, \\u202e) escaped, so no name can pass for another: a custody
+    event names one file, and its bytes can be read back from the text."""
     raw = os.fsencode(path)
-    text = raw.decode("utf-8", "backslashreplace")
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+    return "".join(map(_shown, raw.decode("utf-8", "surrogateescape")))
+
+
+def _shown(c: str) -> str:
+    if c == "\\":
+        return "\\\\"
+    if "\udc80" <= c <= "\udcff":  # a byte that is not UTF-8, as surrogateescape keeps it
+        return f"\\x{ord(c) - 0xDC00:02x}"
+    return c if c.isprintable() else c.encode("unicode_escape").decode()
