@@ -98,13 +98,15 @@ SETTINGS: tuple[Setting, ...] = (
         int,
         20,
         "Threads of `rushes serve` for blocking work (database, disk, password hashing). The "
-        "catalog keeps up to twice as many database connections (a request may hold two).",
+        "catalog keeps up to 2.5 times as many database connections, plus 8 (a request may "
+        "hold two, an upload one, the pipeline a few).",
     ),
     Setting(
         "db_wait",
         float,
         5.0,
-        "Seconds a request waits for a free database connection before it is answered 503.",
+        "Seconds a request waits for its turn (or a free database connection) before it is "
+        "answered 503.",
     ),
     Setting(
         "header_limit", int, 64 * 1024, "Largest request headers `rushes serve` reads, in bytes."
