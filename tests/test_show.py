@@ -80,3 +80,14 @@ def test_dups_says_when_a_flat_clip_has_nothing_to_compare(env: Env, tmp_path: P
     sha = hashlib.sha256(clip.read_bytes()).hexdigest()
     out = env.run("dups", sha[:12]).stdout
     assert "cannot be compared: no frame could be fingerprinted (a flat or black picture" in out
+
+
+def test_a_file_that_is_no_media_is_said_so_once(env: Env, tmp_path: Path) -> None:
+    card = tmp_path / "card"
+    card.mkdir()
+    (card / "notes.bin").write_bytes(bytes(range(256)) * 64)
+    env.run("ingest", str(card), "-p", "p")
+    (row,) = (line for line in env.run("assets").stdout.splitlines() if "other" in line)
+    assert row.count("not a media file") == 1, row
+    sha = json.loads(env.run("assets", "--json").stdout)["sha256"]
+    assert "an other asset has no pictures to compare" in env.run("dups", sha[:12]).stdout

@@ -197,7 +197,8 @@ def _edited(copy: dict[str, Any]) -> str:
 def _not_comparable(session: Session, asset: Asset) -> str | None:
     """Why no copy of this clip could be found whatever the archive holds, or None."""
     if asset.kind not in FINGERPRINT.kinds:
-        return f"a {asset.kind} asset has no pictures to compare"
+        article = "an" if asset.kind[:1] in ("a", "e", "i", "o", "u") else "a"
+        return f"{article} {asset.kind} asset has no pictures to compare"
     row = session.get(Fingerprint, asset.sha256)
     if row is None:
         state = session.get(StepState, (asset.sha256, FINGERPRINT.name))

@@ -67,7 +67,7 @@ def assets(project: str | None, limit: int, offset: int, as_json: bool) -> None:
 
 
 def _problem(asset: Asset, credentials: str | None, notes: list[tuple[str, str]]) -> str:
-    said = [f"{step}: {note}" for step, note in notes]
+    said = [f"{step}: {note}" for step, note in notes if note != asset.probe_error]
     return "; ".join(p for p in (asset.probe_error, credentials, *said) if p)
 
 
