@@ -46,6 +46,9 @@ def test_serve_processes_new_footage_in_the_background(env: Env, tmp_path: Path)
         while not printed or "Uvicorn running on" not in printed[-1]:
             printed.append(server.stdout.readline())
         link = next(line for line in printed if "/setup?token=" in line).split()[-1]
+        said = "".join(printed)  # where it keeps what, the catalog without its password
+        assert f"originals: {env.vault}" in said and "pipeline: 1 local worker" in said
+        assert "catalog: sqlite:///" in said or "catalog: postgresql+psycopg://" in said
         assert link.startswith(f"http://127.0.0.1:{port}/setup?token=")
         token = link.split("token=")[1]
         with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:

@@ -10,6 +10,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -52,7 +53,9 @@ def serve(host: str | None, port: int | None) -> None:
     base: Base = app.state.base
     with base.catalog.write() as session:
         token = accounts.issue_setup_token(session)
-    err.print(f"rushes base on http://{host}:{port}/  data: {config.data_dir}")
+    err.print(f"rushes base on http://{host}:{port}/")
+    for name, place in _places(config):
+        err.print(f"  {name}: {place}")
     if token:
         # stdout, unwrapped: the one line a newcomer must copy; valid once, for 24 hours.
         print(
@@ -184,3 +187,16 @@ def _account_errors() -> Iterator[None]:
         yield
     except RushesError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def _places(config: settings_module.Settings) -> list[tuple[str, str]]:
+    """Where this base keeps what: an admin reading the start line of a process in a scaled
+    deployment must see the catalog and stores it uses, not only a data folder it may not."""
+    plural = "es" if config.workers != 1 else ""
+    pipeline = config.dask_scheduler or f"{config.workers} local worker process{plural}"
+    return [
+        ("catalog", make_url(config.database_url).render_as_string(hide_password=True)),
+        ("originals", config.vault_url or str(config.vault_dir)),
+        ("derivatives", config.derivatives_url or str(config.derivatives_dir)),
+        ("pipeline", pipeline),
+    ]
