@@ -91,6 +91,14 @@ def test_footage_goes_from_a_card_to_s3_through_the_pipeline_and_verifies(
     failed = env.run("verify", "--quick", check=False)  # the full check: tests/vault/test_s3.py
     assert failed.returncode == 1
     assert f"FAILED {forged}" in failed.stdout and "failed: 2" in failed.stdout
+    assert "is still stored: delete the newer version(s)" in failed.stdout  # how to undo it
+    full = env.run("verify", check=False)
+    assert f"FAILED {forged}: size is 1 bytes" in full.stdout and "is still stored" in full.stdout
+    key = f"vault/originals/{forged}"
+    listed = s3_server.client().list_object_versions(Bucket=bucket, Prefix=key)["Versions"]
+    (newer,) = (v["VersionId"] for v in listed if v["IsLatest"])
+    s3_server.client().delete_object(Bucket=bucket, Key=key, VersionId=newer)  # as it says
+    assert f"FAILED {forged}" not in env.run("verify", "--quick", check=False).stdout
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

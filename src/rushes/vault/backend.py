@@ -68,5 +68,9 @@ class Backend(Protocol):
     def locate(self, sha256: str) -> str:
         """Where the original lives, for messages and operators."""
 
+    def earlier_copy(self, sha256: str) -> str:
+        """For an original found damaged: where the store still keeps it as first written, and
+        how to bring it back ("" if it keeps no such copy)."""
+
     def hashes(self) -> Iterator[str]:
         """Every hash stored, in no particular order."""

@@ -204,6 +204,9 @@ class LocalBackend:
     def locate(self, sha256: str) -> str:
         return str(self.path(sha256))
 
+    def earlier_copy(self, sha256: str) -> str:
+        return ""  # a folder keeps one copy: a replica repairs it (`rushes verify`)
+
     def hashes(self) -> Iterator[str]:
         for path in self.originals.glob("??/??/*"):
             if len(path.name) == 64 and _HEX.issuperset(path.name):

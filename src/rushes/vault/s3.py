@@ -50,7 +50,7 @@ from rushes.errors import ConfigError, StoreUnavailable, VaultError
 from rushes.vault.cache import LocalCache
 from rushes.vault.local import LocalStaging, sweep_staging
 from rushes.vault.pump import Pump
-from rushes.vault.store import Fixity
+from rushes.vault.store import Fixity, damaged
 
 # Above this, parallel parts (a single PUT may hold 5 GiB, but one stream is slower): see
 # bench/s3.py, where 8 MiB parts eight at a time went faster than one PUT of 256 MiB.
@@ -511,6 +511,24 @@ class S3Backend:
     def locate(self, sha256: str) -> str:
         return self.location.url(f"originals/{sha256}")
 
+    def earlier_copy(self, sha256: str) -> str:
+        """Someone with the store's keys may put other bytes over a locked original: the
+        locked version stays underneath, an older version of the key, and can be brought back."""
+        key = self.key(sha256)
+        try:
+            listed = self.client.list_object_versions(Bucket=self.bucket, Prefix=key)
+        except (ClientError, BotoCoreError):
+            return ""
+        versions = [v for v in listed.get("Versions", []) if v["Key"] == key]
+        if len(versions) < 2:
+            return ""
+        # Listed newest first (S3's order), as `_missing` reads them too.
+        first, newer = versions[-1]["VersionId"], [v["VersionId"] for v in versions[:-1]]
+        return (
+            f"its first version {first} is still stored: delete the newer version(s) "
+            f"{', '.join(newer)} (list-object-versions) to bring it back"
+        )
+
     def hashes(self) -> Iterator[str]:
         folder = f"{self.location.prefix}originals/"
         pages = self.client.get_paginator("list_objects_v2").paginate(
@@ -535,11 +553,11 @@ class S3Backend:
                 return Fixity(sha256, False, self._missing(sha256))
             return Fixity(sha256, False, f"unreadable: {_code(exc)}")
         if size is not None and head["ContentLength"] != size:
-            return Fixity(sha256, False, f"size is {head['ContentLength']} bytes, recorded {size}")
+            return damaged(self, sha256, f"size is {head['ContentLength']} bytes, recorded {size}")
         checksum = head.get("ChecksumSHA256")
         expected = self._expected_checksum(sha256, checksum)
         if checksum != expected:
-            return Fixity(sha256, False, f"the store's SHA-256 checksum is {checksum}")
+            return damaged(self, sha256, f"the store's SHA-256 checksum is {checksum}")
         if self.retention_days:
             until = head.get("ObjectLockRetainUntilDate")
             if head.get("ObjectLockMode") != "COMPLIANCE" or until is None:

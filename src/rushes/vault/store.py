@@ -251,12 +251,15 @@ class Vault:
         except OSError as exc:
             return Fixity(sha256, False, f"unreadable: {exc.strerror or exc}")
         if expected_size is not None and size != expected_size:
-            return Fixity(sha256, False, f"size is {size} bytes, recorded {expected_size}")
+            return self._damaged(sha256, f"size is {size} bytes, recorded {expected_size}")
         if (now := digest.sha256.hexdigest()) != sha256:
-            return Fixity(sha256, False, f"content SHA-256 is now {now}")
+            return self._damaged(sha256, f"content SHA-256 is now {now}")
         if sha512 and digest.sha512.hexdigest() != sha512:
-            return Fixity(sha256, False, "SHA-512 differs from the one recorded at arrival")
+            return self._damaged(sha256, "SHA-512 differs from the one recorded at arrival")
         return Fixity(sha256, True)
+
+    def _damaged(self, sha256: str, problem: str) -> Fixity:
+        return damaged(self.backend, sha256, problem)
 
     def quick_check(self, sha256: str, expected_size: int | None) -> Fixity:
         """Ask the store whether it still holds the original under its own SHA-256 checksum
@@ -321,6 +324,12 @@ def _refuse_changes(path: Path, fd: int, before: os.stat_result, size: int) -> N
 
 def _changed(before: os.stat_result, after: os.stat_result) -> bool:
     return (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns)
+
+
+def damaged(backend: Backend, sha256: str, problem: str) -> Fixity:
+    """A failed check, saying where the store still keeps the original as first written."""
+    earlier = backend.earlier_copy(sha256)
+    return Fixity(sha256, False, f"{problem}; {earlier}" if earlier else problem)
 
 
 def display_path(path: Path | str | bytes) -> str:
