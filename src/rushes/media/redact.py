@@ -68,6 +68,9 @@ CRF = 20
 PROGRESS_FRAMES = 30  # a copy's progress is told every this many frames
 BLEEP_HZ = 1000.0
 _NO_SEI = "filter_units=remove_types=6"  # H.264 SEI: x264 writes its version and settings there
+# Each encoder's too: without it FFmpeg's AAC encoder writes "Lavc" and its version into the
+# sound itself (the container's fflags only keep the muxer's "Lavf" out).
+_BITEXACT = {"flags": "+bitexact"}
 
 
 @dataclass(frozen=True)
@@ -470,7 +473,7 @@ class _Copier:
     def _add_video(self) -> av.video.stream.VideoStream:
         rate = self.video.average_rate or self.video.guessed_rate or Fraction(30)
         stream = self.out.add_stream(
-            "libx264", rate=rate, options={"crf": str(CRF), "preset": "veryfast"}
+            "libx264", rate=rate, options={"crf": str(CRF), "preset": "veryfast", **_BITEXACT}
         )
         stream.width, stream.height = self.size
         stream.pix_fmt = "yuv420p"
@@ -485,7 +488,7 @@ class _Copier:
         rate = ctx.sample_rate if ctx.sample_rate in (48_000, 44_100, 32_000) else 48_000
         layout = "mono" if ctx.channels == 1 else "stereo"
         self.resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate, frame_size=1024)
-        stream = self.out.add_stream("aac", rate=rate, layout=layout)
+        stream = self.out.add_stream("aac", rate=rate, layout=layout, options=_BITEXACT)
         stream.bit_rate = 128_000
         return stream
 
