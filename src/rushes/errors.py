@@ -61,6 +61,11 @@ class ProbeError(RushesError):
         self.reason = reason or str(self)
 
 
+class BadCopy(RushesError):
+    """A copy just made of an original (a share copy, a preview) does not play back as it was
+    written; it was not kept, so nothing was shared or shown."""
+
+
 class OriginalDamaged(RushesError):
     """A stored original no longer matches its hash: nothing is made from it or sent on until
     `rushes verify` repairs it from a good copy."""

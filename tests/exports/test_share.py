@@ -29,7 +29,9 @@ from tests.faces import decoded, face_clip, hidden_share
 # What an MP4 carries by its format alone, naming nobody and no place.
 HARMLESS = {"major_brand", "minor_version", "compatible_brands", "language", "handler_name",
             "vendor_id"}  # fmt: skip
-ENCODERS = (b"x264", b"Lavf")  # what FFmpeg's muxer and x264 write of themselves unless told
+# What FFmpeg's muxer (Lavf), its encoders (Lavc: the AAC one, in the sound itself) and x264
+# write of themselves unless told not to.
+ENCODERS = (b"x264", b"libx264", b"Lavf", b"Lavc", b"FFmpeg")
 
 
 def assert_carries_nothing_identifying(copy: Path, *secrets: bytes) -> None:
@@ -159,3 +161,36 @@ def test_no_share_copy_is_made_of_an_original_whose_bytes_changed(env: Env, tmp_
     assert not out.exists() and not list(tmp_path.glob(".out.*"))
     events = env.run("custody", "export").stdout
     assert '"verb":"shared"' not in events.replace(" ", "")
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(
+    ("sound", "faces"),
+    [(False, True), (False, False), (True, False)],
+    ids=["silent", "silent-keep-faces", "sound-keep-faces"],
+)
+def test_a_share_copy_plays_back_with_or_without_sound(
+    env: Env, tmp_path: Path, sound: bool, faces: bool
+) -> None:
+    # A clip with no sound once gave a copy no player opened (640x480 in its header, no
+    # SPS/PPS), while the command said it was made and the chain that it was shared.
+    card = tmp_path / "card"
+    card.mkdir()
+    clip = make_video(card / "C0001.MP4", seconds=2.0, size=(640, 360), audio=sound)
+    sha = hashlib.sha256(clip.read_bytes()).hexdigest()
+    env.run("ingest", str(card), "-p", "film")
+    folder = tmp_path / "out"
+    env.run(
+        "export", "share", "-p", "film", "--assets", sha[:12], "-o", str(folder), "--to", "press",
+        "--why", "story", *([] if faces else ["--keep-faces"]),
+    )  # fmt: skip
+    entry = json.loads((folder / "share.json").read_text(encoding="utf-8"))["copies"][0]
+    assert (entry["width"], entry["height"], entry["frames"]) == (640, 360, 60)
+    with av.open(str(folder / entry["file"])) as copy:
+        assert sorted(s.type for s in copy.streams) == (["audio", "video"] if sound else ["video"])
+        stream = copy.streams.video[0]
+        assert (stream.codec_context.width, stream.codec_context.height) == (640, 360)
+        pictures = [f.to_ndarray(format="rgb24") for f in copy.decode(video=0)]
+    assert len(pictures) == 60 and {p.shape for p in pictures} == {(360, 640, 3)}
+    data = (folder / entry["file"]).read_bytes()
+    assert not [mark for mark in ENCODERS if mark in data]

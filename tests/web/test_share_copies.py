@@ -124,6 +124,16 @@ def unzipped_share(zipped: Path, into: Path) -> Path:
     return folder
 
 
+def assert_names_no_original(names: list[str], faced: Faced) -> None:
+    """No name holds 8 hex digits in a row of the original's SHA-256, its file name, its crew
+    member or its project (whose name may be a place's)."""
+    for name in names:
+        lowered = name.lower()
+        runs = [faced.sha256[i : i + 8] for i in range(len(faced.sha256) - 7)]
+        assert not [run for run in runs if run in lowered], name
+        assert not [word for word in ("karim", "clinic", "film") if word in lowered], name
+
+
 def test_a_director_previews_a_clip_and_shares_it_without_faces_or_tags(
     base: Base, faced: Faced, login, tmp_path: Path
 ) -> None:
@@ -191,6 +201,9 @@ def test_a_director_previews_a_clip_and_shares_it_without_faces_or_tags(
     assert status["file"] in response.headers["content-disposition"]
     zipped = tmp_path / status["file"]
     zipped.write_bytes(response.content)
+    with zipfile.ZipFile(zipped) as archive:
+        members = archive.namelist()
+    assert_names_no_original([response.headers["content-disposition"], *members], faced)
     folder = unzipped_share(zipped, tmp_path / "unzipped")
     copy = folder / "clip-001.mp4"
     assert_carries_nothing_identifying(copy, *SECRETS)

@@ -5,13 +5,15 @@ other clip's.
 
 A share job runs `rushes.exports.share.share` on the whole clip (which records the `shared`
 custody event) and zips the share folder (the copy and share.json), as evidence bags are
-zipped. A preview job renders `rushes.exports.preview`. Both run in a child process:
+zipped; the zip and its folder are named ``share-<day>-<random>``, after neither the clip nor
+the project. A preview job renders `rushes.exports.preview`. Both run in a child process:
 ``python -m rushes.exports.share_jobs FOLDER``.
 """
 
 from __future__ import annotations
 
 import re
+import secrets
 import shutil
 import sys
 from collections.abc import Callable
@@ -32,7 +34,6 @@ MODULE = "rushes.exports.share_jobs"
 # machine): a new request for the same preview starts afresh rather than waiting on it.
 ABANDONED = timedelta(hours=1)
 _SHA = re.compile(r"[0-9a-f]{64}")
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def group(settings: Settings, kind: str, sha256: str) -> Path:
@@ -72,7 +73,10 @@ def start_share(
 ) -> dict[str, Any]:
     """Start making the clip's share copy (of `span` seconds only, if given); returns at once.
     `share` refuses, in the job, a copy that does not say to whom and why."""
-    name = _UNSAFE.sub("-", f"{project}-{sha256[:12]}-share")
+    # Named by the day and chance alone, the zip and the folder in it: the original's SHA-256
+    # in a published file's name would lead a seized card's hash to it, and a project's name
+    # may be a place's.
+    name = f"share-{datetime.now(UTC):%Y%m%d}-{secrets.token_hex(4)}"
     fields = {
         "kind": "share",
         "project": project,

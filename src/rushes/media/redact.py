@@ -17,6 +17,8 @@ sounds muted, and nothing in the file that names a place, a device or a person.
 * The copy is H.264 and AAC in MP4 written with FFmpeg's bitexact flags and with the encoder's
   SEI messages removed: no creation time, location, make, model, encoder string or file name;
   the picture is turned upright, so no rotation matrix either.
+* The copy is played back whole before it is kept (`check_copy`): one that does not open, or
+  whose picture is not the size and frame count written, is refused, not handed on.
 
 Times are seconds on the player's clock (the original's time minus its first timestamp, as
 proxies have it); boxes are shares (0-1) of the upright picture's width and height.
@@ -38,7 +40,7 @@ import cv2
 import numpy as np
 from av.bitstream import BitStreamFilterContext
 
-from rushes.errors import ProbeError
+from rushes.errors import BadCopy, ProbeError
 from rushes.i18n import N_
 from rushes.media.faces import (
     BACK_S,
@@ -66,6 +68,9 @@ CRF = 20
 PROGRESS_FRAMES = 30  # a copy's progress is told every this many frames
 BLEEP_HZ = 1000.0
 _NO_SEI = "filter_units=remove_types=6"  # H.264 SEI: x264 writes its version and settings there
+# Each encoder's too: without it FFmpeg's AAC encoder writes "Lavc" and its version into the
+# sound itself (the container's fflags only keep the muxer's "Lavf" out).
+_BITEXACT = {"flags": "+bitexact"}
 
 
 @dataclass(frozen=True)
@@ -149,6 +154,7 @@ def redact(
     try:
         with av.open(os.fspath(src)) as inp:
             result = _Copier(inp, part, regions, mutes, detect, span, every, progress).run()
+        check_copy(part, src.name, *result[:3])
         os.replace(part, dst)
     except av.FFmpegError as exc:
         part.unlink(missing_ok=True)
@@ -162,6 +168,38 @@ def redact(
         part.unlink(missing_ok=True)
         raise
     return Redacted(dst, *result)
+
+
+def check_copy(copy: Path, name: str, width: int, height: int, frames: int) -> None:
+    """Play ``copy`` back whole, its sound too (quick beside making it): its picture must be
+    as written (size, every frame), else BadCopy. A copy whose header was written wrong once
+    looked made (all its frames counted) though no player could open it."""
+    problem = ""
+    try:
+        with av.open(os.fspath(copy)) as made:
+            if len(made.streams.video) != 1:
+                problem = f"{len(made.streams.video)} picture streams"
+            else:
+                video = made.streams.video[0]
+                video.thread_type = "AUTO"
+                sizes = {(video.codec_context.width, video.codec_context.height)}
+                pictures = 0
+                for frame in made.decode(*made.streams):
+                    if isinstance(frame, av.VideoFrame):
+                        pictures += 1
+                        sizes.add((frame.width, frame.height))
+                if sizes != {(width, height)}:
+                    problem = f"a picture of {sizes} where {width}x{height} was written"
+                elif pictures != frames:
+                    problem = f"{pictures} of the {frames} frames written decode"
+    except av.FFmpegError as exc:
+        problem = str(getattr(exc, "strerror", None) or exc)
+    if problem:
+        raise BadCopy(
+            N_("%(file)s: the redacted copy does not play back (%(problem)s), so it was not kept"),
+            file=name,
+            problem=problem,
+        )
 
 
 class _Copier:
@@ -208,6 +246,7 @@ class _Copier:
         self.face_area = 0.0
         self.size: tuple[int, int] | None = None
         self.no_sei: BitStreamFilterContext | None = None
+        self.held: list[av.Packet] = []  # sound encoded before the header could be written
         self.progress = progress
 
     def run(self) -> tuple[int, int, int, int, int, int, float, float]:
@@ -218,6 +257,7 @@ class _Copier:
         ) as out:  # fmt: skip
             self.out = out
             self.v_out: av.video.stream.VideoStream | None = None
+            self.started = False
             self.a_out = self._add_audio() if self.audio is not None else None
             streams = [s for s in (self.video, self.audio) if s is not None]
             for packet in self.inp.demux(streams):
@@ -239,8 +279,8 @@ class _Copier:
                     out.mux(packet)
             if self.a_out is not None:
                 for resampled in self.resampler.resample(None):
-                    out.mux(self.a_out.encode(resampled))
-                out.mux(self.a_out.encode())
+                    self._mux(self.a_out.encode(resampled))
+                self._mux(self.a_out.encode())
         if not self.frames or self.size is None:
             raise ProbeError(f"{self.inp.name}: no picture could be decoded", reason="no frames")
         width, height = self.size
@@ -258,6 +298,7 @@ class _Copier:
             scale = min(1.0, MAX_HEIGHT / h)
             self.size = (max(2, round(w * scale / 2) * 2), max(2, round(h * scale / 2) * 2))
             self.v_out = self._add_video()
+            self._start()
             self._pace(*self.size)
         t = float(frame.pts * self.video.time_base - self.origin)
         if not self.span[0] <= t <= self.span[1]:
@@ -399,9 +440,32 @@ class _Copier:
             return 0.0
         return min(1.0, max(0.0, (t - self.span[0]) / (end - self.span[0])))
 
+    def _start(self) -> None:
+        """Write the header as soon as every stream is added (the picture's at its first frame,
+        its size known), then make the SEI filter and mux the sound held until then.
+
+        In this order because writing the header opens the encoders and copies each one's
+        size and SPS/PPS into its stream, and the filter copies the stream's parameters onto
+        the encoder: made before, as it was when no sound wrote the header first, it read
+        the stream's blank defaults (640x480, no SPS/PPS) and the copy was written with them,
+        an MP4 no player opens."""
+        self.out.start_encoding()
+        self.started = True
+        self.no_sei = BitStreamFilterContext(_NO_SEI, self.v_out, self.v_out)
+        held, self.held = self.held, []
+        self._mux(held)
+
+    def _mux(self, packets: list[av.Packet]) -> None:
+        """Mux sound, or hold it until the header is written (sound decoded before the first
+        picture would write it without the picture's stream)."""
+        if not self.started:
+            self.held.extend(packets)
+            return
+        for packet in packets:
+            self.out.mux(packet)
+
     def _mux_video(self, packets: list[av.Packet]) -> None:
-        if self.no_sei is None:  # made once the encoder is open and the stream says its size
-            self.no_sei = BitStreamFilterContext(_NO_SEI, self.v_out, self.v_out)
+        assert self.no_sei is not None
         for packet in packets:
             for clean in self.no_sei.filter(packet):
                 self.out.mux(clean)
@@ -409,7 +473,7 @@ class _Copier:
     def _add_video(self) -> av.video.stream.VideoStream:
         rate = self.video.average_rate or self.video.guessed_rate or Fraction(30)
         stream = self.out.add_stream(
-            "libx264", rate=rate, options={"crf": str(CRF), "preset": "veryfast"}
+            "libx264", rate=rate, options={"crf": str(CRF), "preset": "veryfast", **_BITEXACT}
         )
         stream.width, stream.height = self.size
         stream.pix_fmt = "yuv420p"
@@ -424,7 +488,7 @@ class _Copier:
         rate = ctx.sample_rate if ctx.sample_rate in (48_000, 44_100, 32_000) else 48_000
         layout = "mono" if ctx.channels == 1 else "stereo"
         self.resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate, frame_size=1024)
-        stream = self.out.add_stream("aac", rate=rate, layout=layout)
+        stream = self.out.add_stream("aac", rate=rate, layout=layout, options=_BITEXACT)
         stream.bit_rate = 128_000
         return stream
 
@@ -440,7 +504,7 @@ class _Copier:
         except av.FFmpegError:
             return
         for piece in resampled:
-            self.out.mux(self.a_out.encode(self._muted(piece)))
+            self._mux(self.a_out.encode(self._muted(piece)))
 
     def _muted(self, frame: av.AudioFrame) -> av.AudioFrame:
         if not self.mutes or frame.pts is None:
