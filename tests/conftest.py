@@ -166,6 +166,15 @@ def tsa(tmp_path: Path) -> Iterator[TSA]:
     authority.stop()
 
 
+@pytest.fixture
+def own_s3(tmp_path: Path) -> Iterator[SeaweedFS]:
+    """An S3 store of the test's own, which it may stop and start again (`s3_server` is
+    shared by every test of the process, and must keep answering)."""
+    server = SeaweedFS(tmp_path / "own-seaweedfs")
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
     """A real S3 store (SeaweedFS) on loopback, one per test process."""

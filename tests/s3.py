@@ -75,32 +75,37 @@ class SeaweedFS:
         flags = [f"-{role}.port={ports[i]}" for i, role in enumerate(_ROLES)]
         flags += [f"-{role}.port.grpc={ports[len(_ROLES) + i]}" for i, role in enumerate(_ROLES)]
         flags += [f"-admin.port={ports[-2]}", f"-admin.port.grpc={ports[-1]}"]
-        self.stderr = open(folder / "logs" / "stderr", "wb")  # noqa: SIM115 - closed by stop()
+        self.command = [
+            weed(),
+            f"-logdir={folder / 'logs'}",
+            "mini",
+            f"-dir={folder / 'data'}",
+            "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1",
+            *flags,
+            "-webdav=false",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            "-master.telemetry=false",  # it would report to seaweedfs.com
+            f"-s3.config={config}",
+            f"-filer.localSocket={folder / 'filer.sock'}",
+            f"-s3.localSocket={folder / 's3.sock'}",
+        ]
+        self.start()
+
+    def start(self) -> None:
+        """Start it (again, after `stop`: the same ports and data)."""
+        self.stderr = open(self.folder / "logs" / "stderr", "ab")  # noqa: SIM115 - closed by stop()
         self.process = subprocess.Popen(
-            [
-                weed(),
-                f"-logdir={folder / 'logs'}",
-                "mini",
-                f"-dir={folder / 'data'}",
-                "-ip=127.0.0.1",
-                "-ip.bind=127.0.0.1",
-                *flags,
-                "-webdav=false",
-                "-s3.port.iceberg=0",
-                "-s3.port.lance=0",
-                "-master.telemetry=false",  # it would report to seaweedfs.com
-                f"-s3.config={config}",
-                f"-filer.localSocket={folder / 'filer.sock'}",
-                f"-s3.localSocket={folder / 's3.sock'}",
-            ],
+            self.command,
             stdout=subprocess.DEVNULL,
             stderr=self.stderr,
             # It takes AWS_* and S3_* of its environment as identities and buckets of its own.
             env={
                 **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "S3_"))},
-                "TMPDIR": str(folder / "tmp"),
+                "TMPDIR": str(self.folder / "tmp"),
             },
-            cwd=folder,
+            cwd=self.folder,
         )
         self._wait()
 

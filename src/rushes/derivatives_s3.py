@@ -12,6 +12,7 @@ seeking player without ever holding the whole file.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -20,10 +21,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from rushes.derivatives import Derivatives
 from rushes.errors import ConfigError
-from rushes.vault.s3 import S3Location, answering, make_client
+from rushes.vault.s3 import PROBE_S, S3Location, answering, make_client, silent
 
 _CHUNK = 1 << 20
 _MISSING = ("NoSuchKey", "404", "NotFound")
+log = logging.getLogger(__name__)
 
 
 class S3Derivatives(Derivatives):
@@ -36,16 +38,23 @@ class S3Derivatives(Derivatives):
     @classmethod
     def open_url(cls, scratch: Path, url: str, *, endpoint: str, region: str) -> S3Derivatives:
         """Open the store, checking the bucket is there: a mistyped bucket or key must stop the
-        base with its reason, not show every proxy as missing."""
+        base with its reason, not show every proxy as missing. A store that does not answer
+        does not stop it (the status page names it)."""
         location = S3Location.parse(url)
         client = make_client(endpoint, region)
         try:
-            client.head_bucket(Bucket=location.bucket)
+            make_client(endpoint, region, seconds=PROBE_S).head_bucket(Bucket=location.bucket)
         except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            raise ConfigError(f"RUSHES_DERIVATIVES_URL {url}: the store answers {code}") from exc
+            if not silent(exc):
+                code = exc.response.get("Error", {}).get("Code", "")
+                raise ConfigError(
+                    f"RUSHES_DERIVATIVES_URL {url}: the store answers {code}"
+                ) from exc
+            log.warning("the S3 store of %s failed: %s", url, exc)
         except BotoCoreError as exc:
-            raise ConfigError(f"cannot reach the S3 store of {url}: {exc}") from exc
+            if not silent(exc):
+                raise ConfigError(f"cannot use the S3 store of {url}: {exc}") from exc
+            log.warning("the S3 store of %s does not answer: %s", url, exc)
         return cls(scratch, location, client)
 
     def key(self, sha256: str, name: str) -> str:

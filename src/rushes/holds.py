@@ -23,7 +23,7 @@ from rushes.base import Base
 from rushes.catalog import Asset, utcnow
 from rushes.catalog.models import Arrival, Incident, IncidentAsset, Project
 from rushes.custody import Verb
-from rushes.errors import VaultError
+from rushes.errors import StoreUnavailable, VaultError
 from rushes.review.incidents import find_incident, linked_assets
 from rushes.review.projects import find_project
 
@@ -81,6 +81,13 @@ def reconcile(base: Base, actor: str, since: datetime | None = None) -> list[str
     return held
 
 
+def may_hold(base: Base) -> bool:
+    """Whether the vault can hold, or may: an S3 store that did not answer at start is not
+    asked here (that would hold up the start), but by the Keeper once it answers."""
+    backend = base.vault.backend
+    return getattr(backend, "lock_unknown", False) or backend.legal_holds
+
+
 class Keeper(threading.Thread):
     """Inside `rushes serve` (with an S3 vault that can hold): every minute, holds what was
     linked to a held incident, or arrived for one, since the last look."""
@@ -99,6 +106,8 @@ class Keeper(threading.Thread):
                 if held:
                     log.info("legal holds: %d more original(s) held", len(held))
                 since = started
+            except StoreUnavailable as exc:
+                log.warning("legal holds: %s; tried again in a minute", exc)
             except Exception:  # noqa: BLE001 - keep serving; the next poll tries again
                 log.exception("legal holds: reconcile failed")
 

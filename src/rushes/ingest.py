@@ -28,7 +28,14 @@ from rushes.base import Base
 from rushes.cards import Candidate
 from rushes.catalog import Arrival, Asset, Catalog, Project
 from rushes.custody import Verb
-from rushes.errors import InvalidInput, RushesError, VaultFullError, os_reason
+from rushes.errors import (
+    ConfigError,
+    InvalidInput,
+    RushesError,
+    StoreUnavailable,
+    VaultFullError,
+    os_reason,
+)
 from rushes.media.probe import FIELD_KIT, captured
 from rushes.pipeline.runner import queue, run_inline
 from rushes.vault import Stored, display_path
@@ -69,6 +76,15 @@ class Report:
     @property
     def ok(self) -> bool:
         return not self.aborted and self.count("failed") == 0
+
+
+def _stopped(exc: Exception) -> str:
+    """Why a run stopped, and what to do."""
+    if isinstance(exc, DBAPIError):
+        return f"catalog error: {exc.orig}"
+    if isinstance(exc, StoreUnavailable):
+        return f"{exc}; run the same command again once it answers (what was stored is kept)"
+    return str(exc)
 
 
 def sample_digest(path: Path, size: int) -> str:
@@ -118,10 +134,8 @@ class Ingest:
                 # the run stops in a moment, not when a big upload ends; a rerun sends it again.
                 self.vault.stop()
                 raise
-            except (VaultFullError, DBAPIError) as exc:
-                report.aborted = (
-                    str(exc) if isinstance(exc, VaultFullError) else f"catalog error: {exc.orig}"
-                )
+            except (VaultFullError, StoreUnavailable, ConfigError, DBAPIError) as exc:
+                report.aborted = _stopped(exc)
                 stopped = len(report.outcomes)
                 report.outcomes.append(self._failed(pending[stopped], str(exc)))
                 report.outcomes += [
@@ -139,7 +153,8 @@ class Ingest:
     def _outcomes(self, pending: list[Candidate], storing: Executor) -> Iterator[Outcome]:
         """Each file's outcome, in order. A file is stored and recorded by `storing` while the
         next one is read and hashed here: sending to a remote store and hashing then overlap.
-        A full vault or a failing catalog is raised where its file's outcome would be."""
+        A full vault, a silent store or a failing catalog is raised where its file's outcome
+        would be."""
         sent: Future[Outcome] | None = None
         for candidate in pending:
             try:
@@ -167,7 +182,7 @@ class Ingest:
 
     def _read(self, candidate: Candidate) -> Outcome | _Reading:
         """A file's outcome if it need not be stored (skipped, unchanged, unreadable), else
-        the file read and hashed. Raises a full vault or a failing catalog."""
+        the file read and hashed. Raises a full vault, a silent store or a failing catalog."""
         shown = display_path(candidate.path)
         if candidate.problem:
             status = "skipped" if candidate.skipped else "failed"
@@ -203,8 +218,9 @@ class Ingest:
         return Outcome(display_path(reading.candidate.path), status, stored.sha256, stored.size)
 
     def _refused(self, candidate: Candidate, exc: RushesError | OSError) -> Outcome:
-        """A failed outcome, except for a full vault, which stops the run."""
-        if isinstance(exc, VaultFullError):
+        """A failed outcome, except for a full vault or a store that does not answer (or
+        turned out misconfigured), which stop the run: every file after would fail alike."""
+        if isinstance(exc, VaultFullError | StoreUnavailable | ConfigError):
             raise exc
         reason = str(exc) if isinstance(exc, RushesError) else f"cannot read: {os_reason(exc)}"
         return self._failed(candidate, reason)

@@ -37,6 +37,7 @@ from rushes.catalog import Asset, Catalog, CustodyEvent
 from rushes.catalog.models import Derivative, StepState
 from rushes.custody import ChainReport, Verb
 from rushes.derivatives import MADE_BY, Derivatives
+from rushes.errors import StoreUnavailable
 from rushes.replica import Event, Replica, append_events, fixity_event, reconcile, replicated
 from rushes.vault import Fixity, Vault
 from rushes.waiting import waited
@@ -145,9 +146,10 @@ def verify(
                 if record and len(events) >= _BATCH:
                     append_events(catalog, events, actor)
                     events = []
-        except KeyboardInterrupt:
-            # Ctrl-C: the originals being re-hashed give up at their next chunk, the rest are
-            # not started, and the checks already done are logged before the run stops.
+        except (KeyboardInterrupt, StoreUnavailable):
+            # Ctrl-C, or a store that stopped answering: the originals being re-hashed give up
+            # at their next chunk, the rest are not started, and the checks already done are
+            # logged before the run stops (an unanswered check proves nothing either way).
             vault.stop()
             for future in checks:
                 future.cancel()

@@ -27,7 +27,7 @@ from tests.clips import make_video
 from tests.conftest import Env
 from tests.s3 import SeaweedFS
 from tests.upload.conftest import Crews, enrol, original_metadata
-from tests.upload.test_faults import serving
+from tests.upload.test_faults import resume_with_tuspy, serving
 from tests.upload.test_protocol import create, offset_of, patch
 from tests.upload.test_tuspy import send
 from tests.web.test_status import free_port
@@ -152,3 +152,36 @@ def test_shared_uploads_need_postgresql_and_a_store_that_answers(
         SharedUploads(
             base.catalog, f"s3://{s3_server.bucket()}/up", endpoint=s3_server.endpoint, region=""
         )
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_patch_while_the_store_is_down_is_503_and_the_upload_resumes_once_it_is_back(
+    db_url: str, own_s3: SeaweedFS, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """tuspy sends 3 of 8 MiB; the store stops: the next PATCH gets 503 with Retry-After (not a
+    500 begun before the handler failed), and HEAD still says only what the store holds; the
+    store comes back, tuspy sends the rest, and the original lands byte-exact."""
+    for name, value in own_s3.env.items():  # the in-process base's boto3 reads these
+        monkeypatch.setenv(name, value)
+    bucket = own_s3.bucket()
+    stores = {"RUSHES_VAULT_URL": f"s3://{bucket}/vault", "RUSHES_UPLOAD_URL": f"s3://{bucket}/up"}
+    env = Env(tmp_path / "data", db_url, {**own_s3.env, **stores})
+    port = free_port()
+    with env.open() as base:
+        crews = enrol(base, f"http://127.0.0.1:{port}/files/")
+    path = tmp_path / "C0001.MP4"
+    path.write_bytes(data := os.urandom(8 << 20))
+    log = tmp_path / "serve.log"
+    with serving(env, port, log):
+        sent = 3 << 20
+        url = send(crews, path, sent, chunk_size=1 << 20, metadata=original_metadata(data)).url
+        own_s3.stop()
+        refused = patch(url, crews.karim, data[sent : sent + (1 << 20)], sent)
+        assert refused.status_code == 503, (refused.status_code, refused.text)
+        assert refused.headers["retry-after"] == "30" and "does not answer" in refused.text
+        assert offset_of(url, crews.karim) == sent
+        own_s3.start()
+        assert resume_with_tuspy(crews, url, path) == sent
+    assert "Traceback" not in log.read_text()
+    with env.open() as base, base.vault.open(hashlib.sha256(data).hexdigest()) as stored:
+        assert stored.read() == data

@@ -17,7 +17,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from rushes.derivatives_s3 import S3Derivatives
-from rushes.errors import ConfigError, VaultError
+from rushes.errors import ConfigError, SourceChangedError, StoreUnavailable, VaultError
 from rushes.vault import Vault
 from rushes.vault.cache import LocalCache
 from rushes.vault.s3 import S3Backend, S3Location, make_client
@@ -123,7 +123,7 @@ def test_a_big_original_goes_in_parts_and_only_if_it_hashes_to_its_name(
     staging = backend.stage()
     staging.write(data)
     claimed = hashlib.sha256(data[:-1] + b"X").hexdigest()
-    with pytest.raises(VaultError, match="changed before it was sent"):
+    with pytest.raises(SourceChangedError, match="they hash to another SHA-256"):
         backend.commit(staging, claimed)
     assert not vault.contains(claimed)
     uploads = s3_server.client().list_multipart_uploads(Bucket=backend.bucket)
@@ -141,7 +141,7 @@ def test_a_big_original_goes_in_parts_and_only_if_it_hashes_to_its_name(
     with open(staging.path, "r+b") as spool:
         spool.seek(7 * MiB)
         spool.write(b"X")
-    with pytest.raises(VaultError, match="BadDigest"):
+    with pytest.raises(SourceChangedError, match="differ from the bytes hashed .*BadDigest"):
         backend.commit(staging, name)
     assert not vault.contains(name)
     uploads = s3_server.client().list_multipart_uploads(Bucket=backend.bucket)
@@ -200,6 +200,22 @@ def test_a_wrong_secret_or_bucket_is_named_not_taken_for_a_bucket_without_lock(
         S3Derivatives.open_url(
             tmp_path, "s3://no-such-bucket/c", endpoint=s3_server.endpoint, region="us-east-1"
         )
+
+
+def test_a_store_silent_at_start_is_asked_for_its_object_lock_once_it_answers(
+    own_s3: SeaweedFS, tmp_path: Path
+) -> None:
+    locked, plain = own_s3.bucket(), own_s3.bucket(lock=False)
+    own_s3.stop()
+    vault = s3_vault(own_s3, tmp_path / "a", bucket=locked)  # opens: the catalog stays usable
+    unlocked = s3_vault(own_s3, tmp_path / "b", bucket=plain)
+    with pytest.raises(StoreUnavailable, match="does not answer"):
+        vault.put_stream(_bytes(b"evidence"))
+    own_s3.start()
+    stored = vault.put_stream(_bytes(b"evidence"))
+    assert vault.quick_check(stored.sha256, stored.size).ok  # under its COMPLIANCE retention
+    with pytest.raises(ConfigError, match="no Object Lock"):
+        unlocked.put_stream(_bytes(b"evidence"))
 
 
 def test_an_upload_killed_half_way_is_swept_and_the_original_stored_again(
@@ -278,7 +294,13 @@ def test_a_card_file_is_sent_from_where_it_is_and_refused_if_written_after_hashi
     # What was hashed before: it differs from both versions at the first byte (not at the last,
     # where one random byte in 256 would make the "before" equal to the change).
     claimed = hashlib.sha256(bytes([data[0] ^ 1]) + data[1:]).hexdigest()
-    with pytest.raises(VaultError, match="BadDigest|changed before it was sent"):
+    # Said as the local vault says it, whichever of the store or the vault found the change.
+    changed_while_read = (
+        r"C0001.MP4: the bytes sent differ from the bytes hashed \((the store answered "
+        r"BadDigest|they hash to another SHA-256)\): the source changed while it was read; "
+        "nothing stored, run ingest again once the copy has finished"
+    )
+    with pytest.raises(SourceChangedError, match=changed_while_read):
         backend.commit(backend.stage_source(card), claimed)  # type: ignore[attr-defined]
     assert not vault.contains(claimed) and card.read_bytes() == changed
     assert not (tmp_path / "cache" / claimed).exists()

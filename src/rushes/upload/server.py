@@ -44,14 +44,14 @@ from starlette.types import ASGIApp
 
 from rushes.base import Base
 from rushes.catalog.models import Arrival, Asset, Membership, Project
-from rushes.errors import VaultError, VaultFullError
+from rushes.errors import StoreUnavailable, VaultError, VaultFullError
 from rushes.review import accounts
 from rushes.upload import protocol
 from rushes.upload.intake import finish
 from rushes.upload.protocol import TusError
 from rushes.upload.receiving import IDLE_S, stream
 from rushes.upload.store import Info, Lease, Upload, UploadStore, Writer, new_id
-from rushes.upload.wrapping import TusHeaders, refusals
+from rushes.upload.wrapping import STORE_RETRY_S, TusHeaders, refusals
 from rushes.vault import Digest
 
 if TYPE_CHECKING:
@@ -441,6 +441,12 @@ class Tus:
             outcome = await self._run(finish, self.base, upload, self._running(upload, take=False))
         except VaultFullError as exc:
             raise TusError(507, f"{exc}; the upload is kept, ask HEAD again later") from exc
+        except StoreUnavailable as exc:
+            raise TusError(
+                503,
+                f"{exc}; the upload is kept, ask HEAD again later",
+                {"Retry-After": STORE_RETRY_S},
+            ) from exc
         except VaultError as exc:
             raise TusError(503, f"{exc}; the upload is kept, ask HEAD again later") from exc
         self.running.pop(upload.id, None)

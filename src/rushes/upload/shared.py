@@ -20,6 +20,7 @@ whose request completes the upload takes it into the vault from its own, complet
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import uuid
@@ -37,10 +38,11 @@ from rushes.catalog.models import UploadState
 from rushes.errors import ConfigError
 from rushes.upload.protocol import TusError
 from rushes.upload.store import EXPIRY, Info, Outcome, Upload, UploadStore
-from rushes.vault.s3 import S3Location, answering, make_client
+from rushes.vault.s3 import PROBE_S, S3Location, answering, make_client, silent
 
 _PIECE_READ = 8 << 20
 _HEX32 = re.compile(r"[0-9a-f]{32}")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -82,9 +84,11 @@ class SharedUploads:
         self.bucket = self.location.bucket
         self.client = make_client(endpoint, region)
         try:
-            self.client.head_bucket(Bucket=self.bucket)
+            make_client(endpoint, region, seconds=PROBE_S).head_bucket(Bucket=self.bucket)
         except (ClientError, BotoCoreError) as exc:
-            raise ConfigError(f"RUSHES_UPLOAD_URL {url}: {exc}") from exc
+            if not silent(exc):  # one that does not answer now answers 503 to each request
+                raise ConfigError(f"RUSHES_UPLOAD_URL {url}: {exc}") from exc
+            log.warning("the S3 store of %s does not answer: %s", url, exc)
         # Locks hold a connection for a whole request: never the pool the pages need.
         self.locks = create_engine(catalog.engine.url, poolclass=NullPool)
 

@@ -10,10 +10,12 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from rushes.errors import StoreUnavailable
 from rushes.upload import protocol
 from rushes.upload.protocol import TusError
 
 Handler = Callable[[Request], Awaitable[Response]]
+STORE_RETRY_S = "30"  # as the pages' 503 for a store that does not answer
 
 
 class TusHeaders:
@@ -56,7 +58,9 @@ class TusHeaders:
 
 def refusals(handler: Handler) -> Handler:
     """Turn a TusError into its response (no body for HEAD, which may not carry one); a
-    database too busy to lend a connection in time is a 503."""
+    database too busy to lend a connection in time, or an S3 store that does not answer, is a
+    503 with Retry-After, answered here before any response has started (the app's own
+    handler would find the sub-app's 500 begun)."""
 
     async def endpoint(request: Request) -> Response:
         try:
@@ -64,6 +68,12 @@ def refusals(handler: Handler) -> Handler:
             return response
         except PoolTimeout:
             exc = TusError(503, "the base is busy; try again in a moment", {"Retry-After": "2"})
+        except StoreUnavailable as silent:
+            exc = TusError(
+                503,
+                f"{silent}; what was acknowledged is kept, ask HEAD again later",
+                {"Retry-After": STORE_RETRY_S},
+            )
         except TusError as refused:
             exc = refused
         if request.method == "HEAD":

@@ -31,6 +31,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import logging
 import os
 import threading
 from collections import deque
@@ -44,13 +45,14 @@ from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError, SSLError
+from botocore.exceptions import ConnectionError as NoConnection
 
-from rushes.errors import ConfigError, StoreUnavailable, VaultError
+from rushes.errors import ConfigError, SourceChangedError, StoreUnavailable, VaultError
 from rushes.vault.cache import LocalCache
 from rushes.vault.local import LocalStaging, sweep_staging
 from rushes.vault.pump import Pump
-from rushes.vault.store import Fixity, damaged
+from rushes.vault.store import Fixity, damaged, display_path
 
 # Above this, parallel parts (a single PUT may hold 5 GiB, but one stream is slower): see
 # bench/s3.py, where 8 MiB parts eight at a time went faster than one PUT of 256 MiB.
@@ -58,9 +60,19 @@ SINGLE_MAX = 64 << 20
 PART = 8 << 20  # multipart part size (grown for huge files: a store takes 10,000 parts)
 PARALLEL = 8  # parts in flight (as boto3's own transfers): memory is about PART * (PARALLEL + 1)
 ABANDON_AFTER_S = 24 * 3600
+PROBE_S = 2.0  # how long a base starting waits for the store before it opens without it
 _PRESENT = ("PreconditionFailed", "ConditionalRequestConflict")
 _MISSING = ("NoSuchKey", "404", "NotFound")
 _NO_LOCK = ("ObjectLockConfigurationNotFoundError", "ObjectLockConfigurationNotFound")
+# The store's refusals of bytes that do not match the checksum sent with them.
+_DIGEST = (
+    "BadDigest",
+    "InvalidDigest",
+    "XAmzContentChecksumMismatch",
+    "XAmzContentSHA256Mismatch",
+    "InvalidChecksum",
+)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -80,14 +92,17 @@ class S3Location:
         return f"s3://{self.bucket}/{self.prefix}{key}"
 
 
-def make_client(endpoint: str, region: str, *, sign_bodies: bool = True) -> Any:
+def make_client(
+    endpoint: str, region: str, *, sign_bodies: bool = True, seconds: float | None = None
+) -> Any:
     """A boto3 S3 client; credentials come from the usual AWS variables and files. Checksums
     are computed only where rushes asks for them (it always gives its own SHA-256).
 
     ``sign_bodies=False`` is for requests whose body carries its SHA-256 in the (signed)
     checksum header, which the store checks: over plain HTTP botocore would hash every body
     once more to sign it, a tenth of an ingest's CPU (bench/s3.py; over HTTPS it already skips
-    that when a checksum is sent)."""
+    that when a checksum is sent). With `seconds`, it asks once and waits that long at most:
+    for a start that must not wait out the retries of a store that does not answer."""
     s3: dict[str, Any] = {"addressing_style": "path"} if endpoint else {}
     if not sign_bodies:
         s3["payload_signing_enabled"] = False
@@ -98,9 +113,21 @@ def make_client(endpoint: str, region: str, *, sign_bodies: bool = True) -> Any:
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required",
     )
+    if seconds is not None:
+        config = config.merge(
+            Config(retries={"max_attempts": 1}, connect_timeout=seconds, read_timeout=seconds)
+        )
     return boto3.session.Session().client(
         "s3", endpoint_url=endpoint or None, region_name=region or None, config=config
     )
+
+
+def silent(exc: BotoCoreError | ClientError) -> bool:
+    """Whether the store did not answer (no connection, a timeout, a cut link, a 5xx of its
+    own), which may pass, rather than answer no (a bucket, key or certificate that is wrong)."""
+    if isinstance(exc, ClientError):
+        return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)) >= 500
+    return isinstance(exc, NoConnection | HTTPClientError) and not isinstance(exc, SSLError)
 
 
 def ping(client: Any, bucket: str, seconds: float = 2.0) -> str | None:
@@ -176,6 +203,7 @@ def open_s3(
         cache,
         retention_days=retention_days,
         sender=make_client(endpoint, region, sign_bodies=False),
+        probe=make_client(endpoint, region, seconds=PROBE_S),
     )
 
 
@@ -192,6 +220,19 @@ def answering(where: str) -> Iterator[None]:
         if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500:
             raise StoreUnavailable(f"the S3 store of {where} failed: {_code(exc)}") from exc
         raise
+
+
+def _changed(staging: LocalStaging | SourceStaging, sha256: str, how: str) -> SourceChangedError:
+    """The bytes sent are not the bytes hashed: their source was written meanwhile (a card
+    still being copied to), as the local vault says of a source that changed."""
+    if isinstance(staging, SourceStaging):
+        what, then = display_path(staging.path), "run ingest again once the copy has finished"
+    else:
+        what, then = sha256, "send it again"
+    return SourceChangedError(
+        f"{what}: the bytes sent differ from the bytes hashed ({how}): the source changed "
+        f"while it was read; nothing stored, {then}"
+    )
 
 
 def _b64(digest: bytes) -> str:
@@ -217,6 +258,7 @@ class S3Backend:
         part_size: int = PART,
         abandon_after_s: float = ABANDON_AFTER_S,
         sender: Any = None,
+        probe: Any = None,
     ) -> None:
         self.location, self.client, self.cache = location, client, cache
         # The originals' bytes go with their SHA-256 in a checksum header (`make_client`).
@@ -227,25 +269,55 @@ class S3Backend:
         self._present: set[str] = set()  # originals the store said it holds
         self.tmp = cache.root / "tmp"
         self.tmp.mkdir(parents=True, exist_ok=True)
-        self.locked = self.legal_holds = self._object_lock(retention_days)
-        self.retention_days = retention_days if self.locked else 0
+        self._retention_days = retention_days
+        # A store that does not answer at start must not keep the base down (catalog-only
+        # commands, the status page): its Object Lock is then asked when first needed.
+        self._enabled: bool | None = None
+        try:
+            self._enabled = self._object_lock(probe or client)
+        except StoreUnavailable as exc:
+            log.warning("%s; its Object Lock is checked once it answers", exc)
         sweep_staging(self.tmp)
         self._stopping = threading.Event()
 
-    def _object_lock(self, retention_days: int) -> bool:
+    @property
+    def locked(self) -> bool:
+        """Whether the bucket has Object Lock, asked once (StoreUnavailable until it answers)."""
+        if self._enabled is None:
+            self._enabled = self._object_lock(self.client)
+        return self._enabled
+
+    legal_holds = locked
+
+    @property
+    def lock_unknown(self) -> bool:
+        """The store has not said yet whether its bucket has Object Lock (it did not answer)."""
+        return self._enabled is None
+
+    @property
+    def retention_days(self) -> int:
+        return self._retention_days if self.locked else 0
+
+    def _object_lock(self, client: Any) -> bool:
         """Whether the bucket has Object Lock; a retention asked of a bucket without it is a
-        configuration error, not a silent downgrade to deletable evidence."""
+        configuration error, not a silent downgrade to deletable evidence. A store that does
+        not answer raises StoreUnavailable; one that answers no, ConfigError."""
+        where = self.location.url()
         try:
-            config = self.client.get_object_lock_configuration(Bucket=self.bucket)
+            config = client.get_object_lock_configuration(Bucket=self.bucket)
             enabled = config["ObjectLockConfiguration"].get("ObjectLockEnabled") == "Enabled"
         except ClientError as exc:
+            if silent(exc):
+                raise StoreUnavailable(f"the S3 store of {where} failed: {_code(exc)}") from exc
             if _code(exc) not in _NO_LOCK:  # a wrong key or secret must not read as "no lock"
                 message = exc.response.get("Error", {}).get("Message", "")
-                raise ConfigError(f"{self.location.url()}: {_code(exc)} {message}".strip()) from exc
+                raise ConfigError(f"{where}: {_code(exc)} {message}".strip()) from exc
             enabled = False
         except BotoCoreError as exc:
-            raise ConfigError(f"cannot reach the S3 store of {self.location.url()}: {exc}") from exc
-        if retention_days > 0 and not enabled:
+            if silent(exc):
+                raise StoreUnavailable(f"the S3 store of {where} does not answer: {exc}") from exc
+            raise ConfigError(f"cannot use the S3 store of {where}: {exc}") from exc
+        if self._retention_days > 0 and not enabled:
             raise ConfigError(
                 f"the bucket {self.bucket} has no Object Lock, so originals there could be "
                 "deleted or overwritten: create it with Object Lock enabled, or set "
@@ -300,26 +372,29 @@ class S3Backend:
     def commit(  # type: ignore[override]
         self, staging: LocalStaging | SourceStaging, sha256: str
     ) -> tuple[bool, str]:
+        """A store that does not answer raises StoreUnavailable (the run can stop and be run
+        again); bytes the store finds differ from their checksum, SourceChangedError."""
         try:
-            size = os.stat(staging.path).st_size
-            if size <= self.single_max:
-                created = self._put(staging.path, sha256, size)
-            else:
-                taps = [t for t in staging.taps if isinstance(t, PartDigests)]
-                created = self._put_parts(staging.path, sha256, size, taps)
+            with answering(self.location.url()):
+                size = os.stat(staging.path).st_size
+                if size <= self.single_max:
+                    created = self._put(staging, sha256, size)
+                else:
+                    taps = [t for t in staging.taps if isinstance(t, PartDigests)]
+                    created = self._put_parts(staging, sha256, size, taps)
             if isinstance(staging, LocalStaging):  # ours: it becomes the local copy decoders read
                 os.chmod(staging.path, 0o444)
                 self.cache.keep(sha256, staging.path)
         except ClientError as exc:
+            if _code(exc) in _DIGEST:
+                raise _changed(staging, sha256, f"the store answered {_code(exc)}") from exc
             raise VaultError(f"the S3 store refused {sha256}: {_code(exc)}: {exc}") from exc
-        except BotoCoreError as exc:
-            raise VaultError(f"cannot store {sha256} in {self.location.url()}: {exc}") from exc
         finally:
             self.discard(staging)
         return created, ""
 
-    def _put(self, path: Path, sha256: str, size: int) -> bool:
-        with open(path, "rb") as body:
+    def _put(self, staging: LocalStaging | SourceStaging, sha256: str, size: int) -> bool:
+        with open(staging.path, "rb") as body:
             try:
                 self.sender.put_object(
                     Bucket=self.bucket,
@@ -336,7 +411,9 @@ class S3Backend:
                 raise
         return True
 
-    def _put_parts(self, path: Path, sha256: str, size: int, taps: list[PartDigests]) -> bool:
+    def _put_parts(
+        self, staging: LocalStaging | SourceStaging, sha256: str, size: int, taps: list[PartDigests]
+    ) -> bool:
         """Send a big file as parallel parts; complete only if the bytes sent hash to the name:
         each part with its digest from the hashing pass (the store checks it), or, when that
         pass did not see these parts, hashed again as they are sent."""
@@ -349,7 +426,7 @@ class S3Backend:
             Bucket=self.bucket, Key=key, ChecksumAlgorithm="SHA256", **self._lock()
         )["UploadId"]
         try:
-            parts = self._send_parts(path, key, upload, part_size, sha256, hashed)
+            parts = self._send_parts(staging, key, upload, part_size, sha256, hashed)
             self.client.complete_multipart_upload(
                 Bucket=self.bucket,
                 Key=key,
@@ -382,7 +459,7 @@ class S3Backend:
 
     def _send_parts(
         self,
-        path: Path,
+        staging: LocalStaging | SourceStaging,
         key: str,
         upload: str,
         part_size: int,
@@ -411,7 +488,10 @@ class S3Backend:
         # in a thread of its own while the reader reads.
         beside = Pump([] if hashed else [whole.update])
         try:
-            with open(path, "rb", buffering=0) as source, ThreadPoolExecutor(PARALLEL) as pool:
+            with (
+                open(staging.path, "rb", buffering=0) as source,
+                ThreadPoolExecutor(PARALLEL) as pool,
+            ):
                 number = 0
                 while not beside.failures and (data := source.read(part_size)):
                     if self._stopping.is_set():
@@ -425,7 +505,7 @@ class S3Backend:
         finally:
             beside.close()
         if not hashed and whole.hexdigest() != sha256:
-            raise VaultError(f"the staged copy of {sha256} changed before it was sent; not stored")
+            raise _changed(staging, sha256, "they hash to another SHA-256")
         return parts
 
     def stop(self) -> None:

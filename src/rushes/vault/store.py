@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from rushes.errors import SourceChangedError, VaultError, os_reason
+from rushes.errors import SourceChangedError, StoreUnavailable, VaultError, os_reason
 from rushes.vault.backend import Backend, Staging
 from rushes.vault.pump import pump
 
@@ -236,6 +236,8 @@ class Vault:
             source = self.backend.open(sha256)
         except FileNotFoundError:
             return Fixity(sha256, False, f"missing from the vault ({self.backend.locate(sha256)})")
+        except StoreUnavailable:
+            raise  # says nothing of the original: the check is made again once the store answers
         except OSError as exc:
             return Fixity(sha256, False, f"unreadable: {exc.strerror or exc}")
         digest = Digest()
@@ -248,6 +250,8 @@ class Vault:
         try:
             with source:
                 size = pump(read, digest.sinks)
+        except StoreUnavailable:
+            raise
         except OSError as exc:
             return Fixity(sha256, False, f"unreadable: {exc.strerror or exc}")
         if expected_size is not None and size != expected_size:

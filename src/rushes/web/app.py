@@ -59,7 +59,7 @@ def create_app(base: Base, *, background: bool = False) -> FastAPI:
         app.state.health_threads = CapacityLimiter(2)
         processor = BackgroundProcessor(base) if background else None
         keeper = stamps.Keeper(base) if background and stamps.authorities(settings) else None
-        holder = holds.Keeper(base) if background and base.vault.backend.legal_holds else None
+        holder = holds.Keeper(base) if background and holds.may_hold(base) else None
         for thread in (processor, keeper, holder):
             if thread:
                 thread.start()
