@@ -80,7 +80,7 @@ def test_a_seized_kit_holds_nothing_readable_and_wipe_keeps_only_what_the_base_l
 
     status = kit.run("status", "--here")
     assert "C0003.MP4" in status and "C0001.MP4" not in status
-    assert "only on this laptop: 1 originals" in status
+    assert "only on this laptop: 1 original (" in status
     assert "unlocked until" in status
 
     # Seized while open or closed: nothing on the disk names a file, a hash, the base or the
@@ -104,8 +104,8 @@ def test_a_seized_kit_holds_nothing_readable_and_wipe_keeps_only_what_the_base_l
     wiped = kit.run("wipe")
     assert (
         "removed: 3 originals' entries, 4 proxies" in wiped
-        and "1 read notes, 0 card files" in wiped
-        and "only on this laptop still: 1 originals" in wiped
+        and "1 read note, 0 card files" in wiped
+        and "only on this laptop still: 1 original" in wiped
     ), wiped
     with kit.sync() as sync:
         left = [r["sha256"] for r in sync.conn.execute("SELECT sha256 FROM blobs")]
@@ -130,8 +130,53 @@ def test_a_seized_kit_holds_nothing_readable_and_wipe_keeps_only_what_the_base_l
     assert f"kept on the card: {card['text']}: changed since it was imported" in swept
 
     gone = kit.run("wipe", "--all", "--yes")
+    assert "1 original was not confirmed by the base at the last contact" in gone
     assert "removed the field kit's folder" in gone
     assert not kit.home.path.exists() and not memory_folder(kit.home.path).exists()
+
+
+def test_wipe_all_asks_first_and_removes_a_locked_kit_without_its_passphrase(
+    tmp_path: Path,
+) -> None:
+    """At a checkpoint, or with the passphrase forgotten: sealed files need no key to go."""
+    kit = Kit(tmp_path / "kit")
+    kit.run("passphrase", "--passphrase-stdin", stdin=PASSPHRASE + "\n")
+    memory = memory_folder(kit.home.path)
+    before = sorted(p.name for p in kit.home.path.iterdir())
+    said = kit.run("wipe", "--all", stdin="n\n", code=1)  # asked before anything goes
+    assert "remove the whole field kit from this laptop? [y/N]" in said
+    assert "nothing removed: the field kit stays on this laptop" in said
+    assert "Error" not in said and "entries" not in said  # no plain wipe before the question
+    assert sorted(p.name for p in kit.home.path.iterdir()) == before and memory.is_dir()
+
+    kit.run("lock")
+    assert "the field kit is locked" in kit.run("wipe", code=1)  # this one reads the store
+    # A memory copy left behind (its session file lost): locked, but there, so it goes too.
+    memory.mkdir(mode=0o700)
+    (memory / "field.sqlite3").write_bytes(b"SQLite format 3\0")
+    said = kit.run("wipe", "--all", "--card-files", stdin="yes\n")
+    assert "the field kit is locked, so which originals the base holds cannot be read" in said
+    assert "no card file is deleted: the field kit is locked" in said
+    assert f"removed the field kit's folder {kit.home.path} (" in said
+    assert not kit.home.path.exists() and not memory.exists()
+    assert "there is no field kit on this laptop" in kit.run("wipe", "--all", "--yes")
+
+
+def test_the_kit_folder_is_private_and_its_language_the_only_clear_word(tmp_path: Path) -> None:
+    kit = Kit(tmp_path / "kit")
+    kit.run("login", "--language", "ar")  # before any passphrase: the folder is made here
+    assert kit.home.path.stat().st_mode & 0o777 == 0o700
+    assert (kit.home.path / "language").stat().st_mode & 0o777 == 0o600
+    kit.run("passphrase", "--passphrase-stdin", stdin=PASSPHRASE + "\n")
+    kit.run("lock")
+    for path in [kit.home.path, *kit.home.path.rglob("*")]:
+        mode = path.stat().st_mode & 0o777
+        assert mode == (0o700 if path.is_dir() else 0o600), (path, oct(mode))
+    assert {p.name for p in kit.home.path.iterdir()} == {"language", "lock.json", "proxies"}
+    # A kit whose language an earlier version left readable to all: private at the next command.
+    (kit.home.path / "language").chmod(0o644)
+    kit.run("status", code=1)  # locked, but the language was read to say so
+    assert (kit.home.path / "language").stat().st_mode & 0o777 == 0o600
 
 
 def test_the_kit_locks_itself_when_its_time_is_up(tmp_path: Path) -> None:

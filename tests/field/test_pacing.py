@@ -69,15 +69,18 @@ def test_parse_rate() -> None:
             parse_rate(bad)
 
 
-def test_backoff_grows_with_jitter_and_is_capped() -> None:
+def test_backoff_grows_with_jitter_and_is_capped_and_never_under_a_second() -> None:
     backoff = Backoff(first=1.0, cap=60.0, rng=random.Random(7))
     delays = [backoff.next() for _ in range(12)]
     bounds = [min(60.0, 2.0**n) for n in range(12)]
-    assert all(0 <= d <= b for d, b in zip(delays, bounds, strict=True))
+    assert all(1 <= d <= b for d, b in zip(delays, bounds, strict=True))
     assert max(delays) > 8  # it does grow
     assert len({round(d, 6) for d in delays}) == len(delays)  # and is not in lockstep
     backoff.reset()
-    assert backoff.next() <= 1.0
+    assert backoff.next() == 1.0
+    for seed in range(200):  # no retry at once, whatever the draw ("retry after 0 seconds")
+        backoff = Backoff(rng=random.Random(seed))
+        assert min(backoff.next() for _ in range(6)) >= 1.0
 
 
 def test_token_bucket_holds_the_rate_over_a_real_connection(server: str) -> None:

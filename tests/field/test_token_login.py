@@ -50,6 +50,46 @@ def test_the_settings_page_prints_the_login_command_and_it_works(
     assert "nothing new" in kit.run("notes")  # and the stored login is one the base takes
 
 
+def test_the_printed_login_without_a_terminal_says_what_works_and_that_works(
+    login: Callable[..., Client], team: Team, server: str, tmp_path: Path
+) -> None:
+    """A new kit must choose a passphrase: with no terminal to ask on (a script, a session
+    with no tty), the error names a way that exists, the page says it too, and it works."""
+    karim = login("karim")
+    made = karim.post("/settings/tokens", data={"csrf": karim.csrf, "project": "film"})
+    token = made.text.split('class="token">')[1].split("<")[0]
+    found = re.search(r'<code id="login-command">([^<]+)</code>', made.text)
+    assert found
+    command = html.unescape(found.group(1)).replace("| rushes ", f"| {sys.executable} -m rushes ")
+    assert "give the passphrase on the line after the token" in made.text
+    kit = Kit(tmp_path / "kit")
+
+    def typed(line: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["sh", "-c", line],
+            env=kit.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            start_new_session=True,  # no controlling terminal: /dev/tty does not open
+        )
+
+    refused = typed(command)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "on the line after the token" in refused.stderr
+    named = set(re.findall(r"--[a-z][a-z-]+", refused.stderr.split("Error:")[-1]))
+    assert named, refused.stderr
+    options = kit.run("login", "--help")
+    assert all(option in options for option in named), (named, options)
+    assert not kit.home.has_passphrase  # nothing was chosen
+    done = typed(
+        command.replace(f"echo {token} |", f"printf '%s\\n%s\\n' {token} '{PASSPHRASE}' |")
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"logged in to {server}, project film" in done.stdout
+    assert kit.home.login() == Login(server, "film", token)
+
+
 def test_a_bad_or_revoked_token_is_called_unknown_or_revoked_everywhere(
     base: Base, team: Team, server: str, tmp_path: Path
 ) -> None:

@@ -27,7 +27,7 @@ from rushes.field.client import Client, Refused, Unreachable
 from rushes.field.home import Home, Login
 from rushes.field.importer import Importer, candidates
 from rushes.field.pacing import TokenBucket, parse_rate
-from rushes.field.sync import Meter, Sync, left, retry_failed
+from rushes.field.sync import Left, Meter, Sync, left, retry_failed
 from rushes.i18n import N_, _, ngettext
 from rushes.vault.store import display_path
 
@@ -151,7 +151,7 @@ def login(url: str | None, project: str | None, token_stdin: bool, language: str
     finally:
         client.close()
     home = field_store.home()
-    ensure_unlocked(home, from_stdin=token_stdin)
+    ensure_unlocked(home, token_stdin, field_store.AFTER_TOKEN)
     try:
         home.save_login(found)
     except RushesError as exc:
@@ -199,17 +199,22 @@ def import_card(card: Path, source: str) -> None:
     for path, problem in report.proxy_problems:
         reason = _(problem)  # a marked reason (a damaged or cut-off file) in the crew's language
         out.print(_("no proxy: {path}: {reason}").format(path=escape(path), reason=escape(reason)))
+    counts = [
+        ngettext("{count} new", "{count} new", report.count("new")),
+        ngettext("{count} unchanged", "{count} unchanged", report.count("unchanged")),
+        ngettext("{count} skipped", "{count} skipped", report.count("skipped")),
+        ngettext("{count} failed", "{count} failed", report.count("failed")),
+    ]
+    statuses = ("new", "unchanged", "skipped", "failed")
+    made = ngettext("{count} proxy made", "{count} proxies made", report.proxies)
     out.print(
-        _(
-            "{card}: {new} new, {unchanged} unchanged, {skipped} skipped, {failed} failed; "
-            "{proxies} proxies made"
-        ).format(
+        _("{card}: {counts}; {proxies}").format(
             card=escape(label),
-            new=report.count("new"),
-            unchanged=report.count("unchanged"),
-            skipped=report.count("skipped"),
-            failed=report.count("failed"),
-            proxies=report.proxies,
+            counts=_(", ").join(
+                text.format(count=report.count(status))
+                for text, status in zip(counts, statuses, strict=True)
+            ),
+            proxies=made.format(count=report.proxies),
         )
     )
     if report.count("failed"):
@@ -261,18 +266,7 @@ def sync(max_rate: str, once: bool, retry_failed_: bool) -> None:
     if remaining.total == 0:
         out.print(_("everything is on the base"))
         return
-    out.print(
-        _(
-            "left: {manifests} manifest entries, {proxies} proxies, {originals} originals "
-            "({waiting} not readable now), {failed} refused (see `rushes field status`)"
-        ).format(
-            manifests=remaining.manifests,
-            proxies=remaining.proxies,
-            originals=remaining.originals,
-            waiting=remaining.waiting,
-            failed=remaining.failed,
-        )
-    )
+    out.print(_("left: {left} (see `rushes field status`)").format(left=_left(remaining)))
     sys.exit(1)
 
 
@@ -426,26 +420,45 @@ def status(here: bool) -> None:
             ).format(count=len(asked))
             + ", ".join(escape(where) for where in asked.values())
         )
-    out.print(
-        _(
-            "{files} files; left: {manifests} manifest entries, {proxies} proxies, "
-            "{originals} originals ({waiting} not readable now); {failed} refused"
-        ).format(
-            files=len(rows),
-            manifests=remaining.manifests,
-            proxies=remaining.proxies,
-            originals=remaining.originals,
-            waiting=remaining.waiting,
-            failed=remaining.failed,
-        )
-    )
-    out.print(
-        _(
-            "only on this laptop: {originals} originals ({size} MB) the base has not confirmed, "
-            "{proxies} proxies it has not received, {notes} unread notes"
-        ).format(originals=only[0], size=f"{only[1] / 1e6:.1f}", proxies=proxies, notes=unread)
-    )
+    files = ngettext("{count} file", "{count} files", len(rows)).format(count=len(rows))
+    out.print(_("{files}; left: {left}").format(files=files, left=_left(remaining)))
+    here = [
+        ngettext(
+            "{count} original ({size} MB) the base has not confirmed",
+            "{count} originals ({size} MB) the base has not confirmed",
+            only[0],
+        ).format(count=only[0], size=f"{only[1] / 1e6:.1f}"),
+        ngettext(
+            "{count} proxy it has not received", "{count} proxies it has not received", proxies
+        ).format(count=proxies),
+        ngettext("{count} unread note", "{count} unread notes", unread).format(count=unread),
+    ]
+    out.print(_("only on this laptop: {what}").format(what=_(", ").join(here)))
     out.print(_("the field kit is unlocked until {time}").format(time=locks_at))
+
+
+def _left(remaining: Left) -> str:
+    """What sync has still to send, each count in its own words (Arabic has six forms)."""
+    originals = ngettext("{count} original", "{count} originals", remaining.originals)
+    originals = originals.format(count=remaining.originals)
+    if remaining.waiting:
+        originals += " " + ngettext(
+            "({count} not readable now)", "({count} not readable now)", remaining.waiting
+        ).format(count=remaining.waiting)
+    return _(", ").join(
+        [
+            ngettext(
+                "{count} manifest entry", "{count} manifest entries", remaining.manifests
+            ).format(count=remaining.manifests),
+            ngettext("{count} proxy", "{count} proxies", remaining.proxies).format(
+                count=remaining.proxies
+            ),
+            originals,
+            ngettext("{count} refused", "{count} refused", remaining.failed).format(
+                count=remaining.failed
+            ),
+        ]
+    )
 
 
 def _proxy_state(row: sqlite3.Row) -> str:

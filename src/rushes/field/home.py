@@ -5,7 +5,8 @@ The database is SQLite. `files` has one row per file found on a card, the local 
 uploads; the tus URL of an upload is stored before its first byte is sent, so a restart
 resumes it instead of starting over. On disk the folder holds only sealed files with random
 names (`rushes.field.sealed`) and `lock.json`; while the kit is unlocked the database works in
-memory (`rushes.field.session`). Only the chosen language is kept in clear.
+memory (`rushes.field.session`). Only the chosen language (`language`) is kept in clear: the
+passphrase is asked for in it. The folders are 0700, the files 0600.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any
 
 from rushes.errors import ConfigError
 from rushes.field import session as sessions
-from rushes.field.sealed import Lock, Reader, seal, seal_file, unseal
+from rushes.field.sealed import Lock, Reader, seal, seal_file, unseal, write_atomic
 from rushes.field.session import Locked, Session
 from rushes.i18n import LANGUAGES, N_, _
 
@@ -289,14 +290,16 @@ class Home:
         seal(self.session().key, self.login_file, json.dumps(asdict(login)).encode(), "login")
 
     def save_language(self, language: str) -> None:
-        """The kit's language ('ar', 'en'), chosen with `rushes field login --language`."""
-        self.path.mkdir(parents=True, exist_ok=True)
-        self.language_file.write_text(language + "\n", encoding="utf-8")
+        """The kit's language ('ar', 'en'), chosen with `rushes field login --language`: in
+        clear (two letters), as the passphrase is asked for in it, but private like the rest."""
+        self._private()
+        write_atomic(self.language_file, (language + "\n").encode())
 
     def language(self) -> str:
         """The saved language, or '' to follow LANG."""
         try:
             saved = self.language_file.read_text(encoding="utf-8").strip()
+            os.chmod(self.language_file, 0o600)  # an earlier version left it readable to all
         except OSError:
             return ""
         return saved if saved in LANGUAGES else ""
@@ -315,9 +318,21 @@ class Home:
                 )
             ) from exc
 
+    @property
+    def exists(self) -> bool:
+        """Whether anything of the kit is on this laptop: its folder or a memory copy."""
+        return self.path.exists() or bool(sessions.memory_copies(self.path))
+
     def remove_all(self) -> list[Path]:
-        """End the session and delete the kit's whole folder; what was there."""
-        self.lock()
-        found = sorted(p for p in self.path.rglob("*")) if self.path.exists() else []
+        """Delete the kit's whole folder and its memory copy, without the key (nothing is
+        sealed first: it all goes, locked or not; a running sync stops); the files that were
+        there. ConfigError if some of it could not be removed."""
+        found = sessions.discard(self.path)
+        if self.path.exists():
+            found += sorted(p for p in self.path.rglob("*") if not p.is_dir())
         shutil.rmtree(self.path, ignore_errors=True)
+        if self.path.exists():
+            raise ConfigError(
+                _("{path} could not be removed entirely: remove it by hand").format(path=self.path)
+            )
         return found

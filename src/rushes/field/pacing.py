@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from rushes.i18n import _
 
+MIN_DELAY_S = 1.0
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 _RATE = re.compile(r"([0-9]{1,15}(?:\.[0-9]{1,9})?)\s*([kmg]?)(?:i?b)?(?:/s)?", re.IGNORECASE)
 
@@ -58,7 +59,8 @@ class TokenBucket:
 
 
 class Backoff:
-    """Delays for successive failures: uniform in [0, min(cap, first * 2**n)]."""
+    """Delays for successive failures: uniform in [1, min(cap, first * 2**n)] seconds (never
+    less than a second: a retry at once after a failure would only fail again)."""
 
     def __init__(
         self, first: float = 1.0, cap: float = 60.0, rng: random.Random | None = None
@@ -70,7 +72,7 @@ class Backoff:
     def next(self) -> float:
         bound = min(self.cap, self.first * 2 ** min(self.failures, 32))
         self.failures += 1
-        return self.rng.uniform(0, bound)
+        return self.rng.uniform(MIN_DELAY_S, max(MIN_DELAY_S, bound))
 
     def reset(self) -> None:
         self.failures = 0

@@ -52,8 +52,12 @@ def memory_root() -> Path:
 
 
 def memory_folder(home: Path) -> Path:
+    return memory_root() / _memory_name(home)
+
+
+def _memory_name(home: Path) -> str:
     digest = hashlib.sha256(os.fsencode(home.absolute())).hexdigest()[:16]
-    return memory_root() / f"rushes-field-{os.getuid()}-{digest}"
+    return f"rushes-field-{os.getuid()}-{digest}"
 
 
 @dataclass(frozen=True)
@@ -173,6 +177,26 @@ def end(home: Path) -> bool:
     with _exclusive(session.folder):
         shutil.rmtree(session.folder, ignore_errors=True)
     return True
+
+
+def memory_copies(home: Path) -> list[Path]:
+    """The kit's memory folders: under each root one may have been made in (the unlocking
+    shell's XDG_RUNTIME_DIR may not be this one's)."""
+    roots = {os.environ.get("XDG_RUNTIME_DIR", ""), f"/run/user/{os.getuid()}", "/dev/shm"}
+    found = (Path(root) / _memory_name(home) for root in sorted(roots) if root)
+    return [folder for folder in found if folder.is_dir()]
+
+
+def discard(home: Path) -> list[Path]:
+    """Remove the kit's memory folders without sealing them (the kit is being removed), with
+    or without the key; the files that were there."""
+    found: list[Path] = []
+    for folder in memory_copies(home):
+        found += sorted(p for p in folder.rglob("*") if not p.is_dir())
+        with contextlib.suppress(OSError), _exclusive(folder):  # not while a copy is sealed
+            shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
+    return found
 
 
 def wait_and_end(home: Path) -> None:

@@ -9,15 +9,17 @@ clips as possible are whole on the base by the time the link or the battery give
 Each upload's tus URL is stored before its first byte is sent; after a cut, a restart or a
 reboot the kit asks the base how much it holds (HEAD) and goes on from there. Chunks carry
 their SHA-256 and are sized to take a few seconds at the measured speed, so a cut loses little.
-A network error (or 5xx) ends the pass; sync then waits (exponential backoff with jitter, at
-most a minute) and starts a new pass, for ever unless `once`. A refusal that retrying will not
-change (a 422 for bytes that do not match their hash, a 413, a 403) marks that one upload
-failed with the base's reason and the pass goes on; `status` lists them.
+A network error (or 5xx) ends the pass; sync then waits (exponential backoff with jitter, in
+whole seconds, at least one and at most a minute) and starts a new pass, for ever unless
+`once`. A refusal that retrying will not change (a 422 for bytes that do not match their hash,
+a 413, a 403) marks that one upload failed with the base's reason and the pass goes on;
+`status` lists them.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import sqlite3
 import time
@@ -224,13 +226,15 @@ class Sync:
                 if once:
                     self.meter.say(_("the base is unreachable: {reason}").format(reason=exc))
                     return left(self.conn)
-                delay = self.backoff.next()
+                seconds = math.ceil(self.backoff.next())  # as said: whole seconds, at least 1
                 self.meter.say(
-                    _("the base is unreachable ({reason}); trying again in {seconds} s").format(
-                        reason=exc, seconds=f"{delay:.0f}"
-                    )
+                    ngettext(
+                        "the base is unreachable ({reason}); trying again in {count} second",
+                        "the base is unreachable ({reason}); trying again in {count} seconds",
+                        seconds,
+                    ).format(reason=exc, count=seconds)
                 )
-                self.sleep(delay)
+                self.sleep(seconds)
 
     def one_pass(self) -> None:
         self.send_manifests()
