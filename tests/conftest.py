@@ -144,6 +144,17 @@ class Env:
         return result
 
 
+def vault_on(
+    server: SeaweedFS, tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Env:
+    """A base whose vault is on ``server``; its credentials also in this process's environment,
+    for the in-process base's boto3."""
+    for name, value in server.env.items():
+        monkeypatch.setenv(name, value)
+    url = f"s3://{server.bucket()}/vault"
+    return Env(tmp_path / "data", db_url, {**server.env, "RUSHES_VAULT_URL": url})
+
+
 @pytest.fixture
 def env(tmp_path: Path, db_url: str) -> Env:
     return Env(tmp_path / "data", db_url)

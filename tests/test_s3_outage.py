@@ -15,7 +15,7 @@ from rushes.cards import walk
 from rushes.catalog.models import CustodyEvent
 from rushes.ingest import Ingest
 from tests.clips import random_bytes_file
-from tests.conftest import Env
+from tests.conftest import Env, vault_on
 from tests.s3 import SeaweedFS
 from tests.upload.test_faults import serving
 from tests.web.conftest import Client, sign_in
@@ -27,10 +27,7 @@ sqlite = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 @pytest.fixture
 def env(tmp_path: Path, db_url: str, own_s3: SeaweedFS, monkeypatch: pytest.MonkeyPatch) -> Env:
     """A base whose vault is on a store of the test's own."""
-    for name, value in own_s3.env.items():  # the in-process base's boto3 reads these
-        monkeypatch.setenv(name, value)
-    url = f"s3://{own_s3.bucket()}/vault"
-    return Env(tmp_path / "data", db_url, {**own_s3.env, "RUSHES_VAULT_URL": url})
+    return vault_on(own_s3, tmp_path, db_url, monkeypatch)
 
 
 def card(folder: Path, count: int, seed: int = 0) -> list[str]:

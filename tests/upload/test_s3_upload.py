@@ -24,7 +24,7 @@ from rushes.pipeline.runner import run_inline
 from rushes.upload.shared import SharedUploads
 from rushes.vault.s3 import S3Backend
 from tests.clips import make_video
-from tests.conftest import Env
+from tests.conftest import Env, vault_on
 from tests.s3 import SeaweedFS
 from tests.upload.conftest import Crews, enrol, original_metadata
 from tests.upload.test_faults import resume_with_tuspy, serving
@@ -35,10 +35,7 @@ from tests.web.test_status import free_port
 
 @pytest.fixture
 def env(tmp_path: Path, db_url: str, s3_server: SeaweedFS, monkeypatch: pytest.MonkeyPatch) -> Env:
-    for name, value in s3_server.env.items():  # the in-process server's boto3 reads these
-        monkeypatch.setenv(name, value)
-    url = f"s3://{s3_server.bucket()}/vault"
-    return Env(tmp_path / "data", db_url, {**s3_server.env, "RUSHES_VAULT_URL": url})
+    return vault_on(s3_server, tmp_path, db_url, monkeypatch)
 
 
 def test_a_resumed_upload_lands_in_the_store_locked_and_is_processed(
