@@ -117,6 +117,17 @@ def test_a_big_original_goes_in_parts_and_only_if_it_hashes_to_its_name(
     assert head["ChecksumSHA256"].endswith("-3") and head["ObjectLockMode"] == "COMPLIANCE"
     assert vault.quick_check(stored.sha256, len(data)).ok
     assert vault.check(stored.sha256, len(data), stored.sha512).ok
+    # Without the record of its parts' SHA-256s, the quick check cannot tell and says so; it
+    # does not call the original damaged. The full check still can.
+    client, parts = s3_server.client(), backend.key(stored.sha256, "parts")
+    client.delete_object(Bucket=backend.bucket, Key=parts)  # a delete marker over it
+    unsure = vault.quick_check(stored.sha256, len(data))
+    assert not unsure.ok and "is missing: only a full check" in unsure.problem, unsure
+    assert "checksum is" not in unsure.problem
+    assert vault.check(stored.sha256, len(data), stored.sha512).ok
+    for marker in client.list_object_versions(Bucket=backend.bucket, Prefix=parts)["DeleteMarkers"]:
+        client.delete_object(Bucket=backend.bucket, Key=parts, VersionId=marker["VersionId"])
+    assert vault.quick_check(stored.sha256, len(data)).ok
     assert not vault.put_file(source)[0].created
 
     # A staged copy that changed after it was hashed: the upload is aborted, nothing stored.

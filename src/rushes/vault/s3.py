@@ -530,11 +530,12 @@ class S3Backend:
         pages = self.client.get_paginator("list_multipart_uploads").paginate(
             Bucket=self.bucket, Prefix=f"{self.location.prefix}originals/"
         )
-        for page in pages:
-            for upload in page.get("Uploads", []):
-                if upload["Initiated"] <= cutoff:
-                    self._abort(upload["Key"], upload["UploadId"])
-                    aborted.append(upload["Key"])
+        with answering(self.location.url()):
+            for page in pages:
+                for upload in page.get("Uploads", []):
+                    if upload["Initiated"] <= cutoff:
+                        self._abort(upload["Key"], upload["UploadId"])
+                        aborted.append(upload["Key"])
         return aborted
 
     def legal_hold(self, sha256: str, on: bool) -> None:
@@ -614,11 +615,12 @@ class S3Backend:
         pages = self.client.get_paginator("list_objects_v2").paginate(
             Bucket=self.bucket, Prefix=folder
         )
-        for page in pages:
-            for item in page.get("Contents", []):
-                name = item["Key"][len(folder) :]
-                if len(name) == 64:
-                    yield name
+        with answering(self.location.url()):
+            for page in pages:
+                for item in page.get("Contents", []):
+                    name = item["Key"][len(folder) :]
+                    if len(name) == 64:
+                        yield name
 
     def quick_check(self, sha256: str, size: int | None) -> Fixity:
         """Compare the store's own SHA-256 checksum, size and retention with what they must be,
@@ -635,7 +637,17 @@ class S3Backend:
         if size is not None and head["ContentLength"] != size:
             return damaged(self, sha256, f"size is {head['ContentLength']} bytes, recorded {size}")
         checksum = head.get("ChecksumSHA256")
-        expected = self._expected_checksum(sha256, checksum)
+        try:
+            expected = self._expected_checksum(sha256, checksum)
+        except ClientError as exc:
+            return Fixity(sha256, False, f"its parts' record is unreadable: {_code(exc)}")
+        if expected is None:
+            return Fixity(
+                sha256,
+                False,
+                f"the record of its parts' SHA-256s ({self.key(sha256, 'parts')}) is missing: "
+                "only a full check (rushes verify without --quick) can tell",
+            )
         if checksum != expected:
             return damaged(self, sha256, f"the store's SHA-256 checksum is {checksum}")
         if self.retention_days:
@@ -664,10 +676,17 @@ class S3Backend:
         )
 
     def _expected_checksum(self, sha256: str, checksum: str | None) -> str | None:
+        """The checksum the store must hold: a multipart original's is of its parts' SHA-256s,
+        recorded beside it when it was sent; None when that record is missing. A store that
+        does not answer raises StoreUnavailable (an outage is no reason to call it damaged),
+        one that refuses, its ClientError."""
         if not checksum or "-" not in checksum:
             return _b64(bytes.fromhex(sha256))
         try:
-            answer = self.client.get_object(Bucket=self.bucket, Key=self.key(sha256, "parts"))
-        except ClientError:
-            return None  # no record of the parts' checksum: only a full check can tell
+            with answering(self.location.url()):
+                answer = self.client.get_object(Bucket=self.bucket, Key=self.key(sha256, "parts"))
+        except ClientError as exc:
+            if _code(exc) in _MISSING:
+                return None
+            raise
         return answer["Body"].read().decode()  # type: ignore[no-any-return]
