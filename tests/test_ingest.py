@@ -91,7 +91,7 @@ def test_same_bytes_from_another_card_are_a_duplicate_arrival(env: Env, tmp_path
     shutil.copy(clip, card2 / "forwarded.mp4")
     env.run("ingest", str(card1), "-p", "p", "--crew", "Rahed")
     out = env.run("ingest", str(card2), "-p", "p", "--crew", "Omar").stdout
-    assert "1 files: 1 duplicate" in out
+    assert "1 file: 1 duplicate" in out
     shown = json.loads(env.run("show", sha256_of(clip), "--json").stdout)
     assert [(a["crew"], a["duplicate"]) for a in shown["arrivals"]] == [
         ("Rahed", False),
@@ -275,7 +275,7 @@ def test_another_file_at_the_same_path_size_and_time_is_not_skipped(
     clip.write_bytes(b"CLIP-B-content")  # a new card in the same reader: same name and size
     os.utime(clip, (946684800, 946684800))
     out = env.run("ingest", str(card), "-p", "p", "--source", "card").stdout
-    assert "1 files: 1 new" in out
+    assert "1 file: 1 new" in out
     assert len(vault_is_whole(env)) == 2
 
 

@@ -177,7 +177,7 @@ def test_a_tsa_down_or_answering_garbage_blocks_nothing_and_is_tried_again(
     stamped = stamping(env, tsa)
     tsa.stop()
     ingested = stamped.run("ingest", str(card(tmp_path / "card", "a.txt")), "-p", "p")
-    assert "1 files: 1 new" in ingested.stdout
+    assert "1 file: 1 new" in ingested.stdout
     assert "not timestamped (tried again later)" in ingested.stdout
     assert "unreachable" in ingested.stdout
     with stamped.open() as base, base.catalog.read() as session:
@@ -208,7 +208,7 @@ def test_a_tsa_signing_with_an_expired_certificate_is_refused_and_blocks_nothing
         ingested = stamped.run("ingest", str(card(tmp_path / "card", "a.txt")), "-p", "p")
     finally:
         old.stop()
-    assert "1 files: 1 new" in ingested.stdout
+    assert "1 file: 1 new" in ingested.stdout
     assert "not timestamped (tried again later)" in ingested.stdout
     assert "the token does not verify" in ingested.stdout
     assert not stamps(stamped)  # nothing kept that a court would reject

@@ -68,7 +68,8 @@ class _Reading:
 @dataclass
 class Report:
     outcomes: list[Outcome] = field(default_factory=list)
-    aborted: str = ""
+    aborted: str = ""  # why the run stopped before its last file
+    interrupted: bool = False  # stopped by Ctrl-C
 
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -132,8 +133,17 @@ class Ingest:
             except KeyboardInterrupt:
                 # Ctrl-C: the file being sent gives up at its next part and is not recorded, so
                 # the run stops in a moment, not when a big upload ends; a rerun sends it again.
+                # The crew still learn what was stored before they stopped it.
                 self.vault.stop()
-                raise
+                report.interrupted = True
+                report.aborted = (
+                    "Ctrl-C; run the same command again to send the rest "
+                    "(what was stored is kept)"
+                )
+                report.outcomes += [
+                    Outcome(display_path(c.path), "not attempted", size=c.size)
+                    for c in pending[len(report.outcomes) :]
+                ]
             except (VaultFullError, StoreUnavailable, ConfigError, DBAPIError) as exc:
                 report.aborted = _stopped(exc)
                 stopped = len(report.outcomes)

@@ -59,7 +59,7 @@ def ingest(paths: tuple[Path, ...], project: str, crew: str, source: str) -> Non
                 progress.update(task, advance=size, files=progress.tasks[task].fields["files"] + 1)
 
             report = runner.run(candidates, progress=advance)
-        stamped = stamp_quietly(base)
+        stamped = "" if report.interrupted else stamp_quietly(base)
     table = Table(title="ingest", show_lines=False)
     for column in ("status", "file", "sha256", "reason"):
         table.add_column(column, overflow="fold")
@@ -74,7 +74,8 @@ def ingest(paths: tuple[Path, ...], project: str, crew: str, source: str) -> Non
         for s in ("new", "duplicate", "unchanged", "skipped", "failed", "not attempted")
         if report.count(s)
     )
-    out.print(f"{len(report.outcomes)} files: {counts or 'nothing to do'}")
+    files = len(report.outcomes)
+    out.print(f"{files} file{'' if files == 1 else 's'}: {counts or 'nothing to do'}")
     if report.count("new"):
         out.print(
             "new originals are queued for the pipeline: a running `rushes serve` takes them up, "
@@ -84,5 +85,7 @@ def ingest(paths: tuple[Path, ...], project: str, crew: str, source: str) -> Non
         out.print(f"[bold red]stopped:[/] {escape(report.aborted)}")
     if stamped:
         out.print(escape(stamped))
+    if report.interrupted:
+        sys.exit(130)  # as a shell reports a command stopped by Ctrl-C
     if not report.ok:
         sys.exit(1)
