@@ -137,8 +137,7 @@ class Ingest:
                 self.vault.stop()
                 report.interrupted = True
                 report.aborted = (
-                    "Ctrl-C; run the same command again to send the rest "
-                    "(what was stored is kept)"
+                    "Ctrl-C; run the same command again to send the rest (what was stored is kept)"
                 )
                 report.outcomes += [
                     Outcome(display_path(c.path), "not attempted", size=c.size)
