@@ -41,7 +41,7 @@ from rushes.ingest import Ingest, ensure_project, record_arrival  # noqa: E402
 from rushes.pipeline.runner import run_inline  # noqa: E402
 from rushes.settings import load  # noqa: E402
 from rushes.vault.pump import pump  # noqa: E402
-from rushes.vault.s3 import PART, PartDigests  # noqa: E402
+from rushes.vault.s3_parts import PART, PartDigests  # noqa: E402
 from rushes.vault.store import Digest  # noqa: E402
 from rushes.web.app import create_app  # noqa: E402
 from tests.clips import make_video  # noqa: E402
@@ -148,7 +148,7 @@ def _busy() -> float:
 
 def hash_cpu(paths: list[Path]) -> float:
     """Core-seconds of the hashing one ingest does, alone: SHA-256 and SHA-512 of every byte
-    and the SHA-256 of each part sent (rushes.vault.s3.PartDigests)."""
+    and the SHA-256 of each part sent (rushes.vault.s3_parts.PartDigests)."""
     warm(paths)
     started = time.process_time()
     for path in paths:

@@ -21,7 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from rushes.derivatives import Derivatives
 from rushes.errors import ConfigError
-from rushes.vault.s3 import PROBE_S, S3Location, answering, make_client, silent
+from rushes.vault.s3_client import PROBE_S, S3Location, answering, make_client, silent
 
 _CHUNK = 1 << 20
 _MISSING = ("NoSuchKey", "404", "NotFound")

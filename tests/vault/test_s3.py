@@ -20,7 +20,8 @@ from rushes.derivatives_s3 import S3Derivatives
 from rushes.errors import ConfigError, SourceChangedError, StoreUnavailable, VaultError
 from rushes.vault import Vault
 from rushes.vault.cache import LocalCache
-from rushes.vault.s3 import S3Backend, S3Location, make_client
+from rushes.vault.s3 import S3Backend
+from rushes.vault.s3_client import S3Location, make_client
 from tests.s3 import SeaweedFS
 
 MiB = 1 << 20

@@ -3,7 +3,8 @@
 The body comes in batches of about CHUNK bytes, as received (not copied), to the writer's
 threads. A watchdog ends the wait for bytes once a HEAD took the upload over (here, or on
 another host when uploads are shared), the writer failed (a full disk), or the link went quiet
-for IDLE_S; whatever arrived is handed to the writer whichever way the request ends.
+for IDLE_S; whatever arrived is handed to the writer whichever way the request ends, and the
+client is told how it ended (`raise_for_ending`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from anyio import CapacityLimiter, to_thread
 from starlette.requests import Request
 
+from rushes.upload.protocol import TusError
 from rushes.upload.store import Upload, Writer
 
 CHUNK = 1 << 20
@@ -86,6 +88,22 @@ async def stream(
             await to_thread.run_sync(
                 writer.write, batch, limiter=threads
             )  # the threads take a final batch
+
+
+def raise_for_ending(ending: str, upload: Upload, end: int, limit: int) -> None:
+    """Tell the client how its body ended when it was not received whole (what arrived is
+    kept): `end` is the byte it could run to, `limit` the project's largest upload."""
+    now = upload.offset()
+    if ending == "over":
+        if upload.info.length is None:
+            raise TusError(413, f"the upload ran over this project's limit of {limit}")
+        raise TusError(400, f"the body ran past Upload-Length {end}; kept up to byte {now}")
+    if ending == "taken":
+        raise TusError(409, f"a newer request took this upload over at byte {now}")
+    if ending == "idle":
+        raise TusError(408, f"no byte for {IDLE_S:.0f} s; kept up to byte {now}")
+    if ending == "cut":
+        raise TusError(400, f"the connection closed; kept up to byte {now}")
 
 
 class _Watch:

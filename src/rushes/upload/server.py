@@ -19,23 +19,21 @@ was declared.
 With RUSHES_UPLOAD_URL the processes may be on several hosts: each request also takes the
 upload's lock across hosts and first brings this host's copy to the shared offset, and what it
 kept is stored as a piece before the offset is acknowledged (rushes.upload.shared).
+
+Here: the routes and who holds an upload when. Who may upload, and what is refused before a
+byte is taken: rushes.upload.admission; a complete upload taken in: rushes.upload.completion.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import shutil
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from anyio import CapacityLimiter, to_thread
-from sqlalchemy import select
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -43,15 +41,14 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from rushes.base import Base
-from rushes.catalog.models import Arrival, Asset, Membership, Project
-from rushes.errors import StoreUnavailable, VaultError, VaultFullError
 from rushes.review import accounts
 from rushes.upload import protocol
-from rushes.upload.intake import finish
+from rushes.upload.admission import Caller, admit, fix_length, identify, room
+from rushes.upload.completion import Completion
 from rushes.upload.protocol import TusError
-from rushes.upload.receiving import IDLE_S, stream
+from rushes.upload.receiving import raise_for_ending, stream
 from rushes.upload.store import Info, Lease, Upload, UploadStore, Writer, new_id
-from rushes.upload.wrapping import STORE_RETRY_S, TusHeaders, refusals
+from rushes.upload.wrapping import TusHeaders, refusals
 from rushes.vault import Digest
 
 if TYPE_CHECKING:
@@ -59,34 +56,20 @@ if TYPE_CHECKING:
 
 TAKEOVER_S = 3.0
 SWEEP_EVERY_S = 3600.0
-log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Caller:
-    """The field kit on the other end: a crew member's token, bound to one project."""
-
-    username: str
-    project_id: int
-    limit: int  # largest upload this project takes, in bytes
 
 
 class Tus:
     def __init__(self, base: Base) -> None:
         self.base = base
         self.store = UploadStore(base.settings.upload_dir)
-        # Per upload, the vault's digest of `data` as it was when last written here (inode, size,
-        # mtime): fed as the bytes are written, so the finished upload is not read again. Any
-        # doubt (another process wrote since, a failed write, a restart) and the intake hashes
-        # the file from disk.
-        self.running: dict[str, tuple[tuple[int, int, int], Digest]] = {}
         self.shared = _shared(base)
         self._swept = time.monotonic()
         # The uploads' own threads: a burst of uploads waits for these, never for the threads
         # the pages and the health check run on.
         self.threads = CapacityLimiter(max(2, base.settings.threads // 2))
-        self._finish_pending(self.store.sweep())
+        self.completion = Completion(base, self.shared, self.threads)
+        self.completion.finish_pending(self.store.sweep())
 
     async def _run(self, work: Callable[..., T], *args: Any) -> T:
         return await to_thread.run_sync(work, *args, limiter=self.threads)
@@ -110,8 +93,8 @@ class Tus:
         if length is not None and length > caller.limit:
             raise TusError(413, f"{length} bytes is over this project's limit of {caller.limit}")
         meta = protocol.metadata(request.headers.get("upload-metadata"))
-        await self._run(self._admit, caller, meta, length)
-        await self._run(self._room, caller, length)
+        await self._run(admit, self.base, caller, meta, length)
+        await self._run(room, self.store, caller, length, self.base.settings.open_uploads)
         body = _has_body(request)
         if body:
             _require_stream(request)
@@ -138,7 +121,7 @@ class Tus:
         try:
             if body:
                 await self._receive(request, upload, check, caller)
-            await self._settle(upload)
+            await self.completion.settle(upload)
         except TusError as exc:
             exc.headers["Location"] = location
             raise
@@ -164,7 +147,7 @@ class Tus:
                 if host is not None:
                     await self._run(self.shared.catch_up_if_complete, upload)  # type: ignore[union-attr]
                 if lease and (host is not None or self.shared is None):
-                    await self._settle(upload)
+                    await self.completion.settle(upload)
                 if self.shared is not None:  # the offset every host acknowledges
                     offset = await self._run(self.shared.offset, upload.id)
             finally:
@@ -215,13 +198,13 @@ class Tus:
                 )
             if upload.outcome() is None:
                 if declared is not None:
-                    await self._run(self._fix_length, upload, declared, caller)
+                    await self._run(fix_length, self.store, upload, declared, caller)
                 end = upload.info.length
                 if end is not None and sent is not None and offset + sent > end:
                     raise TusError(400, f"{sent} bytes at {offset} run past Upload-Length {end}")
                 if not upload.complete():  # a complete upload's data may be the vault's now
                     await self._receive(request, upload, check, caller)
-                await self._settle(upload)
+                await self.completion.settle(upload)
         finally:
             if host is not None:
                 await self._run(host.release)
@@ -255,98 +238,16 @@ class Tus:
                 "send the field kit's token: Authorization: Bearer rsh_…",
                 {"WWW-Authenticate": "Bearer"},
             )
-        caller = await self._run(self._identify, token.strip())
+        caller = await self._run(identify, self.base, token.strip())
         if caller is None:
             raise TusError(401, accounts.UNKNOWN_TOKEN, {"WWW-Authenticate": "Bearer"})
         if time.monotonic() - self._swept > SWEEP_EVERY_S:
             self._swept = time.monotonic()
-            self._finish_pending(await self._run(self.store.sweep))
+            self.completion.finish_pending(await self._run(self.store.sweep))
             if self.shared is not None:
                 await self._run(self.shared.sweep)
-            self.running = {k: v for k, v in self.running.items() if (self.store.root / k).is_dir()}
+            self.completion.forget_gone(self.store.root)
         return caller
-
-    def _identify(self, token: str) -> Caller | None:
-        with self.base.catalog.read() as session:
-            found = accounts.token_user(session, token)
-            if found is None:
-                return None
-            user, api_token = found
-            member = session.scalar(
-                select(Membership.role).where(
-                    Membership.user_id == user.id, Membership.project_id == api_token.project_id
-                )
-            )
-            project = session.get(Project, api_token.project_id)
-            if member is None or project is None:
-                return None
-            limit = project.upload_limit or self.base.settings.upload_limit
-            return Caller(user.username, project.id, limit)
-
-    def _admit(self, caller: Caller, meta: protocol.Metadata, length: int | None) -> None:
-        """Refuse an upload the catalog already contradicts."""
-        with self.base.catalog.read() as session:
-            if meta.kind == "proxy":
-                # Only the crew who listed (or sent) the original may give it a review proxy.
-                known = session.scalar(
-                    select(Arrival.id)
-                    .where(
-                        Arrival.asset_sha256 == meta.original,
-                        Arrival.project_id == caller.project_id,
-                        Arrival.crew == caller.username,
-                    )
-                    .limit(1)
-                )
-                if known is None:
-                    raise TusError(
-                        409,
-                        f"send the manifest first: you listed no original "
-                        f"{meta.original[:12]}… in this project for this proxy",
-                    )
-                return
-            asset = session.get(Asset, meta.sha256)
-            in_project = session.scalar(
-                select(Arrival.id)
-                .where(
-                    Arrival.asset_sha256 == meta.sha256,
-                    Arrival.project_id == caller.project_id,
-                    Arrival.crew == caller.username,
-                )
-                .limit(1)
-            )
-            # Said only to the crew who brought it: to others it would tell who holds which file.
-            if in_project and asset is not None and length is not None and asset.size != length:
-                raise TusError(
-                    409,
-                    f"the base knows {meta.sha256[:12]}… as {asset.size} bytes, not {length}; "
-                    "hash the file again",
-                )
-
-    def _room(self, caller: Caller, length: int | None) -> None:
-        """Refuse an upload past the account's open ones, or one the staging disk cannot hold
-        beside what the open uploads were promised."""
-        unfinished = [u for u in self.store.uploads() if u.outcome() is None and not u.expired()]
-        limit = self.base.settings.open_uploads
-        if sum(u.info.crew == caller.username for u in unfinished) >= limit:
-            raise TusError(
-                429,
-                f"you have {limit} unfinished uploads; finish or delete one first",
-                {"Retry-After": "60"},
-            )
-        if length is not None:
-            self._fits(length, unfinished)
-
-    def _fits(self, length: int, unfinished: list[Upload]) -> None:
-        """Refuse `length` more bytes that the staging disk cannot hold beside what the other
-        open uploads were promised."""
-        promised = sum(max(0, (u.info.length or 0) - u.offset()) for u in unfinished)
-        room = shutil.disk_usage(self.store.root).free - promised
-        if length > room:
-            raise TusError(
-                507,
-                f"the base has room for {max(0, room)} more bytes of uploads now, not {length}; "
-                "send it later",
-            )
 
     def _upload(self, request: Request, caller: Caller, terminating: bool = False) -> Upload:
         upload_id = request.path_params["upload_id"]
@@ -368,24 +269,6 @@ class Tus:
             raise TusError(410, "this upload expired (a week without a byte); start it again")
         return upload
 
-    def _fix_length(self, upload: Upload, declared: int, caller: Caller) -> None:
-        """The deferred length arrives with a PATCH; once set it never changes."""
-        if upload.info.length is not None:
-            if declared != upload.info.length:
-                raise TusError(400, f"Upload-Length is {upload.info.length} already")
-            return
-        if declared > caller.limit:
-            raise TusError(413, f"{declared} bytes is over this project's limit of {caller.limit}")
-        if declared < upload.offset():
-            raise TusError(400, f"Upload-Length {declared} is less than the bytes received")
-        others = [
-            u
-            for u in self.store.uploads()
-            if u.outcome() is None and not u.expired() and u.id != upload.id
-        ]
-        self._fits(declared - upload.offset(), others)
-        upload.set_length(declared)
-
     # -- bytes
 
     async def _receive(
@@ -395,7 +278,7 @@ class Tus:
         but a whole body received and kept."""
         start = upload.offset()
         end = upload.info.length if upload.info.length is not None else caller.limit
-        running = self._running(upload, take=True)
+        running = self.completion.digest(upload, take=True)
         if running is None and start == 0:
             running = Digest()
         if upload.info.kind != "original":
@@ -412,55 +295,14 @@ class Tus:
             finally:
                 if self.shared is not None:  # acknowledged only once the store holds it
                     await self._run(self.shared.publish, upload, start)
-            signature = upload.signature()
-            if writer.running is not None and signature is not None:
-                self.running[upload.id] = (signature, writer.running)
+            self.completion.keep(upload, writer.running)
         if check is not None and ending == "end" and not keep:
             raise TusError(
                 protocol.CHECKSUM_MISMATCH,
                 f"the {check.algorithm} checksum does not match the chunk; it was dropped and the "
                 f"upload stays at byte {start}",
             )
-        now = upload.offset()
-        if ending == "over":
-            if upload.info.length is None:
-                raise TusError(413, f"the upload ran over this project's limit of {caller.limit}")
-            raise TusError(400, f"the body ran past Upload-Length {end}; kept up to byte {now}")
-        if ending == "taken":
-            raise TusError(409, f"a newer request took this upload over at byte {now}")
-        if ending == "idle":
-            raise TusError(408, f"no byte for {IDLE_S:.0f} s; kept up to byte {now}")
-        if ending == "cut":
-            raise TusError(400, f"the connection closed; kept up to byte {now}")
-
-    async def _settle(self, upload: Upload) -> None:
-        """Take a complete upload in (idempotent; caller holds the lease)."""
-        if upload.outcome() is not None or not upload.complete():
-            return
-        try:
-            outcome = await self._run(finish, self.base, upload, self._running(upload, take=False))
-        except VaultFullError as exc:
-            raise TusError(507, f"{exc}; the upload is kept, ask HEAD again later") from exc
-        except StoreUnavailable as exc:
-            raise TusError(
-                503,
-                f"{exc}; the upload is kept, ask HEAD again later",
-                {"Retry-After": STORE_RETRY_S},
-            ) from exc
-        except VaultError as exc:
-            raise TusError(503, f"{exc}; the upload is kept, ask HEAD again later") from exc
-        self.running.pop(upload.id, None)
-        if self.shared is not None:
-            await self._run(self.shared.conclude, upload.id, outcome)
-        if outcome.status == "rejected":
-            raise TusError(422, outcome.reason)
-
-    def _running(self, upload: Upload, *, take: bool) -> Digest | None:
-        """This process's digest of all of `data`, if nothing touched the file since it was
-        fed; `take` removes it (a writer is about to feed it, and puts it back if all went
-        well)."""
-        known = self.running.pop(upload.id, None) if take else self.running.get(upload.id)
-        return known[1] if known and known[0] == upload.signature() else None
+        raise_for_ending(ending, upload, end, caller.limit)
 
     async def _wait_for_host(self, upload: Upload) -> HostLock | None:
         """The lock across hosts, waited for as the local one (None when not shared)."""
@@ -472,26 +314,6 @@ class Tus:
                 return None
             await asyncio.sleep(0.05)
         return host
-
-    # -- housekeeping
-
-    def _finish_pending(self, pending: list[Upload]) -> None:
-        """Intakes a crash interrupted finish in a thread, so the server starts at once."""
-        if not pending:
-            return
-
-        def run() -> None:
-            for upload in pending:
-                lease = upload.lock()
-                try:
-                    if upload.outcome() is None and upload.complete():
-                        finish(self.base, upload)
-                except Exception:
-                    log.exception("intake of upload %s failed; the next HEAD retries", upload.id)
-                finally:
-                    lease.release()
-
-        threading.Thread(target=run, name="upload-intake", daemon=True).start()
 
 
 def _shared(base: Base) -> SharedUploads | None:

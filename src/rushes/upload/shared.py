@@ -38,7 +38,7 @@ from rushes.catalog.models import UploadState
 from rushes.errors import ConfigError
 from rushes.upload.protocol import TusError
 from rushes.upload.store import EXPIRY, Info, Outcome, Upload, UploadStore
-from rushes.vault.s3 import PROBE_S, S3Location, answering, make_client, silent
+from rushes.vault.s3_client import PROBE_S, S3Location, answering, make_client, silent
 
 _PIECE_READ = 8 << 20
 _HEX32 = re.compile(r"[0-9a-f]{32}")

@@ -62,7 +62,7 @@ def _stores(base: Base) -> list[dict[str, Any]]:
     places.append(("derivatives", base.settings.derivatives_url, base.derivatives))
     for what, url, store in places:
         if url:
-            from rushes.vault.s3 import ping  # boto3 only where a store is configured
+            from rushes.vault.s3_client import ping  # boto3 only where a store is configured
 
             stores.append({"what": what, "url": url, "problem": ping(store.client, store.bucket)})
     return stores
