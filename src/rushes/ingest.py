@@ -36,7 +36,8 @@ from rushes.errors import (
     VaultFullError,
     os_reason,
 )
-from rushes.media.probe import FIELD_KIT, captured
+from rushes.media.capture import captured
+from rushes.media.probe import FIELD_KIT
 from rushes.pipeline.runner import queue, run_inline
 from rushes.vault import Stored, display_path
 from rushes.vault.store import Read

@@ -12,7 +12,8 @@ import cv2
 import numpy as np
 
 from rushes.media.faces import Face, detector, distinct, follow
-from rushes.media.redact import hide, redact
+from rushes.media.mosaic import hide
+from rushes.media.redact import redact
 from tests.faces import _face, background, decoded, face_clip, hidden_share
 
 

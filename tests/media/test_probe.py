@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from rushes.errors import ProbeError
-from rushes.media.probe import MediaInfo, parse_iso6709, probe, strip_sensitive
+from rushes.media.capture import parse_iso6709
+from rushes.media.probe import MediaInfo, probe, strip_sensitive
 from tests.clips import (
     AUDIO_SUFFIXES,
     VIDEO_CODECS,

@@ -6,13 +6,13 @@ sounds muted, and nothing in the file that names a place, a device or a person.
   again near where they were: `follow`) and followed between (`rushes.media.faces`: a
   face seen twice is moved between its sightings, one seen once is held `HOLD_S` before and
   after, and a small face's first sure sighting is followed back through the frames before it,
-  up to `BACK_S`, which wait unencoded for that), so a face does not flash clear between two
-  detections, nor before its first one.
+  up to `BACK_S`, which wait unencoded for that: `rushes.media.face_track`), so a face does not
+  flash clear between two detections, nor before its first one.
 * Regions a reviewer drew (a face the detector missed, a name tag, a number plate) are boxes
   keyframed over time and interpolated in between (`Region.at`).
 * A box is grown by `MARGIN` of its size each side and replaced by a mosaic of at most
-  `MOSAIC_CELLS` cells across, then blurred: what was inside is averaged away, not hidden
-  behind a filter that could be undone.
+  `MOSAIC_CELLS` cells across, then blurred (`rushes.media.mosaic`): what was inside is
+  averaged away, not hidden behind a filter that could be undone.
 * Sound in a `Mute` range is silenced, or replaced by a tone (`bleep`).
 * The copy is H.264 and AAC in MP4 written with FFmpeg's bitexact flags and with the encoder's
   SEI messages removed: no creation time, location, make, model, encoder string or file name;
@@ -36,33 +36,16 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
-import cv2
 import numpy as np
 from av.bitstream import BitStreamFilterContext
 
 from rushes.errors import BadCopy, ProbeError
 from rushes.i18n import N_
-from rushes.media.faces import (
-    BACK_S,
-    DETECT_AREA,
-    DETECT_WIDTH,
-    FOLLOW_SCORE,
-    FOLLOW_UNDER,
-    GAP_S,
-    HOLD_S,
-    Detector,
-    Face,
-    boxes_at,
-    confirmed,
-    distinct,
-    follow,
-    moved,
-)
+from rushes.media.face_track import FaceTrack
+from rushes.media.faces import Detector
+from rushes.media.mosaic import hide
 from rushes.media.proxy import Orientation
 
-MARGIN = 0.4  # a box grows by this share of its width and height on every side (hair, ears)
-MOSAIC_CELLS = 6  # cells across a hidden box, at most
-_BLUR_CELL = 8  # pixels a cell is drawn and blurred at before it is stretched to its size
 MAX_HEIGHT = 1080  # a taller original is scaled down to this
 CRF = 20
 PROGRESS_FRAMES = 30  # a copy's progress is told every this many frames
@@ -232,15 +215,11 @@ class _Copier:
         # Player time span[0] is the copy's zero.
         self.cut = self.origin + Fraction(self.span[0]).limit_denominator(1_000_000)
         self.pending: deque[tuple[np.ndarray, int, float]] = deque()
-        self.asked_every = every
-        self.rate = float(self.video.average_rate or self.video.guessed_rate or 30)
-        # Set with the copy's size (`_pace`); `waiting`: frames held back before encoding.
-        self.every = self.hold = self.gap = self.back = self.waiting = 1
-        self.coarse: int | None = None  # the width the frames between are searched at
-        self.found: dict[int, list[Face]] = {}  # searched frame -> what the detector gave
-        self.kept: dict[int, list[Face]] = {}  # searched frame -> its faces that count
-        self.sure = 0  # frames before this one have their faces in `kept`
-        self.taken = 0  # frames taken in (the emitted ones and those waiting)
+        self.every = every
+        # Made with the copy's size, when faces are hidden; `waiting`: frames held back before
+        # encoding (as many as the faces need).
+        self.track: FaceTrack | None = None
+        self.waiting = 1
         self.frames = self.face_frames = self.faces = self.region_frames = 0
         self.muted = 0.0
         self.face_area = 0.0
@@ -270,7 +249,8 @@ class _Copier:
                         self._picture(frame)
                     else:
                         self._sound(frame)
-            self._confirm(self.taken)
+            if self.track is not None:
+                self.track.finish(self._unencoded)
             while self.pending:
                 self._emit()
             if self.v_out is not None:
@@ -299,7 +279,10 @@ class _Copier:
             self.size = (max(2, round(w * scale / 2) * 2), max(2, round(h * scale / 2) * 2))
             self.v_out = self._add_video()
             self._start()
-            self._pace(*self.size)
+            if self.detect is not None:
+                rate = float(self.video.average_rate or self.video.guessed_rate or 30)
+                self.track = FaceTrack(self.detect, self.size, rate, self.every)
+                self.waiting = self.track.waiting
         t = float(frame.pts * self.video.time_base - self.origin)
         if not self.span[0] <= t <= self.span[1]:
             return
@@ -309,107 +292,28 @@ class _Copier:
         if orientation.identity:
             yuv = frame.reformat(width=w, height=h, format="yuv420p").to_ndarray()
         else:
-            rgb = np.ascontiguousarray(_upright(frame, orientation, w, h))
+            rgb = np.ascontiguousarray(orientation.upright_rgb(frame, w, h))
             upright = av.VideoFrame.from_ndarray(rgb, format="rgb24")
             yuv = upright.reformat(format="yuv420p").to_ndarray()
-        if self.detect is not None and self.taken % self.every == 0:
-            self.found[self.taken] = self._search(frame, orientation, self.detect.search_width(w))
-        elif self.detect is not None:
-            self.found[self.taken] = self._between(frame, orientation)
-        self.taken += 1
         self.pending.append((yuv, frame.pts, t))
-        self._confirm(self.taken - self.gap)
+        if self.track is not None:
+            self.track.see(frame, orientation, self._unencoded)
         if len(self.pending) > self.waiting:
             self._emit()
 
-    def _pace(self, width: int, height: int) -> None:
-        """How often faces are searched for (as asked, else as often as the detector's budget
-        allows at this size, with a quicker search of the frames between) and how far they are
-        followed, in frames."""
-        every, self.coarse = self.asked_every, None
-        if every is None and self.detect is not None:
-            every = self.detect.every(width, height)
-            # The frames between searched at about the usual area (faces moving fast), unless
-            # that is no quicker (a tall picture is searched whole at DETECT_WIDTH).
-            coarse = min(DETECT_WIDTH, round(math.sqrt(DETECT_AREA * width / height)))
-            if every > 1 and coarse < self.detect.search_width(width):
-                self.coarse = coarse
-            elif every > 1:
-                every = 1
-        self.every = max(1, every or 1)
-        self.hold = max(self.every, math.ceil(HOLD_S * self.rate))
-        self.gap = max(self.every, math.ceil(GAP_S * self.rate))
-        self.back = math.ceil(BACK_S * self.rate)
-        if self.detect is not None:
-            self.waiting = max(self.hold, self.gap, self.back) + self.gap
-
-    def _confirm(self, until: int) -> None:
-        """Decide which detections count in the frames before ``until`` (the frames up to
-        ``gap`` after them known)."""
-        for index in range(self.sure, until):
-            if index in self.found:
-                self.kept[index] = confirmed(index, self.found, self.gap)
-                self._look_back(index)
-        self.sure = max(self.sure, until)
-
-    def _look_back(self, index: int) -> None:
-        """Follow each small face first seen in frame ``index`` back through the frames still
-        waiting to be encoded, as long as it is found there: it was in them before it scored
-        enough to be believed."""
-        assert self.detect is not None
-        for face in self.kept[index]:
-            if face.y1 - face.y0 >= FOLLOW_UNDER or self._seen_before(face, index):
-                continue
-            seed = face
-            for before in range(index - 1, max(self.frames, index - self.back) - 1, -1):
-                yuv = self.pending[before - self.frames][0]
-                picture = cv2.cvtColor(yuv, cv2.COLOR_YUV2RGB_I420)
-                found = moved(seed, follow(self.detect, picture, [seed]), 10)
-                if found is None:
-                    break
-                self.kept[before].append(found)
-                seed = found
-
-    def _seen_before(self, face: Face, index: int) -> bool:
-        return any(
-            moved(face, self.kept.get(before, ()), index - before) is not None
-            for before in range(index - 1, index - self.gap - 1, -1)
-        )
-
-    def _search(self, frame: av.VideoFrame, orientation: Orientation, width: int) -> list[Face]:
-        """The faces in ``frame``, in pixels of the copy: the detector is given the picture
-        already at the ``width`` it searches, scaled once from the decoded one."""
-        assert self.detect is not None and self.size is not None
-        w, h = self.size
-        height = max(2, round(h * width / w))
-        found = self.detect.search(_upright(frame, orientation, width, height))
-        return [f.mapped(w / width, h / height) for f in found]
-
-    def _between(self, frame: av.VideoFrame, orientation: Orientation) -> list[Face]:
-        """The faces in a frame between two big searches: searched at the usual width (a face
-        big enough for it, new or moving fast) and the small faces of the frame before followed
-        into this one (`follow`)."""
-        assert self.detect is not None and self.size is not None
-        found = self._search(frame, orientation, self.coarse) if self.coarse else []
-        seeds = [f for f in self.found.get(self.taken - 1, ()) if f.score >= FOLLOW_SCORE]
-        if not seeds:
-            return found
-        picture = _upright(frame, orientation, *self.size)
-        return distinct([*found, *follow(self.detect, picture, seeds)])
+    def _unencoded(self, index: int) -> np.ndarray | None:
+        """The picture of frame ``index`` if it still waits to be encoded (`FaceTrack`)."""
+        return self.pending[index - self.frames][0] if index >= self.frames else None
 
     def _emit(self) -> None:
         """Hide and encode the oldest waiting frame, now that the frames after it are known."""
         yuv, pts, t = self.pending.popleft()
         if self.progress is not None and self.frames % PROGRESS_FRAMES == 0:
             self.progress(self._share_done(t))
-        index = self.frames
-        faces = boxes_at(index, self.kept, self.hold, self.gap) if self.detect else []
+        faces = self.track.faces(self.frames) if self.track is not None else []
         if faces:
             self.face_frames += 1
             self.faces += len(faces)
-        # No longer needed: keep memory flat on long clips.
-        self.kept.pop(index - max(self.hold, self.gap), None)
-        self.found.pop(index - max(self.hold, self.gap) - self.gap, None)
         w, h = self.size  # type: ignore[misc]
         drawn = []
         for region in self.regions:
@@ -529,60 +433,3 @@ class _Copier:
         )
         out.sample_rate, out.pts, out.time_base = rate, frame.pts, frame.time_base
         return out
-
-
-def _upright(frame: av.VideoFrame, orientation: Orientation, w: int, h: int) -> np.ndarray:
-    """``frame`` as RGB, turned upright and scaled to ``w`` x ``h``."""
-    stored = (h, w) if orientation.transpose else (w, h)
-    # Averaged when shrunk: CenterFace scores a face shrunk so higher than one shrunk bilinearly.
-    how = "AREA" if stored[0] < frame.width else "BILINEAR"
-    picture = frame.reformat(width=stored[0], height=stored[1], format="rgb24", interpolation=how)
-    return orientation.apply(picture.to_ndarray())
-
-
-def hide(
-    yuv: np.ndarray, box: tuple[float, float, float, float], mask: np.ndarray | None = None
-) -> int:
-    """Replace the box (grown by MARGIN) in ``yuv`` (an I420 picture as PyAV gives it: the
-    planes one after another, ``height * 3 / 2`` rows) with a blurred mosaic, in place,
-    marking it in ``mask`` if given; the pixels it covered."""
-    h, w = yuv.shape[0] * 2 // 3, yuv.shape[1]
-    x0, y0, x1, y1 = box
-    grow_x, grow_y = (x1 - x0) * MARGIN, (y1 - y0) * MARGIN
-    # On even pixels, so the colour planes (half the size) cover exactly the same place.
-    left, top = max(0, math.floor((x0 - grow_x) / 2) * 2), max(0, math.floor((y0 - grow_y) / 2) * 2)
-    right = min(w, math.ceil((x1 + grow_x) / 2) * 2)
-    bottom = min(h, math.ceil((y1 + grow_y) / 2) * 2)
-    if right - left < 2 or bottom - top < 2:
-        return 0
-    flat = yuv.reshape(-1)
-    quarter = (h // 2) * (w // 2)
-    luma = flat[: h * w].reshape(h, w)
-    blue = flat[h * w : h * w + quarter].reshape(h // 2, w // 2)
-    red = flat[h * w + quarter :].reshape(h // 2, w // 2)
-    _mosaic(luma[top:bottom, left:right])
-    for plane in (blue, red):
-        _mosaic(plane[top // 2 : bottom // 2, left // 2 : right // 2])
-    if mask is not None:
-        mask[top:bottom, left:right] = True
-    return (bottom - top) * (right - left)
-
-
-def _mosaic(patch: np.ndarray) -> None:
-    """A mosaic of at most MOSAIC_CELLS cells across, blurred, in place of ``patch``."""
-    cell = max(2, math.ceil(max(patch.shape[:2]) / MOSAIC_CELLS))
-    small = cv2.resize(
-        patch,
-        (max(1, patch.shape[1] // cell), max(1, patch.shape[0] // cell)),
-        interpolation=cv2.INTER_AREA,
-    )
-    # Blurred across about a cell: what is left is a few soft patches of colour, and the
-    # cells' edges no longer draw a grid that outlines a head. Drawn and blurred with cells
-    # of at most _BLUR_CELL pixels, then stretched: the same picture (within a few levels) as
-    # blurring at full size, whose cost grew with the square of the face (a 400 px face took
-    # 0.2 s a frame on one core).
-    step = min(_BLUR_CELL, cell)
-    drawn = (max(1, patch.shape[1] * step // cell), max(1, patch.shape[0] * step // cell))
-    mosaic = cv2.resize(small, drawn, interpolation=cv2.INTER_NEAREST)
-    soft = cv2.GaussianBlur(mosaic, (0, 0), sigmaX=step / 2)
-    patch[:] = cv2.resize(soft, (patch.shape[1], patch.shape[0]), interpolation=cv2.INTER_LINEAR)

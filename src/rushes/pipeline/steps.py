@@ -32,10 +32,11 @@ from rushes.custody import Verb
 from rushes.derivatives import digest
 from rushes.errors import ProbeError
 from rushes.media import credentials
+from rushes.media.capture import captured
 from rushes.media.fingerprint import Fingerprint as Hashes
 from rushes.media.fingerprint import fingerprint
 from rushes.media.matching import Match, match
-from rushes.media.probe import captured, probe
+from rushes.media.probe import probe
 from rushes.media.proxy import RUNGS, Proxy, make_audio_proxy, make_proxies
 from rushes.media.shots import detect_shots
 from rushes.media.thumbnails import make_thumbnails
