@@ -21,10 +21,17 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from rushes.derivatives import Derivatives
 from rushes.errors import ConfigError
-from rushes.vault.s3_client import PROBE_S, S3Location, answering, make_client, silent
+from rushes.vault.s3_client import (
+    MISSING,
+    PROBE_S,
+    S3Location,
+    answering,
+    error_code,
+    make_client,
+    silent,
+)
 
 _CHUNK = 1 << 20
-_MISSING = ("NoSuchKey", "404", "NotFound")
 log = logging.getLogger(__name__)
 
 
@@ -46,9 +53,8 @@ class S3Derivatives(Derivatives):
             make_client(endpoint, region, seconds=PROBE_S).head_bucket(Bucket=location.bucket)
         except ClientError as exc:
             if not silent(exc):
-                code = exc.response.get("Error", {}).get("Code", "")
                 raise ConfigError(
-                    f"RUSHES_DERIVATIVES_URL {url}: the store answers {code}"
+                    f"RUSHES_DERIVATIVES_URL {url}: the store answers {error_code(exc)}"
                 ) from exc
             log.warning("the S3 store of %s failed: %s", url, exc)
         except BotoCoreError as exc:
@@ -86,7 +92,7 @@ class S3Derivatives(Derivatives):
             with answering(self.location.url()):
                 head = self.client.head_object(Bucket=self.bucket, Key=self.key(sha256, name))
         except ClientError as exc:
-            if str(exc.response.get("Error", {}).get("Code")) in _MISSING:
+            if error_code(exc) in MISSING:
                 return None
             raise
         return int(head["ContentLength"])
@@ -103,7 +109,7 @@ class S3Derivatives(Derivatives):
             with answering(self.location.url()):
                 answer = self.client.get_object(Bucket=self.bucket, Key=self.key(sha256, name))
         except ClientError as exc:
-            if str(exc.response.get("Error", {}).get("Code")) in _MISSING:
+            if error_code(exc) in MISSING:
                 raise FileNotFoundError(f"s3://{self.bucket}/{self.key(sha256, name)}") from exc
             raise
         return answer["Body"]  # type: ignore[no-any-return]
@@ -115,7 +121,7 @@ class S3Derivatives(Derivatives):
                     Bucket=self.bucket, Key=self.key(sha256, name), Range=f"bytes={start}-{end}"
                 )
         except ClientError as exc:
-            if str(exc.response.get("Error", {}).get("Code")) in _MISSING:
+            if error_code(exc) in MISSING:
                 raise FileNotFoundError(f"s3://{self.bucket}/{self.key(sha256, name)}") from exc
             raise
         return answer["Body"]  # type: ignore[no-any-return]
