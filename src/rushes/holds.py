@@ -85,7 +85,7 @@ def may_hold(base: Base) -> bool:
     """Whether the vault can hold, or may: an S3 store that did not answer at start is not
     asked here (that would hold up the start), but by the Keeper once it answers."""
     backend = base.vault.backend
-    return getattr(backend, "lock_unknown", False) or backend.legal_holds
+    return backend.lock_unknown or backend.legal_holds
 
 
 class Keeper(threading.Thread):

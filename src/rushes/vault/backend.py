@@ -26,6 +26,7 @@ class Backend(Protocol):
     remote: bool  # originals live elsewhere: a decoder's copy must be fetched (`local_path`)
     store_checksums: bool  # the store keeps each original's SHA-256 itself (`quick_check`)
     legal_holds: bool  # the store can hold an original past its retention (`legal_hold`)
+    lock_unknown: bool  # the store has not yet said whether it can hold (it did not answer)
 
     def stage(self) -> Staging:
         """Open a new staging area for one incoming original."""

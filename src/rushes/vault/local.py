@@ -97,6 +97,7 @@ class LocalBackend:
     remote = False  # originals are files here: ingest probes them at once
     store_checksums = False  # a folder keeps no checksum of its own: only re-hashing tells
     legal_holds = False  # nor deletes anything: nothing to hold
+    lock_unknown = False
 
     def __init__(self, root: Path) -> None:
         self.root = root
