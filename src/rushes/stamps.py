@@ -196,7 +196,8 @@ class Keeper(threading.Thread):
         self.stopping = threading.Event()
 
     def run(self) -> None:
-        while not self.stopping.wait(POLL_S):
+        # A look at once: a head left unstamped while no server ran is stamped at its start.
+        while True:
             try:
                 with self.base.catalog.read() as session:
                     go = due(session, utcnow())
@@ -204,6 +205,8 @@ class Keeper(threading.Thread):
                     log.info("%s", stamp_quietly(self.base))
             except Exception:  # noqa: BLE001 - keep serving; the next poll tries again
                 log.exception("timestamps: try failed")
+            if self.stopping.wait(POLL_S):
+                return
 
     def stop(self) -> None:
         self.stopping.set()
