@@ -55,6 +55,8 @@ def trusting(env: Env, chain: Chain, signing: Chain | None = None) -> Env:
     return dataclasses.replace(env, extra=extra)
 
 
+# the manifest's reading is the same on either; an organisation's catalog
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_credentials_are_read_on_arrival_kept_logged_shown_by_role_and_bagged(
     env: Env, tmp_path: Path
 ) -> None:

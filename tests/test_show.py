@@ -6,6 +6,8 @@ import hashlib
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.clips import make_flat_video, make_video
 from tests.conftest import Env
 
@@ -60,6 +62,8 @@ def test_show_lists_every_step_the_shots_and_how_each_copy_came(env: Env, tmp_pa
     assert [a["via"] for a in doc["arrivals"]] == ["ingest"]
 
 
+# what a clip's frames allow, whatever the catalog
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_dups_says_when_a_clip_is_too_short_to_compare(env: Env, tmp_path: Path) -> None:
     sha = ingested(env, tmp_path, seconds=0.4)
     assert "not fingerprinted yet" in env.run("dups", sha[:12]).stdout
@@ -71,6 +75,8 @@ def test_dups_says_when_a_clip_is_too_short_to_compare(env: Env, tmp_path: Path)
     assert doc["not_comparable"].startswith("only 12 frames")
 
 
+# what a clip's frames allow, whatever the catalog
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_dups_says_when_a_flat_clip_has_nothing_to_compare(env: Env, tmp_path: Path) -> None:
     card = tmp_path / "card"
     card.mkdir()

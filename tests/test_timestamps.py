@@ -15,6 +15,7 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select, update
 
 from rushes import custody
@@ -96,6 +97,8 @@ def test_ingest_stamps_the_head_and_openssl_verifies_the_token(
     assert "Verification: OK" not in other.stdout
 
 
+# the token's check, whatever the catalog
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_a_tampered_token_or_another_root_fails_verify(env: Env, tsa: TSA, tmp_path: Path) -> None:
     stamped = stamping(env, tsa)
     stamped.run("ingest", str(card(tmp_path / "card", "a.txt")), "-p", "p")
@@ -232,6 +235,8 @@ def test_the_server_stamps_after_a_batch_and_hourly(env: Env, tsa: TSA, tmp_path
         assert due(session, at + timedelta(seconds=5))  # events keep coming: hourly anyway
 
 
+# the server's keeper on an organisation's catalog (the CLI's stamps run on both)
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_rushes_serve_stamps_a_head_nobody_stamped_yet(env: Env, tsa: TSA, tmp_path: Path) -> None:
     env.run("ingest", str(card(tmp_path / "card", "a.txt")), "-p", "p")  # no TSA configured
     stamped = stamping(env, tsa)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from rushes.catalog.models import CustodyEvent, Derivative
@@ -29,6 +30,8 @@ def made(env: Env, sha: str) -> dict[str, Derivative]:
         return {row.name: row for row in rows}
 
 
+# files beside the catalog: one database each, the two tests cover both
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_damaged_and_missing_derivatives_are_named_and_rebuilt(env: Env, tmp_path: Path) -> None:
     sha = processed(env, tmp_path)
     rows = made(env, sha)
@@ -65,6 +68,8 @@ def test_damaged_and_missing_derivatives_are_named_and_rebuilt(env: Env, tmp_pat
     assert not any("damaged" in row.details for row in made(env, sha).values())
 
 
+# files beside the catalog: one database each, the two tests cover both
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_redo_rebuilds_a_damaged_derivative(env: Env, tmp_path: Path) -> None:
     sha = processed(env, tmp_path)
     strip = next(name for name in made(env, sha) if name.startswith("strip-"))

@@ -18,8 +18,8 @@ def test_head_revision_constant_matches_alembic() -> None:
     assert ScriptDirectory.from_config(config).get_current_head() == HEAD_REVISION
 
 
-def test_migrated_schema_matches_the_models(db_url: str) -> None:
-    catalog = open_catalog(db_url)
+def test_migrated_schema_matches_the_models(empty_db_url: str) -> None:
+    catalog = open_catalog(empty_db_url)
     try:
         assert catalog.revision() == HEAD_REVISION
         with catalog.engine.connect() as connection:

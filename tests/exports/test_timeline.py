@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import opentimelineio as otio
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -122,6 +123,8 @@ def check_clips(
         ]
 
 
+# the formats' writing, whatever the catalog (test_timeline_rates reads selects on both)
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_selects_timeline_in_every_format(
     base: Base, env: Env, team: Team, footage: Footage, login: Callable[..., Client], tmp_path: Path
 ) -> None:

@@ -168,6 +168,8 @@ def test_workers_with_no_path_to_the_base_s_folder_work_from_the_s3_stores(
     assert list((own / "derivatives").rglob("*.*")) == []  # sent, not kept
 
 
+# the scheduler's answer, whatever the catalog
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_a_cluster_without_workers_is_named_not_waited_on(env: Env, card: Path) -> None:
     """`rushes process` against a scheduler whose workers are gone says so and fails, rather
     than queueing the steps on it and waiting for ever."""
