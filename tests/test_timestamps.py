@@ -286,6 +286,8 @@ def test_a_bag_carries_its_tokens_and_checks_them_with_or_without_openssl(
     ) in bare.stdout
 
 
+# the page's reading of stamps made on both above
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_the_status_page_shows_the_last_stamp_and_a_failed_try(
     env: Env, tsa: TSA, tmp_path: Path
 ) -> None:

@@ -94,6 +94,8 @@ def events(base: Base, verb: str) -> list[CustodyEvent]:
         return list(session.scalars(query))
 
 
+# an organisation's; tests/exports/test_evidence.py bags an incident on both
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_an_investigator_makes_and_downloads_the_incidents_bag(
     base: Base, login, bagged: list[str], tmp_path: Path
 ) -> None:

@@ -1,9 +1,9 @@
-"""Share previews and share copies from the player over real HTTP, on both databases: a
-director previews a clip with a face (the job followed as JSON, the preview served and read
-back frame by frame), a redaction drops the preview, the share copy is made in the background
-and downloaded as a zip whose copy carries nothing identifying, with its `shared` custody
-event; crew see the clip's redactions and none of the buttons, and are refused; a failed
-preview says why."""
+"""Share previews and share copies from the player over real HTTP: a director previews a clip
+with a face (on SQLite; the CLI shares on PostgreSQL), the job followed as JSON, the preview
+served and read back frame by frame, a redaction drops the preview, the share copy is made in
+the background and downloaded as a zip whose copy carries nothing identifying, with its
+`shared` custody event; crew see the clip's redactions and none of the buttons, and are refused
+(on both databases); a failed preview says why."""
 
 from __future__ import annotations
 
@@ -134,6 +134,8 @@ def assert_names_no_original(names: list[str], faced: Faced) -> None:
         assert not [word for word in ("karim", "clinic", "film") if word in lowered], name
 
 
+# the faces' work costs the most; tests/exports/test_share.py shares on PostgreSQL
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_a_director_previews_a_clip_and_shares_it_without_faces_or_tags(
     base: Base, faced: Faced, login, tmp_path: Path
 ) -> None:
