@@ -81,6 +81,13 @@ def test_crew_pages_and_incident_form_in_arabic_on_a_phone(footage: Footage, roo
     # The scrub bar keeps time left to right inside the mirrored page (rushes.css: .scrub).
     assert karim.eval_on_selector("#scrub", "e => getComputedStyle(e).direction") == "ltr"
     assert karim.eval_on_selector("#timecode", "e => getComputedStyle(e).direction") == "ltr"
+    # Its scripts write timecodes in the page's digits too (timecode.js, through Intl): the In
+    # mark (I), and a timecode at 30 fps.
+    expect(karim.locator("#mark-in")).to_have_text("—")
+    karim.keyboard.press("i")
+    expect(karim.locator("#mark-in")).to_have_text("٠٠:٠٠:٠٠:٠٠")
+    shown = "RushesTime.shown(3645, RushesTime.parseRate('30/1'))"
+    assert karim.evaluate(shown) == "٠٠:٠٢:٠١:١٥"
     # Numbered lists count in Eastern Arabic digits; lists drawn without numbers stay so.
     numbered = "() => getComputedStyle(document.body.appendChild(document.createElement('ol')))"
     assert karim.evaluate(f"{numbered}.listStyleType") == "arabic-indic"

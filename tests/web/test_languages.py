@@ -8,10 +8,12 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from html.parser import HTMLParser
 from pathlib import Path
 
 import click
+import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir, extract_from_file
 from babel.messages.frontend import parse_mapping_cfg
@@ -20,14 +22,17 @@ from babel.util import pathmatch
 from jinja2 import Environment
 
 from rushes import i18n
+from rushes.base import Base
+from rushes.catalog.models import Asset, NearDuplicate
 from rushes.cli import field_click
+from rushes.exports import jobs, share_jobs
 from rushes.pipeline.steps import STEPS
 from rushes.review.access import Role
 from rushes.review.assignments import STATUSES
 from rushes.review.incident_fields import FIELDS, FIGURES, RELATIONS, VERIFICATIONS
 from rushes.review.notes import CATEGORIES
 from rushes.web.dependencies import templates
-from tests.web.conftest import Client
+from tests.web.conftest import Client, Footage
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / "src/rushes"
@@ -207,6 +212,107 @@ def test_pages_follow_the_account_the_switch_and_the_browser(
     # An error page in the account's language, its message from the catalog.
     stale = karim.post("/settings", data={"csrf": "stale", "language": "en"})
     assert stale.status_code == 403 and "رمز النموذج مفقود أو قديم" in stale.text
+
+
+class _Shown(HTMLParser):
+    """What a reader of a page sees: the text between tags and the tooltips (title), not the
+    scripts' data. Left out, as identifiers kept in Latin letters and digits: hashes (<code>),
+    file names (.file-name, a share copy's .job-link)."""
+
+    HIDDEN = ("head", "script", "style")  # <title>: the file name
+    IDENTIFIERS = ("file-name", "job-link")
+    VOID = ("area", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open: list[bool] = []  # for each open element: is its text left out?
+        self.texts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        given = dict(attrs)
+        classes = (given.get("class") or "").split()
+        left_out = tag in (*self.HIDDEN, "code") or any(c in self.IDENTIFIERS for c in classes)
+        if not left_out and not any(self.open) and given.get("title"):
+            self.texts.append(given["title"] or "")
+        if tag not in self.VOID:
+            self.open.append(left_out)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag not in self.VOID and self.open:
+            self.open.pop()
+
+    def handle_data(self, data: str) -> None:
+        if not any(self.open) and data.strip():
+            self.texts.append(data.strip())
+
+
+def _shown(page: str) -> list[str]:
+    parser = _Shown()
+    parser.feed(page)
+    return parser.texts
+
+
+# Latin names shown as they are, digits and all: the hash's, a container format's.
+NAMES = re.compile(r"SHA-256|\bMP4\b")
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_clip_page_shows_every_number_in_the_chosen_digits(
+    base: Base, footage: Footage, login: Callable[[str | None], Client]
+) -> None:
+    """The player page, server-rendered: timecodes (the clock, marks, notes and their markers,
+    shots, redactions, the circled range), the clip's length and capture time, the proxies'
+    sizes, the picture's size and rate, the GPS position, counts, dates and a share copy's
+    progress, all in Eastern Arabic digits, or all in Western ones for a reader who chose them
+    (its scripts' numbers: tests/e2e/test_arabic_phone.py)."""
+    sha, copy = footage.karim[0], footage.others[0]
+    dina, ivan = login("dina"), login("ivan")  # a director shares; an investigator sees where
+    with base.catalog.write() as session:
+        clip = session.get(Asset, sha)
+        assert clip is not None
+        clip.captured_at = datetime(2024, 12, 3, 11, 5, tzinfo=UTC)
+        clip.captured_offset = "+03:00"
+        a, b = sorted((sha, copy))
+        spans = [[0.5, 1.5, 0.0, 1.0]] if a == sha else [[0.0, 1.0, 0.5, 1.5]]
+        segments = {"mirrored": False, "segments": spans}
+        session.add(NearDuplicate(asset_a=a, asset_b=b, score=0.9, segments=segments))
+    note = {"csrf": dina.csrf, "body": "closer", "start": "31", "end": "45", "rate": "30/1"}
+    assert dina.post(f"/p/film/a/{sha}/notes", data={**note, "category": "story"}).is_redirect
+    redaction = {"kind": "bleep", "start": 0.5, "end": 1.25, "label": "a name"}
+    api = f"/api/p/film/a/{sha}/redactions"
+    assert dina.post(api, json=redaction, headers={"X-CSRF-Token": dina.csrf}).status_code == 201
+    # A share copy on its way, as its job tells the page (jobs.js follows it from there).
+    folder = share_jobs.group(base.settings, "share", sha) / "0123456789abcdef"
+    folder.mkdir(parents=True)
+    made = {"kind": "share", "project": "film", "asset": sha, "actor": "dina", "to": "Agence X"}
+    made |= {"id": folder.name, "state": "making", "done": 37, "total": 120, "error": None}
+    made |= {"started_at": jobs.now(), "finished_at": None, "file": "share-20241203-0a1b2c3d.zip"}
+    jobs.write_status(folder, made)
+
+    for name, reader in (("dina", dina), ("ivan", ivan)):
+        for digits, other in (("arab", "[0-9]"), ("latn", "[٠-٩]")):
+            chosen = {"csrf": reader.csrf, "language": "ar", "digits": digits}
+            assert reader.post("/settings", data=chosen).status_code == 200
+            page = reader.get(f"/p/film/a/{sha}").text
+            assert f'data-intl="ar-SY-u-nu-{digits}"' in page  # for its scripts
+            texts = [NAMES.sub("", text) for text in _shown(page)]
+            mixed = [text for text in texts if re.search(other, text)]
+            assert not mixed, f"{name}, {digits}: {mixed}"
+            shown = " ".join(texts)
+            figure = i18n.Locale.of("ar", digits).figures
+            assert figure("00:00:01:01–00:00:01:15") in shown  # the note (frames 31–45)
+            assert figure("00:00:00:15–00:00:01:07") in shown  # the redaction
+            assert figure("0:02") in shown  # the clip's length
+            assert i18n.Locale.of("ar", digits).date(date(2024, 12, 3)) in shown
+            assert figure("14:05 +03:00") in shown  # by the crew's clock
+            assert figure("160×120 · 30/1 fps") in shown
+            if name == "dina":
+                assert figure("37/120") in shown  # the share copy's progress
+            else:
+                assert figure("36.2") in shown  # the GPS position
+            # Machine-readable: the form's frames and the links' seconds stay Latin.
+            assert 'name="rate" value="30/1"' in page and 'href="#t=0.500"' in page
+            assert f"<code>{sha}</code>" in page
 
 
 def test_the_click_words_the_field_kit_translates_are_click_s_own() -> None:

@@ -132,21 +132,23 @@ class Card:
         return (self.asset.media or {}).get("duration_s")
 
     @property
-    def captured(self) -> str:
-        """Capture time as the crew's clock showed it when the file says, else in UTC."""
+    def captured(self) -> tuple[datetime, str] | None:
+        """Capture time as the crew's clock showed it, with its offset ("+03:00"), when the
+        file says; else in UTC, with no offset (""). None when unknown. Pages show it in their
+        language and digits (_review.html's `captured`)."""
         moment = self.asset.captured_at
         if moment is None:
-            return ""
+            return None
         offset = self.asset.captured_offset
         if offset:
             sign = -1 if offset.startswith("-") else 1
             hours, minutes = offset[1:].split(":")
             shift = timedelta(hours=int(hours), minutes=int(minutes)) * sign
             try:
-                return f"{(moment + shift):%Y-%m-%d %H:%M} {offset}"
+                return moment + shift, offset
             except OverflowError:  # a camera clock at Python's last day: show it in UTC
                 pass
-        return f"{moment:%Y-%m-%d %H:%M} UTC"
+        return moment, ""
 
 
 @dataclass(frozen=True)

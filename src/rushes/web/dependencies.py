@@ -23,11 +23,13 @@ from rushes.review.notes import timecode
 from rushes.web import language
 
 templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
-templates.env.filters["smpte"] = smpte
+# Timecodes in the page's digits, as every other number it shows.
+templates.env.filters["smpte"] = language.in_figures(smpte)
 templates.env.filters["frame_at"] = frame_at  # seconds -> frame, for |smpte
 templates.env.filters["format_name"] = friendly
 templates.env.filters["problem"] = lambda status: language.translated(jobs.problem(status))
-templates.env.globals["note_timecode"] = timecode  # a note's position at its clip's rate
+# A note's position at its clip's rate.
+templates.env.globals["note_timecode"] = language.in_figures(timecode)
 language.install(templates.env)
 
 

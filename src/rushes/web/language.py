@@ -9,8 +9,10 @@ page's digits).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
+from functools import wraps
+from typing import Any, ParamSpec
 
 from fastapi import Request
 from jinja2 import Environment, pass_eval_context
@@ -22,6 +24,7 @@ from rushes.errors import RushesError
 from rushes.i18n import DIGITS, LANGUAGES, Locale, Term, Text
 
 COOKIE = "rushes_language"
+P = ParamSpec("P")
 # A message for a page: a text marked with N_, a Text, or an error carrying one.
 Problem = str | Text | RushesError
 
@@ -108,6 +111,18 @@ def number(value: Any) -> str:
 def figures(value: Any) -> str:
     """Digits of a short figure (a count, a year) in the page's digits, nothing else changed."""
     return i18n.current().figures(str(value))
+
+
+def in_figures(make: Callable[P, str | None]) -> Callable[P, str | None]:
+    """`make`, its text in the page's digits: a timecode (rushes.media.timecode writes Latin
+    digits, for files and programs) shown on a page."""
+
+    @wraps(make)
+    def shown(*args: P.args, **kwargs: P.kwargs) -> str | None:
+        text = make(*args, **kwargs)
+        return None if text is None else figures(text)
+
+    return shown
 
 
 def stamp(moment: datetime | date | str | None) -> str:

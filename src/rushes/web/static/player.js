@@ -15,8 +15,9 @@
   // Texts in the page's language (player.html's #page-strings).
   const strings = JSON.parse(document.getElementById("page-strings")?.textContent || "{}");
 
-  // Positions at the clip's rate unless another is given (timecode.js).
-  const smpte = (frame, r = rate) => clock.smpte(frame, r);
+  // Positions at the clip's rate unless another is given (timecode.js); timecodes shown in
+  // the page's digits.
+  const smpte = (frame, r = rate) => clock.shown(frame, r);
   const frameAt = (seconds, r = rate) => clock.frameAt(seconds, r);
   const secondsOf = (frame, r = rate) => clock.secondsOf(frame, r);
   const currentFrame = () => (video ? frameAt(video.currentTime) : 0);

@@ -118,7 +118,8 @@
   const round = (v, places) => Math.round(v * 10 ** places) / 10 ** places;
   const now = () => round(video.currentTime, 3);
   const length = () => (Number.isFinite(video.duration) ? video.duration : Number(video.dataset.duration) || now() + 1);
-  const timecode = (seconds) => clock.smpte(clock.frameAt(seconds, rate), rate);
+  const timecode = (seconds) => clock.shown(clock.frameAt(seconds, rate), rate);
+  const number = new Intl.NumberFormat(document.documentElement.dataset.intl);
 
   function say(text) {
     problem.textContent = text || "";
@@ -132,7 +133,7 @@
     if (box) place(draftBox, box);
     field("redact-save").disabled = !draft;
     field("redact-boxes").textContent = draft
-      ? `${(strings.boxes || "{count}").replace("{count}", draft.keyframes.length)} · ${timecode(draft.start)}–${timecode(draft.end)}`
+      ? `${(strings.boxes || "{count}").replace("{count}", number.format(draft.keyframes.length))} · ${timecode(draft.start)}–${timecode(draft.end)}`
       : "";
   }
 
@@ -321,7 +322,7 @@
   // The preview no longer shows what a copy would hide: say so, offer a new one.
   function changed() {
     say("");
-    field("redaction-count").textContent = new Intl.NumberFormat(document.documentElement.dataset.intl).format(saved.length);
+    field("redaction-count").textContent = number.format(saved.length);
     for (const id of ["preview-ready", "preview-jobs"]) {
       if (field(id)) field(id).hidden = true;
     }

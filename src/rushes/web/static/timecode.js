@@ -1,6 +1,7 @@
 // Positions in a clip, for the player page's scripts (player.js, redact.js): frames at the
 // clip's rate and SMPTE timecode, with the same arithmetic as rushes.media.timecode
-// (drop-frame at 29.97 and 59.94).
+// (drop-frame at 29.97 and 59.94). `shown` is a timecode as the page shows it, in its digits
+// (<html data-intl>, as the server's |smpte); what the page sends stays in frames or seconds.
 "use strict";
 window.RushesTime = (() => {
   function parseRate(text) {
@@ -28,5 +29,10 @@ window.RushesTime = (() => {
   const frameAt = (seconds, r) => Math.floor((seconds * r.num) / r.den + 0.001);
   const secondsOf = (frame, r) => (frame * r.den) / r.num;
 
-  return Object.freeze({ parseRate, smpte, frameAt, secondsOf });
+  // Each Latin digit of `text` in the page's digits, as Locale.figures on the server.
+  const digit = new Intl.NumberFormat(document.documentElement.dataset.intl, { useGrouping: false });
+  const figures = (text) => String(text).replace(/[0-9]/g, (d) => digit.format(Number(d)));
+  const shown = (frame, r) => figures(smpte(frame, r));
+
+  return Object.freeze({ parseRate, smpte, frameAt, secondsOf, figures, shown });
 })();
