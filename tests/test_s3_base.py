@@ -43,6 +43,8 @@ def on_s3(env: Env, server: SeaweedFS) -> str:
     return url
 
 
+# An organisation's setup (the S3 tests on SQLite: Ctrl-C here, the outages in test_s3_outage)
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_footage_goes_from_a_card_to_s3_through_the_pipeline_and_verifies(
     env: Env, s3_server: SeaweedFS, fixtures_dir: Path, tmp_path: Path
 ) -> None:
