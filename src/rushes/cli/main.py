@@ -3,7 +3,8 @@
 Each command's module is imported when that command runs, not before: `rushes field` on a crew
 laptop does not load the base's database layer and media pipeline, and no command pays for the
 others' imports. Progress bars go to stderr and results to stdout, so output can be piped or
-saved. Exit codes: 0 all well, 1 something failed (named in the output), 2 bad usage.
+saved. Exit codes: 0 all well, 1 something failed (named in the output) or stopped by Ctrl-C,
+2 bad usage; `ingest` stopped by Ctrl-C prints what it stored and exits 130, as a shell would.
 """
 
 from __future__ import annotations
