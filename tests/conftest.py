@@ -1,7 +1,9 @@
 """Shared fixtures: a catalog on each real database, an opened base, and the real CLI.
 
-Every test that touches the catalog runs twice, on SQLite and on PostgreSQL (a fresh database
-on the loopback server per test, dropped afterwards). `make test` starts PostgreSQL if needed.
+Every test that touches the catalog runs twice, on SQLite and on PostgreSQL (a database of its
+own on the loopback server, copied from one migrated once per test process, dropped afterwards),
+unless its subject is not the catalog: then it names the one it runs on and where the other is
+covered. `make test` starts PostgreSQL if needed.
 """
 
 from __future__ import annotations
