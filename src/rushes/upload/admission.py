@@ -13,6 +13,7 @@ import shutil
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from rushes.base import Base
 from rushes.catalog.models import Arrival, Asset, Membership, Project
@@ -55,16 +56,7 @@ def admit(base: Base, caller: Caller, meta: protocol.Metadata, length: int | Non
     with base.catalog.read() as session:
         if meta.kind == "proxy":
             # Only the crew who listed (or sent) the original may give it a review proxy.
-            known = session.scalar(
-                select(Arrival.id)
-                .where(
-                    Arrival.asset_sha256 == meta.original,
-                    Arrival.project_id == caller.project_id,
-                    Arrival.crew == caller.username,
-                )
-                .limit(1)
-            )
-            if known is None:
+            if not _brought(session, caller, meta.original):
                 raise TusError(
                     409,
                     f"send the manifest first: you listed no original "
@@ -72,22 +64,32 @@ def admit(base: Base, caller: Caller, meta: protocol.Metadata, length: int | Non
                 )
             return
         asset = session.get(Asset, meta.sha256)
-        in_project = session.scalar(
-            select(Arrival.id)
-            .where(
-                Arrival.asset_sha256 == meta.sha256,
-                Arrival.project_id == caller.project_id,
-                Arrival.crew == caller.username,
-            )
-            .limit(1)
-        )
         # Said only to the crew who brought it: to others it would tell who holds which file.
-        if in_project and asset is not None and length is not None and asset.size != length:
+        if (
+            asset is not None
+            and length is not None
+            and asset.size != length
+            and _brought(session, caller, meta.sha256)
+        ):
             raise TusError(
                 409,
                 f"the base knows {meta.sha256[:12]}… as {asset.size} bytes, not {length}; "
                 "hash the file again",
             )
+
+
+def _brought(session: Session, caller: Caller, sha256: str) -> bool:
+    """Whether the caller listed or sent the original `sha256` in their project."""
+    found = session.scalar(
+        select(Arrival.id)
+        .where(
+            Arrival.asset_sha256 == sha256,
+            Arrival.project_id == caller.project_id,
+            Arrival.crew == caller.username,
+        )
+        .limit(1)
+    )
+    return found is not None
 
 
 def room(store: UploadStore, caller: Caller, length: int | None, open_uploads: int) -> None:
