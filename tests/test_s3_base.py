@@ -136,8 +136,8 @@ def test_ctrl_c_during_a_big_upload_stops_it_and_keeps_nothing_half_sent(
                 break
             proc.send_signal(signal.SIGCONT)
         time.sleep(0.001)
-    proc.send_signal(signal.SIGINT)
-    proc.send_signal(signal.SIGCONT)
+    proc.send_signal(signal.SIGCONT)  # then Ctrl-C to the running command, as a user's comes:
+    proc.send_signal(signal.SIGINT)  # sent while stopped, it would wait for any thread to wake
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, (out, err)  # a summary, not a traceback
     assert b"1 file: 1 not attempted" in out and b"stopped: Ctrl-C" in out, out
