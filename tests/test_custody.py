@@ -126,11 +126,16 @@ def test_jsonl_export_verifies_with_the_standard_library_only(base: Base) -> Non
     out = io.StringIO()
     with base.catalog.read() as session:
         assert custody.export_jsonl(session, out) == 3
+
+    def sha256(value: object) -> str:  # as docs/evidence-model.md tells another reader to
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(text.encode()).hexdigest()
+
     prev = "0" * 64
     for line in out.getvalue().splitlines():
         event = json.loads(line)
-        body = {k: v for k, v in event.items() if k != "hash"}
-        text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        assert hashlib.sha256(text.encode()).hexdigest() == event["hash"]
+        says = {k: v for k, v in event.items() if k not in ("prev_hash", "hash")}
+        assert len(says["salt"]) == 32
+        assert sha256({"body_hash": sha256(says), "prev_hash": prev}) == event["hash"]
         assert event["prev_hash"] == prev
         prev = event["hash"]

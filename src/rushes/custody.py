@@ -1,8 +1,12 @@
 """The custody log: every touch of an original, as an append-only hash chain.
 
-Each event's hash is SHA-256 over its canonical JSON form (`canonical_bytes`), which includes
-the previous event's hash, so editing, deleting or reordering any event breaks the chain from
-that point on. The head row in the catalog records the last link, so a deleted tail shows too.
+Each event's hash is SHA-256 over its link (`hashed_bytes`): the previous event's hash and the
+SHA-256 of what the event says, salted (`body_hash`). Editing, deleting or reordering any event
+breaks the chain from that point on, and an event shown to outside eyes without its content
+(another project's footage in an evidence bag) still proves its link: its body hash is shown
+instead, and the salt keeps anyone holding that footage from confirming what it says. Events
+made before 2026-12 have no salt and are hashed whole, links included (`_v1_bytes`); they stay
+as they were. The head row in the catalog records the last link, so a deleted tail shows too.
 The format needs nothing beyond Python's standard library to check (see docs/evidence-model.md).
 """
 
@@ -10,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -60,20 +65,41 @@ def canonical_json(value: Any) -> str:
     )
 
 
-def canonical_bytes(event: dict[str, Any]) -> bytes:
-    """The exact bytes an event's hash is taken over: every field but `hash` itself."""
-    body = {k: event[k] for k in ("seq", "at", "asset", "verb", "actor", "tool", "details")}
+_SAYS = ("seq", "at", "asset", "verb", "actor", "tool", "details")
+
+
+def body_hash(event: dict[str, Any]) -> str:
+    """SHA-256 of what a salted event says: every field but its links."""
+    body = {k: event[k] for k in (*_SAYS, "salt")}
+    return hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
+
+
+def link_bytes(body: str, prev_hash: str) -> bytes:
+    return canonical_json({"body_hash": body, "prev_hash": prev_hash}).encode("utf-8")
+
+
+def hashed_bytes(event: dict[str, Any]) -> bytes:
+    """The exact bytes an event's hash is taken over (and a timestamp's message)."""
+    if event.get("salt") is None:
+        return _v1_bytes(event)
+    return link_bytes(body_hash(event), event["prev_hash"])
+
+
+def _v1_bytes(event: dict[str, Any]) -> bytes:
+    """An unsalted event's: all of it but `hash`, links included. Shown without its content,
+    such an event's link cannot be checked (bag_verifier says so)."""
+    body = {k: event[k] for k in _SAYS}
     body["prev_hash"] = event["prev_hash"]
     return canonical_json(body).encode("utf-8")
 
 
 def event_hash(event: dict[str, Any]) -> str:
-    return hashlib.sha256(canonical_bytes(event)).hexdigest()
+    return hashlib.sha256(hashed_bytes(event)).hexdigest()
 
 
 def as_record(event: CustodyEvent) -> dict[str, Any]:
-    """The event as exported (JSON Lines) and as hashed."""
-    return {
+    """The event as exported (JSON Lines) and as hashed; `salt` only where it has one."""
+    record = {
         "seq": event.seq,
         "at": event.at,
         "asset": event.asset_sha256,
@@ -84,6 +110,18 @@ def as_record(event: CustodyEvent) -> dict[str, Any]:
         "prev_hash": event.prev_hash,
         "hash": event.hash,
     }
+    if event.salt is not None:
+        record["salt"] = event.salt
+    return record
+
+
+def link_record(event: CustodyEvent) -> dict[str, Any]:
+    """The event without what it says: its place in the chain, and (salted) the hash of its
+    content, from which its own hash is checked."""
+    link = {"seq": event.seq, "prev_hash": event.prev_hash, "hash": event.hash}
+    if event.salt is not None:
+        link["body_hash"] = body_hash(as_record(event))
+    return link
 
 
 def _timestamp(moment: datetime | None = None) -> str:
@@ -142,6 +180,7 @@ def append_many(
             "actor": actor,
             "tool": tool,
             "details": details or {},
+            "salt": secrets.token_hex(16),
             "prev_hash": prev,
         }
         digest = event_hash(record)
@@ -154,6 +193,7 @@ def append_many(
                 actor=actor,
                 tool=tool,
                 details=canonical_json(record["details"]),
+                salt=record["salt"],
                 prev_hash=prev,
                 hash=digest,
             )

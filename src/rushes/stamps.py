@@ -106,7 +106,7 @@ def stamp(base: Base) -> Stamped | None:
         if head is None:
             return None
         seq, digest = head.seq, head.hash
-        message = custody.canonical_bytes(custody.as_record(head))
+        message = custody.hashed_bytes(custody.as_record(head))
     request = TimestampRequestBuilder().data(message).hash_algorithm(HashAlgorithm.SHA256).build()
     trusted = roots(base.settings)
     errors = []

@@ -214,7 +214,7 @@ def test_incident_bag_holds_the_record_and_verifies_anywhere(
         assert (data / "custody" / f"{sha}.jsonl").read_text(encoding="utf-8") == "".join(before)
     assert [e["seq"] for e in chain] == list(range(chain[0]["seq"], chain[-1]["seq"] + 1))
     withheld = [e for e in chain if "asset" not in e]
-    assert withheld and all(set(e) == {"seq", "prev_hash", "hash"} for e in withheld)
+    assert withheld and all(set(e) == {"seq", "prev_hash", "body_hash", "hash"} for e in withheld)
     assert shot.other not in (data / "custody" / "chain.jsonl").read_text()
     info = bagit.Bag(str(bag)).info
     assert info["Custody-Chain-Head"] == f"{chain[-1]['seq']} {chain[-1]['hash']}"
@@ -292,6 +292,31 @@ def _edit_event(copy: Path, sha: str, rehash: bool) -> None:
         bagit.Bag(str(copy)).save(manifests=True)
 
 
+def _rewrite_history(copy: Path, sha: str) -> None:
+    """What a forger holding the bag would do: edit this original's first event, re-hash it and
+    the whole events after it, and give the first withheld event after them the new link,
+    keeping its hash (and so every hash after it, the head's and the timestamps' too)."""
+    chain_path = copy / "data" / "custody" / "chain.jsonl"
+    chain = lines(chain_path)
+    start = next(i for i, e in enumerate(chain) if e.get("asset") == sha)
+    chain[start]["details"]["crew"] = "someone else"
+    previous = chain[start]["prev_hash"]
+    for event in chain[start:]:
+        event["prev_hash"] = previous
+        if "asset" not in event:
+            break  # withheld: its hash kept
+        event["hash"] = previous = bag_verifier.event_hash(event)
+    else:
+        raise AssertionError("no withheld event after the edited one")
+    chain_path.write_text("".join(json.dumps(e) + "\n" for e in chain), encoding="utf-8")
+    for path in (copy / "data" / "custody").glob("*.jsonl"):
+        if path != chain_path:
+            seqs = [e["seq"] for e in lines(path)]
+            whole = [e for e in chain if e["seq"] in seqs]
+            path.write_text("".join(json.dumps(e) + "\n" for e in whole), encoding="utf-8")
+    bagit.Bag(str(copy)).save(manifests=True)
+
+
 def _flip_byte(path: Path) -> None:
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0x01
@@ -347,6 +372,10 @@ def test_each_tampering_is_named_and_no_bag_overwrites(
                 "data/custody/chain.jsonl"
             ],
         ),
+        "history rewritten up to a withheld event": (
+            lambda copy: _rewrite_history(copy, a),
+            ["its hash does not cover its link (edited)"],
+        ),
         "added file": (
             lambda copy: (copy / "data" / "originals" / "extra.mp4").write_bytes(b"x"),
             [
@@ -400,12 +429,17 @@ def test_names_with_line_breaks_forge_no_tag_line(
     with base.catalog.write() as session:
         session.scalar(select(Incident).where(Incident.code == CODE)).title = f"Strike\r\n{forged}"
         session.scalar(select(Project).where(Project.slug == "film")).name = f"Rescue\n{forged}"
+    hostile = tmp_path / "hostile"
+    hostile.mkdir()
+    shutil.copy(tmp_path / "card" / "c.mp4", hostile / "evil\n\u202emp4.exe")
+    Ingest(base, project="film", crew="karim", source="card 4", actor="karim").run(walk([hostile]))
     bag = tmp_path / "bag"
-    export(env, "--incident", CODE, "-o", str(bag))
+    export(env, "--incident", CODE, "--assets", shot.other, "-o", str(bag))
     info = (bag / "bag-info.txt").read_text(encoding="utf-8").splitlines()
     assert sum(line.startswith("Custody-Chain-Head:") for line in info) == 1
-    readme = (bag / "README.txt").read_text(encoding="utf-8").splitlines()
-    assert not any(line.startswith("Custody-Chain-Head") for line in readme)
+    readme = (bag / "README.txt").read_text(encoding="utf-8")
+    assert not any(line.startswith("Custody-Chain-Head") for line in readme.splitlines())
+    assert "c.mp4, evil\\n\\u202emp4.exe" in readme  # the name as the custody log shows it
     assert "VERIFIED" in verify_copy(bag, tmp_path)
 
 
@@ -438,3 +472,32 @@ def test_incident_and_assets_combine_and_the_readme_lists_the_originals(
     assert "a.mp4" in readme and "karim" in readme
     assert "Place" not in readme.split("THE ORIGINALS", 1)[1].split("WHAT IS INSIDE")[0]
     assert "36.21" not in readme and "71.16" not in readme
+
+
+# the chain's format is the subject, not the catalog
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_chain_begun_before_events_were_salted_still_verifies_and_the_bag_says_what_it_cannot(
+    env: Env, base: Base, shot: Shot, tmp_path: Path
+) -> None:
+    """A base whose log began in the old format (no salt, each hash over the whole event): its
+    events stay as they were, new ones are salted after them, `rushes verify` checks both, and
+    a bag verifies but says the links of old events shown without content are taken on trust."""
+    with base.catalog.write() as session:
+        prev = custody.GENESIS
+        for event in session.scalars(select(CustodyEvent).order_by(CustodyEvent.seq)):
+            event.salt, event.prev_hash = None, prev
+            event.hash = prev = custody.event_hash(custody.as_record(event))
+        head = custody.lock_head(session)
+        head.hash = prev
+        last = head.seq
+    bag = tmp_path / "bag"
+    export(env, "--assets", shot.clips[0], "-o", str(bag))  # its `exported` events: salted
+    with base.catalog.read() as session:
+        report = custody.verify_chain(session)
+        assert report.ok, report.problems
+        salted = [e.seq for e in custody.events(session) if e.salt is not None]
+    assert salted and min(salted) == last + 1
+    chain = lines(bag / "data" / "custody" / "chain.jsonl")
+    assert any(set(e) == {"seq", "prev_hash", "hash"} for e in chain)
+    output = verify_copy(bag, tmp_path)
+    assert output.startswith("VERIFIED: ") and "format used before 2026-12" in output, output

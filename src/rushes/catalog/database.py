@@ -24,7 +24,7 @@ from rushes.errors import ConfigError
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest migration's revision. Opening a current catalog then needs no Alembic import
 # (most of a CLI call's start-up); tests/catalog/test_migrations.py keeps this in step.
-HEAD_REVISION = "0016"
+HEAD_REVISION = "0017"
 _BUSY_TIMEOUT_MS = 30_000
 
 

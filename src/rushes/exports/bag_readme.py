@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import textwrap
 from datetime import UTC, datetime
-from pathlib import Path, PurePath
+from pathlib import Path
 
 import bagit
 
@@ -17,6 +17,7 @@ from rushes.catalog import Asset, CustodyHead, Project
 from rushes.catalog.models import Incident
 from rushes.exports.pseudonyms import Pseudonyms
 from rushes.exports.text import flat
+from rushes.review.names import file_name
 
 
 def bag_info(
@@ -57,7 +58,7 @@ def contents_row(
     arrivals = [a for a in asset.arrivals if a.project_id == project.id]
     names = dict.fromkeys(
         flat(hide.replace(name) if hide else name)
-        for name in (PurePath(a.path.replace("\\", "/")).name for a in arrivals)
+        for name in (file_name(bytes(a.path_bytes)) for a in arrivals)
     )
     crews = dict.fromkeys(flat(hide.of(a.crew) if hide else a.crew) for a in arrivals if a.crew)
     paths = dict.fromkeys(a.via for a in arrivals)
@@ -173,8 +174,8 @@ before it, so the events form a chain: editing, removing or reordering any event
 link after it. data/custody/<sha256>.jsonl holds each original's events in full.
 data/custody/chain.jsonl holds the whole chain from this bag's first event to the last one
 before the bag was made (event {seq}, fingerprint {digest}); events about other footage appear
-there only as their links (number and fingerprints), which shows nothing about that footage
-but lets the chain be followed without a gap.
+there only as their links (number, fingerprints, and a fingerprint of what they say that
+shows nothing of it), which lets every link be checked without a gap.
 {crew}
 Making this bag was itself recorded in the archive's chain, as one "exported" event per
 original written just after event {seq}. Those events name this bag and the SHA-256 of its

@@ -11,10 +11,12 @@ run it years later. It checks that:
   missing and none was added; every tag file matches the tag manifests, none was added;
 - each original's SHA-256 is the hash in its file name, and its size and SHA-512 are the ones
   recorded in its `received` custody event;
-- every custody event is intact: its hash is recomputed from its content (canonical JSON, as
-  docs/evidence-model.md of rushes describes), each event links to the one before it, the chain
-  in data/custody/chain.jsonl runs without a gap to the head recorded in bag-info.txt, and each
-  original's own events (data/custody/<sha256>.jsonl) are exactly the ones in that chain;
+- every custody event is intact: its hash is recomputed from its link, the hash before it and
+  the SHA-256 of what it says (canonical JSON, as docs/evidence-model.md of rushes describes),
+  for another original's event from the `body_hash` shown in its place; each event links to the
+  one before it, the chain in data/custody/chain.jsonl runs without a gap to the head recorded
+  in bag-info.txt, and each original's own events (data/custody/<sha256>.jsonl) are exactly the
+  ones in that chain;
 - each trusted timestamp in data/timestamps/ (an RFC 3161 reply from a time-stamping authority)
   vouches for the hash its event has in that chain; where an `openssl` command is installed,
   `openssl ts -verify` checks the authority's signature too, else the commands are printed.
@@ -38,12 +40,25 @@ from pathlib import Path
 GENESIS = "0" * 64
 REQUIRED = ("sha256", "sha512")
 NAMES = {"sha256": "SHA-256", "sha512": "SHA-512"}
-EVENT_FIELDS = {"seq", "at", "asset", "verb", "actor", "tool", "details", "prev_hash", "hash"}
-# Another original's event in chain.jsonl: only its place in the chain, not what it says.
-WITHHELD_FIELDS = {"seq", "prev_hash", "hash"}
+# An event in full: what it says, its salt, its links. Made before 2026-12: no salt, and its
+# hash was taken over all of it, links included.
+EVENT_FIELDS = {
+    *("seq", "at", "asset", "verb", "actor", "tool", "details", "salt", "prev_hash", "hash")
+}
+OLD_EVENT_FIELDS = EVENT_FIELDS - {"salt"}
+# Another original's event in chain.jsonl: its place in the chain and the hash of what it says,
+# from which its own hash is checked; not what it says.
+WITHHELD_FIELDS = {"seq", "prev_hash", "body_hash", "hash"}
+# ... made before 2026-12: its link cannot be checked without its content.
+OLD_WITHHELD_FIELDS = WITHHELD_FIELDS - {"body_hash"}
 # An event of this bag whose crew names were replaced by pseudonyms: its links, and under
 # "pseudonymised" what it says with the names replaced (which its hash no longer covers).
-PSEUDONYMISED_FIELDS = WITHHELD_FIELDS | {"pseudonymised"}
+PSEUDONYMISED = {
+    frozenset(WITHHELD_FIELDS | {"pseudonymised"}),
+    frozenset(OLD_WITHHELD_FIELDS | {"pseudonymised"}),
+}
+WHOLE = {frozenset(EVENT_FIELDS), frozenset(OLD_EVENT_FIELDS)}
+WITHHELD = {frozenset(WITHHELD_FIELDS), frozenset(OLD_WITHHELD_FIELDS)}
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _CHUNK = 1 << 20
 _MAX_PROBLEMS = 200
@@ -58,6 +73,7 @@ class Check:
         self.problems: list[str] = []
         self.hashes: dict[int, str] = {}  # every event's hash in chain.jsonl, by seq
         self.pseudonymised = 0  # this bag's events shown with crew pseudonyms
+        self.unlinked = 0  # the last event shown without content whose link is taken on trust
 
     def fail(self, text: str) -> None:
         if len(self.problems) < _MAX_PROBLEMS:
@@ -78,8 +94,17 @@ def canonical(value: object) -> bytes:
     return text.encode("utf-8")
 
 
+def link_hash(body_hash: str, prev_hash: str) -> str:
+    return hashlib.sha256(canonical({"body_hash": body_hash, "prev_hash": prev_hash})).hexdigest()
+
+
 def event_hash(event: dict) -> str:
-    return hashlib.sha256(canonical({k: v for k, v in event.items() if k != "hash"})).hexdigest()
+    """The hash of an event shown in full."""
+    if "salt" not in event:  # made before 2026-12: taken over all of it
+        whole = {k: v for k, v in event.items() if k != "hash"}
+        return hashlib.sha256(canonical(whole)).hexdigest()
+    says = {k: v for k, v in event.items() if k not in ("prev_hash", "hash")}
+    return link_hash(hashlib.sha256(canonical(says)).hexdigest(), event["prev_hash"])
 
 
 def tag_values(path: Path) -> dict[str, str]:
@@ -262,15 +287,22 @@ def check_chain(check: Check) -> dict[int, dict]:
             check.fail(f"{where}: event(s) {gone} missing before it (removed or out of order)")
         if (previous_seq is not None or seq == 1) and event.get("prev_hash") != previous_hash:
             check.fail(f"{where}: its link to the event before it is broken")
-        fields = set(event)
-        if fields == EVENT_FIELDS:
+        fields = frozenset(event)
+        if fields in WHOLE:
             if event_hash(event) != event["hash"]:
                 check.fail(f"{where}: content does not match its hash (edited)")
             full[seq] = event
-        elif fields == PSEUDONYMISED_FIELDS and isinstance(event["pseudonymised"], dict):
-            full[seq] = event
-            check.pseudonymised += 1
-        elif fields != WITHHELD_FIELDS:
+        elif fields in PSEUDONYMISED and not isinstance(event["pseudonymised"], dict):
+            check.fail(f"{where}: its pseudonymised content is not an object")
+        elif fields in PSEUDONYMISED or fields in WITHHELD:
+            if fields in PSEUDONYMISED:
+                full[seq] = event
+                check.pseudonymised += 1
+            if "body_hash" not in event:
+                check.unlinked = seq
+            elif link_hash(str(event["body_hash"]), str(event["prev_hash"])) != event["hash"]:
+                check.fail(f"{where}: its hash does not cover its link (edited)")
+        else:
             check.fail(f"{where}: unexpected fields {sorted(fields ^ EVENT_FIELDS)}")
         previous_seq, previous_hash = seq, event.get("hash")
         check.hashes[seq] = str(previous_hash)
@@ -430,8 +462,8 @@ def check_asset_events(
         if listed and seq <= max(listed):
             check.fail(f"{where}: out of order or repeated")
         listed.add(seq)
-        pseudonymised = set(event) == PSEUDONYMISED_FIELDS
-        if set(event) != EVENT_FIELDS and not pseudonymised:
+        pseudonymised = frozenset(event) in PSEUDONYMISED
+        if frozenset(event) not in WHOLE and not pseudonymised:
             check.fail(f"{where}: not a full custody event")
             continue
         if not pseudonymised and event_hash(event) != event["hash"]:
@@ -486,6 +518,13 @@ def verify(bag: Path) -> tuple[list[str], str]:
         summary += (
             f" {check.pseudonymised} event(s) show crew pseudonyms instead of names: their links "
             "are checked, what they say cannot be checked against their hashes outside the archive."
+        )
+    if check.unlinked:
+        summary += (
+            f" Some events up to event {check.unlinked} are shown without their content in the "
+            "format used before 2026-12, whose hash does not show that it covers its link: the "
+            f"chain before event {check.unlinked} is checked against itself, not against the head "
+            "or the timestamps after it (a consistent rewrite of it would not show)."
         )
     return check.problems, summary
 

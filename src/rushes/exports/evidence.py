@@ -15,15 +15,19 @@ A bag is a BagIt bag (RFC 8493, made with bagit-python, SHA-256 and SHA-512 mani
 The custody log is one chain for the whole archive, so one original's events are not adjacent:
 between two of them sit other originals' events. To let a reader check the linkage offline
 without handing over other footage's records, chain.jsonl carries every event from the bag's
-first one to the head, in full for this bag's originals and as `{seq, prev_hash, hash}` only
-for the rest: the links can all be followed, nothing about other footage is told. The same
+first one to the head, in full for this bag's originals and as `{seq, prev_hash, body_hash,
+hash}` only for the rest: every link can be checked (the event's hash is taken over its
+`prev_hash` and its salted `body_hash`, rushes.custody), nothing about other footage is told
+(events made before 2026-12 show `{seq, prev_hash, hash}`, whose links verify_bag.py can only
+take on trust, and says so). The same
 bytes may have arrived in another project too: events that name another project are withheld
 the same way, so a bag tells nothing of who else holds the footage.
 
 With crew pseudonymised (`Request.pseudonymise_crew`), every crew name in the bag's records is
-replaced (rushes.exports.pseudonyms). An event that names crew then shows its links and, under
-`pseudonymised`, its content with the names replaced: the links still run to the head, but
-that content can no longer be checked against its hash outside the archive, and
+replaced (rushes.exports.pseudonyms). An event that names crew then shows its links as a
+withheld one does and, under `pseudonymised`, its content with the names replaced: the links
+are checked to the head, but that content can no longer be checked against its hash outside
+the archive, and
 verify_bag.py says how many such events there are.
 
 Making the bag is itself a custody event (`exported`, one per original). It is appended once
@@ -248,14 +252,16 @@ def _shown(hide: Pseudonyms | None, value: Any) -> Any:
     return hide.replace(value) if hide else value
 
 
-def _event_line(record: dict[str, Any], hide: Pseudonyms | None) -> str:
+def _event_line(event: CustodyEvent, hide: Pseudonyms | None) -> str:
     """An event as a bag shows it: whole, or, when it names crew that are pseudonymised, its
     links and its content with the names replaced (which its hash no longer covers)."""
+    record = custody.as_record(event)
     shown = _shown(hide, record)
     if shown == record:
         return canonical_json(record)
-    link = {name: record[name] for name in ("seq", "prev_hash", "hash")}
-    content = {name: value for name, value in shown.items() if name not in link}
+    link = custody.link_record(event)
+    # Not the salt: with it, the names could be guessed one by one against the body hash.
+    content = {name: value for name, value in shown.items() if name not in {*link, "salt"}}
     return canonical_json({**link, "pseudonymised": content})
 
 
@@ -287,7 +293,7 @@ def _write_asset(
     with path.open("w", encoding="utf-8", newline="\n") as out:
         for event in custody.events(session, sha):
             if _told(event, project):
-                out.write(_event_line(custody.as_record(event), hide) + "\n")
+                out.write(_event_line(event, hide) + "\n")
     _write_json(
         root / "notes" / f"{sha}.json", _shown(hide, _evidence_notes(session, project, sha))
     )
@@ -378,11 +384,9 @@ def _write_chain(
     with (folder / "chain.jsonl").open("w", encoding="utf-8", newline="\n") as out:
         for event in session.scalars(query.execution_options(yield_per=1000)):
             if event.asset_sha256 in shas and _told(event, project):
-                line = _event_line(custody.as_record(event), hide)
+                line = _event_line(event, hide)
             else:
-                line = canonical_json(
-                    {"seq": event.seq, "prev_hash": event.prev_hash, "hash": event.hash}
-                )
+                line = canonical_json(custody.link_record(event))
             out.write(line + "\n")
     return first or 0
 

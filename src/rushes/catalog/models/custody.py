@@ -23,6 +23,7 @@ class CustodyEvent(Base):
     actor: Mapped[str] = mapped_column(String(200))
     tool: Mapped[str] = mapped_column(String(100))
     details: Mapped[str] = mapped_column(Text)
+    salt: Mapped[str | None] = mapped_column(String(32))  # None: made before 2026-12, hashed whole
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 
