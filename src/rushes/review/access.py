@@ -2,8 +2,12 @@
 
 Roles are per project. Directors (editors too) and investigators see the whole project; crew see
 their own uploads (arrivals whose crew label is their username) and what is assigned or
-addressed to them. Location and device details, and the originals that carry them, are for
-admins and investigators only: a director's screen is shared far more widely than an
+addressed to them. The same bytes may arrive from two crew members: each is shown only their
+own arrivals of it, and of its notes only their own, those addressed to them, and those of
+someone who sees the whole project (not an investigator's evidence notes), so a copy brought
+(or planted, from a seized phone) does not tell who else filmed it or what was said.
+Location and device details, and the originals that carry them, are for admins and
+investigators only: a director's screen is shared far more widely than an
 investigator's. Nobody sees another project: an outsider gets the same 404 as a missing thing.
 """
 
@@ -12,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import Select, exists, select, union
+from sqlalchemy import ColumnElement, Select, and_, exists, or_, select, true, union
 from sqlalchemy.orm import Session
 
 from rushes.catalog.models import (
@@ -91,6 +95,14 @@ def projects_of(session: Session, user: User) -> list[tuple[Project, Role]]:
     return [(project, Role(role)) for project, role in rows]
 
 
+def crew_projects(session: Session, user: User) -> set[int]:
+    """The projects where the user is crew (shown only their own arrivals: `own_crew`)."""
+    query = select(Membership.project_id).where(
+        Membership.user_id == user.id, Membership.role.not_in(WHOLE)
+    )
+    return set(session.scalars(query))
+
+
 def visible_assets(viewer: Viewer) -> Select[tuple[str]]:
     """SHA-256s of the project's assets this viewer may see, each once (a clip may have
     arrived several times), as a subquery to filter by."""
@@ -109,6 +121,37 @@ def visible_assets(viewer: Viewer) -> Select[tuple[str]]:
         Note.project_id == project_id, Note.addressed_to_id == viewer.user.id
     )
     return select(union(own, assigned, addressed).subquery().c[0])
+
+
+WHOLE = frozenset(role for role in Role if Can.SEE_ALL in GRANTS[role])
+
+
+def own_crew(viewer: Viewer) -> str | None:
+    """Whose arrivals the viewer is shown: everyone's (None), or for crew only their own."""
+    return None if viewer.can(Can.SEE_ALL) else viewer.user.username
+
+
+def notes_shown(viewer: Viewer) -> ColumnElement[bool]:
+    """The notes (rows of `Note`) the viewer is shown on the assets they see."""
+    return true() if viewer.can(Can.SEE_ALL) else note_shown_to(viewer.user.id)
+
+
+def note_shown_to(user_id: int) -> ColumnElement[bool]:
+    """Whether a `Note` of any project is shown to this user: all of a project they see whole;
+    as crew, theirs, those addressed to them, and the non-evidence notes of those who see the
+    whole project."""
+    whole = select(Membership.project_id).where(
+        Membership.user_id == user_id, Membership.role.in_(WHOLE)
+    )
+    staff = select(Membership.user_id).where(
+        Membership.project_id == Note.project_id, Membership.role.in_(WHOLE)
+    )
+    return or_(
+        Note.project_id.in_(whole),
+        Note.author_id == user_id,
+        Note.addressed_to_id == user_id,
+        and_(Note.category != "evidence", Note.author_id.in_(staff)),
+    )
 
 
 def can_see_asset(session: Session, viewer: Viewer, sha256: str) -> bool:

@@ -38,7 +38,7 @@ from rushes.catalog.queries import cluster_of, failed_steps
 from rushes.errors import InvalidInput
 from rushes.i18n import N_
 from rushes.media.probe import strip_sensitive
-from rushes.review.access import Can, Role, Viewer, visible_assets
+from rushes.review.access import Can, Role, Viewer, notes_shown, own_crew, visible_assets
 from rushes.review.names import AssetName, asset_names
 from rushes.vault import Vault
 
@@ -266,7 +266,10 @@ def _matching(viewer: Viewer, filters: Filters, asset: type[Asset]) -> list[Colu
 
 def crew_choices(session: Session, viewer: Viewer) -> list[str]:
     """The crew filter's choices: the project's crew members, and every other crew label its
-    footage arrived under (a card ingested with `--crew`), each once whatever its case."""
+    footage arrived under (a card ingested with `--crew`), each once whatever its case. Crew
+    are offered only themselves: the roster is not theirs to read."""
+    if (only := own_crew(viewer)) is not None:
+        return [only]
     members = session.scalars(
         select(User.username)
         .join(Membership, Membership.user_id == User.id)
@@ -321,26 +324,29 @@ def describe(
         return []
     project_id = viewer.project.id
     crews: dict[str, list[str]] = defaultdict(list)
+    only = own_crew(viewer)
     for sha, crew in session.execute(
         select(Arrival.asset_sha256, Arrival.crew)
         .where(Arrival.project_id == project_id, Arrival.asset_sha256.in_(shas))
+        .where(*([] if only is None else [Arrival.crew == only]))
         .distinct()
         .order_by(Arrival.asset_sha256, Arrival.crew)
     ):
         if crew:
             crews[sha].append(crew)
 
-    def having(model: Any) -> set[str]:
+    def having(model: Any, *shown: ColumnElement[bool]) -> set[str]:
         return set(
             session.scalars(
                 select(model.asset_sha256).where(
-                    model.project_id == project_id, model.asset_sha256.in_(shas)
+                    model.project_id == project_id, model.asset_sha256.in_(shas), *shown
                 )
             )
         )
 
-    noted, selected, graphic = having(Note), having(CircledTake), having(GraphicFlag)
-    titles = asset_names(session, project_id, shas)
+    noted = having(Note, notes_shown(viewer))
+    selected, graphic = having(CircledTake), having(GraphicFlag)
+    titles = asset_names(session, project_id, shas, only)
     labels = _cluster_labels(session, viewer, assets)
     failed = failed_steps(session, shas)
     posters = dict(

@@ -32,7 +32,7 @@ from rushes.media.fingerprint import SLOTS, Fingerprint, dihedral, fingerprint
 from rushes.media.matching import MIN_SEGMENT_S, SEED_BITS, match
 from rushes.media.orientations import TRANSFORMS
 from rushes.pipeline.candidates import fingerprints, proposed
-from rushes.review.access import Viewer, visible_assets
+from rushes.review.access import Viewer, own_crew, visible_assets
 from rushes.review.names import asset_names
 
 MAX_BYTES = 100 * 2**20  # a picture or clip uploaded to search with
@@ -185,7 +185,7 @@ def find(session: Session, viewer: Viewer, query: Fingerprint) -> list[Found]:
         moments = _still_moments(query, stored) if still else _clip_moments(query, stored)
         if moments:
             results.append((sha, moments))
-    names = asset_names(session, viewer.project.id, [sha for sha, _ in results])
+    names = asset_names(session, viewer.project.id, [sha for sha, _ in results], own_crew(viewer))
     found = [
         Found(sha, names[sha].name if sha in names else sha[:12], tuple(moments))
         for sha, moments in results

@@ -36,7 +36,7 @@ from rushes.catalog.models import (
 )
 from rushes.errors import InvalidInput
 from rushes.i18n import N_
-from rushes.review.access import GRANTS, Can, Role
+from rushes.review.access import GRANTS, Can, Role, note_shown_to
 from rushes.review.dates import in_range
 from rushes.review.originals import wanted_by_crew
 
@@ -72,7 +72,8 @@ def parse_since(text: str) -> Since:
 
 
 def _for_user(user: User) -> ColumnElement[bool]:
-    """Notes addressed to the user or on footage they shot, written by someone else."""
+    """Notes addressed to the user or on footage they shot, written by someone else, that
+    they are shown (review.access.note_shown_to)."""
     shot_it = (
         select(Arrival.id)
         .where(
@@ -82,7 +83,8 @@ def _for_user(user: User) -> ColumnElement[bool]:
         )
         .exists()
     )
-    return or_(Note.addressed_to_id == user.id, shot_it) & (Note.author_id != user.id)
+    mentioned = or_(Note.addressed_to_id == user.id, shot_it)
+    return mentioned & (Note.author_id != user.id) & note_shown_to(user.id)
 
 
 def notes_for(
@@ -204,7 +206,7 @@ def _note_items(
         .where(
             Note.project_id.in_(projects),
             Note.created_at >= since,
-            or_(_for_user(user), in_thread & (Note.author_id != user.id)),
+            or_(_for_user(user), in_thread & (Note.author_id != user.id) & note_shown_to(user.id)),
         )
         .options(joinedload(Note.author))
         .order_by(Note.created_at.desc(), Note.id.desc())

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from rushes.catalog.models import Arrival
@@ -54,15 +54,19 @@ class AssetName:
         return self.names[1:]
 
 
-def asset_names(session: Session, project_id: int, shas: Iterable[str]) -> dict[str, AssetName]:
-    """Names of these assets in this project (every one asked for, with a hash fallback);
-    callers have checked that whoever reads them may see the assets."""
+def asset_names(
+    session: Session, project_id: int, shas: Iterable[str], crew: str | None = None
+) -> dict[str, AssetName]:
+    """Names of these assets in this project (every one asked for, with a hash fallback), from
+    `crew`'s arrivals only when given (review.access.own_crew); callers have checked that
+    whoever reads them may see the assets."""
     wanted = sorted(set(shas))
     found: dict[str, list[str]] = {sha: [] for sha in wanted}
     if wanted:
         rows = session.execute(
             select(Arrival.asset_sha256, Arrival.path_bytes)
             .where(Arrival.project_id == project_id, Arrival.asset_sha256.in_(wanted))
+            .where(*_by(crew))
             .order_by(Arrival.id)
         )
         for sha, path_bytes in rows:
@@ -72,8 +76,14 @@ def asset_names(session: Session, project_id: int, shas: Iterable[str]) -> dict[
     return {sha: AssetName(sha, tuple(names)) for sha, names in found.items()}
 
 
-def asset_name(session: Session, project_id: int, sha256: str) -> AssetName:
-    return asset_names(session, project_id, [sha256])[sha256]
+def asset_name(
+    session: Session, project_id: int, sha256: str, crew: str | None = None
+) -> AssetName:
+    return asset_names(session, project_id, [sha256], crew)[sha256]
+
+
+def _by(crew: str | None) -> list[ColumnElement[bool]]:
+    return [] if crew is None else [Arrival.crew == crew]
 
 
 @dataclass(frozen=True)
@@ -94,12 +104,15 @@ class Arrived:
         return ", then ".join(HOW.get(v, v) for v in self.via)
 
 
-def arrivals_of(session: Session, project_id: int, sha256: str) -> list[Arrived]:
-    """The asset's arrivals in this project, each card file once, oldest first."""
+def arrivals_of(
+    session: Session, project_id: int, sha256: str, crew: str | None = None
+) -> list[Arrived]:
+    """The asset's arrivals in this project (`crew`'s only, when given), each card file once,
+    oldest first."""
     lines: dict[tuple[str, str], Arrived] = {}
     for row in session.scalars(
         select(Arrival)
-        .where(Arrival.project_id == project_id, Arrival.asset_sha256 == sha256)
+        .where(Arrival.project_id == project_id, Arrival.asset_sha256 == sha256, *_by(crew))
         .order_by(Arrival.id)
     ):
         key = (row.crew, row.path_key)

@@ -16,14 +16,14 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, joinedload
 
 from rushes.catalog.models import Asset, Membership, Note, User, utcnow
 from rushes.errors import AccessDenied, InvalidInput, NotFoundError
 from rushes.i18n import N_, Term
 from rushes.media.timecode import parse_rate, recount, smpte
-from rushes.review.access import Can, Viewer, require_asset
+from rushes.review.access import WHOLE, Can, Viewer, notes_shown, require_asset
 from rushes.review.selects import asset_rate
 
 CATEGORIES = ("framing", "story", "sound", "technical", "evidence")
@@ -118,6 +118,7 @@ def _member(session: Session, viewer: Viewer, username: str) -> User | None:
         select(User)
         .join(Membership, Membership.user_id == User.id)
         .where(Membership.project_id == viewer.project.id, User.username == username.strip())
+        .where(*_addressees(viewer))
     )
     if user is None:
         raise InvalidInput(N_("'%(name)s' is not a member of this project"), name=username[:64])
@@ -171,7 +172,9 @@ def _no_note(viewer: Viewer, note_id: int) -> NotFoundError:
 def get_note(session: Session, viewer: Viewer, note_id: int) -> Note:
     """A note of this project on an asset the viewer sees; anything else is a 404."""
     note = session.scalar(
-        select(Note).where(Note.id == note_id, Note.project_id == viewer.project.id)
+        select(Note).where(
+            Note.id == note_id, Note.project_id == viewer.project.id, notes_shown(viewer)
+        )
     )
     if note is None:
         raise _no_note(viewer, note_id)
@@ -218,7 +221,9 @@ def threads(session: Session, viewer: Viewer, sha256: str) -> list[Thread]:
     require_asset(session, viewer, sha256)
     rows = session.scalars(
         select(Note)
-        .where(Note.project_id == viewer.project.id, Note.asset_sha256 == sha256)
+        .where(
+            Note.project_id == viewer.project.id, Note.asset_sha256 == sha256, notes_shown(viewer)
+        )
         .options(
             joinedload(Note.author), joinedload(Note.addressed_to), joinedload(Note.resolved_by)
         )
@@ -258,9 +263,15 @@ def addressable(session: Session, viewer: Viewer) -> list[str]:
             select(User.username)
             .join(Membership, Membership.user_id == User.id)
             .where(Membership.project_id == viewer.project.id, User.disabled.is_(False))
+            .where(*_addressees(viewer))
             .order_by(User.username)
         )
     )
+
+
+def _addressees(viewer: Viewer) -> list[ColumnElement[bool]]:
+    """Crew address notes to those who see the whole project: the roster is not theirs."""
+    return [] if viewer.can(Can.SEE_ALL) else [Membership.role.in_(WHOLE)]
 
 
 def note_json(note: Note) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from rushes.errors import AccessDenied, NotFoundError, OriginalDamaged
 from rushes.i18n import N_, Term
 from rushes.media.probe import strip_sensitive
 from rushes.media.timecode import frame_at
-from rushes.review.access import Can, Viewer, require_asset, visible_assets
+from rushes.review.access import Can, Viewer, own_crew, require_asset, visible_assets
 from rushes.review.browse import Card, describe, original_present
 from rushes.review.names import Arrived, arrivals_of
 from rushes.review.originals import is_requested
@@ -116,7 +116,7 @@ def asset_page(session: Session, viewer: Viewer, vault: Vault, sha256: str) -> A
         strip=[d for d in derivatives if d.kind == "strip"],
         shots=[(s, float(s.start_pts * Fraction(s.time_base))) for s in shots],
         copies=_visible_copies(session, viewer, vault, sha256),
-        arrivals=arrivals_of(session, viewer.project.id, sha256),
+        arrivals=arrivals_of(session, viewer.project.id, sha256, own_crew(viewer)),
         media=media,
         credentials=_credentials(session, viewer, sha256),
     )

@@ -27,7 +27,7 @@ from rushes.catalog.search import KINDS, MAX_QUERY, find, normalise_mapped, term
 from rushes.errors import InvalidInput
 from rushes.i18n import N_
 from rushes.media.timecode import seconds_of
-from rushes.review.access import Can, Viewer, visible_assets
+from rushes.review.access import Can, Viewer, notes_shown, own_crew, visible_assets
 from rushes.review.names import asset_names
 
 PER_KIND = 20  # results shown of each kind (all of one kind: `MORE`)
@@ -80,7 +80,15 @@ def search(session: Session, viewer: Viewer, query: str, kind: str | None = None
 def _allowed(viewer: Viewer, kind: str) -> list[ColumnElement[bool]]:
     """The page rules, as conditions on `search_entries`."""
     if kind in ("note", "file") and not viewer.can(Can.SEE_ALL):
-        return [SearchEntry.asset_sha256.in_(visible_assets(viewer))]
+        project = viewer.project.id
+        shown = (
+            select(Note.id).where(Note.project_id == project, notes_shown(viewer))
+            if kind == "note"
+            else select(Arrival.id).where(
+                Arrival.project_id == project, Arrival.crew == own_crew(viewer)
+            )
+        )
+        return [SearchEntry.asset_sha256.in_(visible_assets(viewer)), SearchEntry.ref.in_(shown)]
     if kind == "incident" and not viewer.can(Can.SEE_ALL):
         return [false()]  # the register is not crew's (review.incidents.require_register)
     if kind == "assignment" and not (viewer.can(Can.SEE_ALL) or viewer.can(Can.ASSIGN)):
@@ -97,7 +105,9 @@ def _hits(
     hits: list[tuple[int, Hit]] = []
     if kind == "note":
         notes = session.scalars(select(Note).where(Note.id.in_(refs))).all()
-        names = asset_names(session, viewer.project.id, {n.asset_sha256 for n in notes})
+        names = asset_names(
+            session, viewer.project.id, {n.asset_sha256 for n in notes}, own_crew(viewer)
+        )
         for note in notes:
             when = (
                 seconds_of(note.start, note.rate) if note.start is not None and note.rate else None

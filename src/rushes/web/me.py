@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse
 
 from rushes.catalog.models import Assignment, Note, Project
 from rushes.media.timecode import seconds_of
+from rushes.review.access import crew_projects
 from rushes.review.assignments import assignments_of, attached_shas
 from rushes.review.inbox import asked_of, notes_for, parse_since
 from rushes.review.names import AssetName, asset_names
@@ -102,7 +103,11 @@ def my_notes_json(
     shas: dict[int, set[str]] = defaultdict(set)
     for note, project in notes:
         shas[project.id].add(note.asset_sha256)
-    names = {pid: asset_names(session, pid, wanted) for pid, wanted in shas.items()}
+    crew = crew_projects(session, identity.user)
+    names = {
+        pid: asset_names(session, pid, wanted, identity.user.username if pid in crew else None)
+        for pid, wanted in shas.items()
+    }
     return {
         "now": now.isoformat(),
         "last_note_id": max((note.id for note, _ in notes), default=cursor.note_id),

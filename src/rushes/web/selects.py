@@ -16,7 +16,7 @@ from rushes.exports.conform import STANDARD_RATES, label
 from rushes.i18n import N_
 from rushes.media.timecode import seconds_of, smpte
 from rushes.review import selects as takes
-from rushes.review.access import Can, Viewer
+from rushes.review.access import Can, Viewer, own_crew
 from rushes.review.assignments import thumbs_of
 from rushes.review.names import asset_names
 from rushes.web.auth import InProject, check_origin
@@ -118,7 +118,9 @@ def selects_page(
         "pages": max(1, math.ceil(len(everything) / PAGE)),
         "edit": edit,
         "thumbs": thumbs_of(session, viewer.project.id, (row.asset_sha256 for row in rows)),
-        "names": asset_names(session, viewer.project.id, (row.asset_sha256 for row in rows)),
+        "names": asset_names(
+            session, viewer.project.id, (row.asset_sha256 for row in rows), own_crew(viewer)
+        ),
         "seconds_of": seconds_of,
         "timeline_rates": [(str(rate), label(rate)) for rate in STANDARD_RATES],
     }
