@@ -101,6 +101,8 @@ def test_a_lost_vault_disk_is_recovered_from_the_replica_with_the_chain_intact(
     lost = env.run("verify", check=False)
     assert lost.returncode == 1
     assert f"FAILED {victim}: no good copy left: vault: content SHA-256 is now" in lost.stdout
+    assert "to repair: run the same `rushes ingest" in lost.stdout
+    assert "RUSHES_REPLICA_DIR" not in lost.stdout  # the replica's copy is bad too
     assert "intact" in lost.stdout
 
 

@@ -345,3 +345,62 @@ def test_a_full_vault_stops_the_run_and_keeps_every_file_before_it(
         again = env.run("ingest", str(card), "-p", "p")
         assert "4 files:" in again.stdout and "failed" not in again.stdout, again.stdout
         assert set(vault_is_whole_at(small / "vault")) == {sha256_of(f) for f in files}
+
+
+def custody_verbs(env: Env, sha: str) -> list[str]:
+    return [e["verb"] for e in json.loads(env.run("show", sha, "--json").stdout)["custody"]]
+
+
+def test_the_same_ingest_again_repairs_an_original_that_failed_its_check(
+    env: Env, tmp_path: Path
+) -> None:
+    """A byte flips in the vault; verify names it and the remedy; the very command that
+    ingested the card stores the file again (the card holds the good bytes), reports it
+    repaired and logs the repair. The card's other files are still skipped, not re-read."""
+    card = tmp_path / "card3"
+    card.mkdir()
+    files = [random_bytes_file(card / f"C000{i}.MP4", 200_000 + i, seed=i) for i in range(3)]
+    ingest = ("ingest", str(card), "-p", "aleppo", "--crew", "rahed", "--source", "card 3")
+    env.run(*ingest)
+    victim, *fine = (sha256_of(f) for f in files)
+    stored = env.vault / "originals" / victim[:2] / victim[2:4] / victim
+    stored.chmod(0o644)
+    data = bytearray(stored.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    stored.write_bytes(bytes(data))
+    failed = env.run("verify", check=False)
+    assert failed.returncode == 1
+    assert f"FAILED {victim}: content SHA-256 is now" in failed.stdout
+    assert "to repair: run the same `rushes ingest PATH -p PROJECT` again" in failed.stdout
+    before = {sha: custody_verbs(env, sha) for sha in fine}
+
+    again = env.run(*ingest)
+    assert "3 files: 1 repaired, 2 unchanged" in again.stdout, again.stdout
+    (row,) = (line for line in again.stdout.splitlines() if files[0].name in line)
+    assert "repaired" in row and victim[:16] in row
+    assert set(vault_is_whole(env)) == {sha256_of(f) for f in files}
+    (kept,) = (env.vault / "quarantine").iterdir()  # the damaged copy, set aside
+    assert kept.name.startswith(victim)
+    assert custody_verbs(env, victim)[-3:] == ["fixity-failed", "duplicate-received", "repaired"]
+    assert {sha: custody_verbs(env, sha) for sha in fine} == before  # not read, not recorded
+    assert "originals checked: 3, failed: 0" in env.run("verify").stdout
+    assert "3 files: 3 unchanged" in env.run(*ingest).stdout  # repaired: skipped again
+
+
+def test_the_same_ingest_again_restores_an_original_gone_from_the_vault(
+    env: Env, tmp_path: Path
+) -> None:
+    """Gone from the vault folder, not yet noticed by verify: the quick check sees it too."""
+    card = tmp_path / "card"
+    card.mkdir()
+    files = [random_bytes_file(card / f"f{i}.mov", 50_000 + i, seed=i) for i in range(2)]
+    env.run("ingest", str(card), "-p", "p", "--source", "card 1")
+    lost = sha256_of(files[0])
+    (env.vault / "originals" / lost[:2] / lost[2:4] / lost).unlink()
+    again = env.run("ingest", str(card), "-p", "p", "--source", "card 1")
+    assert "2 files: 1 repaired, 1 unchanged" in again.stdout, again.stdout
+    assert set(vault_is_whole(env)) == {sha256_of(f) for f in files}
+    shown = json.loads(env.run("show", lost, "--json").stdout)
+    (repair,) = (e for e in shown["custody"] if e["verb"] == "repaired")
+    assert repair["details"]["problem"] == "missing from the vault"
+    assert "originals checked: 2, failed: 0" in env.run("verify").stdout

@@ -96,6 +96,8 @@ def test_truncated_and_missing_originals_are_named(env: Env, tmp_path: Path) -> 
     assert f"FAILED {a}: size is 1000 bytes, recorded 50000" in out
     assert f"FAILED {b}: missing from the vault" in out
     assert "originals checked: 3, failed: 2" in out
+    (remedy,) = (line for line in out.splitlines() if line.startswith("to repair:"))
+    assert "`rushes ingest PATH -p PROJECT` again" in remedy and "RUSHES_REPLICA_DIR" in remedy
 
 
 def test_edited_and_deleted_custody_events_are_named(env: Env, tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TextIO
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from rushes import TOOL
@@ -232,6 +232,31 @@ def events(session: Session, asset: str | None = None) -> Iterator[CustodyEvent]
     if asset is not None:
         query = query.where(CustodyEvent.asset_sha256 == asset)
     yield from session.scalars(query.execution_options(yield_per=1000))
+
+
+# What the log says of the state of the vault's own copy of an original, latest first.
+_COPY_STATE = (Verb.FIXITY_OK, Verb.FIXITY_FAILED, Verb.REPAIRED, Verb.RESTORED)
+
+
+def copy_failed(session: Session, asset: str) -> bool:
+    """Whether the vault's copy of `asset` failed its last fixity check and was not repaired or
+    restored since. Events about a replica's copy name it in `details.copy` (a repair of the
+    vault's own copy from a replica says "vault"); details are canonical JSON, where a quote
+    inside a value is escaped, so `"copy":` can only be that key."""
+    latest = session.scalar(
+        select(CustodyEvent.verb)
+        .where(
+            CustodyEvent.asset_sha256 == asset,
+            CustodyEvent.verb.in_([v.value for v in _COPY_STATE]),
+            or_(
+                ~CustodyEvent.details.contains('"copy":', autoescape=True),
+                CustodyEvent.details.contains('"copy":"vault"', autoescape=True),
+            ),
+        )
+        .order_by(CustodyEvent.seq.desc())
+        .limit(1)
+    )
+    return latest == Verb.FIXITY_FAILED
 
 
 def verify_chain(session: Session) -> ChainReport:

@@ -4,7 +4,8 @@ Order matters for crash safety: the original is durable in the vault before the 
 of it, and the catalog records the arrival and its custody event in one transaction. A run
 killed at any point leaves nothing partial; running the same command again finishes the job.
 A file already ingested from the same card label and path, with the same size, time and the
-same first and last 64 KiB, is not read again, so re-running over a large drive is cheap.
+same first and last 64 KiB, is not read again (re-running over a large drive is cheap), unless
+the vault's copy of it failed its last check or is gone: storing it again repairs the vault.
 One file is stored and recorded while the next is read and hashed: sending to a remote store
 overlaps with the hashing, and the order of the records is the order of the files.
 """
@@ -50,7 +51,7 @@ _SAMPLE = 64 << 10
 @dataclass(frozen=True)
 class Outcome:
     path: str
-    status: str  # new | duplicate | unchanged | skipped | failed | not attempted
+    status: str  # new | duplicate | repaired | unchanged | skipped | failed | not attempted
     sha256: str = ""
     size: int = 0
     reason: str = ""
@@ -239,10 +240,13 @@ class Ingest:
         return Outcome(display_path(candidate.path), "failed", size=candidate.size, reason=reason)
 
     def _unchanged(self, raw_path: bytes, st: os.stat_result, sample: str) -> bool:
-        """Ingested before from this card and path, and still the same file."""
+        """Ingested before from this card and path, still the same file, and its original
+        still sound: one whose vault copy failed its last check, or is gone, is read again so
+        that storing it repairs the vault (the card may be the only good copy left)."""
         with self.catalog.read() as session:
-            found = session.scalar(
-                select(Arrival.id).where(
+            sha256 = session.scalar(
+                select(Arrival.asset_sha256)
+                .where(
                     Arrival.project_id == self.project_id,
                     Arrival.path_key == path_key(raw_path),
                     Arrival.source == self.source,
@@ -251,8 +255,13 @@ class Ingest:
                     Arrival.sample == sample,
                     Arrival.via == "ingest",
                 )
+                .limit(1)
             )
-        return found is not None
+            if sha256 is None or custody.copy_failed(session, sha256):
+                return False
+        # A folder is asked at the cost of a stat; a remote store is not asked for each file
+        # (slow over a big drive): an original lost there is a failed check in the log.
+        return self.vault.backend.remote or self.vault.contains(sha256)
 
 
 def record_arrival(
@@ -268,7 +277,8 @@ def record_arrival(
     actor: str,
     via: str = "ingest",
 ) -> str:
-    """Record bytes already durable in the vault; returns "new" or "duplicate".
+    """Record bytes already durable in the vault; returns "new", "duplicate" or "repaired" (a
+    duplicate whose bytes replaced a damaged or missing stored copy).
 
     Bytes of an original known so far only from a field kit's manifest count as new: this is
     their first arrival, and the manifest's entry is now backed by the original.
@@ -310,6 +320,7 @@ def record_arrival(
             asset=stored.sha256,
             details={"problem": repair, "restored_from": shown},
         )
+        return "repaired"
     return "new" if new else "duplicate"
 
 

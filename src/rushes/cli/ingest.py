@@ -64,14 +64,14 @@ def ingest(paths: tuple[Path, ...], project: str, crew: str, source: str) -> Non
     for column in ("status", "file", "sha256", "reason"):
         table.add_column(column, overflow="fold")
     for outcome in report.outcomes:
-        if outcome.status in ("new", "duplicate") or outcome.reason:
+        if outcome.status in ("new", "duplicate", "repaired") or outcome.reason:
             table.add_row(
                 outcome.status, escape(outcome.path), outcome.sha256[:16], escape(outcome.reason)
             )
     out.print(table)
     counts = ", ".join(
         f"{report.count(s)} {s}"
-        for s in ("new", "duplicate", "unchanged", "skipped", "failed", "not attempted")
+        for s in ("new", "duplicate", "repaired", "unchanged", "skipped", "failed", "not attempted")
         if report.count(s)
     )
     files = len(report.outcomes)
@@ -80,6 +80,11 @@ def ingest(paths: tuple[Path, ...], project: str, crew: str, source: str) -> Non
         out.print(
             "new originals are queued for the pipeline: a running `rushes serve` takes them up, "
             "else run `rushes process`"
+        )
+    if report.count("repaired"):
+        out.print(
+            "repaired: the vault's damaged or missing copy was replaced by the file read now "
+            "(logged; a damaged copy is kept aside in the vault's quarantine)"
         )
     if report.aborted:
         out.print(f"[bold red]stopped:[/] {escape(report.aborted)}")

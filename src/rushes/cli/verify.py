@@ -60,6 +60,8 @@ def verify_command(quick: bool) -> None:
         out.print(f"[yellow]REPAIRED[/] {escape(repair)}")
     for failure in report.failures:
         out.print(f"[bold red]FAILED[/] {failure.sha256}: {escape(failure.problem)}")
+    if report.failures and not quick:
+        out.print(_remedy(replica is not None))
     if replica:
         out.print(
             f"replica {escape(replica.name)}: {len(report.repairs)} copies repaired"
@@ -101,3 +103,17 @@ def verify_command(quick: bool) -> None:
         )
     if not report.ok or made.damaged or stamps.problems:
         sys.exit(1)
+
+
+def _remedy(replicated: bool) -> str:
+    """How to bring a failed original back: from its card, or from a replica's good copy (with
+    a replica set, verify has tried it already: both copies failed)."""
+    remedy = (
+        "to repair: run the same `rushes ingest PATH -p PROJECT` again on the card or file it "
+        "came from (`rushes show SHA256` lists its arrivals)"
+    )
+    if replicated:
+        return remedy
+    return (
+        f"{remedy}, or set RUSHES_REPLICA_DIR to a replica with a good copy and run `rushes verify`"
+    )
