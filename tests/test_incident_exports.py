@@ -16,7 +16,8 @@ from rushes.base import Base
 from rushes.catalog.models import Asset, Incident, IncidentChange, Project, User
 from rushes.exports.incidents import COLUMNS
 from rushes.review import accounts
-from rushes.review.access import Role
+from rushes.review.access import Role, viewer_for
+from rushes.review.incidents import create_incident
 from rushes.review.projects import create_project
 from tests.clips import make_video
 from tests.conftest import Env
@@ -218,3 +219,27 @@ def test_csv_text_never_opens_as_a_formula_and_reads_back_as_typed(
         copied = session.scalar(select(Incident).join(Project).where(Project.slug == "copy"))
         assert copied is not None
         assert (copied.title, copied.place, copied.description) == (title, place, description)
+
+
+# the hold's refusal is read before the catalog is written: one database is enough
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_hold_on_a_folder_vault_is_refused_and_a_mistyped_incident_named(
+    env: Env, base: Base, register: str
+) -> None:
+    with base.catalog.write() as session:
+        user = session.scalar(select(User).where(User.username == "tester"))
+        viewer = viewer_for(session, user, "film")
+        create_incident(
+            session,
+            viewer,
+            {
+                "code": "ALS-1",
+                "title": "Strike",
+                "type": "airstrike",
+                "started_at": "2024-11-03T14:02+03:00",
+            },
+        )
+    refused = env.run("incidents", "hold", "ALS-1", "--project", "film", check=False)
+    assert refused.returncode == 1 and "legal holds need an S3 vault" in refused.stderr
+    typo = env.run("incidents", "hold", "ALS-l", "--project", "film", check=False)
+    assert typo.returncode == 1 and "no incident 'ALS-l'" in typo.stderr, typo.stderr

@@ -34,7 +34,10 @@ log = logging.getLogger(__name__)
 
 def hold(base: Base, slug: str, code: str, *, on: bool, actor: str) -> list[str]:
     """Put (or, `on` False, release) the legal hold of the incident and of every stored
-    original it links; returns the SHA-256s whose hold changed."""
+    original it links; returns the SHA-256s whose hold changed. A mistyped incident is named
+    as such before the vault is asked whether it can hold at all."""
+    with base.catalog.read() as session:
+        find_incident(session, find_project(session, slug), code)
     if not base.vault.backend.legal_holds:
         raise VaultError(
             "legal holds need an S3 vault on a bucket with Object Lock (RUSHES_VAULT_URL); "

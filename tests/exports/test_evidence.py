@@ -336,7 +336,15 @@ def test_each_tampering_is_named_and_no_bag_overwrites(
     assert f"{target} already exists" in result.stderr
     assert [p.name for p in target.iterdir()] == ["keep.txt"]
     assert not target.with_name("taken.partial").exists()
+    stopped = tmp_path / "stopped.partial"  # a killed export's leftover
+    stopped.mkdir()
+    result = export(env, "--assets", shot.clips[0], "-o", str(tmp_path / "stopped"), check=False)
+    assert result.returncode == 1 and "stopped before it finished" in result.stderr
+    assert "remove it, then export again" in result.stderr
     assert exported_events(base) == []
+    nested = tmp_path / "bags" / "2026" / "one"  # folders made as needed
+    export(env, "--assets", shot.clips[0], "-o", str(nested))
+    assert (nested / "bagit.txt").is_file()
 
     bag = tmp_path / "bag"
     export(env, "--assets", shot.clips[0], "--assets", shot.other[:12], "-o", str(bag))

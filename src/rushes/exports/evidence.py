@@ -111,13 +111,20 @@ def make_evidence_bag(
     `progress(done, total)` hears of each original copied."""
     target = request.target.absolute()
     partial = target.with_name(target.name + ".partial")
-    for path in (target, partial):
-        if path.exists() or path.is_symlink():
-            raise InvalidInput(
-                N_("%(path)s already exists: a bag is never written over anything"), path=path
-            )
+    if partial.exists() or partial.is_symlink():
+        raise InvalidInput(
+            N_(
+                "%(path)s is left from an export that was stopped before it finished (never "
+                "recorded as a bag): remove it, then export again"
+            ),
+            path=partial,
+        )
+    if target.exists() or target.is_symlink():
+        raise InvalidInput(
+            N_("%(path)s already exists: a bag is never written over anything"), path=target
+        )
     try:
-        partial.mkdir()
+        partial.mkdir(parents=True)
     except OSError as exc:
         raise InvalidInput(
             N_("cannot make %(path)s: %(reason)s"), path=partial, reason=exc.strerror
