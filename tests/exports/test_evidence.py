@@ -440,9 +440,13 @@ def test_names_with_line_breaks_forge_no_tag_line(
     hostile = tmp_path / "hostile"
     hostile.mkdir()
     shutil.copy(tmp_path / "card" / "c.mp4", hostile / "evil\n\u202emp4.exe")
+    make_video(tmp_path / "matroska.mkv", seed=9)
+    mkv = hashlib.sha256((tmp_path / "matroska.mkv").read_bytes()).hexdigest()
+    (tmp_path / "matroska.mkv").rename(hostile / "run.exe")  # a video, whatever its name says
     Ingest(base, project="film", crew="karim", source="card 4", actor="karim").run(walk([hostile]))
     bag = tmp_path / "bag"
-    export(env, "--incident", CODE, "--assets", shot.other, "-o", str(bag))
+    export(env, "--incident", CODE, "--assets", shot.other, "--assets", mkv, "-o", str(bag))
+    assert (bag / "data" / "originals" / f"{mkv}.mkv").is_file()  # named by what it is
     info = (bag / "bag-info.txt").read_text(encoding="utf-8").splitlines()
     assert sum(line.startswith("Custody-Chain-Head:") for line in info) == 1
     readme = (bag / "README.txt").read_text(encoding="utf-8")

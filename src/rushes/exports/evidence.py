@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import secrets
 import shutil
 from collections.abc import Callable
@@ -66,6 +65,7 @@ from rushes.exports.bag_readme import bag_info, contents_row, contents_table, re
 from rushes.exports.pseudonyms import Pseudonyms, crew_names
 from rushes.exports.text import flat
 from rushes.i18n import N_
+from rushes.media.formats import suffix
 from rushes.media.probe import strip_sensitive
 from rushes.review.incident_records import as_record
 from rushes.review.incidents import find_incident, history_of, linked_assets
@@ -77,7 +77,6 @@ ALGORITHMS = ["sha256", "sha512"]
 DERIVATIVE_KINDS = ("proxy", "poster")
 INCIDENT_LOCATION = ("latitude", "longitude", "accuracy_m")
 VERIFIER = Path(__file__).with_name("bag_verifier.py")
-_EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,10}")
 _CHUNK = 1 << 20
 
 
@@ -323,12 +322,10 @@ def _credentials(session: Session, sha: str, no_location: bool) -> dict[str, Any
 
 
 def _extension(asset: Asset) -> str:
-    """The original's extension from its first arrival, so a player knows what it is."""
-    for arrival in asset.arrivals:
-        suffix = Path(arrival.path).suffix
-        if _EXTENSION.fullmatch(suffix):
-            return suffix
-    return ""
+    """The original's extension, so a player knows what it is: its first arrival's where it
+    fits the probed format (rushes.media.formats.suffix)."""
+    first = min(asset.arrivals, key=lambda a: a.id, default=None)
+    return suffix((asset.media or {}).get("container"), first.path if first else "")
 
 
 def _copy_original(base: Base, sha: str, path: Path) -> None:

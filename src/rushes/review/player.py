@@ -3,10 +3,9 @@ flag, and its original, which leaves the base only with a custody event."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from fractions import Fraction
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -26,6 +25,7 @@ from rushes.catalog.queries import near_duplicates_of
 from rushes.custody import Verb
 from rushes.errors import AccessDenied, NotFoundError, OriginalDamaged
 from rushes.i18n import N_, Term
+from rushes.media.formats import suffix
 from rushes.media.probe import strip_sensitive
 from rushes.media.timecode import frame_at
 from rushes.review.access import Can, Viewer, own_crew, require_asset, visible_assets
@@ -34,8 +34,6 @@ from rushes.review.names import Arrived, arrivals_of
 from rushes.review.originals import is_requested
 from rushes.review.selects import asset_rate
 from rushes.vault import Vault
-
-_SUFFIX = re.compile(r"\.[a-z0-9]{1,10}")
 
 
 def set_graphic(session: Session, viewer: Viewer, sha256: str, graphic: bool) -> None:
@@ -173,15 +171,16 @@ def damaged(made: Derivative) -> bool:
 
 
 def download_name(session: Session, viewer: Viewer, sha256: str) -> str:
-    """The SHA-256 with the extension of the file as it first arrived: safe in any header."""
+    """The SHA-256 with the extension of the file as it first arrived where it fits the
+    probed format (rushes.media.formats.suffix): safe in any header."""
     path = session.scalar(
         select(Arrival.path)
         .where(Arrival.project_id == viewer.project.id, Arrival.asset_sha256 == sha256)
         .order_by(Arrival.id)
         .limit(1)
     )
-    suffix = PurePosixPath((path or "").replace("\\", "/")).suffix.lower()
-    return sha256 + (suffix if _SUFFIX.fullmatch(suffix) else "")
+    media = session.scalar(select(Asset.media).where(Asset.sha256 == sha256)) or {}
+    return sha256 + suffix(media.get("container"), path or "")
 
 
 _FIXITY = [Verb.FIXITY_OK, Verb.FIXITY_FAILED, Verb.STORE_CHECK_OK, Verb.STORE_CHECK_FAILED]
