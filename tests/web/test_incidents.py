@@ -113,6 +113,20 @@ def test_incidents_are_recorded_edited_and_refused_with_reasons(base, login, tea
         assert stored.started_at == START and stored.started_offset == "+03:00"
         assert stored.started_at.tzinfo is not None and stored.injured is None
 
+    # With no project time zone the form offers no offset of its own: a time typed in Aleppo
+    # is not taken as UTC. An offset corrected alone keeps the clock time it was given for.
+    form = dina.get("/p/film/incidents").text
+    assert 'name="started_offset" size="6" pattern="[+\\-]\\d\\d:\\d\\d" dir="ltr" value=""' in form
+    assert "This project has no time zone" in form
+    moved = _post_json(
+        dina, "/api/p/film/incidents/ALE-2016-0412-2", {"started_offset": "+02:00"}, "PATCH"
+    )
+    assert moved.status_code == 200, moved.text
+    with base.catalog.read() as session:
+        second = session.scalar(select(Incident).where(Incident.code == "ALE-2016-0412-2"))
+        assert second.started_offset == "+02:00"
+        assert second.started_at == START + timedelta(hours=1)  # 14:30 at +02:00, not +03:00
+
     # Who may: crew may not write, an outsider and anonymous see nothing.
     assert karim.post("/p/film/incidents", data={"csrf": karim.csrf, **FORM}).status_code == 403
     assert _post_json(karim, "/api/p/film/incidents", API).status_code == 403

@@ -190,7 +190,7 @@ def update_incident(
     """Change the fields given; each change is one history row. The code never changes."""
     require_record(viewer)
     incident = get_incident(session, viewer, code)
-    values = parse(raw, zone_of(viewer.project))
+    values = parse(_same_local_time(incident, raw), zone_of(viewer.project))
     if "code" in values and values.pop("code") not in ("", incident.code):
         raise InvalidInput(N_("code: an incident's id does not change (links and exports use it)"))
     state = {name: getattr(incident, name) for name in FIELDS} | values
@@ -208,6 +208,17 @@ def update_incident(
     if changed:
         incident.updated_at = utcnow()
     return incident
+
+
+def _same_local_time(incident: Incident, raw: Mapping[str, Any]) -> Mapping[str, Any]:
+    """An offset changed alone moves the time it was given for, not the clock: 14:02 said to be
+    +03:00 rather than +00:00 is still 14:02 where it happened."""
+    given = dict(raw)
+    for edge in ("started", "ended"):
+        if f"{edge}_offset" in given and f"{edge}_at" not in given:
+            shown = local(getattr(incident, f"{edge}_at"), getattr(incident, f"{edge}_offset"))
+            given[f"{edge}_at"] = shown.replace(tzinfo=None).isoformat() if shown else None
+    return given
 
 
 def delete_incident(session: Session, viewer: Viewer, code: str, reason: str) -> Incident:

@@ -77,12 +77,9 @@ def when(moment: datetime | None, offset: str | None) -> str:
     return f"{shown:%Y-%m-%d %H:%M} {offset or '+00:00'}" if shown else ""
 
 
-EDGE_OFFSETS = ("started_offset", "ended_offset")
-
-
-def default_offset(project: Project) -> str:
-    """What an offset field holds until one is typed: empty where the project's time zone will
-    give the offset of the date entered (DST included), else UTC."""
+def stored_offset(project: Project) -> str:
+    """What an incident's offset field shows when none was recorded: empty where the project's
+    time zone gives the offset of its date (DST included), else UTC, as such a time was kept."""
     return "" if project.time_zone else "+00:00"
 
 
@@ -92,7 +89,7 @@ def form_values(incident: Incident, project: Project) -> dict[str, Any]:
     for edge in ("started", "ended"):
         shown = fields.local(values[f"{edge}_at"], values[f"{edge}_offset"])
         values[f"{edge}_at"] = f"{shown:%Y-%m-%dT%H:%M:%S}" if shown else ""
-        values[f"{edge}_offset"] = values[f"{edge}_offset"] or default_offset(project)
+        values[f"{edge}_offset"] = values[f"{edge}_offset"] or stored_offset(project)
     return {k: "" if v is None else v for k, v in values.items()}
 
 
@@ -112,7 +109,9 @@ def _list_page(
         "types": register.incident_types(session, retired=True),
         "verifications": fields.VERIFICATIONS,
         "figures": fields.FIGURES,
-        "draft": draft or dict.fromkeys(EDGE_OFFSETS, default_offset(viewer.project)),
+        # A new incident's offsets start empty: where the project has no time zone the crew
+        # must say where the time was lived (a trial's 14:02 in Aleppo was taken as UTC).
+        "draft": draft or {},
         "problem": problem,
         "when": when,
     }
