@@ -21,6 +21,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.tls import TLS
 from tests.upload.conftest import encode
 
 SECONDS = 24.0  # of load; the test kills the server halfway
@@ -67,7 +68,7 @@ class Load:
     def __init__(self, url: str, cast: Cast, tally: Tally, until: float) -> None:
         self.url, self.cast, self.tally, self.until = url, cast, tally, until
         limits = httpx.Limits(max_connections=1000, max_keepalive_connections=1000)
-        self.client = httpx.AsyncClient(base_url=url, limits=limits, timeout=HANG_S + 5)
+        self.client = httpx.AsyncClient(base_url=url, limits=limits, timeout=HANG_S + 5, verify=TLS)
 
     async def call(
         self, kind: str, method: str, path: str, **kwargs: object

@@ -11,6 +11,7 @@ import httpx
 
 from tests.conftest import Env
 from tests.e2e.test_load import Server, _prepare
+from tests.tls import TLS
 from tests.upload.conftest import encode
 from tests.web.test_status import free_port
 
@@ -57,7 +58,7 @@ def test_one_client_cannot_hold_the_base(env: Env, tmp_path: Path) -> None:
         took, answer = _held(server.port, post, 30)
         assert took < 8 and answer.startswith((b"HTTP/1.1 4", b"")), (took, answer[:200])
         assert b"connection: close" in answer.lower() or answer == b"", answer[:300]
-        with httpx.Client(base_url=server.url, timeout=30) as client:
+        with httpx.Client(base_url=server.url, timeout=30, verify=TLS) as client:
             bearer = {"Authorization": f"Bearer {tokens[0]}"}
             wanted = "/api/p/film/field/wanted"  # a field-kit call, which its token may make
             statuses = [client.get(wanted, headers=bearer) for _ in range(12)]

@@ -35,6 +35,7 @@ from tests.clips import make_video
 from tests.conftest import Env, _pg_database
 from tests.e2e.load_clients import HANG_S, MIX, PIECE, SECONDS, SLOW, Cast, Tally
 from tests.loop_guard import MARK
+from tests.tls import TLS
 from tests.web.conftest import CSRF, PASSWORD
 from tests.web.test_status import free_port
 
@@ -84,7 +85,7 @@ class Server:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             try:
-                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
+                if httpx.get(f"{self.url}/healthz", timeout=2, verify=TLS).status_code == 200:
                     return
             except httpx.TransportError:
                 time.sleep(0.1)
@@ -132,7 +133,7 @@ def _prepare(env: Env, tmp_path: Path) -> tuple[str, list[str]]:
 
 
 def _sign_in(url: str, username: str) -> tuple[str, str]:
-    with httpx.Client(base_url=url, timeout=30) as client:
+    with httpx.Client(base_url=url, timeout=30, verify=TLS) as client:
         response = client.post("/login", data={"username": username, "password": PASSWORD})
         assert response.status_code == 303, response.text
         found = CSRF.search(client.get("/settings").text)
@@ -159,8 +160,10 @@ def _answers_normally(
     tus = {"Tus-Resumable": "1.0.0", "Authorization": f"Bearer {owner}"}
     started = time.monotonic()
     with (
-        httpx.Client(base_url=url, timeout=5, cookies={"rushes_session": cookie}) as browser,
-        httpx.Client(base_url=url, timeout=5, headers=tus) as kit,
+        httpx.Client(
+            base_url=url, timeout=5, cookies={"rushes_session": cookie}, verify=TLS
+        ) as browser,
+        httpx.Client(base_url=url, timeout=5, headers=tus, verify=TLS) as kit,
     ):
         while True:
             answers = {
@@ -243,7 +246,9 @@ def _hold(env: Env, tmp_path: Path) -> None:
 
 def _check_nothing_lost(url: str, cast: Cast, tally: Tally) -> None:
     cookie, _ = cast.sessions[0]
-    with httpx.Client(base_url=url, timeout=30, cookies={"rushes_session": cookie}) as client:
+    with httpx.Client(
+        base_url=url, timeout=30, cookies={"rushes_session": cookie}, verify=TLS
+    ) as client:
         listed = client.get(f"/api/p/film/a/{cast.asset}/notes")
         assert listed.status_code == 200
         found = {note["id"]: note["body"] for note in listed.json()["notes"]}

@@ -17,6 +17,7 @@ from rushes.pipeline.runner import run_inline
 from rushes.pipeline.steps import STEPS
 from tests.clips import make_video
 from tests.field.test_sync import Kit, sha, token_for
+from tests.tls import TLS
 from tests.web.conftest import Client as WebClient
 from tests.web.conftest import Team
 
@@ -107,6 +108,7 @@ def test_bad_claims_are_dropped_and_the_entry_still_counts(
         f"{server}/api/p/film/field/manifest",
         json={"source": "card", "entries": entries},
         headers={"Authorization": f"Bearer {token}"},
+        verify=TLS,
     )
     assert answer.status_code == 200, answer.text
     found = answer.json()["entries"]

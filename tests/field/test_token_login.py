@@ -19,6 +19,7 @@ from rushes.catalog.models import ApiToken
 from rushes.field.home import Login
 from rushes.review import accounts
 from tests.field.test_sync import PASSPHRASE, Kit, token_for
+from tests.tls import TLS
 from tests.web.conftest import Client, Team
 
 UNKNOWN = "unknown or revoked"
@@ -94,11 +95,13 @@ def test_a_bad_or_revoked_token_is_called_unknown_or_revoked_everywhere(
     base: Base, team: Team, server: str, tmp_path: Path
 ) -> None:
     forged = {"Authorization": "Bearer rsh_forged", "Accept": "application/json"}
-    api = httpx.get(f"{server}/api/me/notes", headers=forged)
+    api = httpx.get(f"{server}/api/me/notes", headers=forged, verify=TLS)
     assert api.status_code == 401 and UNKNOWN in api.json()["detail"]
-    tus = httpx.post(f"{server}/files/", headers={**forged, "Tus-Resumable": "1.0.0"})
+    tus = httpx.post(f"{server}/files/", headers={**forged, "Tus-Resumable": "1.0.0"}, verify=TLS)
     assert tus.status_code == 401 and UNKNOWN in tus.text
-    anonymous = httpx.get(f"{server}/api/me/notes", headers={"Accept": "application/json"})
+    anonymous = httpx.get(
+        f"{server}/api/me/notes", headers={"Accept": "application/json"}, verify=TLS
+    )
     assert anonymous.json()["detail"] == "sign in first"  # no token at all: not a bad one
 
     kit = Kit(tmp_path / "kit")

@@ -21,6 +21,7 @@ from tusclient.client import TusClient
 from rushes.base import Base
 from rushes.catalog.models import Arrival, CustodyEvent, StepState
 from tests.conftest import RUSHES, Env
+from tests.tls import TLS
 from tests.upload.conftest import Crews, enrol
 from tests.upload.test_protocol import create, offset_of, patch
 from tests.web.test_status import free_port
@@ -89,7 +90,7 @@ def serving(env: Env, port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]
         deadline = time.monotonic() + 30
         while True:
             try:
-                httpx.get(f"http://127.0.0.1:{port}/healthz")
+                httpx.get(f"http://127.0.0.1:{port}/healthz", verify=TLS)
                 break
             except httpx.TransportError:
                 assert time.monotonic() < deadline, log.read_text()

@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from rushes.base import Base
 from rushes.catalog.models import Arrival, Asset, Derivative, Project
 from tests.clips import make_video
+from tests.tls import TLS
 from tests.upload.conftest import Crews, encode, headers, manifest, original_metadata
 
 
@@ -27,7 +28,7 @@ def create(crews: Crews, data: bytes, **extra: str) -> httpx.Response:
         "Upload-Metadata": encode(**original_metadata(data)),
         **extra,
     }
-    return httpx.post(crews.url, headers=headers(crews.karim, **sent))
+    return httpx.post(crews.url, headers=headers(crews.karim, **sent), verify=TLS)
 
 
 def patch(url: str, token: str, body: bytes, offset: int, **extra: str) -> httpx.Response:
@@ -36,11 +37,11 @@ def patch(url: str, token: str, body: bytes, offset: int, **extra: str) -> httpx
         "Content-Type": "application/offset+octet-stream",
         **extra,
     }
-    return httpx.patch(url, content=body, headers=headers(token, **sent))
+    return httpx.patch(url, content=body, headers=headers(token, **sent), verify=TLS)
 
 
 def offset_of(url: str, token: str) -> int:
-    answer = httpx.head(url, headers=headers(token))
+    answer = httpx.head(url, headers=headers(token), verify=TLS)
     assert answer.status_code == 200, answer.status_code
     return int(answer.headers["Upload-Offset"])
 
@@ -50,7 +51,7 @@ def digest(name: str, data: bytes) -> str:
 
 
 def test_options_advertise_version_extensions_size_and_checksums(crews: Crews) -> None:
-    answer = httpx.options(crews.url)
+    answer = httpx.options(crews.url, verify=TLS)
     assert answer.status_code == 204
     assert answer.headers["Tus-Version"] == "1.0.0"
     assert answer.headers["Tus-Resumable"] == "1.0.0"
@@ -74,7 +75,7 @@ def test_create_head_patch_in_chunks_with_checksums(crews: Crews, base: Base) ->
     assert url.startswith(crews.url) and made.headers["Tus-Resumable"] == "1.0.0"
     assert "Upload-Expires" in made.headers
 
-    head = httpx.head(url, headers=headers(crews.karim))
+    head = httpx.head(url, headers=headers(crews.karim), verify=TLS)
     assert head.status_code == 200 and head.headers["Upload-Offset"] == "0"
     assert head.headers["Upload-Length"] == str(len(data))
     assert head.headers["Cache-Control"] == "no-store"
@@ -161,11 +162,11 @@ def test_creation_with_upload_and_deferred_length(crews: Crews, base: Base) -> N
             "Content-Type": "application/offset+octet-stream",
         },
     )
-    made = httpx.post(crews.url, headers=sent, content=data[:50_000])
+    made = httpx.post(crews.url, headers=sent, content=data[:50_000], verify=TLS)
     assert made.status_code == 201, made.text
     assert made.headers["Upload-Offset"] == "50000"
     url = made.headers["Location"]
-    head = httpx.head(url, headers=headers(crews.karim))
+    head = httpx.head(url, headers=headers(crews.karim), verify=TLS)
     assert head.headers["Upload-Defer-Length"] == "1" and "Upload-Length" not in head.headers
 
     assert patch(url, crews.karim, data[50_000:60_000], 50_000).status_code == 204
@@ -185,21 +186,23 @@ def test_unsupported_version_and_authentication(crews: Crews) -> None:
         sent.pop("Tus-Resumable")
         if version:
             sent["Tus-Resumable"] = version
-        answer = httpx.post(crews.url, headers=sent)
+        answer = httpx.post(crews.url, headers=sent, verify=TLS)
         assert answer.status_code == 412
         assert answer.headers["Tus-Version"] == "1.0.0"
 
     url = create(crews, data).headers["Location"]
     anonymous = {"Tus-Resumable": "1.0.0"}
-    assert httpx.head(url, headers=anonymous).status_code == 401
-    assert httpx.head(url, headers=headers("rsh_forged")).status_code == 401
-    assert httpx.head(url, headers=headers(crews.omar)).status_code == 404  # another project
+    assert httpx.head(url, headers=anonymous, verify=TLS).status_code == 401
+    assert httpx.head(url, headers=headers("rsh_forged"), verify=TLS).status_code == 401
+    # omar: another project
+    assert httpx.head(url, headers=headers(crews.omar), verify=TLS).status_code == 404
     assert patch(url, crews.omar, data, 0).status_code == 404
-    assert httpx.delete(url, headers=headers(crews.omar)).status_code == 404
+    assert httpx.delete(url, headers=headers(crews.omar), verify=TLS).status_code == 404
     unknown = crews.url + "0" * 32
-    assert httpx.head(unknown, headers=headers(crews.karim)).status_code == 404
+    assert httpx.head(unknown, headers=headers(crews.karim), verify=TLS).status_code == 404
     assert patch(unknown, crews.karim, data, 0).status_code == 404
-    assert httpx.head(crews.url + "..%2F..%2Fetc", headers=headers(crews.karim)).status_code == 404
+    escaping = crews.url + "..%2F..%2Fetc"
+    assert httpx.head(escaping, headers=headers(crews.karim), verify=TLS).status_code == 404
 
 
 BAD_LENGTHS: list[tuple[dict[str, str], int, str]] = [
@@ -219,7 +222,7 @@ BAD_LENGTHS: list[tuple[dict[str, str], int, str]] = [
 def test_bad_lengths(crews: Crews) -> None:
     meta = {"Upload-Metadata": encode(**original_metadata(b"12345"))}
     for sent, status, says in BAD_LENGTHS:
-        answer = httpx.post(crews.url, headers=headers(crews.karim, **meta, **sent))
+        answer = httpx.post(crews.url, headers=headers(crews.karim, **meta, **sent), verify=TLS)
         assert answer.status_code == status, (sent, answer.text)
         assert says in answer.text, (sent, answer.text)
 
@@ -252,7 +255,7 @@ BAD_METADATA = [
 def test_bad_metadata(crews: Crews) -> None:
     for metadata, says in BAD_METADATA:
         sent = {"Upload-Length": "5", "Upload-Metadata": metadata}
-        answer = httpx.post(crews.url, headers=headers(crews.karim, **sent))
+        answer = httpx.post(crews.url, headers=headers(crews.karim, **sent), verify=TLS)
         assert answer.status_code == 400, (metadata[:80], answer.text)
         assert says in answer.text, (metadata[:80], answer.text)
 
@@ -261,16 +264,16 @@ def test_patch_rules(crews: Crews) -> None:
     data = os.urandom(5000)
     url = create(crews, data).headers["Location"]
     bare = headers(crews.karim, **{"Upload-Offset": "0"})
-    assert httpx.patch(url, content=data, headers=bare).status_code == 415
+    assert httpx.patch(url, content=data, headers=bare, verify=TLS).status_code == 415
     text = {**bare, "Content-Type": "text/plain"}
-    assert httpx.patch(url, content=data, headers=text).status_code == 415
+    assert httpx.patch(url, content=data, headers=text, verify=TLS).status_code == 415
     assert patch(url, crews.karim, data[:100], 0).status_code == 204
     stale = patch(url, crews.karim, data[:100], 0)
     assert stale.status_code == 409 and stale.headers["Upload-Offset"] == "100"
     assert patch(url, crews.karim, data[100:], 200).status_code == 409
     assert patch(url, crews.karim, data[100:], -1).status_code == 400
     no_offset = headers(crews.karim, **{"Content-Type": "application/offset+octet-stream"})
-    assert httpx.patch(url, content=data, headers=no_offset).status_code == 400
+    assert httpx.patch(url, content=data, headers=no_offset, verify=TLS).status_code == 400
     too_long = patch(url, crews.karim, data[100:] + b"extra", 100)
     assert too_long.status_code == 400 and "past Upload-Length" in too_long.text
     assert offset_of(url, crews.karim) == 100
@@ -288,6 +291,7 @@ def test_project_limit_refuses_at_creation(crews: Crews, base: Base) -> None:
             crews.karim,
             **{"Upload-Defer-Length": "1", "Upload-Metadata": encode(**original_metadata(b"x"))},
         ),
+        verify=TLS,
     )
     url = deferred.headers["Location"]
     assert patch(url, crews.karim, b"", 0, **{"Upload-Length": "1001"}).status_code == 413
@@ -302,22 +306,22 @@ def test_expired_uploads_answer_410_and_the_sweep_removes_them(crews: Crews, bas
     folder = base.settings.upload_dir / url.rsplit("/", 1)[1]
     eight_days_ago = time.time() - 8 * 86400
     os.utime(folder / "data", (eight_days_ago, eight_days_ago))
-    assert httpx.head(url, headers=headers(crews.karim)).status_code == 410
+    assert httpx.head(url, headers=headers(crews.karim), verify=TLS).status_code == 410
     assert patch(url, crews.karim, b"67890", 5).status_code == 410
 
     from rushes.upload import UploadStore
 
     UploadStore(base.settings.upload_dir).sweep()
     assert not folder.exists()
-    assert httpx.head(url, headers=headers(crews.karim)).status_code == 404
+    assert httpx.head(url, headers=headers(crews.karim), verify=TLS).status_code == 404
 
 
 def test_termination(crews: Crews, base: Base) -> None:
     url = create(crews, os.urandom(10)).headers["Location"]
     assert patch(url, crews.karim, b"12345", 0).status_code == 204
-    gone = httpx.delete(url, headers=headers(crews.karim))
+    gone = httpx.delete(url, headers=headers(crews.karim), verify=TLS)
     assert gone.status_code == 204 and gone.headers["Tus-Resumable"] == "1.0.0"
-    assert httpx.head(url, headers=headers(crews.karim)).status_code == 404
+    assert httpx.head(url, headers=headers(crews.karim), verify=TLS).status_code == 404
     assert list(base.settings.upload_dir.iterdir()) == []
 
 
@@ -332,9 +336,11 @@ def test_method_override(crews: Crews) -> None:
             "Content-Type": "application/offset+octet-stream",
         },
     )
-    answer = httpx.post(url, content=data, headers=sent)
+    answer = httpx.post(url, content=data, headers=sent, verify=TLS)
     assert answer.status_code == 204 and answer.headers["Upload-Offset"] == "100"
-    deleted = httpx.post(url, headers=headers(crews.karim, **{"X-HTTP-Method-Override": "DELETE"}))
+    deleted = httpx.post(
+        url, headers=headers(crews.karim, **{"X-HTTP-Method-Override": "DELETE"}), verify=TLS
+    )
     assert deleted.status_code == 204
 
 
@@ -347,7 +353,7 @@ def test_declared_sha256_mismatch_keeps_nothing(crews: Crews, base: Base) -> Non
     assert "hash to " + hashlib.sha256(data).hexdigest() in answer.text
     assert "nothing was kept" in answer.text
     assert list(base.vault.hashes()) == []
-    assert httpx.head(url, headers=headers(crews.karim)).status_code == 422
+    assert httpx.head(url, headers=headers(crews.karim), verify=TLS).status_code == 422
     with base.catalog.read() as session:
         assert session.scalars(select(Asset)).all() == []
     folder = base.settings.upload_dir / url.rsplit("/", 1)[1]
@@ -358,7 +364,7 @@ def test_original_size_contradicting_the_manifest_is_refused(crews: Crews, base:
     data = os.urandom(1000)
     manifest(base, crews.film_id, data)
     meta = {"Upload-Metadata": encode(**original_metadata(data)), "Upload-Length": "999"}
-    answer = httpx.post(crews.url, headers=headers(crews.karim, **meta))
+    answer = httpx.post(crews.url, headers=headers(crews.karim, **meta), verify=TLS)
     assert answer.status_code == 409 and "1000 bytes" in answer.text
 
 
@@ -371,10 +377,10 @@ def test_proxy_needs_its_original_listed_first(crews: Crews, base: Base) -> None
         "original": hashlib.sha256(original).hexdigest(),
     }
     sent = {"Upload-Length": "500", "Upload-Metadata": encode(**meta)}
-    refused = httpx.post(crews.url, headers=headers(crews.karim, **sent))
+    refused = httpx.post(crews.url, headers=headers(crews.karim, **sent), verify=TLS)
     assert refused.status_code == 409 and "send the manifest first" in refused.text
     manifest(base, crews.film_id, original)
-    made = httpx.post(crews.url, headers=headers(crews.karim, **sent))
+    made = httpx.post(crews.url, headers=headers(crews.karim, **sent), verify=TLS)
     assert made.status_code == 201
     assert patch(made.headers["Location"], crews.karim, proxy, 0).status_code == 204
     stored = base.derivatives.path(meta["original"], "proxy-360.mp4")
@@ -386,7 +392,7 @@ def test_proxy_needs_its_original_listed_first(crews: Crews, base: Base) -> None
             "manifest"
         )
     # omar's project has no such original
-    other = httpx.post(crews.url, headers=headers(crews.omar, **sent))
+    other = httpx.post(crews.url, headers=headers(crews.omar, **sent), verify=TLS)
     assert other.status_code == 409
     with base.catalog.read() as session:  # not a video: kept all the same, with no picture
         assert not session.scalars(
@@ -403,7 +409,7 @@ def test_a_clip_in_the_field_gets_its_poster_from_its_proxy(
     original = manifest(base, crews.film_id, os.urandom(5000))
     meta = {"kind": "proxy", "sha256": hashlib.sha256(proxy).hexdigest(), "original": original}
     sent = {"Upload-Length": str(len(proxy)), "Upload-Metadata": encode(**meta)}
-    made = httpx.post(crews.url, headers=headers(crews.karim, **sent))
+    made = httpx.post(crews.url, headers=headers(crews.karim, **sent), verify=TLS)
     assert patch(made.headers["Location"], crews.karim, proxy, 0).status_code == 204
     with base.catalog.read() as session:
         rows = session.scalars(select(Derivative).where(Derivative.asset_sha256 == original))
@@ -428,7 +434,7 @@ def test_card_names_in_any_script_or_encoding_arrive_as_their_bytes(
                 for k, v in meta.items()
             ),
         }
-        made = httpx.post(crews.url, headers=headers(crews.karim, **sent))
+        made = httpx.post(crews.url, headers=headers(crews.karim, **sent), verify=TLS)
         assert made.status_code == 201, made.text
         assert patch(made.headers["Location"], crews.karim, data, 0).status_code == 204
         with base.catalog.read() as session:
@@ -452,16 +458,18 @@ def test_another_crew_cannot_see_take_write_or_end_an_upload(crews: Crews, base:
     sent = {"Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"}
     writer = threading.Thread(
         target=lambda: answers.append(
-            httpx.patch(url, content=body(), headers=headers(crews.karim, **sent), timeout=30)
+            httpx.patch(
+                url, content=body(), headers=headers(crews.karim, **sent), timeout=30, verify=TLS
+            )
         )
     )
     writer.start()
     assert halfway.wait(30)
     try:
-        seen = httpx.head(url, headers=headers(crews.rami))
+        seen = httpx.head(url, headers=headers(crews.rami), verify=TLS)
         assert seen.status_code == 404 and "Upload-Metadata" not in seen.headers
         assert patch(url, crews.rami, b"x" * len(data), 0).status_code == 404
-        assert httpx.delete(url, headers=headers(crews.rami)).status_code == 404
+        assert httpx.delete(url, headers=headers(crews.rami), verify=TLS).status_code == 404
     finally:
         go_on.set()
         writer.join(30)

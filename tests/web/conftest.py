@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -35,6 +36,7 @@ from rushes.review.projects import create_project
 from tests.clips import make_video
 from tests.conftest import PG_ADMIN, Env, pg_url
 from tests.shared import once
+from tests.tls import TLS
 from tests.web.test_status import free_port
 
 PASSWORD = "correct horse battery"
@@ -224,6 +226,9 @@ class Client(httpx.Client):
     """An HTTP client of the test server; `csrf` is set once signed in."""
 
     csrf: str = ""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**{"verify": TLS, **options})
 
 
 def sign_in(client: Client, username: str, password: str = PASSWORD) -> Client:

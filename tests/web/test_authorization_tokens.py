@@ -27,6 +27,7 @@ from rushes.review import accounts
 from rushes.review.access import Role
 from rushes.web.app import create_app
 from rushes.web.auth import FIELD_KIT_ROUTES
+from tests.tls import TLS
 from tests.upload.conftest import encode, headers
 from tests.web.conftest import Client, Footage, Team
 from tests.web.test_authorization import CASES, setup_world
@@ -124,7 +125,7 @@ def test_each_caller_gets_exactly_its_status_on_every_tus_route(
     wrong: list[str] = []
     for (method, route), codes in TUS.items():
         for caller, expected in zip(TUS_CALLERS, codes, strict=True):
-            made = httpx.post(f"{server}/files/", headers=creation(tokens["karim"]))
+            made = httpx.post(f"{server}/files/", headers=creation(tokens["karim"]), verify=TLS)
             assert made.status_code == 201, made.text
             url = f"{server}/files/" if route == "/" else made.headers["Location"]
             token = tokens.get(caller)
@@ -135,14 +136,16 @@ def test_each_caller_gets_exactly_its_status_on_every_tus_route(
             if method == "PATCH":
                 sent |= {"Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"}
                 body = DATA
-            answer = httpx.request(method, url, headers=sent, content=body)
+            answer = httpx.request(method, url, headers=sent, content=body, verify=TLS)
             if answer.status_code != expected:
                 wrong.append(
                     f"{method} {route} as {caller}: {answer.status_code}, expected {expected}"
                 )
             # Karim's open uploads are limited (settings.open_uploads): end each cell's.
             for made_now in {made.headers["Location"], answer.headers.get("Location")} - {None}:
-                gone = httpx.delete(urljoin(url, made_now), headers=headers(tokens["karim"]))
+                gone = httpx.delete(
+                    urljoin(url, made_now), headers=headers(tokens["karim"]), verify=TLS
+                )
                 assert gone.status_code in (204, 404), gone.text
     assert not wrong, "\n".join(wrong)
 

@@ -19,6 +19,7 @@ from rushes.review import accounts
 from rushes.review.access import Role
 from rushes.verify import verify
 from tests.clips import make_video
+from tests.tls import TLS
 from tests.upload.conftest import encode
 from tests.web.conftest import Client, Footage, Team
 
@@ -191,6 +192,7 @@ def test_a_hash_and_size_give_no_crew_another_crews_clip(
             "Upload-Length": "1",
             "Upload-Metadata": encode(kind="original", sha256=rami_sha, filename="x.mp4"),
         },
+        verify=TLS,
     )
     assert upload.status_code == 201 and str(size) not in upload.text
     karim = login("karim")

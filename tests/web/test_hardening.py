@@ -18,6 +18,7 @@ from rushes.base import Base
 from rushes.catalog.models import LoginFailure
 from rushes.web.app import create_app
 from tests.conftest import RUSHES, Env
+from tests.tls import TLS
 from tests.web.conftest import PASSWORD, Client, Team
 from tests.web.test_status import free_port
 
@@ -93,7 +94,7 @@ def serving(env: Env, **settings: str) -> Iterator[str]:
         deadline = time.monotonic() + 60
         while True:
             try:
-                httpx.get(f"{url}/healthz", timeout=2)
+                httpx.get(f"{url}/healthz", timeout=2, verify=TLS)
                 break
             except httpx.TransportError:
                 if time.monotonic() > deadline or server.poll() is not None:
@@ -119,16 +120,18 @@ def test_forwarded_headers_are_believed_only_from_configured_proxies(env: Env) -
     wrong = {"username": "dina", "password": "not the password"}
 
     with serving(env) as url:  # no proxy configured: a loopback caller forges nothing
-        answer = httpx.post(f"{url}/login", data=form, headers=proxied)
+        answer = httpx.post(f"{url}/login", data=form, headers=proxied, verify=TLS)
         assert answer.status_code == 303
         cookie = answer.headers["set-cookie"].lower()
         assert "httponly" in cookie and "secure" not in cookie
-        assert httpx.post(f"{url}/login", data=wrong, headers=proxied).status_code == 401
+        refused = httpx.post(f"{url}/login", data=wrong, headers=proxied, verify=TLS)
+        assert refused.status_code == 401
     assert _failures(env) == ["127.0.0.1"]
 
     with serving(env, RUSHES_TRUSTED_PROXIES="127.0.0.1") as url:  # behind a TLS proxy
-        answer = httpx.post(f"{url}/login", data=form, headers=proxied)
+        answer = httpx.post(f"{url}/login", data=form, headers=proxied, verify=TLS)
         assert answer.status_code == 303
         assert "secure" in answer.headers["set-cookie"].lower()
-        assert httpx.post(f"{url}/login", data=wrong, headers=proxied).status_code == 401
+        refused = httpx.post(f"{url}/login", data=wrong, headers=proxied, verify=TLS)
+        assert refused.status_code == 401
     assert _failures(env)[-1:] == ["203.0.113.9"]  # the success above cleared the first

@@ -15,6 +15,7 @@ from rushes.base import Base
 from rushes.catalog.models import LoginFailure, User
 from rushes.review import accounts
 from rushes.review.accounts import MAX_FAILURES_PER_NAME, MAX_FAILURES_PER_PAIR
+from tests.tls import TLS
 from tests.web.conftest import PASSWORD, Team
 
 WRONG = {"username": "dina", "password": "not the password"}
@@ -23,8 +24,8 @@ RIGHT = {"username": "dina", "password": PASSWORD}
 
 def _from(server: str, address: str) -> httpx.Client:
     """A client whose connections come from this loopback address."""
-    transport = httpx.HTTPTransport(local_address=address)
-    return httpx.Client(base_url=server, transport=transport, timeout=60)
+    transport = httpx.HTTPTransport(local_address=address, verify=TLS)
+    return httpx.Client(base_url=server, transport=transport, timeout=60, verify=TLS)
 
 
 def test_a_stranger_cannot_lock_the_owner_out(server: str, team: Team) -> None:
@@ -74,7 +75,7 @@ def test_parallel_guesses_for_one_name_are_counted_one_after_another(
     base: Base, server: str, team: Team
 ) -> None:
     def guess(_n: int) -> int:
-        with httpx.Client(base_url=server, timeout=60) as client:
+        with httpx.Client(base_url=server, timeout=60, verify=TLS) as client:
             return client.post("/login", data=WRONG).status_code
 
     statuses = _all_at_once(30, guess)
@@ -90,7 +91,7 @@ def test_concurrent_setups_make_exactly_one_first_admin(base: Base, server: str)
 
     def set_up(n: int) -> int:
         form = {"token": links[n % 2], "username": f"admin{n}", "password": "a long password"}
-        with httpx.Client(base_url=server, timeout=60) as client:
+        with httpx.Client(base_url=server, timeout=60, verify=TLS) as client:
             return client.post("/setup", data=form).status_code
 
     statuses = _all_at_once(8, set_up)

@@ -22,6 +22,7 @@ from rushes.catalog.models import (
 )
 from rushes.review import accounts
 from rushes.review.access import Role
+from tests.tls import TLS
 
 
 def _asset(session, project: Project, crew: str, n: int) -> str:
@@ -129,7 +130,7 @@ def test_me_page_lists_what_is_waiting_for_the_crew_member(base, login, team):
 def test_field_kit_token_gets_only_its_projects_notes(base, server, login, team):
     ids = _inbox(base)
     headers = {"Authorization": f"Bearer {ids['token']}"}
-    with httpx.Client(base_url=server, headers=headers) as kit:
+    with httpx.Client(base_url=server, headers=headers, verify=TLS) as kit:
         response = kit.get("/api/me/notes")
         assert response.status_code == 200
         body = response.json()
@@ -159,5 +160,7 @@ def test_field_kit_token_gets_only_its_projects_notes(base, server, login, team)
     assert ids["other"] in [note["id"] for note in every["notes"]]
     assert {a["title"] for a in every["assignments"]} == {"Follow Khaled", "Other job"}
     assert login(None).get("/api/me/notes").status_code == 401
-    with httpx.Client(base_url=server, headers={"Authorization": "Bearer rsh_nope"}) as stranger:
+    with httpx.Client(
+        base_url=server, headers={"Authorization": "Bearer rsh_nope"}, verify=TLS
+    ) as stranger:
         assert stranger.get("/api/me/notes").status_code == 401

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from rushes.catalog.models import StepState
 from tests.clips import make_video
 from tests.conftest import RUSHES, Env
+from tests.tls import TLS
 from tests.web.test_status import free_port
 
 
@@ -39,7 +40,7 @@ def test_serve_processes_new_footage_in_the_background(env: Env, tmp_path: Path)
                 break
             time.sleep(0.5)
         assert statuses == {"done"}
-        assert httpx.get(f"http://127.0.0.1:{port}/healthz").json()["status"] == "ok"
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz", verify=TLS).json()["status"] == "ok"
         # An empty base prints a one-time link that makes the first admin.
         assert server.stdout is not None
         printed = []  # up to uvicorn's own banner, which comes after the link
@@ -51,7 +52,7 @@ def test_serve_processes_new_footage_in_the_background(env: Env, tmp_path: Path)
         assert "catalog: sqlite:///" in said or "catalog: postgresql+psycopg://" in said
         assert link.startswith(f"http://127.0.0.1:{port}/setup?token=")
         token = link.split("token=")[1]
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", verify=TLS) as client:
             assert client.get(link).status_code == 200
             made = client.post(
                 "/setup", data={"token": token, "username": "ada", "password": "a long password"}

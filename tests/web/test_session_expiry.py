@@ -18,6 +18,7 @@ from rushes.catalog.models import WebSession, utcnow
 from rushes.settings import load
 from rushes.web.app import create_app
 from tests.conftest import Env
+from tests.tls import TLS
 from tests.web.conftest import PASSWORD, Client, Team
 from tests.web.test_status import free_port
 
@@ -59,7 +60,7 @@ def test_the_limits_are_settings(env: Env, team: Team) -> None:
         try:
             while not server.started:
                 time.sleep(0.02)
-            with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", verify=TLS) as client:
                 signed = client.post("/login", data={"username": "dina", "password": PASSWORD})
                 assert signed.status_code == 303
                 assert "max-age=1209600" in signed.headers["set-cookie"].lower()  # 336 hours
