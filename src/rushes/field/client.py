@@ -90,6 +90,8 @@ class Client:
         self.scheme, self.netloc = parts.scheme, parts.netloc
         self.root = login.url.rstrip("/") + "/"
         self.conn: http.client.HTTPConnection | None = None
+        # Built once: it reads the CA bundle, and a link that drops reconnects often.
+        self.tls = ssl.create_default_context() if self.scheme == "https" else None
 
     def close(self) -> None:
         if self.conn is not None:
@@ -100,7 +102,7 @@ class Client:
         if self.conn is None:
             if self.scheme == "https":
                 self.conn = http.client.HTTPSConnection(
-                    self.netloc, timeout=TIMEOUT, context=ssl.create_default_context()
+                    self.netloc, timeout=TIMEOUT, context=self.tls
                 )
             else:
                 self.conn = http.client.HTTPConnection(self.netloc, timeout=TIMEOUT)
