@@ -21,6 +21,15 @@ from tests.conftest import RUSHES, Env
 from tests.shared import small_disk
 
 
+def damage(env: Env, sha: str) -> None:
+    """Flip one byte of a stored original, as rot or a careless hand would."""
+    stored = env.vault / "originals" / sha[:2] / sha[2:4] / sha
+    stored.chmod(0o644)
+    data = bytearray(stored.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    stored.write_bytes(bytes(data))
+
+
 def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -67,11 +76,7 @@ def test_fixture_card_ingests_verifies_and_a_corrupted_original_is_named(
     assert "intact" in verified.stdout
 
     victim = sha256_of(fixtures_dir / "chair-22-sd-grey-bar.mp4")
-    stored = env.vault / "originals" / victim[:2] / victim[2:4] / victim
-    stored.chmod(0o644)
-    data = bytearray(stored.read_bytes())
-    data[len(data) // 2] ^= 0x01
-    stored.write_bytes(bytes(data))
+    damage(env, victim)
     failed = env.run("verify", check=False)
     assert failed.returncode == 1
     assert f"FAILED {victim}: content SHA-256 is now" in failed.stdout
@@ -363,11 +368,7 @@ def test_the_same_ingest_again_repairs_an_original_that_failed_its_check(
     ingest = ("ingest", str(card), "-p", "aleppo", "--crew", "rahed", "--source", "card 3")
     env.run(*ingest)
     victim, *fine = (sha256_of(f) for f in files)
-    stored = env.vault / "originals" / victim[:2] / victim[2:4] / victim
-    stored.chmod(0o644)
-    data = bytearray(stored.read_bytes())
-    data[len(data) // 2] ^= 0x01
-    stored.write_bytes(bytes(data))
+    damage(env, victim)
     failed = env.run("verify", check=False)
     assert failed.returncode == 1
     assert f"FAILED {victim}: content SHA-256 is now" in failed.stdout
