@@ -87,6 +87,11 @@ def verify_command(quick: bool) -> None:
         out.print(f"trusted timestamps checked: {stamps.checked}, {state}")
     for problem in stamps.problems:
         out.print(f"[bold red]FAILED[/] timestamp: {escape(problem)}")
+    if stamps.unchecked:
+        out.print(
+            f"[yellow]trusted timestamps[/]: {escape(stamps.unchecked)} (set it to the file of "
+            "the authority's root certificates, as on the base that stamped them)"
+        )
     out.print(
         f"derivatives checked: {made.checked}, damaged: {len(made.damaged)}"
         + (f", hash recorded for the first time: {made.first_hashed}" if made.first_hashed else "")
