@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import email.utils
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError, SSLError
 from botocore.exceptions import ConnectionError as NoConnection
+from botocore.utils import parse_timestamp
 
 from rushes.errors import ConfigError, StoreUnavailable
 
@@ -69,9 +73,32 @@ def make_client(
         config = config.merge(
             Config(retries={"max_attempts": 1}, connect_timeout=seconds, read_timeout=seconds)
         )
-    return boto3.session.Session().client(
+    return _session().client(
         "s3", endpoint_url=endpoint or None, region_name=region or None, config=config
     )
+
+
+def _session() -> boto3.session.Session:
+    """A boto3 session whose clients read the store's dates with the standard library."""
+    core = botocore.session.get_session()
+    core.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=_timestamp)
+    return boto3.session.Session(botocore_session=core)
+
+
+def _timestamp(value: str) -> datetime:
+    """An S3 date (ISO 8601 in bodies, RFC 7231 in headers) read in ~1-6 us, where botocore's
+    general parser (dateutil) takes ~100 us: a sixth of the client's CPU for each HEAD that
+    `rushes verify --quick` sends (two dates each, 10,000 originals). Anything else, or a date
+    without a zone, goes to botocore's own parser."""
+    with contextlib.suppress(TypeError, ValueError):
+        read = datetime.fromisoformat(value)
+        if read.tzinfo is not None:
+            return read
+    with contextlib.suppress(AttributeError, TypeError, ValueError):
+        read = email.utils.parsedate_to_datetime(value)
+        if read.tzinfo is not None:
+            return read
+    return parse_timestamp(value)  # type: ignore[no-any-return]
 
 
 def silent(exc: BotoCoreError | ClientError) -> bool:
@@ -85,7 +112,7 @@ def silent(exc: BotoCoreError | ClientError) -> bool:
 def ping(client: Any, bucket: str, seconds: float = 2.0) -> str | None:
     """Why the store does not answer for `bucket` within `seconds` (None: it does): one try,
     for a status page that must not wait out the client's retries."""
-    quick = boto3.session.Session().client(
+    quick = _session().client(
         "s3",
         endpoint_url=client.meta.endpoint_url,
         region_name=client.meta.region_name,
