@@ -18,6 +18,7 @@ import json
 import os
 import re
 import secrets
+import signal
 import subprocess
 import sys
 import threading
@@ -117,7 +118,24 @@ def _watch(command: list[str], environ: dict[str, str], folder: Path) -> None:
         return  # the job was removed meanwhile
     if result.returncode != 0 and status["state"] != "failed":
         last = (result.stderr.strip().splitlines() or [f"exit code {result.returncode}"])[-1]
-        write_status(folder, {**status, "state": "failed", "error": last, "finished_at": now()})
+        failed = {**status, "state": "failed", "error": last, "finished_at": now()}
+        if result.returncode < 0:  # killed: the out-of-memory killer, an admin, a shutdown
+            text = Text(
+                N_(
+                    "stopped before it finished: its process was killed (%(signal)s; the "
+                    "machine may have run out of memory, or it was stopped); start it again"
+                ),
+                signal=_signal_name(-result.returncode),
+            )
+            failed.update(error=str(text), problem=text.stored())
+        write_status(folder, failed)
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
 
 
 def run(folder: Path, work: Callable[[dict[str, Any], Update], None]) -> int:
