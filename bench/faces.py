@@ -25,7 +25,8 @@ Face-free footage: the sources of tests/evalset other than its drawn faces and t
 photographs of people (astronaut, camera), the tune half for the tuning set and the eval half
 for the held-out one (the eval half was looked at once before this split, when the threshold
 was chosen); every hidden pixel there is a false one, and the area is the share of the frame
-hidden, averaged over the frames.
+hidden, averaged over the frames: printed for each source, for the worst one and for all of
+the footage together.
 
 Speed: a 6 s 1920x1080 clip with two faces 20-200 px tall, on one core (the process pinned to
 one CPU, OpenCV and FFmpeg on one thread): a plain encode of it (`make_proxy` at 1080p with the
@@ -197,7 +198,7 @@ def recall(split: str, folder: Path, detect: Detector, only: list[str]) -> None:
 
 def false_area(split: str, folder: Path, detect: Detector) -> None:
     print(f"\n{'face-free (' + split + ')':28} {'hidden area':>11}")
-    worst = 0.0
+    worst = hidden = pixels = 0.0
     half = "tune" if split == "tune" else "eval"  # no third half: the later sets reuse "eval"
     for source in sources(half):  # type: ignore[arg-type]
         if source.name.startswith("faces-") or source.name in PEOPLE:
@@ -205,9 +206,12 @@ def false_area(split: str, folder: Path, detect: Detector) -> None:
         clip = master(source, folder, Master(seconds=2.0))
         copy = redact(clip.path, folder / "free-copy.mp4", detect=detect)
         worst = max(worst, copy.face_area)
+        area = copy.width * copy.height * copy.frames
+        hidden, pixels = hidden + copy.face_area * area, pixels + area
         print(f"{source.name:28} {copy.face_area:11.2%}", flush=True)
-    verdict = "met" if worst <= FALSE_AREA_GOAL else "NOT met"
-    print(f"worst false hidden area {worst:.2%}; goal {FALSE_AREA_GOAL:.0%}: {verdict}")
+    for what, share in (("worst source", worst), ("all of it together", hidden / pixels)):
+        verdict = "met" if share <= FALSE_AREA_GOAL else "NOT met"
+        print(f"false hidden area, {what}: {share:.2%}; goal {FALSE_AREA_GOAL:.0%}: {verdict}")
 
 
 def speed(folder: Path) -> None:

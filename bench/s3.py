@@ -6,7 +6,8 @@
   the same two cores, so both vary by a third between runs: best of several, alternating. The
   machine's CPU is counted: where upload_file alone keeps the cores busy, the ceiling is its
   CPU plus the hashing ingest must do, and the ratio to that ceiling is printed too.
-- `rushes verify --quick` (the real command) over N originals. Goal: 10,000 in <= 30 s.
+- `rushes verify --quick` (the real command) over N originals. Goal: 10,000 in <= 30 s. Its
+  ceiling, printed beside it: boto3's own HEAD of the same originals, 16 threads, in one process.
 - The player's proxy over real HTTP (`rushes serve`'s app on a loopback port): time to the
   first byte of a range request, derivatives in S3 against derivatives in a local folder, the
   same proxy, requests alternating. Goal: ratio <= 2.
@@ -32,7 +33,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import boto3  # noqa: E402
 import uvicorn  # noqa: E402
+from botocore.config import Config  # noqa: E402
 from ingest import make_files, warm  # noqa: E402 - bench/ingest.py beside this file
 
 from rushes.base import open_base  # noqa: E402
@@ -196,6 +199,28 @@ def quick_verify(root: Path, server: SeaweedFS, originals: int) -> None:
     print(result.stdout.splitlines()[0] if result.stdout else result.stderr[-500:])
     verdict = "OK" if seconds <= 30 * originals / 10_000 else "BELOW"
     print(f"rushes verify --quick: {seconds:.1f} s for {originals:,} (goal <= 30 s) {verdict}")
+    # The ceiling: boto3 asking the store for the same checksums and retentions, nothing else
+    # (no command start, catalog, custody events), with as many threads, in this process.
+    client = boto3.client(  # its credentials in this process's environment (above)
+        "s3",
+        endpoint_url=server.endpoint,
+        region_name="us-east-1",
+        config=Config(s3={"addressing_style": "path"}, max_pool_connections=32),
+    )
+    bucket, prefix = environ["RUSHES_VAULT_URL"].removeprefix("s3://").split("/", 1)
+    keys = [f"{prefix}/originals/{item.sha256}" for item in stored]
+    started = time.perf_counter()
+    with ThreadPoolExecutor(16) as pool:
+        list(
+            pool.map(
+                lambda k: client.head_object(Bucket=bucket, Key=k, ChecksumMode="ENABLED"), keys
+            )
+        )
+    peer = time.perf_counter() - started
+    print(
+        f"boto3 head_object of the same {originals:,} (16 threads, no more): {peer:.1f} s; "
+        f"verify --quick / that: {seconds / peer:.2f}"
+    )
 
 
 def proxy_first_byte(root: Path, server: SeaweedFS, requests: int) -> None:
