@@ -6,6 +6,9 @@ sets)."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -96,3 +99,16 @@ def test_a_small_face_is_hidden_in_the_frames_before_it_is_surely_found(tmp_path
         hidden_share(originals[i], copies[i], boxes[0]) >= 0.8 for i, boxes in enumerate(shot.boxes)
     ]
     assert all(hidden), [i for i, ok in enumerate(hidden) if not ok]
+
+
+def test_a_coin_taken_for_a_face_is_not_hidden(tmp_path: Path) -> None:
+    """On one CPU, the network takes a coin of scikit-image's coins.png, filmed hand-held, for a
+    face 45 px tall (scoring 0.1-0.3 all through the clip, 0.30 in its last frame): confirmed by
+    that frame and followed back, it hid 2.9 % of the copy. Shown enlarged, it is no face."""
+    found = subprocess.run(
+        [sys.executable, "-m", "tests.media.one_cpu_copy", "coins.png", str(tmp_path)],
+        capture_output=True, text=True, check=True, timeout=300,
+    )  # fmt: skip
+    copy = json.loads(found.stdout)
+    assert copy["frames"] == 60 and copy["taken"], copy
+    assert copy["hidden"] == 0, copy

@@ -3,9 +3,10 @@
 `rushes.media.faces` finds faces in one picture and says which detections count; this decides
 which frames are searched and how (a big picture enlarged in every few frames, at the usual
 width in the others, small faces of the frame before followed into each: `Detector.every`,
-`follow`), and follows a small face's first sure sighting back through the frames before it, up
-to `BACK_S`. Those frames must still be unencoded then, so the copy holds `FaceTrack.waiting`
-frames back before it encodes one.
+`follow`), believes a small face newly seen only if it still looks like one enlarged, and
+follows a small face's first sure sighting back through the frames before it, up to `BACK_S`.
+Those frames must still be unencoded then, so the copy holds `FaceTrack.waiting` frames back
+before it encodes one.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from rushes.media.faces import (
     FOLLOW_UNDER,
     GAP_S,
     HOLD_S,
+    THRESHOLD,
     Box,
     Detector,
     Face,
@@ -105,7 +107,8 @@ class FaceTrack:
         ``gap`` after them known)."""
         for index in range(self.sure, until):
             if index in self.found:
-                self.kept[index] = confirmed(index, self.found, self.gap)
+                faces = confirmed(index, self.found, self.gap)
+                self.kept[index] = [f for f in faces if self._believed(f, index, unencoded)]
                 self._look_back(index, unencoded)
         self.sure = max(self.sure, until)
 
@@ -127,6 +130,21 @@ class FaceTrack:
                     break
                 self.kept[before].append(found)
                 seed = found
+
+    def _believed(self, face: Face, index: int, unencoded: Unencoded) -> bool:
+        """Whether a detection counts: a big one does, and so does a small one where a face
+        that counted was a moment before; a small one newly seen only if the detector, shown it
+        enlarged as `follow` shows it, takes it for a face there too (`THRESHOLD`). Texture a
+        few pixels tall (a coin, an engine's parts) can score as a face in the whole picture;
+        seen closer, it does not, where a small face scores higher."""
+        if face.y1 - face.y0 >= FOLLOW_UNDER or self._seen_before(face, index):
+            return True
+        yuv = unencoded(index)
+        if yuv is None:
+            return True
+        picture = cv2.cvtColor(yuv, cv2.COLOR_YUV2RGB_I420)
+        again = moved(face, follow(self.detect, picture, [face]), 0)
+        return again is not None and again.score >= THRESHOLD
 
     def _seen_before(self, face: Face, index: int) -> bool:
         return any(

@@ -21,7 +21,9 @@ searched frames close in time and place is moved in a straight line between them
 flash clear, nor does a box lag behind a moving face), and one found with no partner is held
 still for `HOLD_S` before and after. A detection scoring under `THRESHOLD` counts only when the
 same face scores above it within `GAP_S` (`confirmed`), and one whose five landmarks (eyes, nose,
-mouth corners) do not sit as a face's do is dropped.
+mouth corners) do not sit as a face's do is dropped. A small face newly seen counts only if it
+scores `THRESHOLD` again when shown enlarged, as `follow` shows it
+(`rushes.media.face_track`).
 """
 
 from __future__ import annotations
