@@ -27,7 +27,8 @@ from rushes.catalog.queries import (
     without_paths,
 )
 from rushes.cli.common import find_asset_or_fail as _find
-from rushes.cli.common import opened_base, out
+from rushes.cli.common import opened_base
+from rushes.cli.console import out
 from rushes.media.fingerprint import Fingerprint as Hashes
 from rushes.media.matching import too_little
 from rushes.pipeline.steps import FINGERPRINT, STEPS
