@@ -27,9 +27,8 @@ from rushes.catalog.queries import (
     without_paths,
 )
 from rushes.cli.common import find_asset_or_fail as _find
-from rushes.cli.common import opened_base, out
-from rushes.media.fingerprint import Fingerprint as Hashes
-from rushes.media.matching import too_little
+from rushes.cli.common import opened_base
+from rushes.cli.console import out
 from rushes.pipeline.steps import FINGERPRINT, STEPS
 from rushes.vault import display_path
 
@@ -206,6 +205,10 @@ def _not_comparable(session: Session, asset: Asset) -> str | None:
             reason = without_paths(state.error or "no reason recorded")
             return f"the fingerprint step {state.status}: {reason}"
         return "not fingerprinted yet: run `rushes process`"
+    # numpy and faiss load here, for `dups` only: not for `show`.
+    from rushes.media.fingerprint import Fingerprint as Hashes
+    from rushes.media.matching import too_little
+
     try:
         return too_little(Hashes.from_bytes(row.data))
     except ValueError:

@@ -18,7 +18,8 @@ from sqlalchemy.exc import DBAPIError
 from rushes import settings as settings_module
 from rushes.backup import backup as make_backup
 from rushes.base import Base
-from rushes.cli.common import bytes_progress, err, opened_base, out
+from rushes.cli.common import bytes_progress, opened_base
+from rushes.cli.console import err, out
 from rushes.errors import RushesError
 from rushes.replica import open_replica, replicate
 from rushes.restore import restore as restore_base

@@ -1,4 +1,4 @@
-"""What every `rushes` command group shares: the two consoles and opening the base."""
+"""What the base's `rushes` command groups share: opening the base, its progress bars."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import click
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -21,11 +20,8 @@ from sqlalchemy.orm import Session
 from rushes.base import Base, open_base
 from rushes.catalog import Asset
 from rushes.catalog.queries import find_asset
+from rushes.cli.console import err
 from rushes.errors import RushesError
-
-# No emoji codes and no highlighting: names from a card are printed exactly as they are.
-out = Console(highlight=False, soft_wrap=True, emoji=False)
-err = Console(stderr=True, highlight=False, emoji=False)
 
 
 @contextmanager

@@ -7,8 +7,9 @@ from typing import Any
 import click
 
 from rushes import custody
-from rushes.cli.common import err, opened_base, out
 from rushes.cli.common import find_asset_or_fail as _find
+from rushes.cli.common import opened_base
+from rushes.cli.console import err, out
 from rushes.errors import ConfigError
 from rushes.stamps import StampError, stamp
 

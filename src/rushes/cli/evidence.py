@@ -12,7 +12,8 @@ from pathlib import Path
 import click
 from rich.markup import escape
 
-from rushes.cli.common import err, opened_base, out
+from rushes.cli.common import opened_base
+from rushes.cli.console import err, out
 from rushes.exports import bag_verifier
 from rushes.exports.evidence import Request, make_evidence_bag
 from rushes.stamps import stamp_quietly

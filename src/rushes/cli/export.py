@@ -10,7 +10,8 @@ from pathlib import Path
 import click
 from rich.markup import escape
 
-from rushes.cli.common import err, opened_base, out
+from rushes.cli.common import opened_base
+from rushes.cli.console import err, out
 from rushes.cli.evidence import evidence
 from rushes.cli.share import share_command, who_command
 from rushes.exports import timeline as timelines

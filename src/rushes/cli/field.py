@@ -19,7 +19,7 @@ from rich.table import Table
 from rushes import i18n
 from rushes import settings as settings_module
 from rushes.cli import field_click, field_store
-from rushes.cli.common import err, out
+from rushes.cli.console import err, out
 from rushes.cli.field_store import ensure_unlocked, opened
 from rushes.errors import RushesError
 from rushes.field import notes as inbox

@@ -14,7 +14,7 @@ import click
 from rich.markup import escape
 
 from rushes import settings as settings_module
-from rushes.cli.common import err, out
+from rushes.cli.console import err, out
 from rushes.errors import RushesError
 from rushes.field.client import Client, Refused, Unreachable
 from rushes.field.home import NOT_LOGGED_IN, Home, Store

@@ -15,7 +15,8 @@ from sqlalchemy import select
 
 from rushes import settings as settings_module
 from rushes.catalog.models import User
-from rushes.cli.common import opened_base, out
+from rushes.cli.common import opened_base
+from rushes.cli.console import out
 from rushes.errors import RushesError
 from rushes.exports import incidents as formats
 from rushes.review import incident_fields as fields

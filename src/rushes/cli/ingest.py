@@ -10,7 +10,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from rushes.cards import walk
-from rushes.cli.common import bytes_progress, opened_base, out
+from rushes.cli.common import bytes_progress, opened_base
+from rushes.cli.console import out
 from rushes.ingest import Ingest
 from rushes.stamps import stamp_quietly
 

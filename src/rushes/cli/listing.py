@@ -17,7 +17,8 @@ from rushes.catalog.queries import (
     list_assets,
     step_notes,
 )
-from rushes.cli.common import opened_base, out
+from rushes.cli.common import opened_base
+from rushes.cli.console import out
 from rushes.media.formats import friendly
 
 

@@ -9,7 +9,8 @@ import click
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from rushes.cli.common import err, opened_base, out
+from rushes.cli.common import opened_base
+from rushes.cli.console import err, out
 from rushes.pipeline.runner import (
     Result,
     executor_for,

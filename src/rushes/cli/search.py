@@ -12,7 +12,8 @@ from rich.markup import escape
 from sqlalchemy import select
 
 from rushes.catalog.models import User
-from rushes.cli.common import opened_base, out
+from rushes.cli.common import opened_base
+from rushes.cli.console import out
 from rushes.errors import NotFoundError
 from rushes.review import find as finder
 from rushes.review.access import Role, Viewer, viewer_for

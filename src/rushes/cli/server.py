@@ -18,7 +18,8 @@ from rushes import settings as settings_module
 from rushes.base import Base, open_base
 from rushes.catalog import Project
 from rushes.catalog.models import User
-from rushes.cli.common import err, opened_base, out
+from rushes.cli.common import opened_base
+from rushes.cli.console import err, out
 from rushes.errors import RushesError
 from rushes.review import accounts
 from rushes.review.access import Role, projects_of, viewer_for

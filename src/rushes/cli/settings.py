@@ -8,7 +8,7 @@ from rich.table import Table
 from sqlalchemy.engine import make_url
 
 from rushes import settings as settings_module
-from rushes.cli.common import out
+from rushes.cli.console import out
 from rushes.errors import RushesError
 
 

@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from rushes.catalog.models import CustodyEvent
 from rushes.catalog.queries import find_asset
-from rushes.cli.common import err, opened_base, out
+from rushes.cli.common import opened_base
+from rushes.cli.console import err, out
 from rushes.custody import Verb
 from rushes.exports.pseudonyms import crew_names, reveal
 from rushes.exports.share import Piece, pieces_of_selects, share

@@ -7,7 +7,8 @@ import sys
 import click
 from rich.markup import escape
 
-from rushes.cli.common import bytes_progress, opened_base, out
+from rushes.cli.common import bytes_progress, opened_base
+from rushes.cli.console import out
 from rushes.holds import reconcile
 from rushes.replica import configured_replica
 from rushes.stamps import verify_stamps

@@ -17,15 +17,16 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rushes.cards import Candidate, walk
 from rushes.errors import ProbeError, os_reason
 from rushes.field import session as sessions
 from rushes.field.home import Home, now
 from rushes.i18n import N_
-from rushes.media.probe import MediaInfo, probe
-from rushes.media.proxy import make_proxy
+
+if TYPE_CHECKING:
+    from rushes.media.probe import MediaInfo
 
 PROXY_HEIGHT = 360
 _CHUNK = 8 << 20
@@ -178,6 +179,11 @@ class Importer:
 
         The proxy is encoded in memory and sealed into the kit's folder. What the probe said
         goes to the base with the manifest (sent again if it went before)."""
+        # The decoders load here, not with the module: the kit's other commands (status, sync,
+        # notes, wipe) import this one and need none of them.
+        from rushes.media.probe import probe
+        from rushes.media.proxy import make_proxy
+
         kind, problem, proxy, media, sealed = "", "", None, None, None
         session = self.home.session()
         making = session.making / f"{sessions.token()}.mp4"
