@@ -17,7 +17,7 @@ serve: $(STAMP)
 test: $(STAMP)
 	scripts/ensure-postgres
 	scripts/ensure-chromium
-	$(BIN)/python -m pytest -n 2 -m "not alone" --durations=25  # two workers: much of the suite waits on disks, servers, browsers; the slowest are listed to keep it under 15 min
+	$(BIN)/python -m pytest -n 2 --dist worksteal -m "not alone" --durations=25  # two workers, an idle one taking tests from the busy one: much of the suite waits on disks, servers, browsers; the slowest are listed to keep it under 15 min
 	$(BIN)/python -m pytest -m alone  # the load test, with nothing else running beside it
 
 lint: $(STAMP)
