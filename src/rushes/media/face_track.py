@@ -134,9 +134,9 @@ class FaceTrack:
     def _believed(self, face: Face, index: int, unencoded: Unencoded) -> bool:
         """Whether a detection counts: a big one does, and so does a small one where a face
         that counted was a moment before; a small one newly seen only if the detector, shown it
-        enlarged as `follow` shows it, takes it for a face there too (`THRESHOLD`). Texture a
-        few pixels tall (a coin, an engine's parts) can score as a face in the whole picture;
-        seen closer, it does not, where a small face scores higher."""
+        enlarged as `follow` shows it, takes it for a face there too (`THRESHOLD`). Texture (a
+        coin, an engine's parts) can score as a small face in the whole picture; seen closer,
+        it does not, where a small face scores higher."""
         if face.y1 - face.y0 >= FOLLOW_UNDER or self._seen_before(face, index):
             return True
         yuv = unencoded(index)
