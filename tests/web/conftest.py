@@ -67,9 +67,16 @@ class Footage:
 @pytest.fixture
 def server(base: Base) -> Iterator[str]:
     from rushes.web.app import create_app
+    from rushes.web.connections import server_options
 
     port = free_port()
-    config = uvicorn.Config(create_app(base), host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(
+        create_app(base),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        **server_options(base.settings),
+    )
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()

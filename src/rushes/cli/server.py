@@ -40,7 +40,7 @@ def serve(host: str | None, port: int | None) -> None:
 
     from rushes.pipeline.steps import check_signing
     from rushes.web.app import create_app
-    from rushes.web.connections import bounded_headers
+    from rushes.web.connections import server_options
 
     try:
         config = settings_module.load()
@@ -72,7 +72,7 @@ def serve(host: str | None, port: int | None) -> None:
         host=host,
         port=port,
         log_level="info",
-        http=bounded_headers(config.header_limit, config.header_timeout),
+        **server_options(config),
         proxy_headers=bool(proxies),
         forwarded_allow_ips=proxies or None,
     )

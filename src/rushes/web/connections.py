@@ -2,8 +2,10 @@
 in time, so a client that sends endless or slow headers is cut off instead of held (uvicorn
 itself buffers headers without a limit and waits for them for ever).
 
-Idle connections between requests are closed by uvicorn's keep-alive timeout; slow request
-bodies by `rushes.web.limits.Guard` (uploads: the tus server's own watchdog).
+An idle connection between requests is closed after the same time as slow headers, not
+uvicorn's 5 s: common clients (httpx, for one) drop an idle connection after 5 s themselves, and
+when both sides give up at the same moment the client's next request meets a reset connection.
+Slow request bodies are cut by `rushes.web.limits.Guard` (uploads: the tus server's own watchdog).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import asyncio
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from rushes.settings import Settings
 
 TOO_LARGE = (
     b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: text/plain; charset=utf-8\r\n"
@@ -74,3 +78,11 @@ def bounded_headers(max_bytes: int, seconds: float) -> type[HttpToolsProtocol]:
                 self.transport.close()
 
     return BoundedHeaders
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options for a connection of `rushes serve` (the tests' servers use them too)."""
+    return {
+        "http": bounded_headers(settings.header_limit, settings.header_timeout),
+        "timeout_keep_alive": settings.header_timeout,
+    }
