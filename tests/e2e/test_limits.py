@@ -4,6 +4,7 @@ is kept for its next request."""
 
 from __future__ import annotations
 
+import http.client
 import socket
 import time
 from pathlib import Path
@@ -114,12 +115,15 @@ def test_a_connection_idle_as_long_as_a_client_keeps_one_is_still_answered(
     server.start()
     try:
         server.wait_ready()
-        request = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
-        with socket.create_connection(("127.0.0.1", server.port), timeout=30) as conn:
-            conn.sendall(request)
-            assert conn.recv(65536).startswith(b"HTTP/1.1 200")
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        try:
+            conn.request("GET", "/healthz")
+            assert conn.getresponse().read() and conn.sock is not None
+            first = conn.sock
             time.sleep(httpx.Limits().keepalive_expiry + 1)
-            conn.sendall(request)
-            assert conn.recv(65536).startswith(b"HTTP/1.1 200")
+            conn.request("GET", "/healthz")  # closed by the server: RemoteDisconnected
+            assert conn.getresponse().status == 200 and conn.sock is first
+        finally:
+            conn.close()
     finally:
         server.stop()
