@@ -73,6 +73,12 @@ def _history(base: Base, code: str) -> list[tuple[str, str | None, str | None]]:
         return [(r.field, r.old and json.loads(r.old), r.new and json.loads(r.new)) for r in rows]
 
 
+def _form(html: str, form_id: str) -> str:
+    found = re.search(rf'<form [^>]*id="{form_id}".*?</form>', html, re.S)
+    assert found, form_id
+    return found.group(0)
+
+
 def test_incidents_are_recorded_edited_and_refused_with_reasons(base, login, team):
     dina, ivan, karim, omar, ada = (login(n) for n in ("dina", "ivan", "karim", "omar", "ada"))
     anonymous = login(None)
@@ -212,7 +218,10 @@ def test_incidents_are_recorded_edited_and_refused_with_reasons(base, login, tea
     self_link = {"csrf": dina.csrf, "other": "ALE-2016-0412"}
     assert dina.post("/p/film/incidents/ALE-2016-0412/related", data=self_link).status_code == 400
     foreign = {"csrf": dina.csrf, "other": "OTHER-1"}
-    assert dina.post("/p/film/incidents/ALE-2016-0412/related", data=foreign).status_code == 404
+    answer = dina.post("/p/film/incidents/ALE-2016-0412/related", data=foreign)
+    assert answer.status_code == 404
+    form = _form(answer.text, "related-form")
+    assert re.search(r'id="related-problem">[^<]*OTHER-1', form) and 'value="OTHER-1"' in form
     gone = dina.post(
         "/p/film/incidents/ALE-2016-0412/related/ALE-2016-0412-2/delete", data={"csrf": dina.csrf}
     )
@@ -320,6 +329,14 @@ def test_footage_is_suggested_linked_and_exported(base, login, team, scene):
     )
     bad = {"csrf": dina.csrf, "sha256": late, "relation": "selfie"}
     assert dina.post("/p/film/incidents/ALP-1/footage", data=bad).status_code == 400
+    # A mistyped hash: the incident's page again, saying so beside the form, the typing kept.
+    typo = {"csrf": dina.csrf, "sha256": "0123abcd9", "relation": "rescue"}
+    answer = dina.post("/p/film/incidents/ALP-1/footage", data=typo)
+    assert answer.status_code == 404
+    form = _form(answer.text, "link-form")
+    assert re.search(r'id="link-problem">no clip 0123abcd9 in project &#39;film&#39;<', form)
+    assert 'name="sha256"' in form and 'value="0123abcd9"' in form
+    assert '<option value="rescue" selected>' in form
     missing = _post_json(dina, "/api/p/film/incidents/ALP-1/footage", {"sha256": "ab" * 32})
     assert missing.status_code == 404
     response = _post_json(dina, "/api/p/film/incidents/ALP-1/footage", {"sha256": late})

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from rushes.catalog.models import Incident, Project
-from rushes.errors import AccessDenied, InvalidInput
+from rushes.errors import AccessDenied, InvalidInput, NotFoundError
 from rushes.exports import bag_jobs
 from rushes.exports import incidents as exports
 from rushes.i18n import N_
@@ -168,7 +168,10 @@ def _detail(
     code: str,
     problem: Problem = "",
     draft: dict[str, str] | None = None,
+    form: str = "edit",
 ) -> HTMLResponse:
+    """The incident's page; a `problem` is shown beside the form it came from (`edit`,
+    `footage` or `related`), with what was typed in it (`draft`) kept."""
     incident = register.get_incident(session, viewer, code)
     footage = register.linked_assets(session, incident, visible_assets(viewer))
     suggested = suggestions_for(session, viewer, incident) if viewer.can(Can.RECORD) else []
@@ -189,11 +192,14 @@ def _detail(
         "bags": bag_jobs.jobs_of(get_base(request).settings, viewer.project.slug, incident.code)
         if viewer.can(Can.DOWNLOAD)
         else [],
-        "draft": draft or form_values(incident, viewer.project),
+        "draft": draft if draft and form == "edit" else form_values(incident, viewer.project),
+        "typed": draft if form != "edit" else {},
         "problem": problem,
+        "problem_at": form,
         "when": when,
     }
-    return page(request, "incident.html", context, 400 if problem else 200)
+    status = 404 if isinstance(problem, NotFoundError) else 400 if problem else 200
+    return page(request, "incident.html", context, status)
 
 
 def _to(viewer: Viewer, code: str, anchor: str = "") -> RedirectResponse:
@@ -229,9 +235,18 @@ def delete(
 
 @router.post("/p/{slug}/incidents/{code}/footage")
 def link(
-    code: str, viewer: Recorder, session: Writing, sha256: Short = "", relation: Short = ""
+    request: Request,
+    code: str,
+    viewer: Recorder,
+    session: Writing,
+    sha256: Short = "",
+    relation: Short = "",
 ) -> Response:
-    register.link_asset(session, viewer, code, sha256, relation)
+    try:
+        register.link_asset(session, viewer, code, sha256, relation)
+    except (InvalidInput, NotFoundError) as exc:  # a mistyped hash: say so beside the form
+        typed = {"sha256": sha256, "relation": relation}
+        return _detail(request, session, viewer, code, exc, typed, "footage")
     return _to(viewer, code, "#footage")
 
 
@@ -242,8 +257,13 @@ def unlink(code: str, sha256: str, viewer: Recorder, session: Writing) -> Respon
 
 
 @router.post("/p/{slug}/incidents/{code}/related")
-def relate(code: str, viewer: Recorder, session: Writing, other: Short = "") -> Response:
-    register.relate(session, viewer, code, other.strip(), True)
+def relate(
+    request: Request, code: str, viewer: Recorder, session: Writing, other: Short = ""
+) -> Response:
+    try:
+        register.relate(session, viewer, code, other.strip(), True)
+    except (InvalidInput, NotFoundError) as exc:  # a mistyped id: say so beside the form
+        return _detail(request, session, viewer, code, exc, {"other": other}, "related")
     return _to(viewer, code, "#related")
 
 
