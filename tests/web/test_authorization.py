@@ -584,6 +584,18 @@ CASES = [
         path="/p/film/incidents/{incident}/bag",
         fresh=fresh_link,
     ),
+    Case(  # a folder vault cannot hold (nor delete): 400 to the roles that may ask
+        "POST",
+        "/p/{slug}/incidents/{code}/hold",
+        row(303, 400, 403, 400, 403, 403, 404),  # roles that may take originals
+        path="/p/film/incidents/{incident}/hold",
+    ),
+    Case(
+        "POST",
+        "/p/{slug}/incidents/{code}/hold/release",
+        row(303, 400, 403, 403, 403, 403, 404),  # project admins only
+        path="/p/film/incidents/{incident}/hold/release",
+    ),
     Case(
         "GET",
         "/api/p/{slug}/bags/{job}",

@@ -308,6 +308,7 @@ def test_footage_is_suggested_linked_and_exported(base, login, team, scene):
     assert "filmed 40 min after the start, 500 m away" in page
     assert f'href="/p/film/a/{near}"' in page and f"/p/film/a/{near}/media/" in page  # poster
     assert "36.2045" not in page  # the clip's own coordinates are never shown
+    assert "which never deletes one" in page and 'id="hold-form"' not in page  # folder vault
 
     # Link far.mp4 by hand: its trimmed copy is then proposed.
     link = {"csrf": dina.csrf, "sha256": far[:10], "relation": "strike"}

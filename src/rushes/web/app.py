@@ -33,6 +33,7 @@ from rushes.web import (
     find,
     inbox,
     incidents,
+    legal_hold,
     limits,
     me,
     player,
@@ -84,7 +85,17 @@ def create_app(base: Base, *, background: bool = False) -> FastAPI:
         limits.Guard, per_address=settings.rate_limit_address, body_timeout=settings.body_timeout
     )
     pages = (accounts, admin, status, browse, player, assignments, selects, me, inbox, search, find)
-    for module in (*pages, field, incidents, bags, dashboard, exports, redactions, shares):
+    for module in (
+        *pages,
+        field,
+        incidents,
+        bags,
+        legal_hold,
+        dashboard,
+        exports,
+        redactions,
+        shares,
+    ):
         app.include_router(module.router)
     errors.install(app)
 

@@ -17,6 +17,7 @@ from rushes.catalog.models import Incident, Project
 from rushes.errors import AccessDenied, InvalidInput, NotFoundError
 from rushes.exports import bag_jobs
 from rushes.exports import incidents as exports
+from rushes.holds import may_hold
 from rushes.i18n import N_
 from rushes.review import incident_fields as fields
 from rushes.review import incident_records as register_records
@@ -192,6 +193,7 @@ def _detail(
         "bags": bag_jobs.jobs_of(get_base(request).settings, viewer.project.slug, incident.code)
         if viewer.can(Can.DOWNLOAD)
         else [],
+        "may_hold": may_hold(get_base(request)),
         "draft": draft if draft and form == "edit" else form_values(incident, viewer.project),
         "typed": draft if form != "edit" else {},
         "problem": problem,
