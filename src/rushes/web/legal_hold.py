@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from rushes.errors import AccessDenied, InvalidInput
+from rushes.errors import AccessDenied, InvalidInput, StoreUnavailable, VaultError
 from rushes.holds import hold, may_hold
 from rushes.i18n import N_, Term
 from rushes.review.access import Can, Viewer
@@ -36,7 +36,13 @@ def release(code: str, request: Request, viewer: InProject) -> Response:
 
 def _hold(request: Request, viewer: Viewer, code: str, *, on: bool) -> Response:
     base = get_base(request)
+    cannot = InvalidInput(N_("a legal hold needs an S3 vault with Object Lock"))
     if not may_hold(base):
-        raise InvalidInput(N_("a legal hold needs an S3 vault with Object Lock"))
-    hold(base, viewer.project.slug, code, on=on, actor=viewer.user.username)
+        raise cannot
+    try:
+        hold(base, viewer.project.slug, code, on=on, actor=viewer.user.username)
+    except StoreUnavailable:
+        raise  # 503: try again later
+    except VaultError as exc:  # a store that did not answer at start, and has no Object Lock
+        raise cannot from exc
     return RedirectResponse(f"/p/{viewer.project.slug}/incidents/{code}#hold", 303)
