@@ -74,8 +74,10 @@ def body_hash(event: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
 
 
-def link_bytes(body: str, prev_hash: str) -> bytes:
-    return canonical_json({"body_hash": body, "prev_hash": prev_hash}).encode("utf-8")
+def link_bytes(body_sha256: str, prev_hash: str) -> bytes:
+    """A salted event's hashed bytes: its body's hash and the link to the one before, so the
+    chain can be checked from hashes alone, without what the events say."""
+    return canonical_json({"body_hash": body_sha256, "prev_hash": prev_hash}).encode("utf-8")
 
 
 def hashed_bytes(event: dict[str, Any]) -> bytes:
